@@ -1,0 +1,1 @@
+"""The `collect` command line."""

@@ -1,0 +1,149 @@
+"""`collect`: the strategist's command line.
+
+    collect strategy validate FILE...     exit 0, or 1 with one `file:line:col: message` per error
+    collect strategy simulate FILE        one account's timeline in the debtor's local time
+    collect strategy simulate FILE --accounts 10000   Monte Carlo distributions
+    collect strategy schema               the JSON Schema for editors
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from domain.errors import DomainError
+from simulator.engine import simulate
+from simulator.montecarlo import Behaviour, Summary, run_many
+from simulator.report import print_timeline
+from simulator.scenario import ScenarioDoc, ScriptedResponder, default_account, parse_start, to_events
+from strategies.compiler import Compiled, compile_file
+from strategies.jsonschema import strategy_schema_json
+from strategies.loader import StrategyInvalid
+
+app = typer.Typer(help="Collection campaign orchestrator.", no_args_is_help=True)
+strategy_app = typer.Typer(help="Write, check and simulate strategies.", no_args_is_help=True)
+app.add_typer(strategy_app, name="strategy")
+
+# Wide when piped, so a timeline stays one line per event in files and CI logs.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _compile_or_exit(path: Path) -> Compiled:
+    try:
+        return compile_file(str(path))
+    except StrategyInvalid as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False)
+        raise typer.Exit(1) from None
+
+
+@strategy_app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="strategy YAML files")]) -> None:
+    """Check strategies; print one `file:line:col: message` line per error."""
+    failed = False
+    for path in files:
+        try:
+            compiled = compile_file(str(path))
+        except StrategyInvalid as exc:
+            failed = True
+            for error in exc.errors:
+                err.print(str(error), markup=False)
+            continue
+        for warning in compiled.warnings:
+            err.print(f"{path}: warning: {warning}", markup=False)
+        s = compiled.strategy
+        out.print(f"{path}: ok ({s.id}, {len(s.steps)} steps, policy {s.policy.name}, sha256 {s.hash[:12]})", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@strategy_app.command()
+def schema() -> None:
+    """Print the JSON Schema of the strategy language."""
+    sys.stdout.write(strategy_schema_json())
+
+
+@strategy_app.command(name="simulate")
+def simulate_cmd(
+    file: Annotated[Path, typer.Argument(help="strategy YAML file")],
+    scenario: Annotated[Path | None, typer.Option(help="scenario YAML: account, calls, events by day")] = None,
+    days: Annotated[int | None, typer.Option(help="days to simulate (default 120)")] = None,
+    accounts: Annotated[int, typer.Option(help="Monte Carlo: number of synthetic accounts (0 = one scripted account)")] = 0,
+    seed: Annotated[int, typer.Option(help="Monte Carlo random seed")] = 1,
+    answer: Annotated[float, typer.Option(help="Monte Carlo: chance a call reaches the debtor")] = Behaviour.answer,
+    promise: Annotated[float, typer.Option(help="Monte Carlo: chance a contact ends in a promise")] = Behaviour.promise,
+    keep: Annotated[float, typer.Option(help="Monte Carlo: chance a promise is kept")] = Behaviour.keep,
+    pay_after_message: Annotated[float, typer.Option(help="Monte Carlo: chance a message makes the debtor pay")] = Behaviour.pay_after_message,
+    start: Annotated[str | None, typer.Option(help="start, debtor's local time, e.g. '2026-11-02 09:00'")] = None,
+) -> None:
+    """Run one scripted account (or many synthetic ones) through a strategy on a virtual clock."""
+    compiled = _compile_or_exit(file)
+    strategy = compiled.strategy
+    doc = _load_scenario(scenario) if scenario else ScenarioDoc()
+    begin = parse_start(start or doc.start, strategy.timezone, datetime.now(UTC).replace(second=0, microsecond=0))
+    span = days or doc.days
+    for override in strategy.policy.overrides:
+        out.print(f"[yellow]policy override in force:[/] {override}")
+    if accounts > 0:
+        behaviour = Behaviour(answer=answer, promise=promise, keep=keep, pay_after_message=pay_after_message)
+        began = time.perf_counter()
+        summary = run_many(strategy, accounts, span, begin, behaviour, seed)
+        elapsed = time.perf_counter() - began
+        _print_summary(summary, elapsed)
+        return
+    try:
+        account = default_account(strategy, begin.date(), doc.account)
+        events = to_events(doc, account, begin)
+        run = simulate(strategy, account, begin, span, events, ScriptedResponder(doc.calls, doc.approvals))
+    except (ValidationError, DomainError, ValueError) as exc:
+        err.print(f"{scenario or file}: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    tz = account.timezone
+    print_timeline(out, run, tz, f"{strategy.name} — {account.account_id} ({tz}, variant {run.state.variant or '-'}, segment {run.state.segment})")
+
+
+
+def _load_scenario(path: Path) -> ScenarioDoc:
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        return ScenarioDoc.model_validate(data or {})
+    except (OSError, YAMLError, ValidationError) as exc:
+        err.print(f"{path}: invalid scenario: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def _print_summary(summary: Summary, elapsed: float) -> None:
+    table = Table(title=f"{summary.accounts} accounts over {summary.days} days")
+    for column in ("measure", "mean", "p10", "p50", "p90"):
+        table.add_column(column)
+    for name, values in (("contacts per account", summary.contacts), ("days to payment", summary.days_to_resolution)):
+        p = summary.percentiles(values)
+        table.add_row(name, *(f"{p[k]:.1f}" for k in ("mean", "p10", "p50", "p90")))
+    out.print(table)
+    n = summary.accounts
+    shares = ", ".join(f"{k} {v / n:.1%}" for k, v in sorted(summary.resolutions.items()))
+    out.print(f"resolutions: {shares}")
+    out.print(f"reached legal: {summary.reached_legal / n:.1%}")
+    recovery = summary.collected / summary.placed if summary.placed else 0
+    out.print(f"recovery rate: {recovery:.1%} (collected {summary.collected} of {summary.placed} placed, minor units)")
+    out.print(f"contacts moved or blocked by the policy: {summary.blocked / n:.1f} per account")
+    out.print(f"simulated in {elapsed:.1f} s ({n / elapsed:.0f} accounts/s)")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Events that move an account: timers, agent outcomes, money, consent, message events, steering.
+
+Each is a frozen model with a `kind` discriminator so it travels as JSON (Temporal signals and
+updates, scripted simulator events, API payloads).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from domain.frozen import Frozen
+from domain.strategy import Frequency
+from domain.types import Channel, Outcome
+
+
+class Tick(Frozen):
+    """A timer fired: the interpreter looks at what is due at `now`."""
+
+    kind: Literal["tick"] = "tick"
+
+
+class PromiseTerms(Frozen):
+    amount: int = Field(gt=0)
+    due: date
+
+
+class PlanTerms(Frozen):
+    installments: int = Field(ge=1)
+    down_payment: int = Field(ge=0)
+    frequency: Frequency = "monthly"
+    first_due: date
+
+
+class AgentOutcome(Frozen):
+    kind: Literal["agent_outcome"] = "agent_outcome"
+    code: Outcome
+    task_seq: int | None = None
+    promise: PromiseTerms | None = None
+    plan: PlanTerms | None = None
+    agent: str = ""
+    note: str = ""
+
+
+class PaymentReceived(Frozen):
+    kind: Literal["payment"] = "payment"
+    payment_id: str = Field(min_length=1)
+    amount: int = Field(gt=0)
+    currency: str
+
+
+class PaymentsChecked(Frozen):
+    """Result of a `check_payment` action: payments found in the ledger (already-counted ones are
+    ignored by id)."""
+
+    kind: Literal["payments_checked"] = "payments_checked"
+    payments: tuple[PaymentReceived, ...] = ()
+
+
+class PromiseMade(Frozen):
+    kind: Literal["promise"] = "promise"
+    terms: PromiseTerms
+
+
+class PlanAgreed(Frozen):
+    kind: Literal["plan"] = "plan"
+    terms: PlanTerms
+
+
+class OptOut(Frozen):
+    """`channel=None` means every channel (a cease-communication request)."""
+
+    kind: Literal["opt_out"] = "opt_out"
+    channel: Channel | None = None
+
+
+class OptIn(Frozen):
+    kind: Literal["opt_in"] = "opt_in"
+    channel: Channel
+
+
+MessageEventKind = Literal["delivered", "opened", "clicked", "bounced", "failed", "replied"]
+
+
+class MessageEvent(Frozen):
+    kind: Literal["message_event"] = "message_event"
+    channel: Channel
+    event: MessageEventKind
+    seq: int | None = None
+
+
+class DisputeOpened(Frozen):
+    kind: Literal["dispute_opened"] = "dispute_opened"
+    reason: str = ""
+
+
+class DisputeResolved(Frozen):
+    """`upheld=True`: the debtor was right and the debt is written off."""
+
+    kind: Literal["dispute_resolved"] = "dispute_resolved"
+    upheld: bool = False
+
+
+class Pause(Frozen):
+    kind: Literal["pause"] = "pause"
+
+
+class Resume(Frozen):
+    kind: Literal["resume"] = "resume"
+
+
+class Close(Frozen):
+    kind: Literal["close"] = "close"
+    reason: str = ""
+
+
+class ApprovalDecision(Frozen):
+    kind: Literal["approval"] = "approval"
+    approved: bool
+    by: str = ""
+
+
+Event = Annotated[
+    Tick
+    | AgentOutcome
+    | PaymentReceived
+    | PaymentsChecked
+    | PromiseMade
+    | PlanAgreed
+    | OptOut
+    | OptIn
+    | MessageEvent
+    | DisputeOpened
+    | DisputeResolved
+    | Pause
+    | Resume
+    | Close
+    | ApprovalDecision,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,791 @@
+"""The interpreter: (compiled strategy, account state, event, now) -> (new state, actions).
+
+Pure: no I/O, no clock, no randomness. The Temporal debtor workflow and the offline simulator
+call exactly these two functions, so a simulated timeline is what production does.
+
+Semantics worth knowing (the README's "How time works" says the same for strategists):
+- A contact the policy forbids *now* is moved to the next allowed moment, never skipped; one it
+  forbids for good (opt-out, no address) falls back to the step's fallback channels or is
+  logged as blocked and skipped.
+- Waits are recomputed from their anchor at every event, so a payment that moves the oldest
+  unpaid due date, or a new promise date, moves the waits that depend on it.
+- A late wake-up (a worker down for days) runs the steps that fell due *in order*: waits whose
+  target has passed complete at once, waits anchored on `previous_step` count from the moment
+  the previous action really ran, and every contact still passes the policy's gaps and caps, so
+  catching up never bursts messages and never skips a step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain import actions as act
+from domain import conditions
+from domain import events as ev
+from domain import strategy as st
+from domain.account import AccountSnapshot
+from domain.errors import EventRejected, InterpreterError
+from domain.fees import cap_total, percent_of, requested_fee
+from domain.policy import ContactRecord, next_allowed
+from domain.state import (
+    BLOCKED_KEPT,
+    CONTACT_HISTORY_DAYS,
+    AccountState,
+    BlockedContact,
+    Counters,
+    Installment,
+    Offer,
+    Plan,
+    Promise,
+    Waiting,
+)
+from domain.types import Channel, Outcome, Resolution, Stage
+
+# A strategy that runs this many actions in one call without waiting for anything is looping.
+MAX_ACTIONS_PER_CALL = 500
+NOT_A_CONVERSATION = {Outcome.NO_ANSWER, Outcome.WRONG_PARTY}
+
+
+@dataclass(frozen=True)
+class Result:
+    state: AccountState
+    actions: tuple[act.Action, ...]
+
+
+def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime) -> Result:
+    """Place a new account in its segment and variant and run it until it first waits."""
+    variant = choose_variant(strategy, account.account_id)
+    probe = AccountState(
+        account=account,
+        segment="",
+        variant=variant,
+        stage=Stage.OUTREACH,
+        step="",
+        step_started_at=now,
+        last_action_at=now,
+        balance=account.balance,
+        opted_out=account.opted_out,
+    )
+    ctx = conditions.context(probe, now)
+    for segment in strategy.segments:
+        if segment.when is None or conditions.evaluate(segment.when, ctx):
+            break
+    else:
+        raise EventRejected(f"account {account.account_id} matches no segment of {strategy.id}")
+    first = segment.variant_starts.get(variant or "", segment.start)
+    run = _Run(strategy, probe.model_copy(update={"segment": segment.name}), now)
+    run.goto(first)
+    run.advance()
+    return run.result()
+
+
+def step(strategy: st.CompiledStrategy, state: AccountState, event: ev.Event, now: datetime) -> Result:
+    """Apply one event at `now` and run the account until it waits again."""
+    run = _Run(strategy, state.model_copy(), now)
+    run.apply(event)
+    run.advance()
+    return run.result()
+
+
+def choose_variant(strategy: st.CompiledStrategy, account_id: str) -> str | None:
+    """Stable champion/challenger split: the same account always lands in the same variant."""
+    if not strategy.variants:
+        return None
+    total = sum(v.weight for v in strategy.variants)
+    digest = hashlib.sha256(f"{strategy.id}:{account_id}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") % total
+    for variant in strategy.variants:
+        if point < variant.weight:
+            return variant.name
+        point -= variant.weight
+    raise AssertionError("unreachable: weights cover the whole range")
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    """Start of `day` in the debtor's zone, as an aware UTC datetime."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
+
+
+def local_today(now: datetime, tz: str) -> date:
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def add_period(day: date, frequency: st.Frequency, n: int) -> date:
+    if frequency == "weekly":
+        return day + timedelta(weeks=n)
+    if frequency == "biweekly":
+        return day + timedelta(weeks=2 * n)
+    month = day.month - 1 + n
+    year, month = day.year + month // 12, month % 12 + 1
+    for dom in (day.day, 30, 29, 28):  # clamp the 31st to the month's last day
+        try:
+            return date(year, month, dom)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+class _Run:
+    """One interpreter call: a private copy of the state and the actions it emits."""
+
+    def __init__(self, strategy: st.CompiledStrategy, state: AccountState, now: datetime) -> None:
+        self.strategy = strategy
+        self.s = state
+        self.now = now
+        self.tz = state.account.timezone
+        self.out: list[act.Action] = []
+
+    def result(self) -> Result:
+        return Result(self.s, tuple(self.out))
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def next_seq(self) -> int:
+        self.s.seq += 1
+        return self.s.seq
+
+    def current_step(self) -> st.Step:
+        return self.strategy.steps[self.s.step]
+
+    def current_action(self) -> st.Action | None:
+        actions = self.current_step().actions
+        return actions[self.s.pc] if self.s.pc < len(actions) else None
+
+    def counters(self, **inc: int) -> None:
+        data = self.s.counters.model_dump()
+        for name, n in inc.items():
+            data[name] += n
+        self.s.counters = Counters(**data)
+
+    def goto(self, name: str) -> None:
+        step = self.strategy.steps[name]
+        self.s.step = name
+        self.s.pc = 0
+        self.s.entered = False
+        self.s.approved_pc = None
+        self.s.task_attempt = 0
+        self.s.waiting = None
+        self.s.step_started_at = self.now
+        self.s.stage = step.stage
+
+    def close(self, resolution: Resolution) -> None:
+        if self.s.resolution is not None:
+            return
+        self.s.resolution = resolution
+        self.s.stage = Stage.CLOSED
+        self.s.waiting = None
+        self.s.hold = None
+        self.out.append(act.AccountClosed(resolution=resolution))
+
+    def route(self, target: str | None) -> bool:
+        """Go to a handler's step if the strategy names one; tell whether it did."""
+        if target is None or self.s.resolution is not None:
+            return False
+        self.goto(target)
+        return True
+
+    def record_contact(self, channel: Channel, conversation: bool = False) -> None:
+        horizon = self.now - timedelta(days=CONTACT_HISTORY_DAYS)
+        kept = tuple(c for c in self.s.contacts if c.at >= horizon)
+        self.s.contacts = (*kept, ContactRecord(channel=channel, at=self.now, conversation=conversation))
+        self.counters(contacts=1)
+
+    def block(self, channel: Channel, rule: str, reason: str, moved_to: datetime | None) -> None:
+        entry = BlockedContact(
+            at=self.now, step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to
+        )
+        self.s.blocked = (*self.s.blocked, entry)[-BLOCKED_KEPT:]
+        self.out.append(
+            act.ContactBlocked(step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to)
+        )
+
+    def unusable(self, channel: Channel) -> tuple[str, str] | None:
+        """(rule, reason) when `channel` cannot be used for this account at all."""
+        if channel in self.s.opted_out:
+            return "opt-out", f"the debtor opted out of {channel}"
+        if channel in self.s.invalid:
+            return "invalid-contact-point", f"the {channel} contact point failed permanently"
+        if not self.s.account.has_contact_point(channel):
+            return "no-contact-point", f"the account has no {channel} contact point"
+        return None
+
+    def policy_gate(self, channel: Channel) -> bool:
+        """True when `channel` may be used now; otherwise park the account until it may."""
+        moment, decisions = next_allowed(
+            self.strategy.policy, channel, self.now, self.tz, self.s.contacts, self.s.opted_out
+        )
+        if moment is not None and moment <= self.now:
+            return True
+        first = decisions[0] if decisions else None
+        rule = first.rule if first and first.rule else "policy"
+        reason = first.reason if first else "not allowed"
+        self.block(channel, rule, reason, moment)
+        if moment is None:
+            return False
+        self.s.waiting = Waiting(kind="policy", until=moment)
+        return False
+
+    # ---- events --------------------------------------------------------------------------------
+
+    def apply(self, event: ev.Event) -> None:
+        if self.s.resolution is not None and not isinstance(event, ev.PaymentReceived | ev.Tick):
+            raise EventRejected(f"account is closed ({self.s.resolution})")
+        match event:
+            case ev.Tick():
+                self.on_tick()
+            case ev.AgentOutcome():
+                self.on_outcome(event)
+            case ev.PaymentReceived():
+                self.on_payment(event)
+            case ev.PaymentsChecked():
+                if self.s.waiting is None or self.s.waiting.kind != "payment_check":
+                    raise EventRejected("no payment check is pending")
+                self.s.waiting = None
+                self.s.pc += 1
+                for payment in event.payments:
+                    self.on_payment(payment)
+            case ev.PromiseMade():
+                rules = self.promise_rules()
+                self.register_promise(event.terms)
+                self.goto(rules.step)
+            case ev.PlanAgreed():
+                rules = self.plan_rules()
+                self.register_plan(event.terms)
+                self.goto(rules.step)
+            case ev.OptOut():
+                self.on_opt_out(event.channel)
+            case ev.OptIn():
+                self.s.opted_out = tuple(c for c in self.s.opted_out if c != event.channel)
+            case ev.MessageEvent():
+                self.on_message_event(event)
+            case ev.DisputeOpened():
+                self.route(self.strategy.handlers.dispute)
+                self.s.hold = "dispute"
+            case ev.DisputeResolved():
+                if self.s.hold != "dispute":
+                    raise EventRejected("the account has no open dispute")
+                self.s.hold = None
+                if event.upheld:
+                    self.close(Resolution.WRITTEN_OFF)
+                else:
+                    self.route(self.strategy.handlers.dispute_resolved)
+            case ev.Pause():
+                if self.s.hold == "dispute":
+                    raise EventRejected("the account is on hold for a dispute; resolve the dispute instead")
+                self.s.hold = "paused"
+            case ev.Resume():
+                if self.s.hold != "paused":
+                    raise EventRejected("the account is not paused")
+                self.s.hold = None
+            case ev.Close():
+                self.close(Resolution.CLOSED_BY_SUPERVISOR)
+            case ev.ApprovalDecision():
+                self.on_approval(event)
+
+    def on_tick(self) -> None:
+        if self.s.resolution is not None or self.s.hold is not None:
+            return
+        self.check_deadlines()
+        w = self.s.waiting
+        if w is None or w.until is None or w.until > self.now or self.s.resolution is not None:
+            return
+        if w.kind == "policy":
+            self.s.waiting = None
+        elif w.kind == "agent":
+            self.agent_task_expired()
+
+    def check_deadlines(self) -> None:
+        promise = self.s.promise
+        if promise is not None and promise.deadline <= self.now:
+            self.settle_promise()
+        plan = self.s.plan
+        if plan is not None:
+            for index, inst in enumerate(plan.installments):
+                if not (inst.settled or inst.missed) and inst.deadline <= self.now:
+                    self.installment_missed(index)
+                    if self.s.plan is None:
+                        break
+        offer = self.s.offer
+        if offer is not None and offer.expires_at is not None and offer.expires_at <= self.now:
+            self.s.offer = None
+
+    def on_outcome(self, event: ev.AgentOutcome) -> None:
+        w = self.s.waiting
+        action = self.current_action()
+        if w is None or w.kind != "agent" or not isinstance(action, st.AgentTaskAction):
+            raise EventRejected(f"no agent task is open at step {self.s.step}")
+        if event.task_seq is not None and event.task_seq != w.task_seq:
+            raise EventRejected(f"task {event.task_seq} is not the open task ({w.task_seq})")
+        if event.code not in action.outcomes:
+            allowed = ", ".join(action.outcomes)
+            raise EventRejected(f"outcome {event.code} is not allowed at step {self.s.step}; allowed: {allowed}")
+        if event.code == Outcome.PROMISE_TO_PAY:
+            if event.promise is None:
+                raise EventRejected("outcome promise_to_pay needs the promise's amount and date")
+            self.promise_rules()
+            self.register_promise(event.promise)
+        if event.code == Outcome.PAYMENT_PLAN:
+            if event.plan is None:
+                raise EventRejected("outcome payment_plan needs the plan's terms")
+            self.plan_rules()
+            self.register_plan(event.plan)
+        conversation = event.code not in NOT_A_CONVERSATION
+        self.record_contact(Channel.VOICE, conversation=conversation)
+        self.counters(agent_attempts=1, right_party_contacts=int(conversation))
+        self.s.last_action_at = self.now
+        if event.code == Outcome.NO_ANSWER and self.s.task_attempt < action.attempts:
+            self.retry_later(action)
+            return
+        self.goto(action.outcomes[event.code])
+        if event.code == Outcome.DISPUTE:
+            self.s.hold = "dispute"
+
+    def on_payment(self, payment: ev.PaymentReceived) -> None:
+        if payment.payment_id in self.s.payment_ids:
+            return  # the same provider payment twice counts once
+        if payment.currency != self.s.account.currency:
+            raise EventRejected(
+                f"payment in {payment.currency} on an account in {self.s.account.currency}"
+            )
+        self.s.payment_ids = (*self.s.payment_ids, payment.payment_id)
+        self.s.balance -= payment.amount
+        self.s.paid_total += payment.amount
+        self.counters(payments=1)
+        if self.s.resolution is not None:
+            return
+        offer = self.s.offer
+        if (
+            offer is not None
+            and offer.amount_due is not None
+            and self.s.paid_total - offer.paid_before >= offer.amount_due
+        ):
+            self.s.offer = None
+            self.close(Resolution.SETTLED)
+            return
+        if self.s.promise is not None and self.promise_kept():
+            self.settle_promise()
+        if self.s.plan is not None:
+            self.plan_progress()
+        if self.s.resolution is not None:
+            return
+        if self.s.balance <= 0:
+            self.s.promise = None
+            self.s.plan = None
+            if not self.route(self.strategy.handlers.payment_in_full):
+                self.close(Resolution.PAID)
+            self.s.hold = None
+            return
+        if self.s.hold is None:
+            self.route(self.strategy.handlers.partial_payment)
+
+    def on_opt_out(self, channel: Channel | None) -> None:
+        if channel is None:
+            self.s.opted_out = tuple(Channel)
+            if not self.route(self.strategy.handlers.opt_out):
+                self.close(Resolution.OPTED_OUT)
+            return
+        if channel not in self.s.opted_out:
+            self.s.opted_out = (*self.s.opted_out, channel)
+        if self.s.hold is None:
+            self.route(self.strategy.handlers.opt_out)
+
+    def on_message_event(self, event: ev.MessageEvent) -> None:
+        handlers = self.strategy.handlers
+        if event.event == "opened":
+            self.counters(opened=1)
+            target = handlers.message_opened
+        elif event.event == "clicked":
+            self.counters(clicked=1)
+            target = handlers.message_clicked
+        elif event.event in ("bounced", "failed"):
+            if event.channel not in self.s.invalid:
+                self.s.invalid = (*self.s.invalid, event.channel)
+            target = handlers.message_failed
+        else:
+            return
+        if self.s.hold is None:
+            self.route(target)
+
+    def on_approval(self, event: ev.ApprovalDecision) -> None:
+        w = self.s.waiting
+        if w is None or w.kind != "approval":
+            raise EventRejected(f"nothing waits for approval at step {self.s.step}")
+        self.s.waiting = None
+        step = self.current_step()
+        action = self.current_action()
+        for_step = self.s.approved_pc is None and step.approval
+        if event.approved:
+            self.s.approved_pc = -1 if for_step else self.s.pc
+            return
+        rejected_to = step.on_rejected if for_step else getattr(action, "on_rejected", None)
+        if rejected_to is not None:
+            self.goto(rejected_to)
+        elif for_step:
+            raise InterpreterError(f"step {step.name} needs on_rejected")
+        else:
+            self.s.pc += 1
+
+    # ---- promises and plans --------------------------------------------------------------------
+
+    def promise_rules(self) -> st.PromiseRules:
+        if self.strategy.promises is None:
+            raise EventRejected(f"strategy {self.strategy.id} does not take promises to pay")
+        return self.strategy.promises
+
+    def plan_rules(self) -> st.PlanRules:
+        if self.strategy.plans is None:
+            raise EventRejected(f"strategy {self.strategy.id} does not offer payment plans")
+        return self.strategy.plans
+
+    def register_promise(self, terms: ev.PromiseTerms) -> None:
+        rules = self.promise_rules()
+        today = local_today(self.now, self.tz)
+        if terms.amount > self.s.balance:
+            raise EventRejected(f"promise of {terms.amount} exceeds the balance of {self.s.balance}")
+        if terms.due <= today:
+            raise EventRejected(f"promise date {terms.due} must be after today ({today}) in the debtor's zone")
+        latest = today + timedelta(days=rules.max_days_ahead)
+        if terms.due > latest:
+            raise EventRejected(
+                f"promise date {terms.due} is more than {rules.max_days_ahead} days ahead (latest {latest})"
+            )
+        deadline = local_midnight(terms.due + timedelta(days=rules.grace_days + 1), self.tz)
+        self.s.promise = Promise(
+            amount=terms.amount, due=terms.due, made_at=self.now, paid_before=self.s.paid_total, deadline=deadline
+        )
+        self.s.promise_date = terms.due
+        self.counters(promises=1)
+
+    def promise_kept(self) -> bool:
+        p = self.s.promise
+        assert p is not None
+        threshold = self.strategy.promises.kept_threshold_pct if self.strategy.promises else 100
+        return (self.s.paid_total - p.paid_before) * 100 >= threshold * p.amount
+
+    def settle_promise(self) -> None:
+        rules = self.promise_rules()
+        kept = self.promise_kept()
+        self.s.promise = None
+        if kept:
+            self.counters(promises_kept=1)
+            if self.s.balance > 0 and self.s.hold is None:
+                self.route(rules.on_kept)
+        else:
+            self.counters(promises_broken=1)
+            if self.s.hold is None:
+                self.route(rules.on_broken)
+
+    def register_plan(self, terms: ev.PlanTerms) -> None:
+        rules = self.plan_rules()
+        offer = self.s.offer if self.s.offer is not None and self.s.offer.kind == "plan" else None
+        max_n = int(offer.terms["max_installments"]) if offer else rules.max_installments
+        min_pct = offer.terms["min_down_payment_pct"] if offer else rules.min_down_payment_pct
+        frequencies = offer.terms["frequencies"].split(",") if offer else list(rules.frequencies)
+        today = local_today(self.now, self.tz)
+        if terms.installments > max_n:
+            raise EventRejected(f"plan of {terms.installments} installments exceeds the maximum of {max_n}")
+        if terms.frequency not in frequencies:
+            raise EventRejected(f"frequency {terms.frequency} is not offered; offered: {', '.join(frequencies)}")
+        minimum = percent_of(self.s.balance, min_pct)
+        if terms.down_payment < minimum:
+            raise EventRejected(f"down payment {terms.down_payment} is below the minimum of {minimum} ({min_pct}%)")
+        if terms.down_payment >= self.s.balance:
+            raise EventRejected("down payment covers the whole balance; record a promise instead")
+        if terms.first_due <= today:
+            raise EventRejected(f"first due date {terms.first_due} must be after today ({today})")
+        rest = self.s.balance - terms.down_payment
+        amounts = [rest // terms.installments] * terms.installments
+        amounts[-1] += rest - sum(amounts)
+        schedule: list[tuple[date, int]] = []
+        if terms.down_payment:
+            schedule.append((terms.first_due, terms.down_payment))
+        offset = 1 if terms.down_payment else 0
+        schedule += [
+            (add_period(terms.first_due, terms.frequency, i + offset), amount) for i, amount in enumerate(amounts)
+        ]
+        grace = timedelta(days=rules.grace_days + 1)
+        self.s.plan = Plan(
+            installments=tuple(
+                Installment(due=d, amount=a, deadline=local_midnight(d + grace, self.tz)) for d, a in schedule
+            ),
+            frequency=terms.frequency,
+            paid_before=self.s.paid_total,
+        )
+        self.s.offer = None
+        self.s.promise = None
+
+    def plan_progress(self) -> None:
+        plan = self.s.plan
+        assert plan is not None
+        paid = self.s.paid_total - plan.paid_before
+        cumulative = 0
+        updated = []
+        for inst in plan.installments:
+            cumulative += inst.amount
+            updated.append(inst.model_copy(update={"settled": inst.settled or paid >= cumulative}))
+        self.s.plan = plan.model_copy(update={"installments": tuple(updated)})
+        if all(i.settled for i in updated):
+            self.s.plan = None
+
+    def installment_missed(self, index: int) -> None:
+        rules = self.plan_rules()
+        plan = self.s.plan
+        assert plan is not None
+        insts = list(plan.installments)
+        insts[index] = insts[index].model_copy(update={"missed": True})
+        missed = plan.missed + 1
+        self.s.plan = plan.model_copy(update={"installments": tuple(insts), "missed": missed})
+        if missed > rules.missed_tolerated:
+            self.s.plan = None
+            self.route(rules.on_broken)
+        else:
+            self.route(rules.on_missed)
+
+    # ---- the step machine ----------------------------------------------------------------------
+
+    def advance(self) -> None:
+        self.refresh_wait()
+        for _ in range(MAX_ACTIONS_PER_CALL):
+            if self.s.resolution is not None or self.s.hold is not None or self.s.waiting is not None:
+                return
+            step = self.current_step()
+            if not self.s.entered:
+                self.s.entered = True
+                self.apply_fees(step)
+                if step.approval and self.s.approved_pc != -1:
+                    self.request_approval("step")
+                    continue
+            action = self.current_action()
+            if action is None:
+                if step.next is None:
+                    raise InterpreterError(f"step {step.name} ran out of actions with no next step")
+                self.goto(step.next)
+                continue
+            self.run_action(step, action)
+        raise InterpreterError(
+            f"more than {MAX_ACTIONS_PER_CALL} actions without a wait, last at step {self.s.step}: "
+            "the strategy loops"
+        )
+
+    def refresh_wait(self) -> None:
+        """Recompute a running wait from its anchor: anchors move with payments and promises."""
+        if self.s.resolution is not None or self.s.hold is not None:
+            return
+        w = self.s.waiting
+        action = self.current_action()
+        if w is None or w.kind != "timer" or not isinstance(action, st.WaitAction):
+            return
+        target = self.wait_target(action)
+        if target <= self.now:
+            self.finish_wait(target)
+        elif target != w.until:
+            self.s.waiting = Waiting(kind="timer", until=target)
+
+    def finish_wait(self, target: datetime) -> None:
+        self.s.waiting = None
+        self.s.pc += 1
+        self.s.last_action_at = max(self.s.last_action_at, target)
+
+    def run_action(self, step: st.Step, action: st.Action) -> None:
+        match action:
+            case st.SendAction():
+                self.contact(action.channel, action.fallback, action.template, {})
+            case st.OfferPlanAction():
+                terms = {
+                    "max_installments": str(action.max_installments),
+                    "min_down_payment_pct": action.min_down_payment_pct,
+                    "frequencies": ",".join(action.frequencies),
+                }
+                if self.contact(action.channel, (), action.template, terms):
+                    self.s.offer = Offer(kind="plan", terms=terms, paid_before=self.s.paid_total)
+            case st.OfferSettlementAction():
+                discount = percent_of(self.s.balance, action.max_discount_pct)
+                expires = self.now + timedelta(seconds=action.expires_after_s)
+                terms = {
+                    "discount_pct": action.max_discount_pct,
+                    "amount_due": str(self.s.balance - discount),
+                    "expires_at": expires.isoformat(),
+                }
+                if self.contact(action.channel, (), action.template, terms):
+                    self.s.offer = Offer(
+                        kind="settlement",
+                        terms=terms,
+                        amount_due=self.s.balance - discount,
+                        expires_at=expires,
+                        paid_before=self.s.paid_total,
+                    )
+            case st.AgentTaskAction():
+                self.agent_task(action)
+            case st.WaitAction():
+                target = self.wait_target(action)
+                if target <= self.now:
+                    self.finish_wait(target)
+                else:
+                    self.s.waiting = Waiting(kind="timer", until=target)
+            case st.CheckPaymentAction():
+                self.out.append(act.CheckPayment(seq=self.next_seq(), step=step.name))
+                self.s.waiting = Waiting(kind="payment_check")
+            case st.EscalateLegalAction():
+                if action.approval and self.s.approved_pc != self.s.pc:
+                    self.request_approval("legal")
+                    return
+                self.out.append(act.ReferToLegal(seq=self.next_seq(), step=step.name, balance=self.s.balance))
+                self.s.stage = Stage.LEGAL
+                self.s.last_action_at = self.now
+                self.s.pc += 1
+            case st.BranchAction():
+                ctx = conditions.context(self.s, self.now)
+                for case in action.cases:
+                    if conditions.evaluate(case.when, ctx):
+                        self.goto(case.goto)
+                        return
+                if action.otherwise is not None:
+                    self.goto(action.otherwise)
+                else:
+                    self.s.pc += 1
+            case st.GotoAction():
+                self.goto(action.step)
+            case st.EndAction():
+                self.close(action.resolution)
+
+    def contact(self, channel: Channel, fallback: tuple[Channel, ...], template: str, offer: dict[str, str]) -> bool:
+        """Send on the first usable channel if the policy allows it now. Returns True when sent;
+        False when parked until the policy allows it, or skipped because no channel is usable."""
+        chosen = None
+        for candidate in (channel, *fallback):
+            problem = self.unusable(candidate)
+            if problem is None:
+                chosen = candidate
+                break
+            if candidate == channel:
+                self.block(candidate, problem[0], problem[1], None)
+        if chosen is None:
+            self.s.pc += 1
+            return False
+        if not self.policy_gate(chosen):
+            if self.s.waiting is None:  # blocked for good: skip this contact
+                self.s.pc += 1
+            return False
+        self.out.append(
+            act.SendMessage(
+                seq=self.next_seq(),
+                step=self.s.step,
+                channel=chosen,
+                template=template,
+                locale=self.s.account.locale or self.strategy.locale,
+                offer=offer,
+            )
+        )
+        self.record_contact(chosen)
+        self.s.last_action_at = self.now
+        self.s.pc += 1
+        return True
+
+    def agent_task(self, action: st.AgentTaskAction) -> None:
+        problem = self.unusable(Channel.VOICE)
+        if problem is not None:
+            self.block(Channel.VOICE, problem[0], problem[1], None)
+            self.goto(action.outcomes[Outcome.NO_ANSWER])
+            return
+        if not self.policy_gate(Channel.VOICE):
+            if self.s.waiting is None:
+                self.goto(action.outcomes[Outcome.NO_ANSWER])
+            return
+        self.s.task_attempt += 1
+        seq = self.next_seq()
+        due = self.now + timedelta(seconds=action.due_within_s)
+        self.out.append(
+            act.CreateAgentTask(
+                seq=seq,
+                step=self.s.step,
+                queue=action.queue,
+                due_at=due,
+                attempt=self.s.task_attempt,
+                outcomes=tuple(action.outcomes),
+            )
+        )
+        self.s.waiting = Waiting(kind="agent", until=due, task_seq=seq, attempt=self.s.task_attempt)
+
+    def agent_task_expired(self) -> None:
+        action = self.current_action()
+        assert isinstance(action, st.AgentTaskAction)
+        self.s.waiting = None
+        if self.s.task_attempt >= action.attempts:
+            self.s.last_action_at = self.now
+            self.goto(action.outcomes[Outcome.NO_ANSWER])
+        else:
+            self.retry_later(action)
+
+    def retry_later(self, action: st.AgentTaskAction) -> None:
+        """Another attempt after `retry_after`; the policy still decides when the call may happen."""
+        self.s.waiting = Waiting(kind="policy", until=self.now + timedelta(seconds=action.retry_after_s))
+
+    def request_approval(self, subject: str) -> None:
+        self.out.append(
+            act.RequestApproval(seq=self.next_seq(), step=self.s.step, subject="step" if subject == "step" else "legal")
+        )
+        self.s.waiting = Waiting(kind="approval")
+
+    def apply_fees(self, step: st.Step) -> None:
+        if not step.fees or step.name in self.s.fees_applied:
+            return
+        self.s.fees_applied = (*self.s.fees_applied, step.name)
+        cap = self.strategy.fee_cap
+        for fee in step.fees:
+            requested = requested_fee(fee, self.s.balance)
+            amount, rule = requested, None
+            if cap is not None:
+                dpd = conditions.days_past_due(self.s.account.due_date, self.now, self.tz)
+                room = 0 if dpd < cap.min_days_past_due else cap_total(cap, self.s.account.original_amount)
+                room = max(0, room - self.s.fees_total)
+                if requested > room:
+                    amount, rule = room, cap.rule
+            if requested == 0:
+                continue
+            self.out.append(
+                act.ApplyFee(seq=self.next_seq(), step=step.name, amount=amount, requested=requested, rule=rule)
+            )
+            self.s.balance += amount
+            self.s.fees_total += amount
+
+    def wait_target(self, action: st.WaitAction) -> datetime:
+        base = self.anchor_time(action.anchor)
+        target = base + timedelta(seconds=action.seconds)
+        if action.until_weekday is None and action.until_minute is None:
+            return target
+        zone = ZoneInfo(self.tz)
+        local = target.astimezone(zone)
+        minute = action.until_minute if action.until_minute is not None else 0
+        day = local.date()
+        for _ in range(8):
+            candidate = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
+            if candidate >= local and (action.until_weekday is None or day.weekday() == action.until_weekday.index):
+                return candidate.astimezone(ZoneInfo("UTC"))
+            day += timedelta(days=1)
+        raise AssertionError("unreachable: a weekday recurs within 8 days")
+
+    def anchor_time(self, anchor: st.Anchor) -> datetime:
+        if anchor == "previous_step":
+            return self.s.last_action_at
+        if anchor == "due_date":
+            return local_midnight(self.s.account.due_date, self.tz)
+        if anchor == "promise_date":
+            day = self.s.promise_date or local_today(self.now, self.tz)
+            return local_midnight(day, self.tz)
+        return local_midnight(self.oldest_unpaid_due(), self.tz)
+
+    def oldest_unpaid_due(self) -> date:
+        """The first due date not yet covered by what was paid, oldest dues paid first."""
+        a = self.s.account
+        dues = sorted(a.dues, key=lambda d: d.due_date)
+        if not dues:
+            return a.due_date
+        paid = max(0, sum(d.amount for d in dues) - a.balance) + self.s.paid_total
+        for due in dues:
+            if paid < due.amount:
+                return due.due_date
+            paid -= due.amount
+        return dues[-1].due_date

@@ -1,0 +1,683 @@
+"""Contact policy: the compliance rules that decide whether a debtor may be contacted on a channel
+at a given moment, and when the next allowed moment is.
+
+This module owns the policy model (windows, holiday calendar, caps, minimum gaps, cooldowns and the
+weekly channel lock), its evaluation against a contact history (`check_contact`, `next_allowed`)
+and the comparison of two policies (`loosenings`). Jurisdiction presets live in
+`domain.policy_presets`.
+
+Everything is pure: the time is always an argument (timezone-aware UTC) and local-time rules are
+evaluated in the debtor's IANA zone with `zoneinfo`. Rules only look at history records at or
+before the evaluated instant: the ledger is what has happened, not what is planned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+from pydantic import AwareDatetime, Field, model_validator
+
+from domain.frozen import Frozen
+from domain.types import Channel, Weekday
+
+OPT_OUT_RULE = "opt-out"
+MINUTES_PER_DAY = 1440
+# next_allowed() gives up after this many blocking decisions: a sane policy resolves in a handful
+# (window -> holiday -> window -> cap ...); hitting the bound means no allowed time exists.
+MAX_ITERATIONS = 1000
+# How far ahead (in local days) the window rule looks for the next window start. Windows repeat
+# weekly, so 8 days always covers a full cycle whatever the current weekday and time.
+_WINDOW_HORIZON_DAYS = 8
+# Longest run of consecutive holidays we skip before declaring the calendar broken.
+_HOLIDAY_HORIZON_DAYS = 366
+
+_DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+class Window(Frozen):
+    """Allowed contact hours on some weekdays, in the debtor's local wall time.
+
+    `start` and `end` are minutes since local midnight; `end` is exclusive (20:00 means the last
+    allowed minute is 19:59)."""
+
+    days: tuple[Weekday, ...]
+    start: int = Field(ge=0, lt=MINUTES_PER_DAY)
+    end: int = Field(gt=0, le=MINUTES_PER_DAY)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> Window:
+        if self.start >= self.end:
+            raise ValueError(f"window start {self.start} must be before end {self.end}")
+        return self
+
+
+class Cap(Frozen):
+    """At most `max` attempts per period on `channels` (None = every channel counts and is limited).
+
+    Calendar periods are taken in the debtor's local time; a calendar week runs Monday to Sunday.
+    A rolling period is `days` x 24 hours ending at the evaluated instant."""
+
+    id: str
+    channels: tuple[Channel, ...] | None = None
+    max: int = Field(ge=1)
+    period: Literal["rolling", "calendar_day", "calendar_week"]
+    days: int = Field(default=7, ge=1)
+
+
+class MinGap(Frozen):
+    """Minimum time between two attempts on `channels` (None = any channel)."""
+
+    id: str
+    channels: tuple[Channel, ...] | None = None
+    minutes: int = Field(ge=1)
+
+
+class Cooldown(Frozen):
+    """After any right-party conversation, no attempt on `channels` until the start of local day
+    (conversation day + `days`): the conversation day counts as day 1 (Reg F 1006.14(b)(2)(B))."""
+
+    id: str
+    channels: tuple[Channel, ...] = Field(min_length=1)
+    days: int = Field(ge=1)
+
+
+class ContactPolicy(Frozen):
+    """Every contact rule that applies to one debtor, as compiled for a campaign."""
+
+    name: str
+    window_rule: str
+    windows: tuple[Window, ...]
+    window_channels: tuple[Channel, ...]
+    holidays: str | None = None
+    holiday_rule: str = "holiday"
+    caps: tuple[Cap, ...] = ()
+    min_gaps: tuple[MinGap, ...] = ()
+    cooldowns: tuple[Cooldown, ...] = ()
+    channel_lock_after_contact: str | None = None
+    overrides: tuple[str, ...] = ()
+
+
+class ContactRecord(Frozen):
+    """One entry of the debtor's contact ledger. Every record is an attempt; `conversation=True`
+    marks a right-party conversation (it triggers cooldowns and the channel lock)."""
+
+    channel: Channel
+    at: AwareDatetime
+    conversation: bool = False
+
+
+class Decision(Frozen):
+    """The outcome of a policy check. `next_allowed` (UTC) is when the blocking rule stops
+    blocking; None means never (an opt-out)."""
+
+    allowed: bool
+    rule: str | None = None
+    reason: str = ""
+    next_allowed: AwareDatetime | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Time helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _require_aware(at: datetime, what: str = "at") -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime, got naive {at.isoformat()}")
+
+
+def local_time(at: datetime, tz: str) -> datetime:
+    """`at` (timezone-aware) as wall time in the IANA zone `tz`."""
+    _require_aware(at)
+    return at.astimezone(ZoneInfo(tz))
+
+
+def _wall(at: datetime, zone: ZoneInfo) -> datetime:
+    """Naive local wall time of an aware instant."""
+    return at.astimezone(zone).replace(tzinfo=None)
+
+
+def _wall_to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The earliest UTC instant whose local wall time is >= `wall` (naive).
+
+    For an ambiguous wall time (clocks going back) that is its first occurrence; for a wall time
+    that does not exist (clocks going forward, e.g. Chile's midnight jump) it is the transition
+    instant, i.e. the first valid instant after the gap."""
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if _wall(first, zone) == wall:
+        return first
+    # In a gap fold=0 applies the pre-transition offset (an instant after the gap) and fold=1 the
+    # post-transition one (an instant before it); the transition lies in between. tz data puts
+    # transitions on whole seconds, so a search over integer timestamps finds it exactly.
+    lo = int(wall.replace(tzinfo=zone, fold=1).astimezone(UTC).timestamp())
+    hi = int(first.timestamp()) + 1
+    lo, hi = min(lo, hi), max(lo, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _wall(datetime.fromtimestamp(mid, UTC), zone) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return datetime.fromtimestamp(hi, UTC)
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    """UTC instant at which local `day` begins (00:00, or the end of a DST gap at midnight)."""
+    return _wall_to_utc(datetime.combine(day, time()), zone)
+
+
+def _week_monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _offset_transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+    """UTC instants in (start, end] at which the zone's UTC offset changes."""
+    found: list[datetime] = []
+    step = timedelta(hours=6)
+    t = start
+    while t < end:
+        nxt = min(t + step, end)
+        if t.astimezone(zone).utcoffset() != nxt.astimezone(zone).utcoffset():
+            before = t.astimezone(zone).utcoffset()
+            lo, hi = int(t.timestamp()), int(nxt.timestamp()) + 1
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == before:
+                    lo = mid
+                else:
+                    hi = mid
+            found.append(datetime.fromtimestamp(hi, UTC))
+        t = nxt
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _format_days(indexes: Iterable[int]) -> str:
+    """Weekday indexes as runs: [0..5] -> "Mon-Sat", [0, 2, 4] -> "Mon,Wed,Fri"."""
+    idx = sorted(set(indexes))
+    if len(idx) == 7:
+        return "every day"
+    runs: list[list[int]] = []
+    for i in idx:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ",".join(_DAY_ABBR[r[0]] if len(r) == 1 else f"{_DAY_ABBR[r[0]]}-{_DAY_ABBR[r[-1]]}" for r in runs)
+
+
+def describe_windows(policy: ContactPolicy) -> str:
+    """The policy's contact hours for people, e.g. "Mon-Fri 07:00-19:00, Sat 08:00-15:00"."""
+    if not policy.windows:
+        return "no contact hours"
+    return ", ".join(
+        f"{_format_days(d.index for d in w.days)} {_hhmm(w.start)}-{_hhmm(w.end)}" for w in policy.windows
+    )
+
+
+def _channels_text(channels: tuple[Channel, ...] | None) -> str:
+    if channels is None or set(channels) == set(Channel):
+        return "all channels"
+    return "/".join(c.value for c in channels)
+
+
+def _duration_text(minutes: int) -> str:
+    if minutes % MINUTES_PER_DAY == 0:
+        days = minutes // MINUTES_PER_DAY
+        return "1 day" if days == 1 else f"{days} days"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _cap_text(cap: Cap) -> str:
+    if cap.period == "rolling":
+        per = "per day" if cap.days == 1 else f"per {cap.days} days"
+    elif cap.period == "calendar_day":
+        per = "per calendar day"
+    else:
+        per = "per calendar week"
+    return f"max {cap.max} {per}"
+
+
+# --------------------------------------------------------------------------------------------
+# Holidays
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _holiday_calendar(code: str, year: int) -> Mapping[date, str]:
+    """Public holidays of one country and year (read-only; cached because building it is slow)."""
+    calendar = holidays_lib.country_holidays(code, years=year)
+    return MappingProxyType({d: str(name) for d, name in calendar.items()})
+
+
+def _holiday_name(code: str, day: date) -> str | None:
+    return _holiday_calendar(code, day.year).get(day)
+
+
+# --------------------------------------------------------------------------------------------
+# Rule evaluation
+# --------------------------------------------------------------------------------------------
+
+
+def _applies(channels: tuple[Channel, ...] | None, channel: Channel) -> bool:
+    return channels is None or channel in channels
+
+
+def _in_window(policy: ContactPolicy, wall: datetime) -> bool:
+    minute = wall.hour * 60 + wall.minute
+    weekday = wall.weekday()
+    return any(w.start <= minute < w.end and any(d.index == weekday for d in w.days) for w in policy.windows)
+
+
+def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> datetime | None:
+    """Earliest instant > `at` that lies inside a window, or None if the policy has no window.
+
+    The allowed instants form intervals in real time; each interval starts either at a window's
+    wall-clock start (either occurrence when clocks go back) or at a DST transition that lands
+    inside a window, so those are the only candidates."""
+    today = _wall(at, zone).date()
+    candidates: list[datetime] = []
+    for offset in range(_WINDOW_HORIZON_DAYS + 1):
+        day = today + timedelta(days=offset)
+        for w in policy.windows:
+            if not any(d.index == day.weekday() for d in w.days):
+                continue
+            wall = datetime.combine(day, time()) + timedelta(minutes=w.start)
+            candidates.append(_wall_to_utc(wall, zone))
+            candidates.append(wall.replace(tzinfo=zone, fold=1).astimezone(UTC))
+    horizon_end = _day_start(today + timedelta(days=_WINDOW_HORIZON_DAYS + 1), zone)
+    candidates.extend(_offset_transitions(zone, at.astimezone(UTC), horizon_end))
+    valid = [c for c in candidates if c > at and _in_window(policy, _wall(c, zone))]
+    return min(valid) if valid else None
+
+
+def _blocked(rule: str, reason: str, until: datetime | None) -> Decision:
+    return Decision(
+        allowed=False,
+        rule=rule,
+        reason=reason,
+        next_allowed=until.astimezone(UTC) if until is not None else None,
+    )
+
+
+def _check_holiday(policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo) -> Decision | None:
+    code = policy.holidays
+    if code is None or channel not in policy.window_channels:
+        return None
+    today = _wall(at, zone).date()
+    name = _holiday_name(code, today)
+    if name is None:
+        return None
+    day = today + timedelta(days=1)
+    for _ in range(_HOLIDAY_HORIZON_DAYS):
+        if _holiday_name(code, day) is None:
+            break
+        day += timedelta(days=1)
+    else:
+        # A year without a working day is a broken calendar, not a compliance rule.
+        raise ValueError(f"policy {policy.name!r}: holiday calendar {code!r} has no working day")
+    return _blocked(
+        policy.holiday_rule,
+        f"{today.isoformat()} is a public holiday in {code} ({name}): no {channel.value} contact "
+        "on that local day",
+        _day_start(day, zone),
+    )
+
+
+def _check_window(
+    policy: ContactPolicy, channel: Channel, at: datetime, tz: str, zone: ZoneInfo
+) -> Decision | None:
+    if channel not in policy.window_channels or _in_window(policy, _wall(at, zone)):
+        return None
+    # No window at all is reported as "never" here; next_allowed() turns it into an error
+    # because it is a broken policy rather than a debtor's choice.
+    return _blocked(
+        policy.window_rule,
+        f"outside {policy.window_rule} hours ({describe_windows(policy)} {tz})",
+        _next_window_start(policy, at, zone),
+    )
+
+
+def _check_min_gaps(
+    policy: ContactPolicy, channel: Channel, at: datetime, past: Sequence[ContactRecord]
+) -> Decision | None:
+    for gap in policy.min_gaps:
+        if not _applies(gap.channels, channel):
+            continue
+        length = timedelta(minutes=gap.minutes)
+        recent = [r.at for r in past if _applies(gap.channels, r.channel) and at - r.at < length]
+        if recent:
+            last = max(recent)
+            return _blocked(
+                gap.id,
+                f"less than {_duration_text(gap.minutes)} since the last attempt on "
+                f"{_channels_text(gap.channels)} ({last.astimezone(UTC).isoformat()})",
+                last + length,
+            )
+    return None
+
+
+def _check_cooldowns(
+    policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo, past: Sequence[ContactRecord]
+) -> Decision | None:
+    conversations = [r for r in past if r.conversation]
+    for cooldown in policy.cooldowns:
+        if channel not in cooldown.channels or not conversations:
+            continue
+        # Day 1 is the conversation's local day, so the block ends at the start of day days+1.
+        ends = [
+            (_day_start(_wall(r.at, zone).date() + timedelta(days=cooldown.days), zone), r)
+            for r in conversations
+        ]
+        until, record = max(ends, key=lambda pair: pair[0])
+        if at < until:
+            return _blocked(
+                cooldown.id,
+                f"{channel.value} is blocked for {cooldown.days} days after the right-party conversation "
+                f"on {_wall(record.at, zone).date().isoformat()} (that day counts as day 1)",
+                until,
+            )
+    return None
+
+
+def _check_channel_lock(
+    policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo, past: Sequence[ContactRecord]
+) -> Decision | None:
+    rule = policy.channel_lock_after_contact
+    if rule is None:
+        return None
+    monday = _week_monday(_wall(at, zone).date())
+    this_week = [r for r in past if r.conversation and _week_monday(_wall(r.at, zone).date()) == monday]
+    # Every conversation this week locks to its own channel, so one on another channel blocks
+    # (the most restrictive reading of "not through several channels in the same week").
+    other = [r for r in this_week if r.channel != channel]
+    if not other:
+        return None
+    first = min(other, key=lambda r: r.at)
+    return _blocked(
+        rule,
+        f"after the right-party conversation on {first.channel.value} on "
+        f"{_wall(first.at, zone).date().isoformat()} only {first.channel.value} may be used until the end "
+        f"of the week",
+        _day_start(monday + timedelta(days=7), zone),
+    )
+
+
+def _check_caps(
+    policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo, past: Sequence[ContactRecord]
+) -> Decision | None:
+    today = _wall(at, zone).date()
+    for cap in policy.caps:
+        if not _applies(cap.channels, channel):
+            continue
+        relevant = [r for r in past if _applies(cap.channels, r.channel)]
+        if cap.period == "rolling":
+            length = timedelta(days=cap.days)
+            counted = sorted(r.at for r in relevant if at - r.at < length)
+            if len(counted) < cap.max:
+                continue
+            # Allowed again once enough of the oldest counted attempts have left the window.
+            until = counted[len(counted) - cap.max] + length
+        elif cap.period == "calendar_day":
+            if sum(1 for r in relevant if _wall(r.at, zone).date() == today) < cap.max:
+                continue
+            until = _day_start(today + timedelta(days=1), zone)
+        else:
+            monday = _week_monday(today)
+            if sum(1 for r in relevant if _week_monday(_wall(r.at, zone).date()) == monday) < cap.max:
+                continue
+            until = _day_start(monday + timedelta(days=7), zone)
+        return _blocked(cap.id, f"{_cap_text(cap)} on {_channels_text(cap.channels)} reached", until)
+    return None
+
+
+def check_contact(
+    policy: ContactPolicy,
+    channel: Channel,
+    at: datetime,
+    tz: str,
+    history: Sequence[ContactRecord],
+    opted_out: Collection[Channel] = (),
+) -> Decision:
+    """Whether `channel` may be used at `at` for a debtor living in `tz`, given the contact ledger.
+
+    Rules are checked in a fixed order (opt-out, holiday, window, min gaps, cooldowns, channel
+    lock, caps) and the first one that blocks is returned with the earliest instant >= `at` at
+    which that rule alone stops blocking. Records after `at` are ignored."""
+    _require_aware(at)
+    zone = ZoneInfo(tz)
+    at = at.astimezone(UTC)
+    if channel in opted_out:
+        return _blocked(OPT_OUT_RULE, f"the debtor opted out of {channel.value}", None)
+    past = [r for r in history if r.at <= at]
+    decision = (
+        _check_holiday(policy, channel, at, zone)
+        or _check_window(policy, channel, at, tz, zone)
+        or _check_min_gaps(policy, channel, at, past)
+        or _check_cooldowns(policy, channel, at, zone, past)
+        or _check_channel_lock(policy, channel, at, zone, past)
+        or _check_caps(policy, channel, at, zone, past)
+    )
+    return decision or Decision(allowed=True)
+
+
+def next_allowed(
+    policy: ContactPolicy,
+    channel: Channel,
+    after: datetime,
+    tz: str,
+    history: Sequence[ContactRecord],
+    opted_out: Collection[Channel] = (),
+) -> tuple[datetime | None, list[Decision]]:
+    """Earliest instant >= `after` (UTC) at which `check_contact` allows the contact, and the
+    blocking decisions met on the way, in order. Returns None only for an opt-out.
+
+    Raises ValueError when the policy has no allowed time at all for the channel (for instance an
+    empty windows list)."""
+    _require_aware(after, "after")
+    t = after.astimezone(UTC)
+    met: list[Decision] = []
+    for _ in range(MAX_ITERATIONS):
+        decision = check_contact(policy, channel, t, tz, history, opted_out)
+        if decision.allowed:
+            return t, met
+        met.append(decision)
+        if decision.next_allowed is None:
+            if decision.rule == OPT_OUT_RULE:
+                return None, met
+            raise ValueError(
+                f"policy {policy.name!r} never allows {channel.value}: {decision.rule} ({decision.reason})"
+            )
+        if decision.next_allowed <= t:
+            # Every rule promises a later instant; anything else would loop forever.
+            raise ValueError(
+                f"policy {policy.name!r}: rule {decision.rule} made no progress at {t.isoformat()}"
+            )
+        t = decision.next_allowed
+    raise ValueError(
+        f"policy {policy.name!r} has no allowed time for {channel.value} "
+        f"(still blocked after {MAX_ITERATIONS} steps)"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Policy comparison
+# --------------------------------------------------------------------------------------------
+
+
+def _chan_set(channels: tuple[Channel, ...] | None) -> frozenset[Channel]:
+    return frozenset(Channel) if channels is None else frozenset(channels)
+
+
+def _day_minutes(policy: ContactPolicy) -> list[set[int]]:
+    """Allowed minutes per weekday index."""
+    minutes: list[set[int]] = [set() for _ in range(7)]
+    for w in policy.windows:
+        for d in w.days:
+            minutes[d.index].update(range(w.start, w.end))
+    return minutes
+
+
+def _ranges(minutes: Iterable[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for m in sorted(minutes):
+        if out and out[-1][1] == m:
+            out[-1] = (out[-1][0], m + 1)
+        else:
+            out.append((m, m + 1))
+    return out
+
+
+def _window_loosenings(base: ContactPolicy, candidate: ContactPolicy) -> list[str]:
+    if not set(base.window_channels) & set(candidate.window_channels):
+        return []
+    base_min = _day_minutes(base)
+    cand_min = _day_minutes(candidate)
+    excess: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    for day in range(7):
+        extra = tuple(_ranges(cand_min[day] - base_min[day]))
+        if extra:
+            excess.setdefault(extra, []).append(day)
+    return [
+        f"{base.window_rule}: allows {_format_days(days)} "
+        f"{', '.join(f'{_hhmm(s)}-{_hhmm(e)}' for s, e in spans)}, outside the preset's hours "
+        f"({describe_windows(base)})"
+        for spans, days in excess.items()
+    ]
+
+
+_RuleT = TypeVar("_RuleT", Cap, MinGap, Cooldown)
+
+
+def _cap_matches(b: Cap, c: Cap) -> bool:
+    return (
+        _chan_set(c.channels) >= _chan_set(b.channels)
+        and c.period == b.period
+        and c.max <= b.max
+        and (b.period != "rolling" or c.days >= b.days)
+    )
+
+
+def _closest(b: _RuleT, items: Sequence[_RuleT], channels: tuple[Channel, ...] | None) -> _RuleT | None:
+    """The candidate rule a person would compare with `b`: same id, else overlapping channels."""
+    same_id = [c for c in items if c.id == b.id]
+    if same_id:
+        return same_id[0]
+    overlapping = [c for c in items if _chan_set(c.channels) & _chan_set(channels)]
+    return overlapping[0] if overlapping else None
+
+
+def _looser(
+    rule: str,
+    candidate_text: str,
+    candidate_channels: tuple[Channel, ...] | None,
+    base_text: str,
+    base_channels: tuple[Channel, ...] | None,
+) -> str:
+    """ "CL-F2: max 3 per 7 days is looser than the preset's max 2 per 7 days" (channels only when
+    they differ, since then they may be the reason)."""
+    if _chan_set(candidate_channels) == _chan_set(base_channels):
+        return f"{rule}: {candidate_text} is looser than the preset's {base_text}"
+    return (
+        f"{rule}: {candidate_text} on {_channels_text(candidate_channels)} is looser than the preset's "
+        f"{base_text} on {_channels_text(base_channels)}"
+    )
+
+
+def loosenings(base: ContactPolicy, candidate: ContactPolicy) -> list[str]:
+    """Every way `candidate` is less strict than `base`, one sentence each naming the rule id.
+    An empty list means the candidate is at least as strict as the base."""
+    found: list[str] = []
+
+    dropped = [c for c in base.window_channels if c not in candidate.window_channels]
+    if dropped:
+        found.append(
+            f"{base.window_rule}: the contact hours no longer apply to {'/'.join(c.value for c in dropped)}"
+        )
+    found.extend(_window_loosenings(base, candidate))
+
+    if base.holidays is not None and candidate.holidays != base.holidays:
+        found.append(f"{base.holiday_rule}: the {base.holidays} holiday calendar is dropped")
+
+    for cap in base.caps:
+        if any(_cap_matches(cap, c) for c in candidate.caps):
+            continue
+        near = _closest(cap, candidate.caps, cap.channels)
+        if near is None:
+            found.append(
+                f"{cap.id}: the preset's {_cap_text(cap)} on {_channels_text(cap.channels)} is missing"
+            )
+        else:
+            found.append(_looser(cap.id, _cap_text(near), near.channels, _cap_text(cap), cap.channels))
+
+    for gap in base.min_gaps:
+        if any(
+            _chan_set(c.channels) >= _chan_set(gap.channels) and c.minutes >= gap.minutes
+            for c in candidate.min_gaps
+        ):
+            continue
+        near_gap = _closest(gap, candidate.min_gaps, gap.channels)
+        preset = f"min gap {_duration_text(gap.minutes)}"
+        if near_gap is None:
+            found.append(f"{gap.id}: the preset's {preset} on {_channels_text(gap.channels)} is missing")
+        else:
+            found.append(
+                _looser(
+                    gap.id,
+                    f"min gap {_duration_text(near_gap.minutes)}",
+                    near_gap.channels,
+                    preset,
+                    gap.channels,
+                )
+            )
+
+    for cooldown in base.cooldowns:
+        if any(
+            set(c.channels) >= set(cooldown.channels) and c.days >= cooldown.days for c in candidate.cooldowns
+        ):
+            continue
+        near_cd = _closest(cooldown, candidate.cooldowns, cooldown.channels)
+        preset = f"{cooldown.days}-day cooldown after a conversation"
+        if near_cd is None:
+            found.append(
+                f"{cooldown.id}: the preset's {preset} on {_channels_text(cooldown.channels)} is missing"
+            )
+        else:
+            found.append(
+                _looser(
+                    cooldown.id,
+                    f"{near_cd.days}-day cooldown after a conversation",
+                    near_cd.channels,
+                    preset,
+                    cooldown.channels,
+                )
+            )
+
+    if base.channel_lock_after_contact is not None and candidate.channel_lock_after_contact is None:
+        found.append(
+            f"{base.channel_lock_after_contact}: the weekly channel lock after a right-party contact "
+            "is dropped"
+        )
+    return found

@@ -1,0 +1,132 @@
+"""An account's live state between two events. The interpreter never mutates a state it was
+given: it works on a shallow copy and replaces (never edits) nested values."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.account import AccountSnapshot
+from domain.frozen import Frozen
+from domain.policy import ContactRecord
+from domain.strategy import Frequency
+from domain.types import Channel, Resolution, Stage
+
+# How much contact history the state keeps: the longest policy window is a rolling 7 days or a
+# calendar week; 35 days leaves room for monthly rules without letting the state grow forever.
+CONTACT_HISTORY_DAYS = 35
+BLOCKED_KEPT = 20
+
+
+class Promise(Frozen):
+    amount: int
+    due: date
+    made_at: datetime
+    paid_before: int  # paid_total when the promise was made
+    deadline: datetime  # due + grace, end of that local day, in UTC
+
+
+class Installment(Frozen):
+    due: date
+    amount: int
+    deadline: datetime
+    settled: bool = False
+    missed: bool = False
+
+
+class Plan(Frozen):
+    installments: tuple[Installment, ...]
+    frequency: Frequency
+    paid_before: int
+    missed: int = 0
+
+
+class Offer(Frozen):
+    kind: Literal["plan", "settlement"]
+    terms: dict[str, str]
+    amount_due: int | None = None  # settlement: paying this much closes the account
+    expires_at: datetime | None = None
+    paid_before: int = 0
+
+
+class Waiting(Frozen):
+    """What the account waits for. `until` is when the interpreter must be woken (a timer)."""
+
+    kind: Literal["timer", "policy", "agent", "approval", "payment_check"]
+    until: datetime | None = None
+    task_seq: int | None = None
+    attempt: int = 1
+
+
+class BlockedContact(Frozen):
+    at: datetime
+    step: str
+    channel: Channel
+    rule: str
+    reason: str
+    moved_to: datetime | None = None
+
+
+class Counters(Frozen):
+    payments: int = 0
+    promises: int = 0
+    promises_kept: int = 0
+    promises_broken: int = 0
+    contacts: int = 0
+    right_party_contacts: int = 0
+    agent_attempts: int = 0
+    opened: int = 0
+    clicked: int = 0
+
+
+class AccountState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: AccountSnapshot
+    segment: str
+    variant: str | None = None
+    stage: Stage
+    step: str
+    pc: int = 0
+    entered: bool = False  # fees and approval of the current step handled
+    step_started_at: datetime
+    last_action_at: datetime
+    waiting: Waiting | None = None
+    hold: Literal["dispute", "paused"] | None = None
+    resolution: Resolution | None = None
+    balance: int
+    paid_total: int = 0
+    fees_total: int = 0
+    payment_ids: tuple[str, ...] = ()
+    counters: Counters = Counters()
+    promise: Promise | None = None
+    promise_date: date | None = None
+    plan: Plan | None = None
+    offer: Offer | None = None
+    opted_out: tuple[Channel, ...] = ()
+    invalid: tuple[Channel, ...] = ()
+    contacts: tuple[ContactRecord, ...] = ()
+    blocked: tuple[BlockedContact, ...] = ()
+    fees_applied: tuple[str, ...] = ()
+    approved_pc: int | None = None  # action index a supervisor approved; -1 = the step itself
+    task_attempt: int = 0
+    seq: int = 0
+
+    @property
+    def closed(self) -> bool:
+        return self.resolution is not None
+
+    def wake_at(self) -> datetime | None:
+        """The next moment a timer must wake the interpreter, or None if only events can."""
+        if self.closed or self.hold:
+            return None
+        times = [t for t in (self.waiting.until if self.waiting else None,) if t is not None]
+        if self.promise is not None:
+            times.append(self.promise.deadline)
+        if self.plan is not None:
+            times.extend(i.deadline for i in self.plan.installments if not (i.settled or i.missed))
+        if self.offer is not None and self.offer.expires_at is not None:
+            times.append(self.offer.expires_at)
+        return min(times) if times else None

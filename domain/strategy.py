@@ -1,0 +1,206 @@
+"""The compiled strategy: the immutable, hashed plan the interpreter runs.
+
+The compiler in `strategies/` builds it from YAML; a Temporal workflow receives it in its input,
+so a running account keeps the version it started with. Durations are whole seconds, money is
+integer minor units, percentages are decimal strings: everything survives a JSON round trip.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from domain.frozen import Frozen
+from domain.policy import ContactPolicy
+from domain.types import Channel, Outcome, Resolution, Stage, Weekday
+
+Anchor = Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date"]
+Frequency = Literal["weekly", "biweekly", "monthly"]
+
+
+class SendAction(Frozen):
+    kind: Literal["send"] = "send"
+    channel: Channel
+    template: str
+    # Tried in order when the account has no usable contact point on `channel`
+    # (no address, opted out on it, or a message to it bounced).
+    fallback: tuple[Channel, ...] = ()
+
+
+class AgentTaskAction(Frozen):
+    kind: Literal["agent_task"] = "agent_task"
+    queue: str
+    due_within_s: int
+    attempts: int = 1
+    retry_after_s: int = 86400
+    # Allowed outcome codes and the step each one leads to. A task that is not worked before it
+    # is due counts as an unanswered attempt; after the last attempt it routes as `no_answer`.
+    outcomes: dict[Outcome, str]
+
+
+class WaitAction(Frozen):
+    kind: Literal["wait"] = "wait"
+    seconds: int = 0
+    anchor: Anchor = "previous_step"
+    until_weekday: Weekday | None = None
+    until_minute: int | None = None  # minutes after local midnight
+
+
+class CheckPaymentAction(Frozen):
+    kind: Literal["check_payment"] = "check_payment"
+
+
+class OfferPlanAction(Frozen):
+    kind: Literal["offer_plan"] = "offer_plan"
+    channel: Channel
+    template: str
+    max_installments: int
+    min_down_payment_pct: str
+    frequencies: tuple[Frequency, ...]
+
+
+class OfferSettlementAction(Frozen):
+    kind: Literal["offer_settlement"] = "offer_settlement"
+    channel: Channel
+    template: str
+    max_discount_pct: str
+    expires_after_s: int
+
+
+class EscalateLegalAction(Frozen):
+    kind: Literal["escalate_legal"] = "escalate_legal"
+    approval: bool = False
+    on_rejected: str | None = None
+
+
+class BranchCase(Frozen):
+    when: str
+    goto: str
+
+
+class BranchAction(Frozen):
+    kind: Literal["branch"] = "branch"
+    cases: tuple[BranchCase, ...]
+    otherwise: str | None = None
+
+
+class GotoAction(Frozen):
+    kind: Literal["goto"] = "goto"
+    step: str
+
+
+class EndAction(Frozen):
+    kind: Literal["end"] = "end"
+    resolution: Resolution
+
+
+Action = Annotated[
+    SendAction
+    | AgentTaskAction
+    | WaitAction
+    | CheckPaymentAction
+    | OfferPlanAction
+    | OfferSettlementAction
+    | EscalateLegalAction
+    | BranchAction
+    | GotoAction
+    | EndAction,
+    Field(discriminator="kind"),
+]
+
+
+class Fee(Frozen):
+    """A late fee or interest charge applied once per step and account."""
+
+    fixed_minor: int | None = None
+    percent: str | None = None  # of the current balance
+
+
+class Step(Frozen):
+    name: str
+    stage: Stage
+    approval: bool = False
+    on_rejected: str | None = None
+    fees: tuple[Fee, ...] = ()
+    actions: tuple[Action, ...]
+    next: str | None = None
+
+
+class Segment(Frozen):
+    name: str
+    when: str | None = None
+    start: str
+    variant_starts: dict[str, str] = Field(default_factory=dict)
+
+
+class Variant(Frozen):
+    name: str
+    weight: int
+
+
+class PromiseRules(Frozen):
+    grace_days: int = 0
+    kept_threshold_pct: int = 100
+    max_days_ahead: int = 30
+    step: str
+    on_kept: str | None = None
+    on_broken: str
+
+
+class PlanRules(Frozen):
+    grace_days: int = 0
+    missed_tolerated: int = 0
+    max_installments: int = 12
+    min_down_payment_pct: str = "0"
+    frequencies: tuple[Frequency, ...] = ("monthly",)
+    step: str
+    on_missed: str | None = None
+    on_broken: str
+
+
+class Handlers(Frozen):
+    """Global routes that apply at any step; None keeps the default behaviour."""
+
+    payment_in_full: str | None = None
+    partial_payment: str | None = None
+    opt_out: str | None = None
+    dispute: str | None = None
+    dispute_resolved: str | None = None
+    message_failed: str | None = None
+    message_opened: str | None = None
+    message_clicked: str | None = None
+
+
+class Template(Frozen):
+    subject: str | None = None
+    body: str
+
+
+class FeeCap(Frozen):
+    """A legal ceiling on collection fees: progressive percentages over the debt in a unit of
+    account (Chile's UF), and no fee before a number of days past due."""
+
+    rule: str
+    unit_minor: int  # value of one unit of account in minor units of the strategy's currency
+    tiers: tuple[tuple[int | None, str], ...]  # (upper bound in units or None, percent)
+    min_days_past_due: int = 0
+
+
+class CompiledStrategy(Frozen):
+    id: str
+    name: str
+    description: str = ""
+    locale: str
+    currency: str
+    timezone: str
+    policy: ContactPolicy
+    fee_cap: FeeCap | None = None
+    segments: tuple[Segment, ...]
+    variants: tuple[Variant, ...] = ()
+    steps: dict[str, Step]
+    handlers: Handlers = Handlers()
+    promises: PromiseRules | None = None
+    plans: PlanRules | None = None
+    templates: dict[str, dict[str, Template]]
+    hash: str = ""

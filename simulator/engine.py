@@ -1,0 +1,174 @@
+"""Runs one account through a compiled strategy on a virtual clock.
+
+The engine is the simulator's stand-in for Temporal: it keeps the account's state, wakes the
+interpreter when its timer is due, feeds it scripted events at their times, and answers the
+actions an outside system would answer (payment checks, agent tasks, approvals) through a
+`Responder`. It records a timeline of everything that happened, in UTC; `simulator.report`
+shows it in the debtor's local time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from domain import actions as act
+from domain import events as ev
+from domain import interpreter
+from domain.account import AccountSnapshot
+from domain.errors import EventRejected
+from domain.state import AccountState
+from domain.strategy import CompiledStrategy
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a timeline."""
+
+    at: datetime
+    kind: str  # send | call | task | blocked | fee | approval | legal | closed | event | rejected
+    step: str
+    stage: str
+    detail: str
+    channel: str | None = None
+    moved_to: datetime | None = None  # for blocked contacts the policy moved to a later time
+
+
+class Responder(Protocol):
+    """Plays the debtor, the agents and the supervisors."""
+
+    def on_task(
+        self, state: AccountState, task: act.CreateAgentTask, now: datetime
+    ) -> tuple[ev.AgentOutcome | None, list[tuple[timedelta, ev.Event]]]:
+        """The outcome an agent records when working `task` at `now` (None: nobody works it), and
+        what the debtor does afterwards, each after a delay."""
+
+    def on_send(self, state: AccountState, send: act.SendMessage, now: datetime) -> list[tuple[timedelta, ev.Event]]:
+        """The debtor's reactions to a message, each after a delay."""
+
+    def on_approval(self, state: AccountState, request: act.RequestApproval, now: datetime) -> tuple[timedelta, bool]:
+        """A supervisor's decision and how long it took."""
+
+
+@dataclass
+class Run:
+    state: AccountState
+    timeline: list[Entry] = field(default_factory=list)
+    contacts: list[tuple[datetime, str]] = field(default_factory=list)  # (when, channel) of real contacts
+    closed_at: datetime | None = None
+    legal_at: datetime | None = None
+
+
+def simulate(
+    strategy: CompiledStrategy,
+    account: AccountSnapshot,
+    start: datetime,
+    days: int,
+    scripted: list[tuple[datetime, ev.Event]],
+    responder: Responder,
+    *,
+    record: bool = True,
+) -> Run:
+    """Run the account from `start` for `days`, or until it closes."""
+    end = start + timedelta(days=days)
+    queue: list[tuple[datetime, int, ev.Event]] = []
+    order = 0
+
+    def push(at: datetime, event: ev.Event) -> None:
+        nonlocal order
+        order += 1
+        heapq.heappush(queue, (at, order, event))
+
+    for at, event in scripted:
+        push(at, event)
+    result = interpreter.start(strategy, account, start)
+    run = Run(result.state)
+    _absorb(run, result, start, responder, push, record)
+    while run.state.resolution is None:
+        wake = run.state.wake_at()
+        if queue and (wake is None or queue[0][0] <= wake):
+            at, _, event = heapq.heappop(queue)
+        elif wake is not None:
+            at, event = wake, ev.Tick()
+        else:
+            break
+        if at > end:
+            break
+        now = max(at, start)
+        if record and not isinstance(event, ev.Tick | ev.PaymentsChecked):
+            kind = "call" if isinstance(event, ev.AgentOutcome) else "event"
+            run.timeline.append(Entry(now, kind, run.state.step, run.state.stage, _describe_event(event)))
+        try:
+            result = interpreter.step(strategy, run.state, event, now)
+        except EventRejected as exc:
+            if record:
+                run.timeline.append(Entry(now, "rejected", run.state.step, run.state.stage, str(exc)))
+            continue
+        _absorb(run, result, now, responder, push, record)
+    return run
+
+
+def _absorb(run: Run, result: interpreter.Result, now: datetime, responder: Responder, push: object, record: bool) -> None:
+    """Log what the interpreter asked for and schedule the outside world's answers."""
+    assert callable(push)
+    state = result.state
+    run.state = state
+    for action in result.actions:
+        entry: Entry | None = None
+        match action:
+            case act.SendMessage():
+                run.contacts.append((now, action.channel))
+                entry = Entry(now, "send", action.step, state.stage, f"{action.channel} {action.template}", action.channel)
+                for delay, reaction in responder.on_send(state, action, now):
+                    push(now + delay, reaction)
+            case act.CreateAgentTask():
+                entry = Entry(now, "task", action.step, state.stage, f"agent task in {action.queue} (attempt {action.attempt})")
+                outcome, later = responder.on_task(state, action, now)
+                if outcome is not None:
+                    run.contacts.append((now, "voice"))
+                    push(now, outcome.model_copy(update={"task_seq": action.seq}))
+                for delay, reaction in later:
+                    push(now + delay, reaction)
+            case act.CheckPayment():
+                push(now, ev.PaymentsChecked())
+            case act.ContactBlocked():
+                detail = f"{action.channel} blocked by {action.rule}: {action.reason}"
+                entry = Entry(now, "blocked", action.step, state.stage, detail, action.channel, action.moved_to)
+            case act.ApplyFee():
+                capped = f" (capped by {action.rule} from {action.requested})" if action.rule else ""
+                entry = Entry(now, "fee", action.step, state.stage, f"fee {action.amount}{capped}")
+            case act.RequestApproval():
+                entry = Entry(now, "approval", action.step, state.stage, f"waits for a supervisor's approval ({action.subject})")
+                delay, approved = responder.on_approval(state, action, now)
+                push(now + delay, ev.ApprovalDecision(approved=approved, by="simulator"))
+            case act.ReferToLegal():
+                run.legal_at = now
+                entry = Entry(now, "legal", action.step, state.stage, f"referred to legal with balance {action.balance}")
+            case act.AccountClosed():
+                run.closed_at = now
+                entry = Entry(now, "closed", state.step, state.stage, f"closed: {action.resolution}")
+        if record and entry is not None:
+            run.timeline.append(entry)
+
+
+def _describe_event(event: ev.Event) -> str:
+    match event:
+        case ev.AgentOutcome():
+            extra = ""
+            if event.promise:
+                extra = f" ({event.promise.amount} by {event.promise.due})"
+            if event.plan:
+                extra = f" ({event.plan.installments} x {event.plan.frequency})"
+            return f"call outcome {event.code}{extra}"
+        case ev.PaymentReceived():
+            return f"payment {event.amount} {event.currency}"
+        case ev.OptOut():
+            return f"opt-out {event.channel or 'all channels'}"
+        case ev.MessageEvent():
+            return f"{event.channel} {event.event}"
+        case ev.ApprovalDecision():
+            return "approved" if event.approved else "rejected"
+        case _:
+            return event.kind.replace("_", " ")

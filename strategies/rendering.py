@@ -1,0 +1,82 @@
+"""Message templates: Jinja2's immutable sandbox, strict about unknown variables, with Babel
+filters that format money and dates for the debtor's locale (es-CL: $150.000; en-US: $1,500.00).
+
+The compiler renders every template once against an example context, so an unknown variable,
+attribute or filter is a compile error, not a failed send weeks later.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, get_currency_precision
+from jinja2 import StrictUndefined, Template
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# The variables a template may use; the example values double as compile-time checks.
+EXAMPLE_CONTEXT: dict[str, Any] = {
+    "debtor": {"name": "Ana Pérez", "first_name": "Ana"},
+    "account": {"id": "ACC-1", "balance": 150000, "original_amount": 200000, "currency": "CLP",
+                "due_date": date(2026, 11, 1), "days_past_due": 21},
+    "creditor": {"name": "Acme", "phone": "+56 2 2123 4567", "email": "cobranza@acme.example"},
+    "payment_link": "https://pay.example/ACC-1",
+    "opt_out_link": "https://pay.example/ACC-1/stop",
+    "promise": {"amount": 50000, "due": date(2026, 12, 1)},
+    "offer": {"max_installments": "6", "min_down_payment_pct": "10", "frequencies": "monthly",
+              "discount_pct": "20", "amount_due": "120000", "expires_at": "2026-12-01T12:00:00+00:00"},
+    "fees": {"total": 5000},
+    "today": date(2026, 11, 22),
+}
+
+
+def babel_locale(locale: str) -> str:
+    return locale.replace("-", "_")
+
+
+def money(amount_minor: int | str, currency: str, locale: str) -> str:
+    """Integer minor units -> '$150.000' (es-CL, CLP) or '$1,500.00' (en-US, USD)."""
+    digits = get_currency_precision(currency)
+    value = Decimal(int(amount_minor)).scaleb(-digits)
+    return str(format_currency(value, currency, locale=babel_locale(locale)))
+
+
+@lru_cache(maxsize=64)
+def environment(locale: str, currency: str) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    loc = babel_locale(locale)
+
+    def _money(amount: int | str) -> str:
+        return money(amount, currency, locale)
+
+    def _date(value: date | datetime | str, fmt: str = "long") -> str:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if isinstance(value, datetime):
+            return str(format_datetime(value, fmt, locale=loc))
+        return str(format_date(value, fmt, locale=loc))
+
+    env.filters["money"] = _money
+    env.filters["date"] = _date
+    return env
+
+
+def check_locale(locale: str) -> str | None:
+    """None when Babel knows the locale, else the reason."""
+    try:
+        Locale.parse(babel_locale(locale))
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
+def compile_template(source: str, locale: str, currency: str) -> Template:
+    return environment(locale, currency).from_string(source)
+
+
+def render(source: str, locale: str, currency: str, context: dict[str, Any]) -> str:
+    return compile_template(source, locale, currency).render(context)

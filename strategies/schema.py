@@ -1,0 +1,420 @@
+"""The strategy language as strategists write it: pydantic models of the YAML document.
+
+These models check shape and scalar syntax (durations, percentages, times of day); the
+compiler checks meaning (unknown steps, unreachable steps, loops, policy loosening) and turns a
+document into a `domain.strategy.CompiledStrategy`. Amounts are integers in the currency's minor
+units, like every amount in the product.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from domain.types import Channel, Outcome, Resolution, Stage, Weekday
+
+_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+_UNIT_SECONDS = (7 * 86400, 86400, 3600, 60)
+DURATION_HELP = "a duration such as 30m, 4h, 3d, 2w or 1d12h"
+
+
+def parse_duration(value: Any) -> int:
+    """'1d12h' -> 129600 seconds."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
+    match = _DURATION.match(text) if text else None
+    if text is None or match is None or not any(match.groups()):
+        raise PydanticCustomError(
+            "duration", "cannot parse duration {value!r}; expected {help}", {"value": value, "help": DURATION_HELP}
+        )
+    return sum(int(g) * unit for g, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if g)
+
+
+def parse_percent(value: Any) -> str:
+    """'12.5%', 12.5 or '12.5' -> '12.5' (a decimal string, never a float)."""
+    text = str(value).strip().removesuffix("%").strip() if not isinstance(value, bool) else ""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = Decimal(-1)
+    if not number.is_finite() or number < 0 or number > 100:
+        raise PydanticCustomError(
+            "percent", "cannot parse percentage {value!r}; expected a number from 0 to 100, such as 9% or 2.5%",
+            {"value": value},
+        )
+    return str(number.normalize()) if number == number.to_integral() else str(number)
+
+
+def parse_clock(value: Any) -> int:
+    """'08:30' -> 510 minutes after midnight; '24:00' is allowed as the end of a day."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip()) if isinstance(value, str) else None
+    if match is None or int(match[1]) > 24 or int(match[2]) > 59 or (int(match[1]) == 24 and int(match[2])):
+        raise PydanticCustomError(
+            "clock",
+            "cannot parse time of day {value!r}; expected HH:MM in quotes, such as \"08:00\"",
+            {"value": value},
+        )
+    return int(match[1]) * 60 + int(match[2])
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration), WithJsonSchema({"type": "string", "pattern": _DURATION.pattern})]
+Percent = Annotated[
+    str,
+    BeforeValidator(parse_percent),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"^\d+(\.\d+)?%?$"}, {"type": "number"}]}),
+]
+Clock = Annotated[int, BeforeValidator(parse_clock), WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"})]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="lower_snake_case name")]
+
+
+class Doc(BaseModel):
+    """Base of every document node: unknown keys are errors that list the keys expected."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = {f.alias or name for name, f in cls.model_fields.items()} | set(cls.model_fields)
+            for key in data:
+                if key not in known:
+                    expected = ", ".join(f.alias or n for n, f in cls.model_fields.items())
+                    raise PydanticCustomError(
+                        "unknown_field",
+                        "unknown field {field!r}; expected one of: {expected}",
+                        {"field": key, "expected": expected},
+                    )
+        return data
+
+
+# ---- contact policy ------------------------------------------------------------------------------
+
+
+class WindowDoc(Doc):
+    days: list[Weekday] = Field(min_length=1)
+    start: Clock = Field(alias="from")
+    end: Clock = Field(alias="to")
+
+
+class CapDoc(Doc):
+    id: str
+    channels: list[Channel] | None = None
+    max: int = Field(ge=1)
+    per: Duration | Literal["day", "week"] = Field(description="rolling duration (7d), or calendar day/week")
+
+
+class GapDoc(Doc):
+    id: str
+    channels: list[Channel] | None = None
+    gap: Duration
+
+
+class CooldownDoc(Doc):
+    id: str
+    channels: list[Channel] = Field(min_length=1)
+    days: int = Field(ge=1)
+
+
+class PolicyRulesDoc(Doc):
+    windows: list[WindowDoc] | None = None
+    holidays: str | None = Field(default=None, description="ISO country code of the holiday calendar")
+    caps: list[CapDoc] | None = None
+    min_gaps: list[GapDoc] | None = None
+    cooldowns: list[CooldownDoc] | None = None
+
+
+class OverrideDoc(PolicyRulesDoc):
+    reason: str = Field(min_length=10, description="why the preset is loosened; shown by validate and simulate")
+
+
+class PolicyDoc(PolicyRulesDoc):
+    preset: Literal["US_REG_F", "CL", "CO", "MX", "NONE"]
+    override: OverrideDoc | None = None
+    fee_cap_unit_value: int | None = Field(default=None, ge=1, description="today's value of the fee cap's unit (Chile: UF in CLP)")
+
+
+# ---- actions ---------------------------------------------------------------------------------------
+
+
+class SendSpec(Doc):
+    channel: Channel
+    template: str
+    fallback: list[Channel] = []
+
+
+class AgentTaskSpec(Doc):
+    queue: str
+    due_within: Duration
+    attempts: int = Field(default=1, ge=1, le=20)
+    retry_after: Duration = Field(default=86400, description="pause between two attempts")
+    outcomes: dict[Outcome, str] = Field(min_length=1, description="allowed outcome code -> next step")
+
+
+class WaitSpec(Doc):
+    duration: Duration | None = Field(default=None, alias="for")
+    anchor: Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date"] = Field(
+        default="previous_step", alias="from"
+    )
+    until: str | None = Field(default=None, description='"10:00" or "mon 10:00", in the debtor\'s time zone')
+
+    @model_validator(mode="after")
+    def _something_to_wait_for(self) -> WaitSpec:
+        if self.duration is None and self.until is None:
+            raise PydanticCustomError("wait", "wait needs `for` (a duration), `until` (a time), or both", {})
+        return self
+
+
+class OfferPlanSpec(Doc):
+    channel: Channel
+    template: str
+    max_installments: int | None = Field(default=None, ge=1, le=120)
+    min_down_payment: Percent | None = None
+    frequencies: list[Literal["weekly", "biweekly", "monthly"]] | None = None
+
+
+class OfferSettlementSpec(Doc):
+    channel: Channel
+    template: str
+    max_discount: Percent
+    expires_in: Duration
+
+
+class EscalateLegalSpec(Doc):
+    approval: bool = False
+    on_rejected: str | None = None
+
+
+class BranchCaseDoc(Doc):
+    when: str = Field(alias="if")
+    goto: str
+
+
+class BranchElseDoc(Doc):
+    otherwise: str = Field(alias="else")
+
+
+def _branch_item(value: Any) -> str:
+    return "else" if isinstance(value, dict) and "else" in value else "if"
+
+
+BranchItem = Annotated[
+    Annotated[BranchCaseDoc, Tag("if")] | Annotated[BranchElseDoc, Tag("else")], Discriminator(_branch_item)
+]
+
+
+class SendDoc(Doc):
+    send: SendSpec
+
+
+class AgentTaskDoc(Doc):
+    agent_task: AgentTaskSpec
+
+
+class WaitDoc(Doc):
+    wait: WaitSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("wait"), str | int):
+            return {"wait": {"for": data["wait"]}}
+        return data
+
+
+class CheckPaymentDoc(Doc):
+    check_payment: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _no_options(self) -> CheckPaymentDoc:
+        if self.check_payment:
+            raise PydanticCustomError("options", "check_payment takes no options", {})
+        return self
+
+
+class OfferPlanDoc(Doc):
+    offer_plan: OfferPlanSpec
+
+
+class OfferSettlementDoc(Doc):
+    offer_settlement: OfferSettlementSpec
+
+
+class EscalateLegalDoc(Doc):
+    escalate_legal: EscalateLegalSpec | None = None
+
+
+class BranchDoc(Doc):
+    branch: list[BranchItem] = Field(min_length=1)
+
+
+class GotoDoc(Doc):
+    goto: str
+
+
+class EndDoc(Doc):
+    end: Resolution
+
+
+ACTION_KINDS = (
+    "send",
+    "agent_task",
+    "wait",
+    "check_payment",
+    "offer_plan",
+    "offer_settlement",
+    "escalate_legal",
+    "branch",
+    "goto",
+    "end",
+)
+
+
+def _action_kind(value: Any) -> str | None:
+    if isinstance(value, str) and value in ("check_payment", "escalate_legal"):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        key = next(iter(value))
+        return key if key in ACTION_KINDS else None
+    return None
+
+
+def _bare_action(value: Any) -> Any:
+    """`- check_payment` and `- escalate_legal` may be written without options."""
+    if isinstance(value, str) and value in ("check_payment", "escalate_legal"):
+        return {value: None}
+    if _action_kind(value) is None:
+        if isinstance(value, dict) and len(value) > 1 and set(value) & set(ACTION_KINDS):
+            raise PydanticCustomError(
+                "action",
+                "an action is a mapping with exactly one key (the action); found {keys}. "
+                "Put each action in its own list item",
+                {"keys": ", ".join(map(str, value))},
+            )
+        shown = next(iter(value)) if isinstance(value, dict) and value else value
+        raise PydanticCustomError(
+            "action",
+            "unknown action {found!r}; expected one of: {expected}",
+            {"found": shown, "expected": ", ".join(ACTION_KINDS)},
+        )
+    return value
+
+
+ActionDoc = Annotated[
+    Annotated[SendDoc, Tag("send")]
+    | Annotated[AgentTaskDoc, Tag("agent_task")]
+    | Annotated[WaitDoc, Tag("wait")]
+    | Annotated[CheckPaymentDoc, Tag("check_payment")]
+    | Annotated[OfferPlanDoc, Tag("offer_plan")]
+    | Annotated[OfferSettlementDoc, Tag("offer_settlement")]
+    | Annotated[EscalateLegalDoc, Tag("escalate_legal")]
+    | Annotated[BranchDoc, Tag("branch")]
+    | Annotated[GotoDoc, Tag("goto")]
+    | Annotated[EndDoc, Tag("end")],
+    Discriminator(_action_kind),
+    BeforeValidator(_bare_action),
+]
+
+
+# ---- steps and the document ------------------------------------------------------------------------
+
+
+class FeeDoc(Doc):
+    fixed: int | None = Field(default=None, ge=1, description="minor units of the strategy's currency")
+    percent: Percent | None = Field(default=None, description="of the current balance")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FeeDoc:
+        if (self.fixed is None) == (self.percent is None):
+            raise PydanticCustomError("fee", "a fee is either `fixed` (minor units) or `percent`, exactly one", {})
+        return self
+
+
+class StepDoc(Doc):
+    stage: Stage
+    approval: Literal["none", "supervisor"] = "none"
+    on_rejected: str | None = None
+    fees: list[FeeDoc] = []
+    do: list[ActionDoc] = Field(min_length=1)
+    next: str | None = None
+
+
+class SegmentDoc(Doc):
+    name: Name
+    when: str | None = None
+    start: str
+    variants: dict[str, str] = Field(default_factory=dict, description="variant name -> start step")
+
+
+class VariantDoc(Doc):
+    name: Name
+    weight: int = Field(ge=1)
+
+
+class PromisesDoc(Doc):
+    grace_days: int = Field(default=0, ge=0, le=30)
+    kept_threshold: Percent = "100"
+    max_days_ahead: int = Field(default=30, ge=1, le=365)
+    step: str
+    on_kept: str | None = None
+    on_broken: str
+
+
+class PlansDoc(Doc):
+    max_installments: int = Field(default=12, ge=1, le=120)
+    min_down_payment: Percent = "0"
+    frequencies: list[Literal["weekly", "biweekly", "monthly"]] = Field(default=["monthly"], min_length=1)
+    grace_days: int = Field(default=0, ge=0, le=30)
+    missed_tolerated: int = Field(default=0, ge=0)
+    step: str
+    on_missed: str | None = None
+    on_broken: str
+
+
+class HandlersDoc(Doc):
+    payment_in_full: str | None = None
+    partial_payment: str | None = None
+    opt_out: str | None = None
+    dispute: str | None = None
+    dispute_resolved: str | None = None
+    message_failed: str | None = None
+    message_opened: str | None = None
+    message_clicked: str | None = None
+
+
+class TemplateDoc(Doc):
+    subject: str | None = None
+    body: str
+
+
+class StrategyDoc(Doc):
+    """A campaign strategy. Start a file with
+    `# yaml-language-server: $schema=strategy.schema.json` for completion in editors."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    name: str
+    description: str = ""
+    locale: str = Field(description="default message locale, such as es-CL or en-US")
+    currency: str = Field(description="ISO 4217 code")
+    timezone: str = Field(description="IANA zone for accounts that carry none")
+    policy: PolicyDoc
+    variants: list[VariantDoc] = []
+    segments: list[SegmentDoc] = Field(min_length=1)
+    promises: PromisesDoc | None = None
+    plans: PlansDoc | None = None
+    on: HandlersDoc = HandlersDoc()
+    queues: list[Name] = Field(default=[], description="agent queues this strategy hands tasks to")
+    steps: dict[Name, StepDoc] = Field(min_length=1)
+    templates: dict[str, dict[str, TemplateDoc]] = {}
