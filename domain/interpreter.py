@@ -85,6 +85,11 @@ def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime
 def step(strategy: st.CompiledStrategy, state: AccountState, event: ev.Event, now: datetime) -> Result:
     """Apply one event at `now` and run the account until it waits again."""
     run = _Run(strategy, state.model_copy(), now)
+    if not isinstance(event, ev.Tick):
+        # Whatever fell due before this event happens first (a timer the shell fired late must
+        # not let a payment rescue a promise that was already broken).
+        run.on_tick()
+        run.advance()
     run.apply(event)
     run.advance()
     return run.result()
@@ -762,7 +767,7 @@ class _Run:
         day = local.date()
         for _ in range(8):
             candidate = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
-            if candidate >= local and (action.until_weekday is None or day.weekday() == action.until_weekday.index):
+            if candidate >= local and (action.until_weekday is None or day.weekday() == action.until_weekday.number):
                 return candidate.astimezone(ZoneInfo("UTC"))
             day += timedelta(days=1)
         raise AssertionError("unreachable: a weekday recurs within 8 days")

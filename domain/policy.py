@@ -230,7 +230,7 @@ def describe_windows(policy: ContactPolicy) -> str:
     if not policy.windows:
         return "no contact hours"
     return ", ".join(
-        f"{_format_days(d.index for d in w.days)} {_hhmm(w.start)}-{_hhmm(w.end)}" for w in policy.windows
+        f"{_format_days(d.number for d in w.days)} {_hhmm(w.start)}-{_hhmm(w.end)}" for w in policy.windows
     )
 
 
@@ -288,7 +288,7 @@ def _applies(channels: tuple[Channel, ...] | None, channel: Channel) -> bool:
 def _in_window(policy: ContactPolicy, wall: datetime) -> bool:
     minute = wall.hour * 60 + wall.minute
     weekday = wall.weekday()
-    return any(w.start <= minute < w.end and any(d.index == weekday for d in w.days) for w in policy.windows)
+    return any(w.start <= minute < w.end and any(d.number == weekday for d in w.days) for w in policy.windows)
 
 
 def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> datetime | None:
@@ -302,7 +302,7 @@ def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> d
     for offset in range(_WINDOW_HORIZON_DAYS + 1):
         day = today + timedelta(days=offset)
         for w in policy.windows:
-            if not any(d.index == day.weekday() for d in w.days):
+            if not any(d.number == day.weekday() for d in w.days):
                 continue
             wall = datetime.combine(day, time()) + timedelta(minutes=w.start)
             candidates.append(_wall_to_utc(wall, zone))
@@ -536,7 +536,7 @@ def _day_minutes(policy: ContactPolicy) -> list[set[int]]:
     minutes: list[set[int]] = [set() for _ in range(7)]
     for w in policy.windows:
         for d in w.days:
-            minutes[d.index].update(range(w.start, w.end))
+            minutes[d.number].update(range(w.start, w.end))
     return minutes
 
 

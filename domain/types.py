@@ -16,7 +16,7 @@ class Channel(StrEnum):
 
 
 class Weekday(StrEnum):
-    """Days as strategists write them; `index` matches `datetime.weekday()`."""
+    """Days as strategists write them; `number` matches `datetime.weekday()`."""
 
     MON = "mon"
     TUE = "tue"
@@ -27,8 +27,8 @@ class Weekday(StrEnum):
     SUN = "sun"
 
     @property
-    def index(self) -> int:
-        return list(Weekday).index(self)
+    def number(self) -> int:
+        return _WEEKDAY_NUMBERS[self]
 
 
 class Stage(StrEnum):
@@ -66,3 +66,6 @@ class Resolution(StrEnum):
     OPTED_OUT = "opted_out"
     LEGAL = "legal"
     CLOSED_BY_SUPERVISOR = "closed_by_supervisor"
+
+
+_WEEKDAY_NUMBERS = {day: number for number, day in enumerate(Weekday)}

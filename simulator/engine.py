@@ -85,6 +85,7 @@ def simulate(
         push(at, event)
     result = interpreter.start(strategy, account, start)
     run = Run(result.state)
+    clock = start
     _absorb(run, result, start, responder, push, record)
     while run.state.resolution is None:
         wake = run.state.wake_at()
@@ -96,7 +97,8 @@ def simulate(
             break
         if at > end:
             break
-        now = max(at, start)
+        now = max(at, clock)  # a wake-up already due fires at once: the clock never runs backwards
+        clock = now
         if record and not isinstance(event, ev.Tick | ev.PaymentsChecked):
             kind = "call" if isinstance(event, ev.AgentOutcome) else "event"
             run.timeline.append(Entry(now, kind, run.state.step, run.state.stage, _describe_event(event)))
