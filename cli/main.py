@@ -1,9 +1,9 @@
 """`collect`: the strategist's command line.
 
-    collect strategy validate FILE...     exit 0, or 1 with one `file:line:col: message` per error
-    collect strategy simulate FILE        one account's timeline in the debtor's local time
-    collect strategy simulate FILE --accounts 10000   Monte Carlo distributions
-    collect strategy schema               the JSON Schema for editors
+collect strategy validate FILE...     exit 0, or 1 with one `file:line:col: message` per error
+collect strategy simulate FILE        one account's timeline in the debtor's local time
+collect strategy simulate FILE --accounts 10000   Monte Carlo distributions
+collect strategy schema               the JSON Schema for editors
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def validate(files: Annotated[list[Path], typer.Argument(help="strategy YAML fil
         for warning in compiled.warnings:
             err.print(f"{path}: warning: {warning}", markup=False)
         s = compiled.strategy
-        out.print(f"{path}: ok ({s.id}, {len(s.steps)} steps, policy {s.policy.name}, sha256 {s.hash[:12]})", markup=False)
+        out.print(
+            f"{path}: ok ({s.id}, {len(s.steps)} steps, policy {s.policy.name}, sha256 {s.hash[:12]})", markup=False
+        )
     if failed:
         raise typer.Exit(1)
 
@@ -79,12 +81,16 @@ def simulate_cmd(
     file: Annotated[Path, typer.Argument(help="strategy YAML file")],
     scenario: Annotated[Path | None, typer.Option(help="scenario YAML: account, calls, events by day")] = None,
     days: Annotated[int | None, typer.Option(help="days to simulate (default 120)")] = None,
-    accounts: Annotated[int, typer.Option(help="Monte Carlo: number of synthetic accounts (0 = one scripted account)")] = 0,
+    accounts: Annotated[
+        int, typer.Option(help="Monte Carlo: number of synthetic accounts (0 = one scripted account)")
+    ] = 0,
     seed: Annotated[int, typer.Option(help="Monte Carlo random seed")] = 1,
     answer: Annotated[float, typer.Option(help="Monte Carlo: chance a call reaches the debtor")] = Behaviour.answer,
     promise: Annotated[float, typer.Option(help="Monte Carlo: chance a contact ends in a promise")] = Behaviour.promise,
     keep: Annotated[float, typer.Option(help="Monte Carlo: chance a promise is kept")] = Behaviour.keep,
-    pay_after_message: Annotated[float, typer.Option(help="Monte Carlo: chance a message makes the debtor pay")] = Behaviour.pay_after_message,
+    pay_after_message: Annotated[
+        float, typer.Option(help="Monte Carlo: chance a message makes the debtor pay")
+    ] = Behaviour.pay_after_message,
     start: Annotated[str | None, typer.Option(help="start, debtor's local time, e.g. '2026-11-02 09:00'")] = None,
 ) -> None:
     """Run one scripted account (or many synthetic ones) through a strategy on a virtual clock."""
@@ -110,8 +116,13 @@ def simulate_cmd(
         err.print(f"{scenario or file}: {exc}", markup=False)
         raise typer.Exit(1) from None
     tz = account.timezone
-    print_timeline(out, run, tz, f"{strategy.name} — {account.account_id} ({tz}, variant {run.state.variant or '-'}, segment {run.state.segment})")
-
+    print_timeline(
+        out,
+        run,
+        tz,
+        f"{strategy.name} — {account.account_id} ({tz}, variant {run.state.variant or '-'}, "
+        f"segment {run.state.segment})",
+    )
 
 
 def _load_scenario(path: Path) -> ScenarioDoc:

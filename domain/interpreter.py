@@ -253,13 +253,11 @@ class _Run:
                 for payment in event.payments:
                     self.on_payment(payment)
             case ev.PromiseMade():
-                rules = self.promise_rules()
                 self.register_promise(event.terms)
-                self.goto(rules.step)
+                self.goto(self.promise_rules().step)
             case ev.PlanAgreed():
-                rules = self.plan_rules()
                 self.register_plan(event.terms)
-                self.goto(rules.step)
+                self.goto(self.plan_rules().step)
             case ev.OptOut():
                 self.on_opt_out(event.channel)
             case ev.OptIn():
@@ -352,9 +350,7 @@ class _Run:
         if payment.payment_id in self.s.payment_ids:
             return  # the same provider payment twice counts once
         if payment.currency != self.s.account.currency:
-            raise EventRejected(
-                f"payment in {payment.currency} on an account in {self.s.account.currency}"
-            )
+            raise EventRejected(f"payment in {payment.currency} on an account in {self.s.account.currency}")
         self.s.payment_ids = (*self.s.payment_ids, payment.payment_id)
         self.s.balance -= payment.amount
         self.s.paid_total += payment.amount
@@ -571,8 +567,7 @@ class _Run:
                 continue
             self.run_action(step, action)
         raise InterpreterError(
-            f"more than {MAX_ACTIONS_PER_CALL} actions without a wait, last at step {self.s.step}: "
-            "the strategy loops"
+            f"more than {MAX_ACTIONS_PER_CALL} actions without a wait, last at step {self.s.step}: the strategy loops"
         )
 
     def refresh_wait(self) -> None:

@@ -340,15 +340,12 @@ def _check_holiday(policy: ContactPolicy, channel: Channel, at: datetime, zone: 
         raise ValueError(f"policy {policy.name!r}: holiday calendar {code!r} has no working day")
     return _blocked(
         policy.holiday_rule,
-        f"{today.isoformat()} is a public holiday in {code} ({name}): no {channel.value} contact "
-        "on that local day",
+        f"{today.isoformat()} is a public holiday in {code} ({name}): no {channel.value} contact on that local day",
         _day_start(day, zone),
     )
 
 
-def _check_window(
-    policy: ContactPolicy, channel: Channel, at: datetime, tz: str, zone: ZoneInfo
-) -> Decision | None:
+def _check_window(policy: ContactPolicy, channel: Channel, at: datetime, tz: str, zone: ZoneInfo) -> Decision | None:
     if channel not in policy.window_channels or _in_window(policy, _wall(at, zone)):
         return None
     # No window at all is reported as "never" here; next_allowed() turns it into an error
@@ -387,10 +384,7 @@ def _check_cooldowns(
         if channel not in cooldown.channels or not conversations:
             continue
         # Day 1 is the conversation's local day, so the block ends at the start of day days+1.
-        ends = [
-            (_day_start(_wall(r.at, zone).date() + timedelta(days=cooldown.days), zone), r)
-            for r in conversations
-        ]
+        ends = [(_day_start(_wall(r.at, zone).date() + timedelta(days=cooldown.days), zone), r) for r in conversations]
         until, record = max(ends, key=lambda pair: pair[0])
         if at < until:
             return _blocked(
@@ -512,13 +506,10 @@ def next_allowed(
             )
         if decision.next_allowed <= t:
             # Every rule promises a later instant; anything else would loop forever.
-            raise ValueError(
-                f"policy {policy.name!r}: rule {decision.rule} made no progress at {t.isoformat()}"
-            )
+            raise ValueError(f"policy {policy.name!r}: rule {decision.rule} made no progress at {t.isoformat()}")
         t = decision.next_allowed
     raise ValueError(
-        f"policy {policy.name!r} has no allowed time for {channel.value} "
-        f"(still blocked after {MAX_ITERATIONS} steps)"
+        f"policy {policy.name!r} has no allowed time for {channel.value} (still blocked after {MAX_ITERATIONS} steps)"
     )
 
 
@@ -613,9 +604,7 @@ def loosenings(base: ContactPolicy, candidate: ContactPolicy) -> list[str]:
 
     dropped = [c for c in base.window_channels if c not in candidate.window_channels]
     if dropped:
-        found.append(
-            f"{base.window_rule}: the contact hours no longer apply to {'/'.join(c.value for c in dropped)}"
-        )
+        found.append(f"{base.window_rule}: the contact hours no longer apply to {'/'.join(c.value for c in dropped)}")
     found.extend(_window_loosenings(base, candidate))
 
     if base.holidays is not None and candidate.holidays != base.holidays:
@@ -626,16 +615,13 @@ def loosenings(base: ContactPolicy, candidate: ContactPolicy) -> list[str]:
             continue
         near = _closest(cap, candidate.caps, cap.channels)
         if near is None:
-            found.append(
-                f"{cap.id}: the preset's {_cap_text(cap)} on {_channels_text(cap.channels)} is missing"
-            )
+            found.append(f"{cap.id}: the preset's {_cap_text(cap)} on {_channels_text(cap.channels)} is missing")
         else:
             found.append(_looser(cap.id, _cap_text(near), near.channels, _cap_text(cap), cap.channels))
 
     for gap in base.min_gaps:
         if any(
-            _chan_set(c.channels) >= _chan_set(gap.channels) and c.minutes >= gap.minutes
-            for c in candidate.min_gaps
+            _chan_set(c.channels) >= _chan_set(gap.channels) and c.minutes >= gap.minutes for c in candidate.min_gaps
         ):
             continue
         near_gap = _closest(gap, candidate.min_gaps, gap.channels)
@@ -654,16 +640,12 @@ def loosenings(base: ContactPolicy, candidate: ContactPolicy) -> list[str]:
             )
 
     for cooldown in base.cooldowns:
-        if any(
-            set(c.channels) >= set(cooldown.channels) and c.days >= cooldown.days for c in candidate.cooldowns
-        ):
+        if any(set(c.channels) >= set(cooldown.channels) and c.days >= cooldown.days for c in candidate.cooldowns):
             continue
         near_cd = _closest(cooldown, candidate.cooldowns, cooldown.channels)
         preset = f"{cooldown.days}-day cooldown after a conversation"
         if near_cd is None:
-            found.append(
-                f"{cooldown.id}: the preset's {preset} on {_channels_text(cooldown.channels)} is missing"
-            )
+            found.append(f"{cooldown.id}: the preset's {preset} on {_channels_text(cooldown.channels)} is missing")
         else:
             found.append(
                 _looser(
@@ -677,7 +659,6 @@ def loosenings(base: ContactPolicy, candidate: ContactPolicy) -> list[str]:
 
     if base.channel_lock_after_contact is not None and candidate.channel_lock_after_contact is None:
         found.append(
-            f"{base.channel_lock_after_contact}: the weekly channel lock after a right-party contact "
-            "is dropped"
+            f"{base.channel_lock_after_contact}: the weekly channel lock after a right-party contact is dropped"
         )
     return found

@@ -112,7 +112,9 @@ def simulate(
     return run
 
 
-def _absorb(run: Run, result: interpreter.Result, now: datetime, responder: Responder, push: object, record: bool) -> None:
+def _absorb(
+    run: Run, result: interpreter.Result, now: datetime, responder: Responder, push: object, record: bool
+) -> None:
     """Log what the interpreter asked for and schedule the outside world's answers."""
     assert callable(push)
     state = result.state
@@ -122,11 +124,15 @@ def _absorb(run: Run, result: interpreter.Result, now: datetime, responder: Resp
         match action:
             case act.SendMessage():
                 run.contacts.append((now, action.channel))
-                entry = Entry(now, "send", action.step, state.stage, f"{action.channel} {action.template}", action.channel)
+                entry = Entry(
+                    now, "send", action.step, state.stage, f"{action.channel} {action.template}", action.channel
+                )
                 for delay, reaction in responder.on_send(state, action, now):
                     push(now + delay, reaction)
             case act.CreateAgentTask():
-                entry = Entry(now, "task", action.step, state.stage, f"agent task in {action.queue} (attempt {action.attempt})")
+                entry = Entry(
+                    now, "task", action.step, state.stage, f"agent task in {action.queue} (attempt {action.attempt})"
+                )
                 outcome, later = responder.on_task(state, action, now)
                 if outcome is not None:
                     run.contacts.append((now, "voice"))
@@ -142,12 +148,16 @@ def _absorb(run: Run, result: interpreter.Result, now: datetime, responder: Resp
                 capped = f" (capped by {action.rule} from {action.requested})" if action.rule else ""
                 entry = Entry(now, "fee", action.step, state.stage, f"fee {action.amount}{capped}")
             case act.RequestApproval():
-                entry = Entry(now, "approval", action.step, state.stage, f"waits for a supervisor's approval ({action.subject})")
+                entry = Entry(
+                    now, "approval", action.step, state.stage, f"waits for a supervisor's approval ({action.subject})"
+                )
                 delay, approved = responder.on_approval(state, action, now)
                 push(now + delay, ev.ApprovalDecision(approved=approved, by="simulator"))
             case act.ReferToLegal():
                 run.legal_at = now
-                entry = Entry(now, "legal", action.step, state.stage, f"referred to legal with balance {action.balance}")
+                entry = Entry(
+                    now, "legal", action.step, state.stage, f"referred to legal with balance {action.balance}"
+                )
             case act.AccountClosed():
                 run.closed_at = now
                 entry = Entry(now, "closed", state.step, state.stage, f"closed: {action.resolution}")

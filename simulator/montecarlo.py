@@ -62,9 +62,14 @@ class RandomResponder:
         if r < self.b.promise and Outcome.PROMISE_TO_PAY in allowed:
             days = self.rng.randint(2, 10)
             outcome = ev.AgentOutcome(
-                code=Outcome.PROMISE_TO_PAY, promise=ev.PromiseTerms(amount=state.balance, due=today + timedelta(days=days))
+                code=Outcome.PROMISE_TO_PAY,
+                promise=ev.PromiseTerms(amount=state.balance, due=today + timedelta(days=days)),
             )
-            later = [(timedelta(days=days, hours=2), self._payment(state, state.balance))] if self.rng.random() < self.b.keep else []
+            later: list[tuple[timedelta, ev.Event]] = (
+                [(timedelta(days=days, hours=2), self._payment(state, state.balance))]
+                if self.rng.random() < self.b.keep
+                else []
+            )
             return outcome, later
         r -= self.b.promise
         if r < self.b.plan and Outcome.PAYMENT_PLAN in allowed:
@@ -138,7 +143,10 @@ class Summary:
         if not values:
             return {"mean": 0.0, "p10": 0.0, "p50": 0.0, "p90": 0.0}
         ordered = sorted(values)
-        pick = lambda q: float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])  # noqa: E731
+
+        def pick(q: float) -> float:
+            return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
         return {"mean": statistics.fmean(ordered), "p10": pick(0.1), "p50": pick(0.5), "p90": pick(0.9)}
 
 

@@ -38,4 +38,6 @@ def print_timeline(console: Console, run: Run, tz: str, title: str) -> None:
     console.print(table)
     s = run.state
     outcome = f"closed: {s.resolution}" if s.resolution else f"still open at step {s.step} ({s.stage})"
-    console.print(f"{outcome}; balance {s.balance} {s.account.currency}; paid {s.paid_total}; contacts {s.counters.contacts}")
+    console.print(
+        f"{outcome}; balance {s.balance} {s.account.currency}; paid {s.paid_total}; contacts {s.counters.contacts}"
+    )

@@ -64,9 +64,16 @@ class EventDoc(_Doc):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> EventDoc:
-        kinds = [k for k in ("payment", "opt_out", "opt_in", "message", "dispute", "promise", "plan", "pause", "resume") if getattr(self, k) is not None]
+        kinds = [
+            k
+            for k in ("payment", "opt_out", "opt_in", "message", "dispute", "promise", "plan", "pause", "resume")
+            if getattr(self, k) is not None
+        ]
         if len(kinds) != 1:
-            raise ValueError(f"an event has exactly one of payment, opt_out, opt_in, message, dispute, promise, plan, pause, resume; found {kinds or 'none'}")
+            raise ValueError(
+                "an event has exactly one of payment, opt_out, opt_in, message, dispute, promise, plan, "
+                f"pause, resume; found {kinds or 'none'}"
+            )
         if self.message is not None and self.channel is None:
             raise ValueError("a message event needs its channel")
         return self
@@ -125,7 +132,9 @@ def to_events(doc: ScenarioDoc, account: AccountSnapshot, start: datetime) -> li
         at = local(day, e.at, account.timezone)
         event: ev.Event
         if e.payment is not None:
-            event = ev.PaymentReceived(payment_id=e.payment_id or f"sim-pay-{index}", amount=e.payment, currency=account.currency)
+            event = ev.PaymentReceived(
+                payment_id=e.payment_id or f"sim-pay-{index}", amount=e.payment, currency=account.currency
+            )
         elif e.opt_out is not None:
             event = ev.OptOut(channel=None if e.opt_out == "all" else Channel(e.opt_out))
         elif e.opt_in is not None:
@@ -136,7 +145,11 @@ def to_events(doc: ScenarioDoc, account: AccountSnapshot, start: datetime) -> li
         elif e.dispute is not None:
             event = ev.DisputeOpened() if e.dispute == "open" else ev.DisputeResolved(upheld=e.dispute == "upheld")
         elif e.promise is not None:
-            event = ev.PromiseMade(terms=ev.PromiseTerms(amount=e.promise.amount or account.balance, due=day + timedelta(days=e.promise.in_days)))
+            event = ev.PromiseMade(
+                terms=ev.PromiseTerms(
+                    amount=e.promise.amount or account.balance, due=day + timedelta(days=e.promise.in_days)
+                )
+            )
         elif e.plan is not None:
             event = ev.PlanAgreed(terms=_plan_terms(e.plan, day))
         elif e.pause:

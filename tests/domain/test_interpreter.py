@@ -148,7 +148,9 @@ class TestAnchors:
         first = r.state.wake_at()
         assert first is not None
         assert first.astimezone(UTC).date() == date(2026, 11, 4)  # Oct 30 + 5 days, local midnight
-        paid = step(s, r.state, ev.PaymentReceived(payment_id="p1", amount=50_000, currency="CLP"), T0 + timedelta(hours=1))
+        paid = step(
+            s, r.state, ev.PaymentReceived(payment_id="p1", amount=50_000, currency="CLP"), T0 + timedelta(hours=1)
+        )
         moved = paid.state.wake_at()
         assert moved is not None
         assert moved.astimezone(UTC).date() == date(2026, 12, 5)  # now anchored on Nov 30
@@ -364,7 +366,9 @@ class TestFees:
 
 class TestVariants:
     def test_assignment_is_stable_and_follows_the_weights(self) -> None:
-        s = compile_steps(CADENCE).model_copy(update={"variants": (Variant(name="champion", weight=90), Variant(name="challenger", weight=10))})
+        s = compile_steps(CADENCE).model_copy(
+            update={"variants": (Variant(name="champion", weight=90), Variant(name="challenger", weight=10))}
+        )
         picks = [choose_variant(s, f"acct-{i}") for i in range(10_000)]
         assert picks == [choose_variant(s, f"acct-{i}") for i in range(10_000)]
         share = picks.count("challenger") / len(picks)

@@ -10,6 +10,7 @@ each rule from the preset's figures with their own arithmetic instead of calling
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -83,16 +84,27 @@ def scenarios(draw: hs.DrawFn) -> tuple[str, str, datetime, list[tuple[float, ev
         if kind == "opt_out":
             events.append((when, ev.OptOut(channel=draw(hs.sampled_from(CHANNELS)))))
         elif kind == "payment":
-            events.append((when, ev.PaymentReceived(payment_id=f"p{when}", amount=draw(hs.integers(1, 500)), currency=CURRENCY[preset])))
+            events.append(
+                (
+                    when,
+                    ev.PaymentReceived(
+                        payment_id=f"p{when}", amount=draw(hs.integers(1, 500)), currency=CURRENCY[preset]
+                    ),
+                )
+            )
         else:
             length = draw(hs.floats(0.5, 5))
             events.append((when, ev.DisputeOpened()))
             events.append((when + length, ev.DisputeResolved(upheld=False)))
-    calls = draw(hs.lists(hs.sampled_from([Outcome.NO_ANSWER, Outcome.RIGHT_PARTY_CONTACT, Outcome.REFUSAL]), max_size=30))
+    calls = draw(
+        hs.lists(hs.sampled_from([Outcome.NO_ANSWER, Outcome.RIGHT_PARTY_CONTACT, Outcome.REFUSAL]), max_size=30)
+    )
     return preset, zone, start, events, calls
 
 
-def run_scenario(preset: str, zone: str, start: datetime, events: list[tuple[float, ev.Event]], calls: list[Outcome]) -> Run:
+def run_scenario(
+    preset: str, zone: str, start: datetime, events: list[tuple[float, ev.Event]], calls: list[Outcome]
+) -> Run:
     text = AGGRESSIVE.format(preset=preset, zone=zone, currency=CURRENCY[preset], locale=LOCALE[preset])
     strategy = compile_text(text, "flood.yaml").strategy
     account = AccountSnapshot(
@@ -132,11 +144,15 @@ def check(policy: ContactPolicy, zone: str, run: Run, events: list[tuple[float, 
             elif cap.period == "calendar_day":
                 n = sum(1 for other, _ in counted if other.astimezone(tz).date() == at.astimezone(tz).date())
             else:
-                n = sum(1 for other, _ in counted if other.astimezone(tz).isocalendar()[:2] == at.astimezone(tz).isocalendar()[:2])
+                n = sum(
+                    1
+                    for other, _ in counted
+                    if other.astimezone(tz).isocalendar()[:2] == at.astimezone(tz).isocalendar()[:2]
+                )
             assert n <= cap.max, f"{cap.id}: {n} contacts in the period ending {at}"
     for gap in policy.min_gaps:
         times = [at for at, ch in contacts if gap.channels is None or Channel(ch) in gap.channels]
-        for earlier, later in zip(times, times[1:], strict=False):
+        for earlier, later in itertools.pairwise(times):
             assert later - earlier >= timedelta(minutes=gap.minutes), f"{gap.id}: {earlier} then {later}"
     for offset, event in events:
         at = start + timedelta(days=offset)
@@ -154,7 +170,9 @@ def check(policy: ContactPolicy, zone: str, run: Run, events: list[tuple[float, 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_no_schedule_breaks_the_policy(case: tuple[str, str, datetime, list[tuple[float, ev.Event]], list[Outcome]]) -> None:
+def test_no_schedule_breaks_the_policy(
+    case: tuple[str, str, datetime, list[tuple[float, ev.Event]], list[Outcome]],
+) -> None:
     preset, zone, start, events, calls = case
     run = run_scenario(preset, zone, start, events, calls)
     check(compile_policy(preset, zone), zone, run, events, start)
