@@ -366,7 +366,8 @@ class _Run:
             self.s.offer = None
             self.close(Resolution.SETTLED)
             return
-        if self.s.promise is not None and self.promise_kept():
+        kept_promise = self.s.promise is not None and self.promise_kept()
+        if kept_promise:
             self.settle_promise()
         if self.s.plan is not None:
             self.plan_progress()
@@ -379,7 +380,7 @@ class _Run:
                 self.close(Resolution.PAID)
             self.s.hold = None
             return
-        if self.s.hold is None:
+        if self.s.hold is None and not kept_promise:  # a kept promise already chose its route
             self.route(self.strategy.handlers.partial_payment)
 
     def on_opt_out(self, channel: Channel | None) -> None:

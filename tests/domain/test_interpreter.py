@@ -206,6 +206,15 @@ class TestPromises:
         assert r.state.step == "kept"
         assert r.state.counters.promises_kept == 1
 
+    def test_a_kept_promise_takes_its_route_even_with_a_partial_payment_handler(self) -> None:
+        s = compile_steps(PROMISES + "on: {partial_payment: broken}\n")
+        r = start(s, account(), T0)
+        promise = ev.PromiseTerms(amount=40_000, due=date(2026, 11, 9))
+        r = step(s, r.state, ev.AgentOutcome(code=Outcome.PROMISE_TO_PAY, promise=promise), T0)
+        r = step(s, r.state, ev.PaymentReceived(payment_id="p", amount=40_000, currency="CLP"), T0 + timedelta(days=1))
+        assert r.state.step == "kept"
+        assert r.state.balance == 60_000
+
     def test_promise_broken_at_date_plus_grace(self) -> None:
         s, r = self.open_task()
         promise = ev.PromiseTerms(amount=100_000, due=date(2026, 11, 9))
