@@ -133,7 +133,8 @@ def _absorb(
                 entry = Entry(
                     now, "task", action.step, state.stage, f"agent task in {action.queue} (attempt {action.attempt})"
                 )
-                outcome, later = responder.on_task(state, action, now)
+                # A task the same call then closed (a payment arrived) is never worked.
+                outcome, later = (None, []) if state.resolution else responder.on_task(state, action, now)
                 if outcome is not None:
                     run.contacts.append((now, "voice"))
                     push(now, outcome.model_copy(update={"task_seq": action.seq}))
