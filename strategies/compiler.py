@@ -9,13 +9,14 @@ Every problem is reported at once, each with its `file:line:col`.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holidays_lib
 from babel.numbers import list_currencies
@@ -30,6 +31,7 @@ from domain.types import Channel, Outcome, Weekday
 from strategies import schema as sc
 from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text
 from strategies.rendering import EXAMPLE_CONTEXT, check_locale, environment
+from strategies.schema import closest
 
 # A permissive base for strategies outside any preset jurisdiction.
 NO_PRESET = ContactPolicy(
@@ -107,7 +109,7 @@ class _Compiler:
             promises=(
                 st.PromiseRules(
                     grace_days=doc.promises.grace_days,
-                    kept_threshold_pct=int(float(doc.promises.kept_threshold)),
+                    kept_threshold_pct=int(Decimal(doc.promises.kept_threshold)),
                     max_days_ahead=doc.promises.max_days_ahead,
                     step=doc.promises.step,
                     on_kept=doc.promises.on_kept,
@@ -116,7 +118,20 @@ class _Compiler:
                 if doc.promises
                 else None
             ),
-            plans=st.PlanRules(**doc.plans.model_dump()) if doc.plans else None,
+            plans=(
+                st.PlanRules(
+                    grace_days=doc.plans.grace_days,
+                    missed_tolerated=doc.plans.missed_tolerated,
+                    max_installments=doc.plans.max_installments,
+                    min_down_payment_pct=doc.plans.min_down_payment,
+                    frequencies=tuple(doc.plans.frequencies),
+                    step=doc.plans.step,
+                    on_missed=doc.plans.on_missed,
+                    on_broken=doc.plans.on_broken,
+                )
+                if doc.plans
+                else None
+            ),
             templates={
                 name: {loc: st.Template(subject=t.subject, body=t.body) for loc, t in per_locale.items()}
                 for name, per_locale in doc.templates.items()
@@ -130,14 +145,26 @@ class _Compiler:
     def check_basics(self) -> None:
         doc = self.doc
         if doc.currency not in list_currencies():
-            self.fail(("currency",), f"unknown currency {doc.currency!r}; expected an ISO 4217 code such as CLP, USD, COP, MXN")
-        problem = check_locale(doc.locale)
-        if problem:
-            self.fail(("locale",), f"unknown locale {doc.locale!r}; expected a locale such as es-CL or en-US")
+            near = closest(doc.currency.upper(), sorted(list_currencies()))
+            hint = f"did you mean {near!r}? " if near and near != doc.currency else ""
+            self.fail(
+                ("currency",),
+                f"unknown currency {doc.currency!r}; {hint}expected an ISO 4217 code such as CLP, USD, COP or MXN",
+            )
+        if _locale_problem(doc.locale):
+            self.fail(
+                ("locale",),
+                f"unknown locale {doc.locale!r}; expected a language-COUNTRY locale such as es-CL, es-MX or en-US",
+            )
         try:
             ZoneInfo(doc.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            self.fail(("timezone",), f"unknown time zone {doc.timezone!r}; expected an IANA zone such as America/Santiago")
+            near = closest(doc.timezone, sorted(_zones()))
+            hint = f"did you mean {near!r}? " if near else ""
+            self.fail(
+                ("timezone",),
+                f"unknown time zone {doc.timezone!r}; {hint}expected an IANA zone such as America/Santiago",
+            )
         names = [v.name for v in doc.variants]
         for index, name in enumerate(names):
             if name in names[:index]:
@@ -149,17 +176,40 @@ class _Compiler:
         for index, seg in enumerate(doc.segments):
             for variant in seg.variants:
                 if variant not in names:
+                    near = closest(variant, names)
+                    hint = f"did you mean {near!r}? " if near else ""
+                    declared = ", ".join(names) or "none (declare them in a top-level variants: list)"
                     self.fail(
                         ("segments", index, "variants", variant),
-                        f"unknown variant {variant!r}; declared variants: {', '.join(names) or 'none'}",
+                        f"unknown variant {variant!r}; {hint}declared variants: {declared}",
                         at_key=True,
                     )
         for name, per_locale in doc.templates.items():
             for loc in per_locale:
-                if check_locale(loc):
-                    self.fail(("templates", name, loc), f"unknown locale {loc!r} in template {name!r}", at_key=True)
+                if _locale_problem(loc):
+                    self.fail(
+                        ("templates", name, loc),
+                        f"unknown locale {loc!r} in template {name!r}; expected a locale such as es-CL or en-US",
+                        at_key=True,
+                    )
+            if doc.locale not in per_locale and not _locale_problem(doc.locale):
+                self.fail(
+                    ("templates", name),
+                    f"template {name!r} has no {doc.locale} version (the strategy's locale, used when an account "
+                    f"has none); it has: {', '.join(per_locale) or 'no versions'}",
+                    at_key=True,
+                )
         if doc.plans and doc.plans.missed_tolerated >= doc.plans.max_installments:
-            self.fail(("plans", "missed_tolerated"), "missed_tolerated must be below max_installments")
+            self.fail(
+                ("plans", "missed_tolerated"),
+                f"missed_tolerated ({doc.plans.missed_tolerated}) must be below max_installments "
+                f"({doc.plans.max_installments})",
+            )
+        if doc.promises and Decimal(doc.promises.kept_threshold) != Decimal(doc.promises.kept_threshold).to_integral():
+            self.fail(
+                ("promises", "kept_threshold"),
+                f"kept_threshold must be a whole percentage such as 90%, got {doc.promises.kept_threshold}%",
+            )
 
     # ---- policy ----------------------------------------------------------------------------------
 
@@ -167,13 +217,10 @@ class _Compiler:
         pdoc = self.doc.policy
         base = PRESETS.get(pdoc.preset, NO_PRESET)
         tightened = self.apply_rules(base, pdoc, ("policy",))
-        for loosening in loosenings(base, tightened):
-            self.fail(
-                ("policy",),
-                f"policy loosens preset {base.name}: {loosening}; put the change under policy.override "
-                "with a reason if it is deliberate",
-                at_key=True,
-            )
+        found = loosenings(base, tightened)
+        if found and not self.report_loosenings(base, pdoc):
+            for text in found:  # not traced to one rule: report them at `policy:`
+                self.fail(("policy",), _loosening_message(base, text), at_key=True)
         if pdoc.override is None:
             return tightened
         final = self.apply_rules(tightened, pdoc.override, ("policy", "override"))
@@ -181,39 +228,90 @@ class _Compiler:
         self.warnings.extend(f"policy override: {n}" for n in notes)
         return final.model_copy(update={"overrides": notes, "name": f"{base.name}+override"})
 
-    def apply_rules(self, base: ContactPolicy, rules: sc.PolicyRulesDoc, path: PathKey) -> ContactPolicy:
+    def report_loosenings(self, base: ContactPolicy, rules: sc.PolicyRulesDoc) -> int:
+        """One error per loosening, at the rule that causes it (not at `policy:`); returns how many."""
+        reported = 0
+        for category in ("windows", "holidays", "caps", "min_gaps", "cooldowns"):
+            if getattr(rules, category) is None:
+                continue
+            alone = self.apply_rules(base, rules, ("policy",), only=category)
+            for text in loosenings(base, alone):
+                self.fail(self.loosening_path(base, rules, category, text), _loosening_message(base, text))
+                reported += 1
+        return reported
+
+    def loosening_path(self, base: ContactPolicy, rules: sc.PolicyRulesDoc, category: str, text: str) -> PathKey:
+        if category == "windows" and rules.windows:
+            for index, w in enumerate(rules.windows):
+                if w.start >= w.end:
+                    continue
+                one = base.model_copy(update={"windows": (Window(days=tuple(w.days), start=w.start, end=w.end),)})
+                if not loosenings(base, one):
+                    continue
+                covering = [b for b in base.windows if set(w.days) & set(b.days)]
+                if any(not any(d in b.days for b in base.windows) for d in w.days):
+                    return ("policy", "windows", index, "days")
+                if covering and w.end > max(b.end for b in covering):
+                    return ("policy", "windows", index, "to")
+                if covering and w.start < min(b.start for b in covering):
+                    return ("policy", "windows", index, "from")
+                return ("policy", "windows", index)
+        items = getattr(rules, category)
+        if isinstance(items, list):
+            rule_id = text.split(":", 1)[0]
+            for index, item in enumerate(items):
+                if getattr(item, "id", None) == rule_id:
+                    return ("policy", category, index)
+        return ("policy", category)
+
+    def apply_rules(
+        self, base: ContactPolicy, rules: sc.PolicyRulesDoc, path: PathKey, only: str | None = None
+    ) -> ContactPolicy:
+        """`base` with the rules of `rules`; with `only`, just that category and no error reports."""
         update: dict[str, object] = {}
-        if rules.windows is not None:
+        report = only is None
+        if rules.windows is not None and only in (None, "windows"):
             update["windows"] = tuple(
                 Window(days=tuple(w.days), start=w.start, end=w.end) for w in rules.windows if w.start < w.end
             )
             for index, w in enumerate(rules.windows):
-                if w.start >= w.end:
-                    self.fail((*path, "windows", index), "window must start before it ends")
-        if rules.holidays is not None:
-            if rules.holidays.upper() not in holidays_lib.list_supported_countries():
-                self.fail((*path, "holidays"), f"unknown holiday calendar {rules.holidays!r}; expected a country code such as CL")
-            update["holidays"] = rules.holidays.upper()
-        if rules.caps is not None:
+                if w.start >= w.end and report:
+                    self.fail((*path, "windows", index), "a window must start before it ends (from < to)")
+        if rules.holidays is not None and only in (None, "holidays"):
+            if rules.holidays.upper() in holidays_lib.list_supported_countries():
+                update["holidays"] = rules.holidays.upper()
+            elif report:
+                self.fail(
+                    (*path, "holidays"),
+                    f"unknown holiday calendar {rules.holidays!r}; expected a supported ISO country code "
+                    "such as CL, CO, MX or US",
+                )
+        if rules.caps is not None and only in (None, "caps"):
             caps = {c.id: c for c in base.caps}
-            for index, c in enumerate(rules.caps):
-                if isinstance(c.per, int):
-                    if c.per % 86400:
+            for index, cap in enumerate(rules.caps):
+                if isinstance(cap.per, int):
+                    if cap.per % 86400 and report:
                         self.fail((*path, "caps", index, "per"), "a rolling cap period must be whole days, such as 7d")
-                    caps[c.id] = Cap(id=c.id, channels=_channels(c.channels), max=c.max, period="rolling", days=max(1, c.per // 86400))
+                    caps[cap.id] = Cap(
+                        id=cap.id,
+                        channels=_channels(cap.channels),
+                        max=cap.max,
+                        period="rolling",
+                        days=max(1, cap.per // 86400),
+                    )
                 else:
-                    period = "calendar_day" if c.per == "day" else "calendar_week"
-                    caps[c.id] = Cap(id=c.id, channels=_channels(c.channels), max=c.max, period=period)
+                    period = "calendar_day" if cap.per == "day" else "calendar_week"
+                    caps[cap.id] = Cap(id=cap.id, channels=_channels(cap.channels), max=cap.max, period=period)
             update["caps"] = tuple(caps.values())
-        if rules.min_gaps is not None:
+        if rules.min_gaps is not None and only in (None, "min_gaps"):
             gaps = {g.id: g for g in base.min_gaps}
             for g in rules.min_gaps:
                 gaps[g.id] = MinGap(id=g.id, channels=_channels(g.channels), minutes=max(1, g.gap // 60))
             update["min_gaps"] = tuple(gaps.values())
-        if rules.cooldowns is not None:
+        if rules.cooldowns is not None and only in (None, "cooldowns"):
             cools = {c.id: c for c in base.cooldowns}
-            for c in rules.cooldowns:
-                cools[c.id] = Cooldown(id=c.id, channels=tuple(c.channels), days=c.days)
+            for cool in rules.cooldowns:
+                cools[cool.id] = Cooldown(id=cool.id, channels=tuple(cool.channels), days=cool.days)
             update["cooldowns"] = tuple(cools.values())
         return base.model_copy(update=update) if update else base
 
@@ -223,19 +321,40 @@ class _Compiler:
         try:
             unknown = conditions.unknown_variables(expression)
         except ValueError as exc:
-            detail = str(exc).split("ERROR: <input>:", 1)[-1].split("\n")[0]
-            self.fail(path, f"condition does not parse: {detail.strip()}")
+            self.fail(path, f"condition {expression!r} does not parse: {_cel_syntax(str(exc))}")
             return
         if unknown:
+            near = closest(unknown[0], list(conditions.VARIABLES))
+            hint = f"did you mean {near!r}? " if near else ""
             self.fail(
                 path,
-                f"unknown variable {unknown[0]!r} in condition; expected one of: {', '.join(conditions.VARIABLES)}",
+                f"unknown variable {unknown[0]!r} in condition; {hint}"
+                f"expected one of: {', '.join(conditions.VARIABLES)}",
             )
             return
         try:
             conditions.check_types(expression)
-        except (TypeError, RuntimeError) as exc:
-            self.fail(path, f"condition has a type error: {str(exc).split('. ')[0]}")
+        except TypeError as exc:
+            if "No such overload" in str(exc):
+                used = [v for v in conditions.VARIABLES if re.search(rf"\b{v}\b", expression)]
+                kinds = ", ".join(f"{v} is {_cel_kind(conditions.VARIABLES[v][0])}" for v in used)
+                self.fail(
+                    path,
+                    f"condition {expression!r} has a type error: an operator or function is used on values of "
+                    f"the wrong type{f' ({kinds})' if kinds else ''}; CEL never converts between numbers and text",
+                )
+            elif "must be true or false" in str(exc):
+                gives = str(exc).rsplit(" ", 1)[-1]
+                kind = {"int": "a whole number", "float": "a decimal number", "str": "text", "list": "a list"}
+                self.fail(
+                    path,
+                    f"condition {expression!r} must be true or false, but it gives {kind.get(gives, gives)}; "
+                    "compare it with something, such as `balance > 100000`",
+                )
+            else:
+                self.fail(path, f"condition {expression!r} has a type error: {str(exc).split('. ')[0]}")
+        except RuntimeError as exc:
+            self.fail(path, f"condition {expression!r} fails on an example account: {str(exc).split('. ')[0]}")
 
     def check_conditions(self) -> None:
         for index, seg in enumerate(self.doc.segments):
@@ -256,16 +375,24 @@ class _Compiler:
 
     def step_ref(self, target: str | None, path: PathKey) -> None:
         if target is not None and target not in self.doc.steps:
-            near = _closest(target, list(self.doc.steps))
+            near = closest(target, list(self.doc.steps))
             hint = f"; did you mean {near!r}?" if near else f"; steps are: {', '.join(self.doc.steps)}"
             self.fail(path, f"unknown step {target!r}{hint}")
+
+    def target(self, name: str | None) -> str | None:
+        """The step a reference leads to; a misspelt one counts as the step it was meant to be,
+        so that one typo is one error rather than a cascade of unreachable steps."""
+        if name is None or name in self.doc.steps:
+            return name
+        return closest(name, list(self.doc.steps))
 
     def template_ref(self, name: str, path: PathKey) -> None:
         templates = self.doc.templates
         if name not in templates:
-            self.fail(path, f"unknown template {name!r}; templates are: {', '.join(templates) or 'none'}")
-        elif self.doc.locale not in templates[name]:
-            self.fail(path, f"template {name!r} has no {self.doc.locale} version (the strategy's locale)")
+            near = closest(name, list(templates))
+            hint = f"did you mean {near!r}? " if near else ""
+            known = ", ".join(templates) or "none (add a templates: section)"
+            self.fail(path, f"unknown template {name!r}; {hint}templates are: {known}")
 
     def check_references(self) -> None:
         doc = self.doc
@@ -285,7 +412,11 @@ class _Compiler:
             self.step_ref(step.next, ("steps", name, "next"))
             self.step_ref(step.on_rejected, ("steps", name, "on_rejected"))
             if step.approval == "supervisor" and step.on_rejected is None:
-                self.fail(("steps", name, "approval"), "a step that needs approval needs on_rejected: the step to take when a supervisor rejects it")
+                self.fail(
+                    ("steps", name, "approval"),
+                    f"step {name!r} needs a supervisor's approval but has no on_rejected: "
+                    "add `on_rejected: <step>`, the step to take when the supervisor rejects it",
+                )
         for path, action in self.actions():
             self.check_action_refs(path, action)
 
@@ -299,28 +430,56 @@ class _Compiler:
             case sc.OfferPlanDoc(offer_plan=spec):
                 self.template_ref(spec.template, (*path, "offer_plan", "template"))
                 if doc.plans is None:
-                    self.fail((*path, "offer_plan"), "offer_plan needs a top-level `plans:` section (installment rules and routes)", at_key=True)
+                    self.fail(
+                        (*path, "offer_plan"),
+                        "offer_plan needs a top-level `plans:` section (installment rules and routes)",
+                        at_key=True,
+                    )
             case sc.OfferSettlementDoc(offer_settlement=spec):
                 self.template_ref(spec.template, (*path, "offer_settlement", "template"))
             case sc.AgentTaskDoc(agent_task=spec):
                 if spec.queue not in doc.queues:
-                    self.fail((*path, "agent_task", "queue"), f"unknown queue {spec.queue!r}; declared queues: {', '.join(doc.queues) or 'none (add a top-level queues: list)'}")
+                    near = closest(spec.queue, doc.queues)
+                    hint = f"did you mean {near!r}? " if near else ""
+                    declared = ", ".join(doc.queues) or "none (add a top-level queues: list)"
+                    self.fail(
+                        (*path, "agent_task", "queue"),
+                        f"unknown queue {spec.queue!r}; {hint}declared queues: {declared}",
+                    )
                 for code, target in spec.outcomes.items():
                     self.step_ref(target, (*path, "agent_task", "outcomes", code.value))
                 if Outcome.NO_ANSWER not in spec.outcomes:
-                    self.fail((*path, "agent_task", "outcomes"), "outcome no_answer has no step: a task nobody works in time routes as no_answer", at_key=True)
+                    self.fail(
+                        (*path, "agent_task", "outcomes"),
+                        "outcomes has no no_answer route: a task nobody works in time (or a debtor who never "
+                        "answers) ends as no_answer, so add `no_answer: <step>`",
+                        at_key=True,
+                    )
                 if Outcome.PROMISE_TO_PAY in spec.outcomes and doc.promises is None:
-                    self.fail((*path, "agent_task", "outcomes", "promise_to_pay"), "outcome promise_to_pay needs a top-level `promises:` section", at_key=True)
+                    self.fail(
+                        (*path, "agent_task", "outcomes", "promise_to_pay"),
+                        "outcome promise_to_pay needs a top-level `promises:` section (grace_days, step, on_broken) "
+                        "to follow up the promise",
+                        at_key=True,
+                    )
                 if Outcome.PAYMENT_PLAN in spec.outcomes and doc.plans is None:
-                    self.fail((*path, "agent_task", "outcomes", "payment_plan"), "outcome payment_plan needs a top-level `plans:` section", at_key=True)
+                    self.fail(
+                        (*path, "agent_task", "outcomes", "payment_plan"),
+                        "outcome payment_plan needs a top-level `plans:` section (installment rules and routes)",
+                        at_key=True,
+                    )
             case sc.WaitDoc(wait=spec):
                 if spec.until is not None and _parse_until(spec.until) is None:
-                    self.fail((*path, "wait", "until"), f"cannot parse until {spec.until!r}; expected \"HH:MM\" or \"mon 10:00\"")
+                    self.fail(
+                        (*path, "wait", "until"), f'cannot parse until {spec.until!r}; expected "HH:MM" or "mon 10:00"'
+                    )
             case sc.EscalateLegalDoc(escalate_legal=spec):
                 if spec is not None:
                     self.step_ref(spec.on_rejected, (*path, "escalate_legal", "on_rejected"))
                     if spec.on_rejected and not spec.approval:
-                        self.fail((*path, "escalate_legal", "on_rejected"), "on_rejected only applies with approval: true")
+                        self.fail(
+                            (*path, "escalate_legal", "on_rejected"), "on_rejected only applies with approval: true"
+                        )
             case sc.BranchDoc(branch=items):
                 for i, item in enumerate(items):
                     if isinstance(item, sc.BranchCaseDoc):
@@ -328,7 +487,10 @@ class _Compiler:
                     else:
                         self.step_ref(item.otherwise, (*path, "branch", i, "else"))
                         if i != len(items) - 1:
-                            self.fail((*path, "branch", i), "else must be the last case of a branch")
+                            self.fail(
+                                (*path, "branch", i),
+                                "else must be the last case of a branch: cases after it would never be tried",
+                            )
             case sc.GotoDoc(goto=target):
                 self.step_ref(target, (*path, "goto"))
             case _:
@@ -337,7 +499,9 @@ class _Compiler:
     # ---- graph checks ----------------------------------------------------------------------------
 
     def edges(self, name: str, *, instant_only: bool) -> list[str]:
-        """Steps `name` can lead to; with instant_only, only those reached without waiting."""
+        """Steps `name` can lead to; with instant_only, only those reached without waiting.
+        For reachability a misspelt reference counts as the step it most likely means; loop
+        detection only follows references that exist."""
         step = self.doc.steps[name]
         out: list[str] = []
         waited = step.approval == "supervisor"
@@ -363,18 +527,30 @@ class _Compiler:
                 waited = True
         if step.next and not (instant_only and waited):
             out.append(step.next)
-        return [t for t in out if t in self.doc.steps]
+        if instant_only:
+            return [t for t in out if t in self.doc.steps]
+        found = [self.target(t) for t in out]
+        return [t for t in found if t is not None]
 
     def check_termination(self) -> None:
         for name, step in self.doc.steps.items():
             last = step.do[-1]
             ends = isinstance(last, sc.GotoDoc | sc.EndDoc | sc.AgentTaskDoc) or (
-                isinstance(last, sc.BranchDoc) and isinstance(last.branch[-1], sc.BranchElseDoc)
+                isinstance(last, sc.BranchDoc) and any(isinstance(i, sc.BranchElseDoc) for i in last.branch)
             )
             if ends and step.next is not None:
-                self.fail(("steps", name, "next"), f"step {name!r} never reaches next: its last action already leaves the step", at_key=True)
+                self.fail(
+                    ("steps", name, "next"),
+                    f"step {name!r} never reaches next: its last action already leaves the step",
+                    at_key=True,
+                )
             if not ends and step.next is None:
-                self.fail(("steps", name), f"step {name!r} has no way out: end it with goto, end, a branch with else, or add next:", at_key=True)
+                self.fail(
+                    ("steps", name),
+                    f"step {name!r} has no way out: its last action must be goto, end, an agent_task or a "
+                    "branch with else, or the step needs `next: <step>`",
+                    at_key=True,
+                )
 
     def roots(self) -> list[str]:
         doc = self.doc
@@ -384,7 +560,8 @@ class _Compiler:
             found += [t for t in (doc.promises.step, doc.promises.on_kept, doc.promises.on_broken) if t]
         if doc.plans:
             found += [t for t in (doc.plans.step, doc.plans.on_missed, doc.plans.on_broken) if t]
-        return [r for r in found if r in doc.steps]
+        targets = [self.target(r) for r in found]
+        return [t for t in targets if t is not None]
 
     def check_reachability(self) -> None:
         seen: set[str] = set()
@@ -397,7 +574,11 @@ class _Compiler:
             todo.extend(self.edges(name, instant_only=False))
         for name in self.doc.steps:
             if name not in seen:
-                self.fail(("steps", name), f"step {name!r} is unreachable: no segment, handler or other step leads to it", at_key=True)
+                self.fail(
+                    ("steps", name),
+                    f"step {name!r} is unreachable: no segment, handler, promise/plan route or other step leads to it",
+                    at_key=True,
+                )
 
     def check_loops(self) -> None:
         graph = {name: self.edges(name, instant_only=True) for name in self.doc.steps}
@@ -410,12 +591,17 @@ class _Compiler:
             stack.append(node)
             for nxt in graph[node]:
                 if state.get(nxt) == 1:
-                    cycle = stack[stack.index(nxt):]
+                    cycle = stack[stack.index(nxt) :]
                     key = frozenset(cycle)
                     if key not in reported:
                         reported.add(key)
                         path = " -> ".join([*cycle, nxt])
-                        self.fail(("steps", nxt), f"loop with no wait in it: {path}; add a wait or an agent task", at_key=True)
+                        self.fail(
+                            ("steps", nxt),
+                            f"loop with no wait in it: {path}; it would run forever in an instant, "
+                            "so add a wait or an agent_task on the way",
+                            at_key=True,
+                        )
                 elif nxt not in state:
                     visit(nxt)
             stack.pop()
@@ -429,10 +615,10 @@ class _Compiler:
 
     def check_templates(self) -> None:
         doc = self.doc
-        allowed = set(EXAMPLE_CONTEXT)
+        allowed = sorted(EXAMPLE_CONTEXT)
         for name, per_locale in doc.templates.items():
             for loc, tpl in per_locale.items():
-                if check_locale(loc):
+                if _locale_problem(loc):
                     continue
                 for part in ("subject", "body"):
                     source = getattr(tpl, part)
@@ -442,20 +628,31 @@ class _Compiler:
                     env = environment(loc, doc.currency if doc.currency in list_currencies() else "USD")
                     try:
                         parsed = env.parse(source)
-                        unknown = sorted(meta.find_undeclared_variables(parsed) - allowed)
+                        unknown = sorted(meta.find_undeclared_variables(parsed) - set(allowed))
                         if unknown:
-                            self.template_error(path, source, unknown[0], f"unknown template variable {unknown[0]!r}; expected one of: {', '.join(sorted(allowed))}")
+                            near = closest(unknown[0], allowed)
+                            hint = f"did you mean {near!r}? " if near else ""
+                            self.template_error(
+                                path,
+                                source,
+                                unknown[0],
+                                f"unknown template variable {unknown[0]!r}; {hint}"
+                                f"expected one of: {', '.join(allowed)}",
+                            )
                             continue
                         env.from_string(source).render(EXAMPLE_CONTEXT)
                     except TemplateSyntaxError as exc:
-                        self.template_error(path, source, None, f"template syntax: {exc.message}", exc.lineno)
+                        needle, message, lineno = _jinja_syntax(exc, source, sorted(env.filters))
+                        self.template_error(path, source, needle, message, lineno)
                     except UndefinedError as exc:
-                        attr = re.search(r"attribute '([^']+)'", str(exc))
-                        self.template_error(path, source, attr[1] if attr else None, f"template error: {exc}")
+                        needle, message = _jinja_undefined(str(exc), source)
+                        self.template_error(path, source, needle, message)
                     except (TypeError, ValueError) as exc:
                         self.template_error(path, source, None, f"template error: {exc}")
 
-    def template_error(self, path: PathKey, source: str, needle: str | None, message: str, lineno: int | None = None) -> None:
+    def template_error(
+        self, path: PathKey, source: str, needle: str | None, message: str, lineno: int | None = None
+    ) -> None:
         """Point at the template line that holds the problem, not just at the template."""
         if lineno is None and needle is not None:
             for number, text in enumerate(source.splitlines(), start=1):
@@ -494,10 +691,19 @@ class _Compiler:
             case sc.SendDoc(send=s):
                 return st.SendAction(channel=s.channel, template=s.template, fallback=tuple(s.fallback))
             case sc.AgentTaskDoc(agent_task=a):
-                return st.AgentTaskAction(queue=a.queue, due_within_s=a.due_within, attempts=a.attempts, retry_after_s=a.retry_after, outcomes=dict(a.outcomes))
+                return st.AgentTaskAction(
+                    queue=a.queue,
+                    due_within_s=a.due_within,
+                    attempts=a.attempts,
+                    retry_after_s=a.retry_after,
+                    outcomes=dict(a.outcomes),
+                )
             case sc.WaitDoc(wait=w):
-                weekday, minute = _parse_until(w.until) if w.until else (None, None)
-                return st.WaitAction(seconds=w.duration or 0, anchor=w.anchor, until_weekday=weekday, until_minute=minute)
+                parsed = _parse_until(w.until) if w.until else None
+                weekday, minute = parsed if parsed is not None else (None, None)
+                return st.WaitAction(
+                    seconds=w.duration or 0, anchor=w.anchor, until_weekday=weekday, until_minute=minute
+                )
             case sc.CheckPaymentDoc():
                 return st.CheckPaymentAction()
             case sc.OfferPlanDoc(offer_plan=o):
@@ -510,7 +716,12 @@ class _Compiler:
                     frequencies=tuple(o.frequencies or plans.frequencies),
                 )
             case sc.OfferSettlementDoc(offer_settlement=o):
-                return st.OfferSettlementAction(channel=o.channel, template=o.template, max_discount_pct=o.max_discount, expires_after_s=o.expires_in)
+                return st.OfferSettlementAction(
+                    channel=o.channel,
+                    template=o.template,
+                    max_discount_pct=o.max_discount,
+                    expires_after_s=o.expires_in,
+                )
             case sc.EscalateLegalDoc(escalate_legal=e):
                 return st.EscalateLegalAction(approval=bool(e and e.approval), on_rejected=e.on_rejected if e else None)
             case sc.BranchDoc(branch=items):
@@ -524,6 +735,102 @@ class _Compiler:
         raise AssertionError(f"unhandled action {action!r}")
 
 
+_STRATEGY_FILTERS = ("money", "date")
+
+
+def _jinja_syntax(exc: TemplateSyntaxError, source: str, filters: list[str]) -> tuple[str | None, str, int | None]:
+    """Jinja's syntax error -> (text to point at, message, template line)."""
+    text = exc.message or str(exc)
+    missing = re.match(r"No filter named '([^']+)'", text)
+    if missing:
+        near = closest(missing[1], filters)
+        hint = f"did you mean {near!r}? " if near else ""
+        return (
+            missing[1],
+            (
+                f"unknown template filter {missing[1]!r}; {hint}the strategy's own filters are "
+                f"{' and '.join(_STRATEGY_FILTERS)}, besides Jinja's built-in ones such as upper or default"
+            ),
+            exc.lineno,
+        )
+    block = re.search(r"The innermost block that needs to be closed is '(\w+)'", text)
+    if block:
+        opening = None
+        for number, line in enumerate(source.splitlines(), start=1):
+            if re.search(rf"{{%-?\s*{block[1]}\b", line):
+                opening = number
+        return (
+            block[1],
+            (f"template syntax error: {{% {block[1]} %}} is never closed; add {{% end{block[1]} %}}"),
+            opening or exc.lineno,
+        )
+    text = text.rstrip(".")
+    return None, f"template syntax error: {text} (check the {{{{ ... }}}} and {{% ... %}} pairs)", exc.lineno
+
+
+def _jinja_undefined(message: str, source: str) -> tuple[str | None, str]:
+    """'dict object' has no attribute 'nmae' -> unknown attribute 'nmae' of 'debtor' + the choices."""
+    attr = re.search(r"has no attribute '([^']+)'", message)
+    if attr is None:
+        return None, f"template error: {message}"
+    owner = re.search(rf"([A-Za-z_][\w.]*)\.{re.escape(attr[1])}\b", source)
+    value: object = EXAMPLE_CONTEXT
+    if owner:
+        for part in owner[1].split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+    if owner and isinstance(value, dict):
+        options = sorted(value)
+        near = closest(attr[1], options)
+        hint = f"did you mean {near!r}? " if near else ""
+        return attr[1], (f"unknown attribute {attr[1]!r} of {owner[1]!r}; {hint}{owner[1]} has: {', '.join(options)}")
+    return attr[1], f"unknown attribute {attr[1]!r}" + (f" of {owner[1]!r}" if owner else "")
+
+
+def _loosening_message(base: ContactPolicy, text: str) -> str:
+    return (
+        f"this loosens preset {base.name} ({text}); a strategy may only tighten its preset: "
+        "if the change is deliberate, move it under policy.override with a reason"
+    )
+
+
+def _cel_syntax(message: str) -> str:
+    """cel's ANTLR message -> "unexpected '$' (at column 13)", without the token list."""
+    found = re.search(r"<input>:(\d+):(\d+): (?:Syntax error: )?([^\n]*)", message)
+    if found is None:
+        return message.split("\n")[0]
+    column, detail = found[2], found[3]
+    detail = re.sub(r" expecting (\{.*\}|\S+)$", "", detail)
+    detail = detail.replace("mismatched input '<EOF>'", "the condition ends too early")
+    detail = re.sub(r"(?:mismatched|extraneous) input ('[^']*')", r"unexpected \1", detail)
+    detail = re.sub(r"token recognition error at: ('[^']*')", r"unexpected character \1", detail)
+    return f"{detail} (at column {column})"
+
+
+def _cel_kind(example: object) -> str:
+    if isinstance(example, bool):
+        return "true/false"
+    if isinstance(example, int):
+        return "a whole number"
+    if isinstance(example, float):
+        return "a decimal number"
+    if isinstance(example, str):
+        return "text"
+    return "a list" if isinstance(example, list) else type(example).__name__
+
+
+def _locale_problem(locale: str) -> str | None:
+    """rendering.check_locale, but Babel's UnknownLocaleError is not a ValueError."""
+    try:
+        return check_locale(locale)
+    except Exception as exc:  # babel.core.UnknownLocaleError and friends
+        return str(exc)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _channels(channels: list[Channel] | None) -> tuple[Channel, ...] | None:
     return tuple(channels) if channels is not None else None
 
@@ -533,8 +840,3 @@ def _parse_until(text: str) -> tuple[Weekday | None, int | None] | None:
     if match is None or int(match[2]) > 23 or int(match[3]) > 59:
         return None
     return (Weekday(match[1]) if match[1] else None), int(match[2]) * 60 + int(match[3])
-
-
-def _closest(word: str, options: list[str]) -> str | None:
-    found = difflib.get_close_matches(word, options, n=1, cutoff=0.7)
-    return found[0] if found else None

@@ -7,16 +7,19 @@ and the compiler's semantic errors can point at the exact spot.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
-from strategies.schema import StrategyDoc
+from domain.types import Stage
+from strategies.schema import UNKNOWN_FIELDS, PolicyDoc, StrategyDoc, UnknownField, closest
 
 PathKey = tuple[str | int, ...]
 
@@ -101,11 +104,8 @@ def parse(text: str, file: str) -> Source:
     try:
         root = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = (exc.problem or str(exc)).strip()
-        context = f" ({exc.context.strip()})" if exc.context else ""
-        raise StrategyInvalid([StrategyError(file, line, col, f"YAML syntax: {problem}{context}")]) from None
+        line, col, message = _yaml_problem(exc, text)
+        raise StrategyInvalid([StrategyError(file, line, col, f"YAML syntax error: {message}")]) from None
     src = Source(file=file, text=text, data=None)
     if not isinstance(root, CommentedMap):
         raise StrategyInvalid([StrategyError(file, 1, 1, "a strategy must be a YAML mapping (id:, name:, steps: ...)")])
@@ -113,53 +113,225 @@ def parse(text: str, file: str) -> Source:
     return src
 
 
-def _resolve(loc: tuple[Any, ...], data: Any) -> PathKey:
-    """Map pydantic's error location onto the document path, skipping union tags and the like."""
+def _yaml_problem(exc: MarkedYAMLError, text: str) -> tuple[int, int, str]:
+    """ruamel's parser vocabulary (block end, simple key...) -> what a strategist should fix."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = (exc.problem or str(exc)).strip()
+    context = (exc.context or "").strip()
+    ctx_line = exc.context_mark.line + 1 if exc.context_mark else None
+    if isinstance(exc, DuplicateKeyError):
+        key = re.search(r'duplicate key "(.*?)" with value', problem, re.S)
+        name = key[1] if key else "?"
+        first = _first_key_line(text, name, col, ctx_line or 1, line)
+        where = f" (first at line {first})" if first else ""
+        return line, col, f"duplicate key {name!r}{where}; each key may appear only once in a mapping"
+    if "'\\t'" in problem or "\t" in problem:
+        return line, col, "tab character; YAML must be indented with spaces, not tabs"
+    if problem.startswith("expected <block end>"):
+        return (
+            line,
+            col,
+            (
+                "bad indentation: this line does not line up with the lines above it; "
+                "keys of the same mapping (and items of the same list) must start in the same column"
+            ),
+        )
+    if problem == "mapping values are not allowed here":
+        return (
+            line,
+            col,
+            (
+                "unexpected ':'; either this line is indented too far, or a value contains ': ' "
+                "and must be put in quotes"
+            ),
+        )
+    if problem == "could not find expected ':'" and exc.context_mark is not None:
+        return ctx_line or line, exc.context_mark.column + 1, "expected `key: value` on this line (missing ':'?)"
+    if "quoted scalar" in context and exc.context_mark is not None:
+        return ctx_line or line, exc.context_mark.column + 1, "this quoted text is never closed (missing quote)"
+    where = f" ({context} started at line {ctx_line})" if context and ctx_line else f" ({context})" if context else ""
+    return line, col, f"{problem}{where}"
+
+
+def _first_key_line(text: str, key: str, col: int, start: int, stop: int) -> int | None:
+    """Line of the first `key:` at column `col` between lines start..stop (for duplicate keys)."""
+    pattern = re.compile(rf"^(?:\s*-\s+)?\s*[\"']?{re.escape(key)}[\"']?\s*:")
+    lines = text.splitlines()
+    for number in range(start, min(stop, len(lines) + 1)):
+        candidate = lines[number - 1]
+        if pattern.match(candidate) and candidate.find(key) in (col - 1, col):
+            return number
+    return None
+
+
+def _resolve(loc: tuple[Any, ...], data: Any) -> tuple[PathKey, bool]:
+    """Map pydantic's error location onto the document path, skipping union tags and the like.
+    The flag says the error is about a mapping key (pydantic's `[key]` marker)."""
     path: list[str | int] = []
     node = data
+    is_key = False
     for part in loc:
-        if isinstance(node, dict) and part in node:
+        if part == "[key]":
+            is_key = True
+        elif (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
             path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, dict) and isinstance(part, str):
-            alias = {"start": "from", "end": "to", "duration": "for", "anchor": "from", "when": "if", "otherwise": "else"}
-            if alias.get(part) in node:
-                node = node[alias[part]]
-                path.append(alias[part])
-            # otherwise: a tag or a missing key; stay where we are
-    return tuple(path)
+        # otherwise: a union tag or a missing key; stay where we are
+    return tuple(path), is_key
 
 
-def _message(err: Any, path: PathKey, loc: tuple[Any, ...]) -> tuple[str, bool, PathKey]:
+def where(path: PathKey) -> str:
+    """`('steps', 'call', 'do', 0, 'send')` -> `steps.call.do[0].send`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "document"
+
+
+# Words for enum errors: `unknown stage 'x'` reads better than `'x' is not allowed`.
+_NOUNS = {
+    "stage": "stage",
+    "channel": "channel",
+    "channels": "channel",
+    "fallback": "channel",
+    "days": "weekday",
+    "preset": "policy preset",
+    "end": "resolution",
+    "frequencies": "frequency",
+    "outcomes": "outcome",
+    "approval": "approval",
+    "from": "anchor",
+}
+_PATTERNS = {
+    "^[a-z][a-z0-9_]*$": "a lower_snake_case name (lowercase letters, digits and _, starting with a letter)",
+    "^[a-z0-9][a-z0-9-]*$": "lowercase letters, digits and dashes, such as cl-early-2026",
+}
+_OWN_MESSAGES = ("duration", "percent", "clock", "action", "options", "wait", "fee", "unknown_field")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict | list):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value)
+
+
+def _message(err: Any, path: PathKey, loc: tuple[Any, ...], is_key: bool) -> tuple[str, bool, PathKey]:
+    """pydantic's error -> (message, point at the key?, path) in a strategist's words."""
     kind = err["type"]
     msg = err["msg"].removeprefix("Value error, ")
-    where = ".".join(str(p) for p in path) or "document"
-    if kind == "unknown_field":
-        name = err["ctx"]["field"]
-        return msg, True, (*path, name)
+    ctx = err.get("ctx") or {}
+    here = where(path[:-1] if is_key else path)
+    got = _shown(err.get("input"))
+    if kind in _OWN_MESSAGES:
+        return f"{here}: {msg}", kind == "unknown_field", path
     if kind == "missing":
-        return f"{where}: missing required field {loc[-1]!r}", False, path
-    if kind in ("duration", "percent", "clock", "action", "options", "wait", "fee"):
-        return f"{where}: {msg}", False, path
+        field_name = loc[-1]
+        hint = _MISSING_HINTS.get(str(field_name), "")
+        return f"{here}: missing required field {field_name!r}{hint}", True, path
     if kind in ("enum", "literal_error"):
-        return f"{where}: {err['input']!r} is not allowed; {msg[0].lower()}{msg[1:]}", False, path
-    return f"{where}: {msg[0].lower()}{msg[1:]} (got {err['input']!r})", False, path
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        named = [p for p in path if isinstance(p, str)]
+        if is_key and named:
+            named.pop()  # the key itself; its field (outcomes, variants...) names it
+        noun = _NOUNS.get(named[-1], "value") if named else "value"
+        near = closest(str(err.get("input")), options)
+        hint = f"did you mean {near!r}? " if near else ""
+        return f"{here}: unknown {noun} {got}; {hint}expected one of: {', '.join(options)}", is_key, path
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"{here}: expected a whole number, got {got}", is_key, path
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{here}: expected true or false, got {got}", is_key, path
+    if kind in ("string_type",):
+        return f"{here}: expected text, got {got} (put it in quotes)", is_key, path
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"{here}: expected a mapping of `key: value` entries, got {got}", is_key, path
+    if kind in ("list_type", "tuple_type"):
+        return f"{here}: expected a list (`- item` lines or [a, b]), got {got}", is_key, path
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return f"{here}: must not be empty" if least == 1 else f"{here}: needs at least {least} entries", is_key, path
+    if kind == "string_too_short":
+        if path and path[-1] == "reason":
+            return (
+                f"{here}: an override needs a real reason (at least {ctx.get('min_length')} characters) saying "
+                f"why the preset is loosened, such as the legal opinion or ticket that allows it; got {got}",
+                is_key,
+                path,
+            )
+        return f"{here}: too short, at least {ctx.get('min_length')} characters needed; got {got}", is_key, path
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {
+            "greater_than_equal": "at least",
+            "greater_than": "more than",
+            "less_than_equal": "at most",
+            "less_than": "less than",
+        }
+        bound = next(iter(ctx.values()), "?")
+        return f"{here}: must be {words[kind]} {bound}, got {got}", is_key, path
+    if kind == "string_pattern_mismatch":
+        wanted = _PATTERNS.get(str(ctx.get("pattern")), f"text matching {ctx.get('pattern')}")
+        return f"{here}: {got} must be {wanted}", is_key, path
+    text = msg[0].lower() + msg[1:] if msg else kind
+    return f"{here}: {text.replace('input should be', 'expected')} (got {got})", is_key, path
+
+
+_MISSING_HINTS = {
+    "stage": f" (one of: {', '.join(s.value for s in Stage)})",
+    "preset": f" (one of: {', '.join(get_args(PolicyDoc.model_fields['preset'].annotation))})",
+    "do": " (the list of actions the step takes)",
+    "reason": " (why the preset is loosened)",
+}
 
 
 def validate(src: Source) -> StrategyDoc:
+    """Validate the shape of the document; every problem is collected before raising."""
+    unknown: list[UnknownField] = []
+    errors: list[StrategyError] = []
+    doc: StrategyDoc | None = None
     try:
-        return StrategyDoc.model_validate(src.data)
+        doc = StrategyDoc.model_validate(src.data, context={UNKNOWN_FIELDS: unknown})
     except ValidationError as exc:
-        errors = []
+        containers = _containers(src.data)
+        covered = {(containers.get(id(u.container)), u.suggestion) for u in unknown}
         for err in exc.errors():
             loc = tuple(err["loc"])
-            path = _resolve(loc, src.data)
-            message, at_key, where = _message(err, path, loc)
-            errors.append(src.error(where, message, at_key=at_key))
-        raise StrategyInvalid(sorted(set(errors))) from None
+            path, is_key = _resolve(loc, src.data)
+            if err["type"] == "missing" and (path, loc[-1]) in covered:
+                continue  # the unknown field next to it is the real mistake ("stpes" for "steps")
+            message, at_key, spot = _message(err, path, loc, is_key)
+            errors.append(src.error(spot, message, at_key=at_key))
+    if unknown:
+        containers = _containers(src.data)
+        for u in unknown:
+            base = containers.get(id(u.container))
+            if base is None:
+                errors.append(StrategyError(src.file, 1, 1, u.message))
+                continue
+            prefix = f"{where(base)}: " if base else ""
+            errors.append(src.error((*base, str(u.key)), prefix + u.message, at_key=True))
+    if errors or doc is None:
+        raise StrategyInvalid(sorted(set(errors)))
+    return doc
+
+
+def _containers(data: Any, path: PathKey = ()) -> dict[int, PathKey]:
+    """id() of every mapping in the document -> its path (to place unknown fields)."""
+    found: dict[int, PathKey] = {}
+    if isinstance(data, dict):
+        found[id(data)] = path
+        for key, value in data.items():
+            found.update(_containers(value, (*path, key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found.update(_containers(value, (*path, index)))
+    return found
 
 
 def load_text(text: str, file: str) -> tuple[Source, StrategyDoc]:

@@ -8,7 +8,9 @@ units, like every amount in the product.
 
 from __future__ import annotations
 
+import difflib
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -19,6 +21,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
@@ -31,13 +34,20 @@ _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60)
 DURATION_HELP = "a duration such as 30m, 4h, 3d, 2w or 1d12h"
 
 
+def _shown(value: Any) -> str:
+    """How a strategist's value is quoted in a message (pydantic templates cannot apply !r)."""
+    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def parse_duration(value: Any) -> int:
     """'1d12h' -> 129600 seconds."""
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
     match = _DURATION.match(text) if text else None
     if text is None or match is None or not any(match.groups()):
         raise PydanticCustomError(
-            "duration", "cannot parse duration {value!r}; expected {help}", {"value": value, "help": DURATION_HELP}
+            "duration",
+            "cannot parse duration {value}; expected {help}",
+            {"value": _shown(value), "help": DURATION_HELP},
         )
     return sum(int(g) * unit for g, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if g)
 
@@ -51,10 +61,12 @@ def parse_percent(value: Any) -> str:
         number = Decimal(-1)
     if not number.is_finite() or number < 0 or number > 100:
         raise PydanticCustomError(
-            "percent", "cannot parse percentage {value!r}; expected a number from 0 to 100, such as 9% or 2.5%",
-            {"value": value},
+            "percent",
+            "cannot parse percentage {value}; expected a number from 0 to 100, such as 9% or 2.5%",
+            {"value": _shown(value)},
         )
-    return str(number.normalize()) if number == number.to_integral() else str(number)
+    # format(..., "f"): str(Decimal("10").normalize()) would be "1E+1" in messages and offers
+    return format(number.normalize(), "f")
 
 
 def parse_clock(value: Any) -> int:
@@ -63,41 +75,110 @@ def parse_clock(value: Any) -> int:
     if match is None or int(match[1]) > 24 or int(match[2]) > 59 or (int(match[1]) == 24 and int(match[2])):
         raise PydanticCustomError(
             "clock",
-            "cannot parse time of day {value!r}; expected HH:MM in quotes, such as \"08:00\"",
-            {"value": value},
+            'cannot parse time of day {value}; expected HH:MM from 00:00 to 24:00, in quotes, such as "08:00"',
+            {"value": _shown(value)},
         )
     return int(match[1]) * 60 + int(match[2])
 
 
-Duration = Annotated[int, BeforeValidator(parse_duration), WithJsonSchema({"type": "string", "pattern": _DURATION.pattern})]
+Duration = Annotated[
+    int, BeforeValidator(parse_duration), WithJsonSchema({"type": "string", "pattern": _DURATION.pattern})
+]
 Percent = Annotated[
     str,
     BeforeValidator(parse_percent),
     WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"^\d+(\.\d+)?%?$"}, {"type": "number"}]}),
 ]
 Clock = Annotated[int, BeforeValidator(parse_clock), WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"})]
+
+
+def parse_period(value: Any) -> int | str:
+    """A cap's period: 'day' or 'week' (calendar), or a rolling duration such as 7d (seconds)."""
+    if value in ("day", "week"):
+        return str(value)
+    try:
+        return parse_duration(value)
+    except PydanticCustomError:
+        raise PydanticCustomError(
+            "duration",
+            "cannot parse period {value}; expected day or week (calendar), or a rolling duration such as 7d",
+            {"value": _shown(value)},
+        ) from None
+
+
+Period = Annotated[
+    int | Literal["day", "week"],
+    BeforeValidator(parse_period),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"enum": ["day", "week"]}]}),
+]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="lower_snake_case name")]
 
 
 class Doc(BaseModel):
-    """Base of every document node: unknown keys are errors that list the keys expected."""
+    """Base of every document node: unknown keys are errors that list the keys expected.
+
+    When validated with `context={UNKNOWN_FIELDS: []}` (as the loader does), unknown keys are
+    recorded there and dropped, so that the rest of the node is still checked and every mistake
+    of a file is reported at once; without that context the first unknown key is the error."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _known_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            known = {f.alias or name for name, f in cls.model_fields.items()} | set(cls.model_fields)
-            for key in data:
-                if key not in known:
-                    expected = ", ".join(f.alias or n for n, f in cls.model_fields.items())
-                    raise PydanticCustomError(
-                        "unknown_field",
-                        "unknown field {field!r}; expected one of: {expected}",
-                        {"field": key, "expected": expected},
-                    )
-        return data
+    def _known_keys(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = {f.alias or name for name, f in cls.model_fields.items()} | set(cls.model_fields)
+        unknown = [key for key in data if key not in known]
+        if not unknown:
+            return data
+        expected = [f.alias or n for n, f in cls.model_fields.items()]
+        sink = info.context.get(UNKNOWN_FIELDS) if isinstance(info.context, dict) else None
+        if sink is None:
+            raise PydanticCustomError(
+                "unknown_field",
+                "{message}",
+                {"message": unknown_field_message(unknown[0], expected), "field": unknown[0]},
+            )
+        for key in unknown:
+            sink.append(UnknownField(container=data, key=key, expected=tuple(expected)))
+        return {key: value for key, value in data.items() if key in known}
+
+
+UNKNOWN_FIELDS = "unknown_fields"
+
+
+@dataclass(frozen=True)
+class UnknownField:
+    """A key a node does not take; `container` is the YAML mapping that holds it."""
+
+    container: dict[Any, Any]
+    key: Any
+    expected: tuple[str, ...]
+
+    @property
+    def suggestion(self) -> str | None:
+        return closest(str(self.key), list(self.expected))
+
+    @property
+    def message(self) -> str:
+        return unknown_field_message(self.key, list(self.expected))
+
+
+def closest(word: str, options: list[str]) -> str | None:
+    """The option a typo most likely meant, if any is close enough."""
+    found = difflib.get_close_matches(word, options, n=1, cutoff=0.7)
+    if not found:
+        lowered = {o.lower(): o for o in options}
+        found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.7)
+        found = [lowered[f] for f in found]
+    return found[0] if found else None
+
+
+def unknown_field_message(key: Any, expected: list[str]) -> str:
+    near = closest(str(key), expected)
+    hint = f"did you mean {near!r}? " if near else ""
+    return f"unknown field {_shown(key)}; {hint}expected one of: {', '.join(expected)}"
 
 
 # ---- contact policy ------------------------------------------------------------------------------
@@ -113,7 +194,7 @@ class CapDoc(Doc):
     id: str
     channels: list[Channel] | None = None
     max: int = Field(ge=1)
-    per: Duration | Literal["day", "week"] = Field(description="rolling duration (7d), or calendar day/week")
+    per: Period = Field(description="rolling duration (7d), or calendar day/week")
 
 
 class GapDoc(Doc):
@@ -143,7 +224,9 @@ class OverrideDoc(PolicyRulesDoc):
 class PolicyDoc(PolicyRulesDoc):
     preset: Literal["US_REG_F", "CL", "CO", "MX", "NONE"]
     override: OverrideDoc | None = None
-    fee_cap_unit_value: int | None = Field(default=None, ge=1, description="today's value of the fee cap's unit (Chile: UF in CLP)")
+    fee_cap_unit_value: int | None = Field(
+        default=None, ge=1, description="today's value of the fee cap's unit (Chile: UF in CLP)"
+    )
 
 
 # ---- actions ---------------------------------------------------------------------------------------
@@ -296,19 +379,33 @@ def _bare_action(value: Any) -> Any:
     if isinstance(value, str) and value in ("check_payment", "escalate_legal"):
         return {value: None}
     if _action_kind(value) is None:
+        expected = ", ".join(ACTION_KINDS)
         if isinstance(value, dict) and len(value) > 1 and set(value) & set(ACTION_KINDS):
             raise PydanticCustomError(
                 "action",
-                "an action is a mapping with exactly one key (the action); found {keys}. "
-                "Put each action in its own list item",
-                {"keys": ", ".join(map(str, value))},
+                "{message}",
+                {
+                    "message": f"one list item holds {len(value)} keys ({', '.join(map(str, value))}), "
+                    "but an action is a mapping with exactly one key; put each action in its own `- ` item"
+                },
             )
-        shown = next(iter(value)) if isinstance(value, dict) and value else value
-        raise PydanticCustomError(
-            "action",
-            "unknown action {found!r}; expected one of: {expected}",
-            {"found": shown, "expected": ", ".join(ACTION_KINDS)},
-        )
+        if isinstance(value, dict) and value:
+            found = next(iter(value))
+            near = closest(str(found), list(ACTION_KINDS))
+            hint = f"did you mean {near!r}? " if near else ""
+            message = f"unknown action {_shown(found)}; {hint}expected one of: {expected}"
+        elif isinstance(value, str) and value in ACTION_KINDS:
+            message = f"action {value!r} needs options, written as `- {value}: ...`"
+        elif isinstance(value, str):
+            near = closest(value, list(ACTION_KINDS))
+            hint = f"did you mean {near!r}? " if near else ""
+            message = (
+                f"unknown action {value!r}; {hint}expected one of: {expected} "
+                "(only check_payment and escalate_legal may be written without options)"
+            )
+        else:
+            message = f"expected an action such as `- send: {{channel: email, template: reminder}}`, got {value!r}"
+        raise PydanticCustomError("action", "{message}", {"message": message})
     return value
 
 
@@ -337,8 +434,15 @@ class FeeDoc(Doc):
 
     @model_validator(mode="after")
     def _one_kind(self) -> FeeDoc:
-        if (self.fixed is None) == (self.percent is None):
-            raise PydanticCustomError("fee", "a fee is either `fixed` (minor units) or `percent`, exactly one", {})
+        if self.fixed is not None and self.percent is not None:
+            raise PydanticCustomError(
+                "fee",
+                "a fee has either `fixed` (an amount in minor units) or `percent`, not both; "
+                "write two fees to charge both",
+                {},
+            )
+        if self.fixed is None and self.percent is None:
+            raise PydanticCustomError("fee", "a fee needs `fixed` (an amount in minor units) or `percent`", {})
         return self
 
 

@@ -159,13 +159,20 @@ def check(policy: ContactPolicy, zone: str, run: Run, events: list[tuple[float, 
         if isinstance(event, ev.OptOut):
             late = [c for c in contacts if c[0] > at and c[1] == event.channel]
             assert not late, f"{event.channel} after opt-out at {at}: {late[0]}"
-    opens = [start + timedelta(days=d) for d, e in events if isinstance(e, ev.DisputeOpened)]
-    closes = [start + timedelta(days=d) for d, e in events if isinstance(e, ev.DisputeResolved)]
-    for opened, resolved in zip(opens, closes, strict=True):
+    # A dispute holds the account from the first opening until the first resolution after it;
+    # a resolution with no open dispute is rejected.
+    held_since = None
+    holds = []
+    for offset, event in sorted(events, key=lambda item: item[0]):
+        at = start + timedelta(days=offset)
+        if isinstance(event, ev.DisputeOpened) and held_since is None:
+            held_since = at
+        elif isinstance(event, ev.DisputeResolved) and held_since is not None:
+            holds.append((held_since, at))
+            held_since = None
+    for opened, resolved in holds:
         inside = [c for c in contacts if opened < c[0] < resolved]
-        # Overlapping disputes merge into one hold that ends at the first resolution.
-        if not any(o < opened < r for o, r in zip(opens, closes, strict=True) if o != opened):
-            assert not inside, f"contact during dispute {opened}..{resolved}: {inside[0]}"
+        assert not inside, f"contact during dispute {opened}..{resolved}: {inside[0]}"
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
