@@ -28,7 +28,7 @@ from simulator.report import print_timeline
 from simulator.scenario import ScenarioDoc, ScriptedResponder, default_account, parse_start, to_events
 from strategies.compiler import Compiled, compile_file
 from strategies.jsonschema import strategy_schema_json
-from strategies.loader import StrategyInvalid
+from strategies.loader import StrategyInvalid, parse, translate
 
 app = typer.Typer(help="Collection campaign orchestrator.", no_args_is_help=True)
 strategy_app = typer.Typer(help="Write, check and simulate strategies.", no_args_is_help=True)
@@ -97,8 +97,15 @@ def simulate_cmd(
     compiled = _compile_or_exit(file)
     strategy = compiled.strategy
     doc = _load_scenario(scenario) if scenario else ScenarioDoc()
-    begin = parse_start(start or doc.start, strategy.timezone, datetime.now(UTC).replace(second=0, microsecond=0))
-    span = days or doc.days
+    try:
+        begin = parse_start(start or doc.start, strategy.timezone, datetime.now(UTC).replace(second=0, microsecond=0))
+    except ValueError:
+        err.print(f"cannot read start {start or doc.start!r}; expected a local date and time like '2026-11-02 09:00'")
+        raise typer.Exit(1) from None
+    if days is not None and days < 1:
+        err.print(f"--days must be at least 1 (got {days})")
+        raise typer.Exit(1)
+    span = days if days is not None else doc.days
     for override in strategy.policy.overrides:
         out.print(f"[yellow]policy override in force:[/] {override}")
     if accounts > 0:
@@ -126,12 +133,19 @@ def simulate_cmd(
 
 
 def _load_scenario(path: Path) -> ScenarioDoc:
+    """Read a scenario; errors are reported like strategy errors, at file:line:col."""
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-        return ScenarioDoc.model_validate(data or {})
-    except (OSError, YAMLError, ValidationError) as exc:
-        err.print(f"{path}: invalid scenario: {exc}", markup=False)
-        raise typer.Exit(1) from None
+        src = parse(path.read_text(encoding="utf-8"), str(path))
+        return ScenarioDoc.model_validate(src.data)
+    except OSError as exc:
+        err.print(f"{path}: cannot read scenario: {exc}", markup=False)
+    except StrategyInvalid as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False)
+    except ValidationError as exc:
+        for error in translate(src, exc):
+            err.print(str(error), markup=False)
+    raise typer.Exit(1)
 
 
 def _print_summary(summary: Summary, elapsed: float) -> None:

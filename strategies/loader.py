@@ -290,6 +290,22 @@ _MISSING_HINTS = {
 }
 
 
+def translate(src: Source, exc: ValidationError) -> list[StrategyError]:
+    """pydantic's errors on any model parsed from `src`, placed at file:line:col in plain words
+    (used for documents other than strategies, such as simulator scenarios)."""
+    errors = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        path, is_key = _resolve(loc, src.data)
+        if err["type"] == "extra_forbidden":
+            spot = (*path, str(loc[-1])) if path[-1:] != (loc[-1],) else path
+            message, at_key = f"{where(spot[:-1]) or 'document'}: unknown field {loc[-1]!r}", True
+        else:
+            message, at_key, spot = _message(err, path, loc, is_key)
+        errors.append(src.error(spot, message, at_key=at_key))
+    return sorted(set(errors))
+
+
 def validate(src: Source) -> StrategyDoc:
     """Validate the shape of the document; every problem is collected before raising."""
     unknown: list[UnknownField] = []

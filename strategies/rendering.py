@@ -69,7 +69,9 @@ def check_locale(locale: str) -> str | None:
     """None when Babel knows the locale, else the reason."""
     try:
         Locale.parse(babel_locale(locale))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:  # babel's UnknownLocaleError is an Exception subclass only
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - babel raises a bare Exception subclass for unknown locales
         return str(exc)
     return None
 
