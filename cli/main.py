@@ -18,8 +18,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from domain.errors import DomainError
 from simulator.engine import simulate

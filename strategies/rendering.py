@@ -21,14 +21,26 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 # The variables a template may use; the example values double as compile-time checks.
 EXAMPLE_CONTEXT: dict[str, Any] = {
     "debtor": {"name": "Ana Pérez", "first_name": "Ana"},
-    "account": {"id": "ACC-1", "balance": 150000, "original_amount": 200000, "currency": "CLP",
-                "due_date": date(2026, 11, 1), "days_past_due": 21},
+    "account": {
+        "id": "ACC-1",
+        "balance": 150000,
+        "original_amount": 200000,
+        "currency": "CLP",
+        "due_date": date(2026, 11, 1),
+        "days_past_due": 21,
+    },
     "creditor": {"name": "Acme", "phone": "+56 2 2123 4567", "email": "cobranza@acme.example"},
     "payment_link": "https://pay.example/ACC-1",
     "opt_out_link": "https://pay.example/ACC-1/stop",
     "promise": {"amount": 50000, "due": date(2026, 12, 1)},
-    "offer": {"max_installments": "6", "min_down_payment_pct": "10", "frequencies": "monthly",
-              "discount_pct": "20", "amount_due": "120000", "expires_at": "2026-12-01T12:00:00+00:00"},
+    "offer": {
+        "max_installments": "6",
+        "min_down_payment_pct": "10",
+        "frequencies": "monthly",
+        "discount_pct": "20",
+        "amount_due": "120000",
+        "expires_at": "2026-12-01T12:00:00+00:00",
+    },
     "fees": {"total": 5000},
     "today": date(2026, 11, 22),
 }
@@ -71,7 +83,7 @@ def check_locale(locale: str) -> str | None:
         Locale.parse(babel_locale(locale))
     except (ValueError, TypeError) as exc:  # babel's UnknownLocaleError is an Exception subclass only
         return str(exc)
-    except Exception as exc:  # noqa: BLE001 - babel raises a bare Exception subclass for unknown locales
+    except Exception as exc:
         return str(exc)
     return None
 
