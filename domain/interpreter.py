@@ -267,10 +267,12 @@ class _Run:
             case ev.DisputeOpened():
                 self.route(self.strategy.handlers.dispute)
                 self.s.hold = "dispute"
+                self.s.stage = Stage.HOLD
             case ev.DisputeResolved():
                 if self.s.hold != "dispute":
                     raise EventRejected("the account has no open dispute")
                 self.s.hold = None
+                self.s.stage = self.current_step().stage
                 if event.upheld:
                     self.close(Resolution.WRITTEN_OFF)
                 else:
@@ -279,10 +281,12 @@ class _Run:
                 if self.s.hold == "dispute":
                     raise EventRejected("the account is on hold for a dispute; resolve the dispute instead")
                 self.s.hold = "paused"
+                self.s.stage = Stage.HOLD
             case ev.Resume():
                 if self.s.hold != "paused":
                     raise EventRejected("the account is not paused")
                 self.s.hold = None
+                self.s.stage = self.current_step().stage
             case ev.Close():
                 self.close(Resolution.CLOSED_BY_SUPERVISOR)
             case ev.ApprovalDecision():
@@ -345,6 +349,7 @@ class _Run:
         self.goto(action.outcomes[event.code])
         if event.code == Outcome.DISPUTE:
             self.s.hold = "dispute"
+            self.s.stage = Stage.HOLD
 
     def on_payment(self, payment: ev.PaymentReceived) -> None:
         if payment.payment_id in self.s.payment_ids:
@@ -733,8 +738,12 @@ class _Run:
     def apply_fees(self, step: st.Step) -> None:
         if not step.fees or step.name in self.s.fees_applied:
             return
-        self.s.fees_applied = (*self.s.fees_applied, step.name)
         cap = self.strategy.fee_cap
+        too_early = cap is not None and (
+            conditions.days_past_due(self.s.account.due_date, self.now, self.tz) < cap.min_days_past_due
+        )
+        if not too_early:  # a fee the law does not allow yet is charged on a later entry instead
+            self.s.fees_applied = (*self.s.fees_applied, step.name)
         for fee in step.fees:
             requested = requested_fee(fee, self.s.balance)
             amount, rule = requested, None

@@ -134,7 +134,11 @@ def _absorb(
                     now, "task", action.step, state.stage, f"agent task in {action.queue} (attempt {action.attempt})"
                 )
                 # A task the same call then closed (a payment arrived) is never worked.
-                outcome, later = (None, []) if state.resolution else responder.on_task(state, action, now)
+                # Only the task still open at the end of the call is worked (a payment in the same
+                # call may have moved the account on).
+                w = state.waiting
+                is_open = w is not None and w.kind == "agent" and w.task_seq == action.seq
+                outcome, later = responder.on_task(state, action, now) if is_open else (None, [])
                 if outcome is not None:
                     run.contacts.append((now, "voice"))
                     push(now, outcome.model_copy(update={"task_seq": action.seq}))

@@ -276,10 +276,12 @@ class TestHoldsAndConsent:
         r = start(s, account(), T0)
         r = step(s, r.state, ev.DisputeOpened(reason="not mine"), T0 + timedelta(hours=1))
         assert r.state.wake_at() is None
+        assert r.state.stage == Stage.HOLD
         r = step(s, r.state, ev.Tick(), T0 + timedelta(days=20))
         assert sends(r) == []
         r = step(s, r.state, ev.DisputeResolved(upheld=False), T0 + timedelta(days=21))
         assert [m.channel for m in sends(r)] == [Channel.SMS]
+        assert r.state.stage == Stage.OUTREACH
 
     def test_upheld_dispute_writes_the_debt_off(self) -> None:
         s = compile_steps(CADENCE)
