@@ -1,14 +1,98 @@
-"""Temporal worker entry point. The debtor workflow and its activities arrive with issue 3; until
-then this says so plainly instead of pretending to run."""
+"""Temporal worker: the debtor workflow and every activity, configured from the environment
+(COLLECT_* variables, see config.py and the README), with structured JSON logs and a graceful
+stop on SIGTERM or SIGINT (in-flight activities finish, then the process exits)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities import build_activities
+from channels.configured import build_senders
+from config import Settings, get_settings
+from db.session import make_engine, make_session_factory
+from workflows import search_attributes
+from workflows.debtor import DebtorWorkflow
+
+log = logging.getLogger("collect.worker")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: what log collectors parse without configuration."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+async def connect(settings: Settings) -> Client:
+    """A client for a local server, a TLS cluster or Temporal Cloud (API key), chosen by settings."""
+    tls: TLSConfig | bool = False
+    if settings.temporal_tls_cert_path and settings.temporal_tls_key_path:
+        with open(settings.temporal_tls_cert_path, "rb") as cert, open(settings.temporal_tls_key_path, "rb") as key:
+            tls = TLSConfig(client_cert=cert.read(), client_private_key=key.read())
+    elif settings.temporal_tls or settings.temporal_api_key is not None:
+        tls = True
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        tls=tls,
+        api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
+    sessions = make_session_factory(make_engine(settings.database_url))
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[DebtorWorkflow],
+        activities=build_activities(sessions, build_senders(settings)),
+        activity_executor=executor,
+    )
+
+
+async def run(settings: Settings) -> None:
+    client = await connect(settings)
+    if settings.temporal_api_key is None:  # Temporal Cloud manages search attributes in its UI
+        await search_attributes.ensure_registered(client, settings.temporal_namespace)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(client, settings, executor)
+        log.info("worker started on %s, queue %s", settings.temporal_address, settings.temporal_task_queue)
+        async with worker:
+            await stop.wait()
+            log.info("stopping: waiting for in-flight activities")
+    log.info("worker stopped")
 
 
 def main() -> int:
-    sys.stderr.write("worker: no workflows yet (issue 3 adds the debtor workflow); see README.md\n")
-    return 2
+    settings = get_settings()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    asyncio.run(run(settings))
+    return 0
 
 
 if __name__ == "__main__":

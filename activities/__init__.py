@@ -1,2 +1,30 @@
-"""Temporal activities: every side effect (channel sends, agent tasks, payment checks, legal
-referrals, database writes), one module per concern. Arrives with issue 3."""
+"""Every side effect of the debtor workflow, one module per concern, each a class with its
+dependencies injected (a session factory, channel senders, a clock). The workflow calls them by
+name; `build_activities` hands the worker their bound methods."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from activities.accounts import AccountActivities
+from activities.agent_tasks import AgentTaskActivities
+from activities.legal import LegalActivities
+from activities.messaging import MessagingActivities
+from activities.payments import PaymentActivities
+from activities.turns import TurnActivities
+from channels.base import Sender
+from domain.types import Channel
+
+
+def build_activities(sessions: sessionmaker[Session], senders: Mapping[Channel, Sender]) -> list[Callable[..., Any]]:
+    return [
+        AccountActivities(sessions).register_account,
+        MessagingActivities(sessions, senders).send_message,
+        AgentTaskActivities(sessions).create_agent_task,
+        PaymentActivities(sessions).check_payments,
+        LegalActivities(sessions).refer_to_legal,
+        TurnActivities(sessions).record_turn,
+    ]

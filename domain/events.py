@@ -91,6 +91,18 @@ class MessageEvent(Frozen):
     seq: int | None = None
 
 
+class SendBlocked(Frozen):
+    """The send activity's second policy check (against the communications log, right before
+    sending) refused a message the interpreter had planned: it was never sent. The interpreter
+    forgets the contact it had counted and logs the block."""
+
+    kind: Literal["send_blocked"] = "send_blocked"
+    seq: int
+    channel: Channel
+    rule: str
+    reason: str
+
+
 class DisputeOpened(Frozen):
     kind: Literal["dispute_opened"] = "dispute_opened"
     reason: str = ""
@@ -132,6 +144,7 @@ Event = Annotated[
     | OptOut
     | OptIn
     | MessageEvent
+    | SendBlocked
     | DisputeOpened
     | DisputeResolved
     | Pause

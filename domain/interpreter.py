@@ -95,6 +95,34 @@ def step(strategy: st.CompiledStrategy, state: AccountState, event: ev.Event, no
     return run.result()
 
 
+def switch_strategy(
+    strategy: st.CompiledStrategy, state: AccountState, step_name: str | None, now: datetime
+) -> Result:
+    """Move a waiting account to another strategy version (an audited, explicit operation).
+
+    With no `step_name` the account stays at the step of the same name, at the same action if the
+    new version's step is at least as long (so nothing already done is done again); otherwise it
+    enters `step_name` from its start. Promises, plans, counters and the contact ledger carry over.
+    """
+    if state.closed:
+        raise EventRejected(f"account is closed ({state.resolution})")
+    name = step_name or state.step
+    if name not in strategy.steps:
+        known = ", ".join(sorted(strategy.steps))
+        raise EventRejected(f"strategy {strategy.id} has no step {name!r} (steps: {known}); name the step to move to")
+    run = _Run(strategy, state.model_copy(), now)
+    actions = strategy.steps[name].actions
+    same_place = (step_name is None or step_name == state.step) and state.pc < len(actions)
+    if same_place and state.waiting is not None and state.waiting.kind == "agent":
+        same_place = isinstance(actions[state.pc], st.AgentTaskAction)  # the open task must still exist
+    if not same_place:
+        run.s.waiting = None
+        run.goto(name)
+    if run.s.hold is None:
+        run.advance()
+    return run.result()
+
+
 def choose_variant(strategy: st.CompiledStrategy, account_id: str) -> str | None:
     """Stable champion/challenger split: the same account always lands in the same variant."""
     if not strategy.variants:
@@ -264,6 +292,8 @@ class _Run:
                 self.s.opted_out = tuple(c for c in self.s.opted_out if c != event.channel)
             case ev.MessageEvent():
                 self.on_message_event(event)
+            case ev.SendBlocked():
+                self.on_send_blocked(event)
             case ev.DisputeOpened():
                 self.route(self.strategy.handlers.dispute)
                 self.s.hold = "dispute"
@@ -415,6 +445,16 @@ class _Run:
             return
         if self.s.hold is None:
             self.route(target)
+
+    def on_send_blocked(self, event: ev.SendBlocked) -> None:
+        # The contact was counted when planned; it never happened, so it must not weigh on caps.
+        for index in range(len(self.s.contacts) - 1, -1, -1):
+            if self.s.contacts[index].channel == event.channel:
+                self.s.contacts = self.s.contacts[:index] + self.s.contacts[index + 1 :]
+                self.counters(contacts=-1)
+                break
+        entry = BlockedContact(at=self.now, step=self.s.step, channel=event.channel, rule=event.rule, reason=event.reason)
+        self.s.blocked = (*self.s.blocked, entry)[-BLOCKED_KEPT:]
 
     def on_approval(self, event: ev.ApprovalDecision) -> None:
         w = self.s.waiting

@@ -1,0 +1,91 @@
+"""Registering an account's rows before its workflow acts: campaign, debtor, contact points,
+account. The API's import writes the same rows first in production; this makes a workflow
+started any other way (tests, the CLI, a re-run) self-sufficient. Idempotent by workflow id."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from db.models import Account, Campaign, ContactPoint, Debtor
+from db.session import session_scope
+from domain.account import AccountSnapshot
+from domain.types import Channel
+from workflows.contracts import RegisterAccountInput
+
+
+def contact_points(account: AccountSnapshot) -> list[tuple[Channel, str]]:
+    """The (channel, address) pairs a snapshot holds; WhatsApp falls back to the phone number."""
+    pairs: list[tuple[Channel, str | None]] = [
+        (Channel.EMAIL, account.email),
+        (Channel.SMS, account.phone),
+        (Channel.VOICE, account.phone),
+        (Channel.WHATSAPP, account.whatsapp or account.phone),
+        (Channel.LETTER, account.postal_address),
+    ]
+    return [(channel, address) for channel, address in pairs if address]
+
+
+class AccountActivities:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="register_account")
+    def register_account(self, input: RegisterAccountInput) -> int:
+        """Create the account's rows if missing; return the account's database id."""
+        with session_scope(self._sessions) as session:
+            found = session.scalar(select(Account).where(Account.workflow_id == input.workflow_id))
+            if found is not None:
+                return found.id
+            snap = input.account
+            if session.get(Campaign, input.campaign.id) is None:
+                session.add(
+                    Campaign(
+                        id=input.campaign.id,
+                        name=input.campaign.id,
+                        strategy_hash=input.strategy_hash,
+                        creditor_name=input.campaign.creditor_name,
+                        creditor_phone=input.campaign.creditor_phone,
+                        creditor_email=input.campaign.creditor_email,
+                        payment_link_base=input.campaign.payment_link_base,
+                        status="running",
+                    )
+                )
+            debtor = session.scalar(select(Debtor).where(Debtor.external_id == snap.account_id))
+            if debtor is None:
+                debtor = Debtor(
+                    external_id=snap.account_id,
+                    name=snap.debtor_name,
+                    country=snap.country,
+                    timezone=snap.timezone,
+                    locale=snap.locale or "",
+                )
+                session.add(debtor)
+                session.flush()
+            known = {(p.channel, p.address) for p in debtor.contact_points}
+            for channel, address in contact_points(snap):
+                if (channel.value, address) not in known:
+                    session.add(ContactPoint(debtor_id=debtor.id, channel=channel.value, address=address))
+            row = Account(
+                campaign_id=input.campaign.id,
+                external_id=snap.account_id,
+                debtor_id=debtor.id,
+                workflow_id=input.workflow_id,
+                currency=snap.currency,
+                balance=snap.balance,
+                original_amount=snap.original_amount,
+                due_date=snap.due_date,
+                snapshot_json=snap.model_dump(mode="json"),
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+
+def account_by_workflow(session: Session, workflow_id: str) -> Account:
+    """The account row of a workflow; register_account always ran first."""
+    row = session.scalar(select(Account).where(Account.workflow_id == workflow_id))
+    if row is None:
+        raise LookupError(f"no account row for workflow {workflow_id}: register_account has not run")
+    return row

@@ -1,0 +1,257 @@
+"""The send activity: render, check the contact policy a second time, send exactly once.
+
+Order of work, and why:
+1. The key (`workflow_id:seq`) is looked up first: a retried or replayed activity finds the
+   earlier attempt and returns its result instead of sending again.
+2. The policy is checked again against the communications log in the database, right before
+   sending: the log sees contacts the workflow's own state cannot (another account of the same
+   debtor, a STOP recorded by a webhook a moment ago). A blocked message is logged with the rule
+   that blocked it and is never sent.
+3. A `pending` row is committed *before* the provider is called. Neither SendGrid nor Twilio
+   accepts an idempotency key, so if the process dies during the call the outcome is unknown; the
+   retry then finds `pending`, marks it `unknown` and does not send again (never twice beats
+   maybe twice in collections). A retryable provider error (throttling, server, network) removes
+   the pending row and raises, so Temporal's backoff retries it; a permanent error (invalid
+   number, bounced address) marks the contact point invalid and returns `failed`, which the
+   workflow turns into the strategy's failure route.
+With no sender configured for a channel (no credentials), the sandbox records the message in
+the outbox table in the same transaction; letters always go to the outbox for the print vendor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from activities.accounts import account_by_workflow
+from channels.base import ChannelError, OutgoingMessage, Sender
+from db.models import Account, Communication, ContactPoint, OutboxMessage
+from db.session import session_scope
+from domain.conditions import days_past_due
+from domain.policy import ContactRecord, check_contact
+from domain.state import CONTACT_HISTORY_DAYS
+from domain.types import Channel
+from strategies.rendering import render
+from workflows.contracts import SendInput, SendResult
+
+# Statuses that mean the debtor was (or may have been) contacted: they weigh on caps and gaps.
+CONTACTED = ("sent", "unknown", "delivered", "opened", "clicked", "replied", "bounced")
+# Agent calls are logged with this provider; outcomes other than these were conversations.
+NOT_CONVERSATIONS = ("no_answer", "wrong_party")
+
+
+def address_for(input: SendInput) -> str | None:
+    a = input.account
+    return {
+        Channel.EMAIL: a.email,
+        Channel.SMS: a.phone,
+        Channel.VOICE: a.phone,
+        Channel.WHATSAPP: a.whatsapp or a.phone,
+        Channel.LETTER: a.postal_address,
+    }[input.channel]
+
+
+def message_context(input: SendInput, now: datetime) -> dict[str, Any]:
+    """The variables templates may use (strategies.rendering.EXAMPLE_CONTEXT lists them)."""
+    a = input.account
+    base = (input.campaign.payment_link_base or "").rstrip("/")
+    link = f"{base}/{a.account_id}" if base else ""
+    return {
+        "debtor": {"name": a.debtor_name, "first_name": a.first_name},
+        "account": {
+            "id": a.account_id,
+            "balance": input.balance,
+            "original_amount": a.original_amount,
+            "currency": input.currency,
+            "due_date": a.due_date,
+            "days_past_due": days_past_due(a.due_date, now, a.timezone),
+        },
+        "creditor": {
+            "name": input.campaign.creditor_name,
+            "phone": input.campaign.creditor_phone or "",
+            "email": input.campaign.creditor_email or "",
+        },
+        "payment_link": link,
+        "opt_out_link": f"{link}/stop" if link else "",
+        "promise": {"amount": input.promise.amount, "due": input.promise.due} if input.promise else None,
+        "offer": dict(input.offer),
+        "fees": {"total": input.fees_total},
+        "today": now.astimezone(UTC).date(),
+    }
+
+
+def contact_history(session: Session, debtor_id: int, since: datetime) -> list[ContactRecord]:
+    """The debtor's contact ledger from the communications log, across all their accounts."""
+    rows = session.execute(
+        select(Communication.channel, Communication.planned_at, Communication.provider, Communication.template)
+        .join(Account, Account.id == Communication.account_id)
+        .where(Account.debtor_id == debtor_id)
+        .where(Communication.status.in_(CONTACTED))
+        .where(Communication.planned_at >= since)
+    ).all()
+    return [
+        ContactRecord(
+            channel=Channel(channel),
+            at=at,
+            conversation=provider == "agent" and (template or "") not in NOT_CONVERSATIONS,
+        )
+        for channel, at, provider, template in rows
+    ]
+
+
+def opted_out_channels(session: Session, debtor_id: int) -> set[Channel]:
+    rows = session.scalars(
+        select(ContactPoint.channel).where(ContactPoint.debtor_id == debtor_id, ContactPoint.opted_out_at.is_not(None))
+    ).all()
+    return {Channel(c) for c in rows}
+
+
+def _result_of(row: Communication) -> SendResult:
+    status = row.status
+    if status in ("pending", "unknown"):
+        return SendResult(status="unknown", provider=row.provider, reason="an earlier attempt's outcome is unknown")
+    if status == "blocked":
+        return SendResult(status="blocked", rule=row.blocked_rule, reason=row.blocked_reason, duplicate=True)
+    if status == "failed":
+        return SendResult(status="failed", provider=row.provider, reason=row.error_message, duplicate=True)
+    return SendResult(status="sent", provider=row.provider, provider_id=row.provider_id, duplicate=True)
+
+
+class MessagingActivities:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        senders: Mapping[Channel, Sender],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = sessions
+        self._senders = senders
+        self._clock = clock
+
+    @activity.defn(name="send_message")
+    def send_message(self, input: SendInput) -> SendResult:
+        # The later of the planned moment and the wall clock: a send retried for hours must pass
+        # the policy at the hour it really goes out (and a test server's skipped clock runs ahead
+        # of the wall clock, where the planned moment is the truth).
+        now = max(input.planned_at, self._clock())
+        planned = self._plan(input, now)
+        if isinstance(planned, SendResult):
+            return planned
+        row_id, message, sender = planned
+        try:
+            receipt = sender.send(message)
+        except ChannelError as exc:
+            if exc.retryable:
+                with session_scope(self._sessions) as session:  # not sent: the retry starts afresh
+                    session.execute(delete(Communication).where(Communication.id == row_id))
+                raise
+            return self._failed(input, row_id, exc)
+        with session_scope(self._sessions) as session:
+            session.execute(
+                update(Communication)
+                .where(Communication.id == row_id)
+                .values(status="sent", provider=sender.provider, provider_id=receipt.provider_id, sent_at=now)
+            )
+        return SendResult(status="sent", provider=sender.provider, provider_id=receipt.provider_id)
+
+    def _plan(self, input: SendInput, now: datetime) -> SendResult | tuple[int, OutgoingMessage, Sender]:
+        """Everything before the provider call, in one transaction; a SendResult ends the send."""
+        with session_scope(self._sessions) as session:
+            existing = session.scalar(select(Communication).where(Communication.key == input.key))
+            if existing is not None:
+                if existing.status == "pending":
+                    existing.status = "unknown"
+                return _result_of(existing)
+            account = account_by_workflow(session, input.workflow_id)
+            row = Communication(
+                key=input.key,
+                account_id=account.id,
+                workflow_id=input.workflow_id,
+                seq=input.seq,
+                step=input.step,
+                channel=input.channel.value,
+                template=input.template_name,
+                to_address=address_for(input),
+                status="pending",
+                planned_at=input.planned_at,
+                attempted_at=now,
+            )
+            session.add(row)
+            history = contact_history(session, account.debtor_id, now - timedelta(days=CONTACT_HISTORY_DAYS))
+            opted_out = set(input.opted_out) | opted_out_channels(session, account.debtor_id)
+            decision = check_contact(input.policy, input.channel, now, input.account.timezone, history, opted_out)
+            invalid = session.scalar(
+                select(ContactPoint.invalid_reason).where(
+                    ContactPoint.debtor_id == account.debtor_id,
+                    ContactPoint.channel == input.channel.value,
+                    ContactPoint.address == (row.to_address or ""),
+                    ContactPoint.valid.is_(False),
+                )
+            )
+            if not decision.allowed or row.to_address is None or invalid is not None:
+                row.status = "blocked"
+                if row.to_address is None:
+                    row.blocked_rule, row.blocked_reason = "no-contact-point", f"no {input.channel} address"
+                elif invalid is not None:
+                    row.blocked_rule, row.blocked_reason = "invalid-contact-point", invalid
+                else:
+                    row.blocked_rule, row.blocked_reason = decision.rule, decision.reason
+                return SendResult(status="blocked", rule=row.blocked_rule, reason=row.blocked_reason)
+            try:
+                row.subject = (
+                    render(input.template.subject, input.locale, input.currency, message_context(input, now))
+                    if input.template.subject
+                    else None
+                )
+                row.body = render(input.template.body, input.locale, input.currency, message_context(input, now))
+            except Exception as exc:  # a template error must be logged, not retried forever
+                row.status, row.error_code, row.error_message = "failed", "template", f"template error: {exc}"
+                return SendResult(status="failed", reason=row.error_message)
+            sender = None if input.channel == Channel.LETTER else self._senders.get(input.channel)
+            if sender is None:
+                session.flush()
+                session.add(
+                    OutboxMessage(
+                        communication_id=row.id,
+                        channel=row.channel,
+                        to_address=row.to_address,
+                        subject=row.subject,
+                        body=row.body,
+                    )
+                )
+                row.status, row.sent_at = "sent", now
+                row.provider = "print" if input.channel == Channel.LETTER else "sandbox"
+                return SendResult(status="sent", provider=row.provider)
+            session.flush()
+            message = OutgoingMessage(
+                key=input.key,
+                channel=input.channel.value,
+                to=row.to_address,
+                subject=row.subject,
+                body=row.body,
+                locale=input.locale,
+            )
+            return row.id, message, sender
+
+    def _failed(self, input: SendInput, row_id: int, exc: ChannelError) -> SendResult:
+        with session_scope(self._sessions) as session:
+            row = session.get_one(Communication, row_id)
+            row.status, row.provider = "failed", exc.provider
+            row.error_code, row.error_message = exc.code, str(exc)
+            if exc.invalidates_contact_point:
+                account = session.get_one(Account, row.account_id)
+                session.execute(
+                    update(ContactPoint)
+                    .where(
+                        ContactPoint.debtor_id == account.debtor_id,
+                        ContactPoint.channel == input.channel.value,
+                        ContactPoint.address == (row.to_address or ""),
+                    )
+                    .values(valid=False, invalid_reason=f"{exc.kind}: {exc}")
+                )
+        return SendResult(status="failed", provider=exc.provider, reason=str(exc))

@@ -1,0 +1,284 @@
+"""The turn record: after each interpreter turn, one transaction writes what the turn decided
+that is not a channel send (blocked contacts, fees, approval requests and decisions, agent
+outcomes, promises, plans, task status) and projects the state into the supervisors' read model.
+
+Keys make every write idempotent: a retried activity finds its rows and writes nothing twice;
+the read model only moves forward (`version` is the turn number).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from activities.accounts import account_by_workflow
+from db.models import (
+    Account,
+    AgentTask,
+    Approval,
+    Communication,
+    Fee,
+    OutcomeRecord,
+    PaymentPlan,
+    PlanInstallment,
+    Promise,
+)
+from db.models import AccountState as AccountStateRow
+from db.session import session_scope
+from domain import actions as act
+from domain.conditions import days_past_due
+from domain.state import AccountState
+from workflows.contracts import TurnRecord
+
+
+class TurnActivities:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="record_turn")
+    def record_turn(self, record: TurnRecord) -> None:
+        with session_scope(self._sessions) as session:
+            account = account_by_workflow(session, record.workflow_id)
+            self._actions(session, account, record)
+            self._event(session, account, record)
+            self._tasks(session, record)
+            self._promises(session, account, record)
+            self._plans(session, account, record)
+            self._project(session, account, record)
+
+    def _actions(self, session: Session, account: Account, record: TurnRecord) -> None:
+        wf, currency = record.workflow_id, record.state.account.currency
+        for index, action in enumerate(record.actions):
+            match action:
+                case act.ContactBlocked():
+                    key = f"{wf}:blocked:{record.turn}:{index}"
+                    if _exists(session, Communication, key):
+                        continue
+                    session.add(
+                        Communication(
+                            key=key,
+                            account_id=account.id,
+                            workflow_id=wf,
+                            step=action.step,
+                            channel=str(action.channel),
+                            status="blocked",
+                            blocked_rule=action.rule,
+                            blocked_reason=action.reason,
+                            moved_to=action.moved_to.isoformat() if action.moved_to else None,
+                            planned_at=record.at,
+                        )
+                    )
+                case act.ApplyFee():
+                    key = f"{wf}:{action.seq}"
+                    if not _exists(session, Fee, key):
+                        session.add(
+                            Fee(
+                                key=key,
+                                account_id=account.id,
+                                amount=action.amount,
+                                requested=action.requested,
+                                currency=currency,
+                                rule=action.rule,
+                                step=action.step,
+                                applied_at=record.at,
+                            )
+                        )
+                case act.RequestApproval():
+                    key = f"{wf}:{action.seq}"
+                    if not _exists(session, Approval, key):
+                        session.add(
+                            Approval(
+                                key=key,
+                                account_id=account.id,
+                                workflow_id=wf,
+                                subject=action.subject,
+                                step=action.step,
+                                requested_at=record.at,
+                            )
+                        )
+                case _:
+                    pass
+
+    def _event(self, session: Session, account: Account, record: TurnRecord) -> None:
+        event, wf = record.event, record.workflow_id
+        kind = event.get("kind")
+        if kind == "approval":
+            session.execute(
+                update(Approval)
+                .where(Approval.workflow_id == wf, Approval.status == "pending")
+                .values(
+                    status="approved" if event.get("approved") else "rejected",
+                    decided_at=record.at,
+                    decided_by=str(event.get("by") or "") or None,
+                )
+            )
+        if kind != "agent_outcome":
+            return
+        key = f"{wf}:outcome:{record.turn}"
+        if _exists(session, OutcomeRecord, key):
+            return
+        task = session.scalar(
+            select(AgentTask)
+            .where(AgentTask.workflow_id == wf, AgentTask.status.in_(("open", "claimed")))
+            .order_by(AgentTask.seq.desc())
+        )
+        if task is not None:
+            task.status, task.completed_at = "done", record.at
+            task.assigned_agent = task.assigned_agent or (str(event.get("agent") or "") or None)
+        code = str(event["code"])
+        session.add(
+            OutcomeRecord(
+                key=key,
+                account_id=account.id,
+                task_id=task.id if task is not None else None,
+                code=code,
+                agent=str(event.get("agent") or "") or None,
+                note=str(event.get("note") or "") or None,
+                recorded_at=record.at,
+            )
+        )
+        # A call is a contact: the communications log holds it, so the send activity's policy
+        # check counts it (and its cooldown when it was a conversation).
+        session.add(
+            Communication(
+                key=f"{wf}:call:{record.turn}",
+                account_id=account.id,
+                workflow_id=wf,
+                seq=task.seq if task is not None else None,
+                step=task.step if task is not None else record.state.step,
+                channel="voice",
+                template=code,
+                status="sent",
+                provider="agent",
+                planned_at=record.at,
+                sent_at=record.at,
+            )
+        )
+
+    def _tasks(self, session: Session, record: TurnRecord) -> None:
+        """Tasks the account no longer waits for (expired, or moved past by a payment) close."""
+        w = record.state.waiting
+        still_open = w.task_seq if w is not None and w.kind == "agent" else None
+        session.execute(
+            update(AgentTask)
+            .where(
+                AgentTask.workflow_id == record.workflow_id,
+                AgentTask.status.in_(("open", "claimed")),
+                AgentTask.seq != (still_open if still_open is not None else -1),
+            )
+            .values(status="expired", completed_at=record.at)
+        )
+
+    def _promises(self, session: Session, account: Account, record: TurnRecord) -> None:
+        state, before = record.state, record.previous_counters
+        promise = state.promise
+        key = f"{record.workflow_id}:promise:{promise.made_at.isoformat()}" if promise else None
+        if state.counters.promises_kept > before.promises_kept:
+            ending = "kept"
+        elif state.counters.promises_broken > before.promises_broken:
+            ending = "broken"
+        else:
+            ending = "cancelled"
+        for row in session.scalars(select(Promise).where(Promise.account_id == account.id, Promise.status == "open")):
+            if row.key != key:
+                row.status, row.settled_at = ending, record.at
+        if promise is not None and key is not None and not _exists(session, Promise, key):
+            session.add(
+                Promise(
+                    key=key,
+                    account_id=account.id,
+                    amount=promise.amount,
+                    currency=state.account.currency,
+                    due_date=promise.due,
+                    agent=record.assigned_agent,
+                    made_at=promise.made_at,
+                )
+            )
+
+    def _plans(self, session: Session, account: Account, record: TurnRecord) -> None:
+        state = record.state
+        plan = state.plan
+        key = None
+        if plan is not None:
+            first = plan.installments[0]
+            key = f"{record.workflow_id}:plan:{first.due.isoformat()}:{len(plan.installments)}:{plan.paid_before}"
+        for row in session.scalars(
+            select(PaymentPlan).where(PaymentPlan.account_id == account.id, PaymentPlan.status == "active")
+        ):
+            if row.key != key:
+                row.status = "completed" if state.balance == 0 else "broken"
+        if plan is None or key is None:
+            return
+        row = session.scalar(select(PaymentPlan).where(PaymentPlan.key == key))
+        if row is None:
+            row = PaymentPlan(
+                key=key,
+                account_id=account.id,
+                installments=len(plan.installments),
+                down_payment=0,
+                currency=state.account.currency,
+                frequency=plan.frequency,
+                agreed_at=record.at,
+            )
+            session.add(row)
+            session.flush()
+            for number, inst in enumerate(plan.installments, start=1):
+                session.add(PlanInstallment(plan_id=row.id, number=number, due_date=inst.due, amount=inst.amount))
+            session.flush()
+        for number, inst in enumerate(plan.installments, start=1):
+            status = "paid" if inst.settled else "missed" if inst.missed else "due"
+            session.execute(
+                update(PlanInstallment)
+                .where(PlanInstallment.plan_id == row.id, PlanInstallment.number == number)
+                .values(status=status)
+            )
+
+    def _project(self, session: Session, account: Account, record: TurnRecord) -> None:
+        state = record.state
+        values = projection(state, record)
+        account.balance = state.balance
+        row = session.get(AccountStateRow, account.id)
+        if row is None:
+            session.add(AccountStateRow(account_id=account.id, **values))
+        elif row.version < record.turn:
+            for name, value in values.items():
+                setattr(row, name, value)
+
+
+def projection(state: AccountState, record: TurnRecord) -> dict[str, object]:
+    """The read-model row of one account after `record`'s turn."""
+    plan = state.plan
+    plan_summary = None
+    if plan is not None:
+        settled = sum(1 for i in plan.installments if i.settled)
+        plan_summary = f"{settled}/{len(plan.installments)} paid, {plan.missed} missed ({plan.frequency})"
+    return {
+        "workflow_id": record.workflow_id,
+        "campaign_id": record.campaign_id,
+        "stage": str(state.stage),
+        "step": state.step,
+        "segment": state.segment,
+        "variant": state.variant,
+        "strategy_hash": record.strategy_hash,
+        "balance": state.balance,
+        "paid_total": state.paid_total,
+        "currency": state.account.currency,
+        "hold": state.hold,
+        "resolution": state.resolution,
+        "next_action": record.next_action,
+        "next_action_at": record.next_action_at,
+        "promise_amount": state.promise.amount if state.promise else None,
+        "promise_due": state.promise.due if state.promise else None,
+        "plan_summary": plan_summary,
+        "assigned_agent": record.assigned_agent,
+        "days_past_due": days_past_due(state.account.due_date, record.at, state.account.timezone),
+        "contacts": state.counters.contacts,
+        "version": record.turn,
+        "updated_at": record.at,
+    }
+
+
+def _exists(session: Session, model: type[Communication | Fee | Approval | OutcomeRecord | Promise], key: str) -> bool:
+    return session.scalar(select(model.id).where(model.key == key)) is not None
+

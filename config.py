@@ -1,0 +1,52 @@
+"""Process settings: the only place that reads the environment.
+
+Everything else receives a `Settings` (or the values it needs) explicitly, so tests can build their own
+instead of patching the environment. Variables are prefixed `COLLECT_` (e.g. `COLLECT_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Database, Temporal and channel configuration; a missing channel credential means "use the sandbox"."""
+
+    model_config = SettingsConfigDict(env_prefix="COLLECT_", extra="ignore")
+
+    database_url: str = "sqlite:///collect.db"
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "collect"
+    temporal_tls: bool = False
+    temporal_tls_cert_path: str | None = None
+    temporal_tls_key_path: str | None = None
+    temporal_api_key: SecretStr | None = None
+
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_from_email: str = "cobranza@example.com"
+    sendgrid_from_name: str = "Collections"
+    # Lets tests point the adapter at a local fake instead of api.sendgrid.com.
+    sendgrid_host: str | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_sms: str | None = None
+    twilio_from_whatsapp: str | None = None
+    twilio_from_voice: str | None = None
+    # Same purpose as sendgrid_host: a local fake for tests.
+    twilio_base_url: str | None = None
+    # Twilio must reach the webhook from the internet, so the public URL cannot be derived from the bind address.
+    status_callback_base_url: str | None = None
+
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process; call `get_settings.cache_clear()` in tests that change the environment."""
+    return Settings()

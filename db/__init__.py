@@ -1,0 +1,1 @@
+"""Persistence: declarative base and models, engine/session factories, and Alembic upgrades."""

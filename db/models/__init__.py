@@ -1,0 +1,51 @@
+"""All ORM models; importing this package registers every table on `db.base.Base.metadata`."""
+
+from __future__ import annotations
+
+from db.models.accounts import Account
+from db.models.agent_work import AGENT_TASK_STATUSES, AgentTask, OutcomeRecord
+from db.models.campaigns import CAMPAIGN_STATUSES, Campaign
+from db.models.commitments import (
+    INSTALLMENT_STATUSES,
+    PLAN_STATUSES,
+    PROMISE_STATUSES,
+    PaymentPlan,
+    PlanInstallment,
+    Promise,
+)
+from db.models.communications import COMMUNICATION_STATUSES, Communication, MessageEvent, OutboxMessage
+from db.models.debtors import CHANNELS, ContactPoint, Debtor
+from db.models.ledger import Fee, Payment
+from db.models.legal import APPROVAL_STATUSES, APPROVAL_SUBJECTS, Approval, LegalReferral
+from db.models.read_model import AccountState
+from db.models.strategies import StrategyVersion
+
+__all__ = [
+    "AGENT_TASK_STATUSES",
+    "APPROVAL_STATUSES",
+    "APPROVAL_SUBJECTS",
+    "CAMPAIGN_STATUSES",
+    "CHANNELS",
+    "COMMUNICATION_STATUSES",
+    "INSTALLMENT_STATUSES",
+    "PLAN_STATUSES",
+    "PROMISE_STATUSES",
+    "Account",
+    "AccountState",
+    "AgentTask",
+    "Approval",
+    "Campaign",
+    "Communication",
+    "ContactPoint",
+    "Debtor",
+    "Fee",
+    "LegalReferral",
+    "MessageEvent",
+    "OutboxMessage",
+    "OutcomeRecord",
+    "Payment",
+    "PaymentPlan",
+    "PlanInstallment",
+    "Promise",
+    "StrategyVersion",
+]

@@ -1,0 +1,30 @@
+"""Accounts: one debt of one debtor inside one campaign, each run by exactly one workflow."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+
+class Account(Base):
+    """An account as loaded at launch; `snapshot_json` keeps the exact input the workflow started from."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("campaign_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    external_id: Mapped[str] = mapped_column(String)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
+    workflow_id: Mapped[str] = mapped_column(String, unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[int] = mapped_column(BigInteger)
+    original_amount: Mapped[int] = mapped_column(BigInteger)
+    due_date: Mapped[date]
+    snapshot_json: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

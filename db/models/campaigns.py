@@ -1,0 +1,31 @@
+"""Campaigns: a creditor's batch of accounts run under one pinned strategy version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+from db.models._checks import one_of
+
+CAMPAIGN_STATUSES = ("draft", "running", "paused", "stopped")
+
+
+class Campaign(Base):
+    """A campaign; `strategy_hash` refers to `strategy_versions.hash` (kept as a value, not a key, so a
+    campaign can be drafted before its strategy is published)."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="status"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    strategy_hash: Mapped[str] = mapped_column(String(64), index=True)
+    creditor_name: Mapped[str] = mapped_column(String)
+    creditor_phone: Mapped[str | None] = mapped_column(String)
+    creditor_email: Mapped[str | None] = mapped_column(String)
+    payment_link_base: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String, default="draft")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

