@@ -8,6 +8,8 @@ the read model only moves forward (`version` is the turn number).
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -208,6 +210,10 @@ class TurnActivities:
         ):
             if row.key != key:
                 row.status = "completed" if state.balance == 0 else "broken"
+                today = record.at.astimezone(ZoneInfo(state.account.timezone)).date()
+                for inst in row.schedule:  # the turn that ended the plan settled or missed its last due
+                    if inst.status == "due" and (row.status == "completed" or inst.due_date <= today):
+                        inst.status = "paid" if row.status == "completed" else "missed"
         if plan is None or key is None:
             return
         row = session.scalar(select(PaymentPlan).where(PaymentPlan.key == key))

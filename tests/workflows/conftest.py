@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fakes.providers import FakeSendGrid, FakeTwilio, fake_sendgrid, fake_twilio  # noqa: F401
 from journey import TASK_QUEUE
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -16,6 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import build_activities
+from channels.sendgrid_email import SendGridSender
+from channels.twilio_messaging import TwilioSender
+from domain.types import Channel
 from db.session import make_engine, make_session_factory
 from workflows import search_attributes
 from workflows.debtor import DebtorWorkflow
@@ -43,15 +48,47 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         yield environment
 
 
-@pytest.fixture
-async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> AsyncIterator[Worker]:
+async def running_worker(
+    env: WorkflowEnvironment, sessions: sessionmaker[Session], senders: dict[Channel, Any]
+) -> AsyncIterator[Worker]:
     with ThreadPoolExecutor(max_workers=8) as executor:
         running = Worker(
             env.client,
             task_queue=TASK_QUEUE,
             workflows=[DebtorWorkflow],
-            activities=build_activities(sessions, {}),
+            activities=build_activities(sessions, senders),
             activity_executor=executor,
         )
         async with running:
             yield running
+
+
+@pytest.fixture
+async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> AsyncIterator[Worker]:
+    """No credentials: every channel goes to the sandbox outbox."""
+    async for running in running_worker(env, sessions, {}):
+        yield running
+
+
+@pytest.fixture
+async def provider_worker(
+    env: WorkflowEnvironment, sessions: sessionmaker[Session], fake_sendgrid: FakeSendGrid, fake_twilio: FakeTwilio
+) -> AsyncIterator[Worker]:
+    """Email through the real SendGrid SDK, SMS and voice through the real Twilio SDK, both to
+    local fakes."""
+    twilio = TwilioSender(
+        account_sid="AC" + "0" * 32,
+        auth_token="test-token",
+        from_sms="+56200000000",
+        from_whatsapp=None,
+        from_voice="+56200000000",
+        status_callback_url="https://collect.example/webhooks/twilio/status",
+        base_url=fake_twilio.url,
+    )
+    senders = {
+        Channel.EMAIL: SendGridSender("SG.test", "cobranza@acme.example", "Acme", host=fake_sendgrid.url),
+        Channel.SMS: twilio,
+        Channel.VOICE: twilio,
+    }
+    async for running in running_worker(env, sessions, senders):
+        yield running

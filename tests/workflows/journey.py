@@ -70,6 +70,7 @@ class JourneyRun:
     state: AccountState
     rejected: list[tuple[datetime, str]] = field(default_factory=list)
     status: WorkflowExecutionStatus | None = None
+    first_run_id: str | None = None
 
 
 WORKFLOW_TASK_EVENTS = {
@@ -150,13 +151,14 @@ async def run_journey(
         push(at, event)
     await start_at(env, start)
     extra = {"turns_per_run": turns_per_run} if turns_per_run else {}
-    handle = await client.start_workflow(
+    first = await client.start_workflow(
         DebtorWorkflow.run,
         DebtorInput(campaign=CampaignInfo(id=campaign, creditor_name="Acme"), account=account, strategy=strategy, **extra),
         id=debtor_workflow_id(campaign, account.account_id),
         task_queue=TASK_QUEUE,
     )
-    run = JourneyRun(handle=handle, state=None)  # type: ignore[arg-type]
+    handle = client.get_workflow_handle_for(DebtorWorkflow.run, first.id)  # follows continue-as-new
+    run = JourneyRun(handle=handle, state=None, first_run_id=first.result_run_id)  # type: ignore[arg-type]
     answered: set[int] = set()
     asked: set[tuple[str, int, int]] = set()
     while True:

@@ -30,14 +30,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from db.models import AccountState as AccountStateRow
-from db.models import Promise
+from db.models import PaymentPlan, Promise
 from domain.account import AccountSnapshot
 from domain.strategy import CompiledStrategy
 from domain.types import Resolution
 from simulator.engine import Run, simulate
 from simulator.scenario import ScenarioDoc, ScriptedResponder, to_events
 from strategies.compiler import compile_file
-from workflows.contracts import debtor_workflow_id
+from workflows.contracts import AccountView as AccountViewModel
 
 ROOT = Path(__file__).resolve().parents[2]
 TZ = "America/Santiago"
@@ -145,5 +145,148 @@ async def test_contact_promise_payment_in_full_closes_paid(
         assert (promise.amount, promise.status) == (BALANCE, "kept")
         row = session.scalars(select(AccountStateRow)).one()
         assert (row.resolution, row.balance, row.stage) == ("paid", 0, "closed")
+    assert_same_timeline(sessions, real, simulated)
+
+
+
+def templates_sent(sessions: sessionmaker[Session], workflow_id: str) -> list[str | None]:
+    return [t for _, _, t in sent(sessions, workflow_id)]
+
+
+async def test_nobody_answers_reminders_calls_final_letter_legal(
+    env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], cl: CompiledStrategy
+) -> None:
+    start = await next_monday_9(env)
+    acct = account(cl, start)
+    real, simulated = await journey(env, cl, acct, start, {"days": 150, "approvals": "approve"})
+
+    result = await real.handle.result()
+    assert result.resolution == Resolution.LEGAL
+    wf = real.handle.id
+    assert templates_sent(sessions, wf)[:3] == ["recordatorio", "recordatorio_sms", "aviso_mora"]
+    assert "carta_final" in templates_sent(sessions, wf)
+    the_tasks = tasks(sessions, wf)
+    assert [(t.attempt, t.status) for t in the_tasks] == [(1, "expired"), (2, "expired"), (3, "expired")]
+    letters = [c for c in communications(sessions, wf) if c.channel == "letter"]
+    assert [(c.status, c.provider) for c in letters] == [("sent", "print")]
+    assert letters[0].planned_at.astimezone(ZONE).strftime("%a %H:%M") == "Wed 10:00"
+    (referral,) = referrals(sessions, wf)
+    assert referral.balance > BALANCE  # the late fee (2%, within Chile's cap) is owed too
+    channels_in_case = [c["channel"] for c in referral.case_json["communications"]]
+    assert channels_in_case.count("letter") == 1 and "email" in channels_in_case
+    with sessions() as session:
+        row = session.scalars(select(AccountStateRow)).one()
+        assert (row.stage, row.resolution) == ("closed", "legal")
+    assert_same_timeline(sessions, real, simulated)
+
+
+async def test_broken_promise_takes_the_broken_promise_route(
+    env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], cl: CompiledStrategy
+) -> None:
+    start = await next_monday_9(env)
+    acct = account(cl, start)
+    doc = {"days": 20, "calls": [{"code": "promise_to_pay", "amount": 100_000, "in_days": 4}]}
+    real, simulated = await journey(env, cl, acct, start, doc)
+
+    wf = real.handle.id
+    assert templates_sent(sessions, wf)[2:5] == ["promesa_confirmada", "promesa_recordatorio", "promesa_incumplida"]
+    with sessions() as session:
+        promise = session.scalars(select(Promise)).one()
+        assert (promise.amount, promise.status) == (100_000, "broken")
+    view = await real.handle.query("state", result_type=AccountViewModel)
+    assert view.counters.promises_broken == 1 and view.promise_amount is None
+    assert_same_timeline(sessions, real, simulated)
+
+
+async def test_partial_payments_down_to_zero_count_each_payment_once(
+    env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], cl: CompiledStrategy
+) -> None:
+    start = await next_monday_9(env)
+    acct = account(cl, start)
+    doc = {
+        "days": 30,
+        "events": [
+            {"day": 1, "payment": 40_000, "payment_id": "p1"},
+            {"day": 2, "payment": 40_000, "payment_id": "p1"},  # redelivered: counts once
+            {"day": 4, "payment": 60_000, "payment_id": "p2"},
+            {"day": 6, "payment": 50_000, "payment_id": "p3"},
+        ],
+    }
+    real, simulated = await journey(env, cl, acct, start, doc)
+
+    result = await real.handle.result()
+    assert (result.resolution, result.balance, result.paid_total) == (Resolution.PAID, 0, BALANCE)
+    assert templates_sent(sessions, real.handle.id)[-1] == "pago_recibido"
+    assert_same_timeline(sessions, real, simulated)
+
+
+async def test_plan_tolerates_one_missed_installment_and_routes_the_second(
+    env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], cl: CompiledStrategy
+) -> None:
+    start = await next_monday_9(env)
+    acct = account(cl, start)
+    doc = {
+        "days": 100,
+        "calls": [{"code": "payment_plan", "installments": 3, "down_payment": 15_000, "in_days": 5}],
+    }
+    real, simulated = await journey(env, cl, acct, start, doc)
+
+    wf = real.handle.id
+    sent_templates = templates_sent(sessions, wf)
+    assert "plan_confirmado" in sent_templates
+    first_miss = sent_templates.index("cuota_atrasada")
+    assert sent_templates.index("plan_incumplido") > first_miss
+    with sessions() as session:
+        plan = session.scalars(select(PaymentPlan)).one()
+        statuses = [i.status for i in plan.schedule]
+        assert plan.status == "broken"
+        assert statuses[:2] == ["missed", "missed"]
+    assert_same_timeline(sessions, real, simulated)
+
+
+async def test_dispute_stops_every_contact_until_resolved(
+    env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], cl: CompiledStrategy
+) -> None:
+    start = await next_monday_9(env)
+    acct = account(cl, start)
+    doc = {"days": 40, "events": [{"day": 1, "dispute": "open"}, {"day": 25, "at": "11:00", "dispute": "resolved"}]}
+    real, simulated = await journey(env, cl, acct, start, doc)
+
+    wf = real.handle.id
+    opened = start + timedelta(days=1, hours=3)
+    resolved = start + timedelta(days=25, hours=2)
+    during = [c for c in communications(sessions, wf) if opened <= c.planned_at < resolved]
+    assert during == []
+    after = [t for at, _, t in sent(sessions, wf) if at >= resolved]
+    assert after[0] == "disputa_resuelta"
+    assert [t.status for t in tasks(sessions, wf) if t.created_at < resolved] == []
+    assert_same_timeline(sessions, real, simulated)
+
+
+async def test_late_evening_send_waits_for_the_next_allowed_time_never_a_holiday(
+    env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], cl: CompiledStrategy
+) -> None:
+    today = (await env.get_current_time()).astimezone(ZONE).date()
+    cl_holidays = holidays.country_holidays("CL", years=range(today.year, today.year + 3))
+    holiday = next(
+        d
+        for d in sorted(cl_holidays)
+        if d > today + timedelta(days=7)
+        and (d - timedelta(days=1)).weekday() < 5
+        and (d - timedelta(days=1)) not in cl_holidays
+        and (d + timedelta(days=1)).weekday() < 6
+        and (d + timedelta(days=1)) not in cl_holidays
+    )
+    start = datetime.combine(holiday - timedelta(days=1), time(23, 0), tzinfo=ZONE)
+    acct = account(cl, start)
+    real, simulated = await journey(env, cl, acct, start, {"days": 3})
+
+    wf = real.handle.id
+    log = communications(sessions, wf)
+    assert [(c.status, c.blocked_rule) for c in log[:1]] == [("blocked", "CL-T1")]
+    first_sent = next(c for c in log if c.status == "sent")
+    local_time = first_sent.planned_at.astimezone(ZONE)
+    assert (first_sent.template, local_time.date(), local_time.hour) == ("recordatorio", holiday + timedelta(days=1), 8)
+    assert not any(c.planned_at.astimezone(ZONE).date() == holiday for c in log if c.status == "sent")
     assert_same_timeline(sessions, real, simulated)
 
