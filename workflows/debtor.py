@@ -12,10 +12,14 @@ I/O and stays cheap to load in the sandbox.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+
+T = TypeVar("T")
 
 with workflow.unsafe.imports_passed_through():
     from domain import actions as act
@@ -42,6 +46,15 @@ with workflow.unsafe.imports_passed_through():
     )
 
 REJECTED = "EventRejected"
+
+
+def _interpret(call: Callable[..., T], *args: Any) -> T:
+    """Run a pure interpreter function. The sandbox's restrictions are lifted for the call
+    because the holidays package, when it first builds a country's calendar, looks up gettext
+    translations through `locale.normalize`, which the sandbox forbids; the result depends only
+    on the package's data. Purity of `domain/` is enforced by tests/test_layering.py instead."""
+    with workflow.unsafe.sandbox_unrestricted():
+        return call(*args)
 
 
 @workflow.defn(name="DebtorWorkflow")
@@ -78,7 +91,7 @@ class DebtorWorkflow:
             async with self._lock:
                 now = workflow.now()
                 try:
-                    result = interpreter.start(self._strategy, input.account, now)
+                    result = _interpret(interpreter.start, self._strategy, input.account, now)
                 except DomainError as exc:
                     raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
                 await self._commit(result, {"kind": "start"}, now)
@@ -183,7 +196,7 @@ class DebtorWorkflow:
         async with self._lock:
             now = workflow.now()
             try:
-                result = interpreter.switch_strategy(change.strategy, self._live, change.step, now)
+                result = _interpret(interpreter.switch_strategy, change.strategy, self._live, change.step, now)
             except DomainError as exc:
                 raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
             self._strategy = change.strategy
@@ -196,7 +209,7 @@ class DebtorWorkflow:
         if self._state is None:
             raise ApplicationError("the account has not started yet", type=REJECTED)
         try:
-            interpreter.switch_strategy(change.strategy, self._state, change.step, workflow.now())
+            _interpret(interpreter.switch_strategy, change.strategy, self._state, change.step, workflow.now())
         except DomainError as exc:
             raise ApplicationError(str(exc), type=REJECTED) from exc
 
@@ -259,7 +272,7 @@ class DebtorWorkflow:
         if self._state is None:
             return  # the handler waits for the start; the interpreter then decides
         try:
-            interpreter.step(self._strategy, self._state, event, workflow.now())
+            _interpret(interpreter.step, self._strategy, self._state, event, workflow.now())
         except DomainError as exc:
             raise ApplicationError(str(exc), type=REJECTED) from exc
 
@@ -282,7 +295,7 @@ class DebtorWorkflow:
 
     async def _apply(self, event: ev.Event) -> None:
         now = workflow.now()
-        result = interpreter.step(self._strategy, self._live, event, now)
+        result = _interpret(interpreter.step, self._strategy, self._live, event, now)
         await self._commit(result, event.model_dump(mode="json"), now)
 
     async def _commit(self, result: interpreter.Result, event: dict[str, object], now: datetime) -> None:

@@ -24,6 +24,7 @@ from domain.types import Channel
 from db.session import make_engine, make_session_factory
 from workflows import search_attributes
 from workflows.debtor import DebtorWorkflow
+from workflows.sandbox import workflow_runner
 
 
 def test_server_path() -> str:
@@ -56,6 +57,7 @@ async def running_worker(
             env.client,
             task_queue=TASK_QUEUE,
             workflows=[DebtorWorkflow],
+            workflow_runner=workflow_runner(),
             activities=build_activities(sessions, senders),
             activity_executor=executor,
         )

@@ -136,7 +136,10 @@ async def run_journey(
     *,
     campaign: str = "camp-1",
     turns_per_run: int | None = None,
+    resume: bool = False,
 ) -> JourneyRun:
+    """Start the account's workflow at `start` (or, with `resume`, keep driving the running one)
+    and play the journey until `days` after `start` or until the account closes."""
     client: Client = env.client
     end = start + timedelta(days=days)
     queue: list[tuple[datetime, int, ev.Event]] = []
@@ -151,14 +154,20 @@ async def run_journey(
         push(at, event)
     await start_at(env, start)
     extra = {"turns_per_run": turns_per_run} if turns_per_run else {}
-    first = await client.start_workflow(
-        DebtorWorkflow.run,
-        DebtorInput(campaign=CampaignInfo(id=campaign, creditor_name="Acme"), account=account, strategy=strategy, **extra),
-        id=debtor_workflow_id(campaign, account.account_id),
-        task_queue=TASK_QUEUE,
-    )
-    handle = client.get_workflow_handle_for(DebtorWorkflow.run, first.id)  # follows continue-as-new
-    run = JourneyRun(handle=handle, state=None, first_run_id=first.result_run_id)  # type: ignore[arg-type]
+    workflow_id = debtor_workflow_id(campaign, account.account_id)
+    first_run_id = None
+    if not resume:
+        first = await client.start_workflow(
+            DebtorWorkflow.run,
+            DebtorInput(
+                campaign=CampaignInfo(id=campaign, creditor_name="Acme"), account=account, strategy=strategy, **extra
+            ),
+            id=workflow_id,
+            task_queue=TASK_QUEUE,
+        )
+        first_run_id = first.result_run_id
+    handle = client.get_workflow_handle_for(DebtorWorkflow.run, workflow_id)  # follows continue-as-new
+    run = JourneyRun(handle=handle, state=None, first_run_id=first_run_id)  # type: ignore[arg-type]
     answered: set[int] = set()
     asked: set[tuple[str, int, int]] = set()
     while True:
