@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     status_callback_base_url: str | None = None
 
     log_level: str = "INFO"
+    # Workflows a worker keeps in memory between tasks (sticky execution). 0 turns stickiness
+    # off: every task may go to any worker, at the cost of replaying history each time.
+    worker_max_cached_workflows: int = 1000
 
 
 @lru_cache

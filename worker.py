@@ -67,6 +67,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         workflows=[DebtorWorkflow],
         activities=build_activities(sessions, build_senders(settings)),
         activity_executor=executor,
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
 
 
@@ -92,6 +93,7 @@ def main() -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every header at INFO
     asyncio.run(run(settings))
     return 0
 

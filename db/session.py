@@ -53,13 +53,16 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
             cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
             # WAL lets readers (API) proceed while a writer (worker) commits; a no-op for :memory:.
             cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA busy_timeout = 30000")  # writers queue for the lock instead of failing
         finally:
             cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Deferred (not IMMEDIATE) so an open read-only session never blocks writers in other sessions.
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a deferred transaction that reads and then writes cannot wait for the write lock
+        # (SQLite answers "database is locked" at once to avoid a deadlock), and the worker's
+        # activity threads do exactly that concurrently. In WAL mode readers are never blocked.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

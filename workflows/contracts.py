@@ -53,6 +53,9 @@ class DebtorInput(Frozen):
     turn: int = 0  # interpreter calls so far, across runs: keys of per-turn writes
     turns_per_run: int = Field(default=DEFAULT_TURNS_PER_RUN, ge=2)
     assigned_agent: str | None = None
+    # How long one send may take before Temporal retries it elsewhere (a worker that died
+    # mid-send is noticed after this long). Providers answer in well under 10 s.
+    send_timeout_s: int = Field(default=60, ge=1)
 
 
 class DebtorResult(Frozen):

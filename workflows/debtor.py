@@ -77,6 +77,7 @@ class DebtorWorkflow:
     @workflow.run
     async def run(self, input: DebtorInput) -> DebtorResult:
         if self._state is None:
+            await workflow.sleep(1)
             await workflow.execute_activity(
                 "register_account",
                 RegisterAccountInput(
@@ -110,6 +111,7 @@ class DebtorWorkflow:
                         turn=self._turn,
                         turns_per_run=input.turns_per_run,
                         assigned_agent=self._agent,
+                        send_timeout_s=input.send_timeout_s,
                     )
                 )
             wake = state.wake_at()
@@ -344,7 +346,10 @@ class DebtorWorkflow:
         match action:
             case act.SendMessage():
                 sent = await workflow.execute_activity(
-                    "send_message", self._send_input(action, key, now), result_type=SendResult, **options.SEND
+                    "send_message",
+                    self._send_input(action, key, now),
+                    result_type=SendResult,
+                    **options.send(self._input.send_timeout_s),
                 )
                 if sent.status == "blocked":
                     return [

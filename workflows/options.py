@@ -15,15 +15,16 @@ from temporalio.common import RetryPolicy
 # Errors no retry can fix: a payload the activity refuses. Raised as ApplicationError(type=...).
 BAD_INPUT = "BadActivityInput"
 
-SEND = {
-    "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=5),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=10),
-        non_retryable_error_types=[BAD_INPUT],
-    ),
-}
+def send(timeout_s: int) -> dict[str, Any]:
+    return {"start_to_close_timeout": timedelta(seconds=timeout_s), "retry_policy": SEND_RETRY}
+
+
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=[BAD_INPUT],
+)
 
 DATABASE: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),

@@ -4,10 +4,23 @@ breaks (`holidays` imports `dateutil`, which reads the local clock at import tim
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 PASSED_THROUGH = ("domain", "workflows.contracts", "cel", "holidays", "dateutil", "zoneinfo")
 
 
+def _preload_holiday_calendars() -> None:
+    """Import every country module of `holidays` now: the package loads them lazily, and a
+    pass-through module first imported inside a workflow run costs time on that run's task."""
+    import holidays.countries
+
+    for module in pkgutil.iter_modules(holidays.countries.__path__):
+        importlib.import_module(f"holidays.countries.{module.name}")
+
+
 def workflow_runner() -> SandboxedWorkflowRunner:
+    _preload_holiday_calendars()
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH))

@@ -33,6 +33,10 @@ async def ensure_registered(client: Client, namespace: str) -> None:
         for name in existing.custom_attributes:
             wanted.pop(name, None)
     if wanted:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=namespace, search_attributes=wanted)
-        )
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=namespace, search_attributes=wanted)
+            )
+        except RPCError as exc:  # registered by another worker meanwhile (or, on the test server, earlier)
+            if exc.status != RPCStatusCode.ALREADY_EXISTS:
+                raise

@@ -55,7 +55,7 @@ def cl() -> CompiledStrategy:
 
 def account(strategy: CompiledStrategy, start: datetime, **overrides: Any) -> AccountSnapshot:
     base: dict[str, Any] = {
-        "account_id": account_in_variant(strategy, "champion"),
+        "account_id": overrides.get("account_id") or account_in_variant(strategy, "champion"),
         "debtor_name": "Ana Pérez",
         "country": "CL",
         "timezone": TZ,

@@ -1,0 +1,98 @@
+"""Long life and determinism of the debtor workflow: continue-as-new on a long journey, and
+replay of recorded histories (committed under tests/workflows/histories/), so a change to the
+workflow or the interpreter that would break running accounts fails the suite.
+
+To record fresh histories after an intentional, patched change:
+    COLLECT_RECORD_HISTORIES=1 bin/test tests/workflows/test_debtor_history.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from journey import communications, workflow_timeline
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+from test_debtor_journeys import BALANCE, account, assert_same_timeline, cl, journey, next_monday_9  # noqa: F401
+
+from domain.strategy import CompiledStrategy
+from domain.types import Resolution
+from workflows.debtor import DebtorWorkflow
+from workflows.sandbox import workflow_runner
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[DebtorWorkflow], workflow_runner=workflow_runner(), data_converter=pydantic_data_converter)
+
+
+async def test_long_journey_continues_as_new_and_loses_nothing(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    cl: CompiledStrategy,  # noqa: F811
+    database_url: str,
+) -> None:
+    start = await next_monday_9(env)
+    acct = account(cl, start)
+    real, simulated = await journey(env, cl, acct, start, {"days": 150}, turns_per_run=4)
+
+    first_run = env.client.get_workflow_handle(real.handle.id, run_id=real.first_run_id)
+    assert (await first_run.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+    last_run = await real.handle.fetch_history()
+    await replayer().replay_workflow(last_run)  # a run that started from carried state
+    if os.environ.get("COLLECT_RECORD_HISTORIES") and database_url.startswith("sqlite"):
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / "nobody-answers-first-run.json").write_text((await first_run.fetch_history()).to_json())
+        (HISTORIES / "nobody-answers-last-run.json").write_text(last_run.to_json())
+    result = await real.handle.result()
+    assert result.resolution == Resolution.LEGAL
+    keys = [c.key for c in communications(sessions, real.handle.id)]
+    assert len(keys) == len(set(keys)) and len(keys) >= 8
+    assert_same_timeline(sessions, real, simulated)  # the sequence numbers went on across runs
+    assert workflow_timeline(sessions, real.handle.id)[-1][1] == "legal"
+
+
+async def test_a_fresh_history_replays_and_is_recorded_on_request(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    cl: CompiledStrategy,  # noqa: F811
+    database_url: str,
+) -> None:
+    """Every kind of input in one history: timers, activities, updates (outcome, dispute),
+    signals (payment, opt-out), the policy moving a contact, a promise kept, the account closed."""
+    start = await next_monday_9(env)
+    acct = account(cl, start)
+    doc = {
+        "days": 60,
+        "calls": ["no_answer", {"code": "promise_to_pay", "amount": 100_000, "in_days": 5}],
+        "events": [
+            {"day": 2, "opt_out": "sms"},
+            {"day": 9, "dispute": "open"},
+            {"day": 11, "dispute": "resolved"},
+            {"day": 3, "payment": 50_000, "payment_id": "early"},
+        ],
+    }
+    real, _ = await journey(env, cl, acct, start, doc)
+    history = await real.handle.fetch_history()
+    await replayer().replay_workflow(history)
+    if os.environ.get("COLLECT_RECORD_HISTORIES") and database_url.startswith("sqlite"):
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / "journey-promise-dispute-optout.json").write_text(history.to_json())
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await replayer().replay_workflow(history)
+
+
+def test_recorded_histories_exist() -> None:
+    assert len(list(HISTORIES.glob("*.json"))) >= 2, "record them: see this module's docstring"
