@@ -22,7 +22,6 @@ from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
 from workflows import search_attributes
 from workflows.debtor import DebtorWorkflow
-from workflows.sandbox import workflow_runner
 
 log = logging.getLogger("collect.worker")
 

@@ -41,7 +41,12 @@ class LegalActivities:
                 "currency": state.account.currency,
                 "counters": state.counters.model_dump(mode="json"),
                 "promises": [
-                    {"amount": p.amount, "due": p.due_date.isoformat(), "status": p.status, "made_at": p.made_at.isoformat()}
+                    {
+                        "amount": p.amount,
+                        "due": p.due_date.isoformat(),
+                        "status": p.status,
+                        "made_at": p.made_at.isoformat(),
+                    }
                     for p in promises
                 ],
                 "communications": [

@@ -211,14 +211,14 @@ class TurnActivities:
             if row.key != key:
                 row.status = "completed" if state.balance == 0 else "broken"
                 today = record.at.astimezone(ZoneInfo(state.account.timezone)).date()
-                for inst in row.schedule:  # the turn that ended the plan settled or missed its last due
-                    if inst.status == "due" and (row.status == "completed" or inst.due_date <= today):
-                        inst.status = "paid" if row.status == "completed" else "missed"
+                for scheduled in row.schedule:  # the turn that ended the plan settled or missed its last due
+                    if scheduled.status == "due" and (row.status == "completed" or scheduled.due_date <= today):
+                        scheduled.status = "paid" if row.status == "completed" else "missed"
         if plan is None or key is None:
             return
-        row = session.scalar(select(PaymentPlan).where(PaymentPlan.key == key))
-        if row is None:
-            row = PaymentPlan(
+        current = session.scalar(select(PaymentPlan).where(PaymentPlan.key == key))
+        if current is None:
+            current = PaymentPlan(
                 key=key,
                 account_id=account.id,
                 installments=len(plan.installments),
@@ -227,16 +227,16 @@ class TurnActivities:
                 frequency=plan.frequency,
                 agreed_at=record.at,
             )
-            session.add(row)
+            session.add(current)
             session.flush()
             for number, inst in enumerate(plan.installments, start=1):
-                session.add(PlanInstallment(plan_id=row.id, number=number, due_date=inst.due, amount=inst.amount))
+                session.add(PlanInstallment(plan_id=current.id, number=number, due_date=inst.due, amount=inst.amount))
             session.flush()
         for number, inst in enumerate(plan.installments, start=1):
             status = "paid" if inst.settled else "missed" if inst.missed else "due"
             session.execute(
                 update(PlanInstallment)
-                .where(PlanInstallment.plan_id == row.id, PlanInstallment.number == number)
+                .where(PlanInstallment.plan_id == current.id, PlanInstallment.number == number)
                 .values(status=status)
             )
 
@@ -287,4 +287,3 @@ def projection(state: AccountState, record: TurnRecord) -> dict[str, object]:
 
 def _exists(session: Session, model: type[Communication | Fee | Approval | OutcomeRecord | Promise], key: str) -> bool:
     return session.scalar(select(model.id).where(model.key == key)) is not None
-

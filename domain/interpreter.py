@@ -95,9 +95,7 @@ def step(strategy: st.CompiledStrategy, state: AccountState, event: ev.Event, no
     return run.result()
 
 
-def switch_strategy(
-    strategy: st.CompiledStrategy, state: AccountState, step_name: str | None, now: datetime
-) -> Result:
+def switch_strategy(strategy: st.CompiledStrategy, state: AccountState, step_name: str | None, now: datetime) -> Result:
     """Move a waiting account to another strategy version (an audited, explicit operation).
 
     With no `step_name` the account stays at the step of the same name, at the same action if the
@@ -453,7 +451,9 @@ class _Run:
                 self.s.contacts = self.s.contacts[:index] + self.s.contacts[index + 1 :]
                 self.counters(contacts=-1)
                 break
-        entry = BlockedContact(at=self.now, step=self.s.step, channel=event.channel, rule=event.rule, reason=event.reason)
+        entry = BlockedContact(
+            at=self.now, step=self.s.step, channel=event.channel, rule=event.rule, reason=event.reason
+        )
         self.s.blocked = (*self.s.blocked, entry)[-BLOCKED_KEPT:]
 
     def on_approval(self, event: ev.ApprovalDecision) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes.providers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures for every test package)
 from sqlalchemy import text
 
 from db.migrate import upgrade

@@ -12,7 +12,7 @@ I/O and stays cheap to load in the sandbox.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -77,7 +77,6 @@ class DebtorWorkflow:
     @workflow.run
     async def run(self, input: DebtorInput) -> DebtorResult:
         if self._state is None:
-            await workflow.sleep(1)
             await workflow.execute_activity(
                 "register_account",
                 RegisterAccountInput(
@@ -122,7 +121,7 @@ class DebtorWorkflow:
             try:
                 timeout = None if wake is None else wake - workflow.now()
                 await workflow.wait_condition(lambda: self._changed, timeout=timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self._tick()
         await workflow.wait_condition(workflow.all_handlers_finished)
         final = self._live
@@ -253,6 +252,12 @@ class DebtorWorkflow:
             raise ApplicationError("the account has not started yet")
         return self._view()
 
+    @workflow.query(name="idle")
+    def idle(self) -> bool:
+        """True when the account waits for time or for the outside world: no turn is running and
+        no activity is in flight. Tests and tools use it to know the workflow has settled."""
+        return self._state is not None and not self._lock.locked()
+
     @workflow.query(name="account_state")
     def account_state(self) -> AccountState:
         """The interpreter's whole state: for support and for the simulator parity tests."""
@@ -300,7 +305,7 @@ class DebtorWorkflow:
         result = _interpret(interpreter.step, self._strategy, self._live, event, now)
         await self._commit(result, event.model_dump(mode="json"), now)
 
-    async def _commit(self, result: interpreter.Result, event: dict[str, object], now: datetime) -> None:
+    async def _commit(self, result: interpreter.Result, event: Mapping[str, Any], now: datetime) -> None:
         """Keep the new state, run its side effects, record the turn, feed results back."""
         previous = self._state.counters if self._state is not None else result.state.counters
         self._state = result.state
@@ -322,7 +327,7 @@ class DebtorWorkflow:
                 strategy_hash=self._strategy.hash,
                 turn=self._turn,
                 at=now,
-                event=event,
+                event=dict(event),
                 actions=tuple(a for a in result.actions if not isinstance(a, act.SendMessage)),
                 state=self._live,
                 previous_counters=previous,
@@ -402,7 +407,9 @@ class DebtorWorkflow:
     def _send_input(self, action: act.SendMessage, key: str, now: datetime) -> SendInput:
         state = self._live
         per_locale = self._strategy.templates[action.template]
-        template = per_locale.get(action.locale) or per_locale.get(self._strategy.locale) or next(iter(per_locale.values()))
+        template = (
+            per_locale.get(action.locale) or per_locale.get(self._strategy.locale) or next(iter(per_locale.values()))
+        )
         promise = (
             ev.PromiseTerms(amount=state.promise.amount, due=state.promise.due) if state.promise is not None else None
         )
@@ -504,4 +511,3 @@ class DebtorWorkflow:
 def _priority(state: AccountState) -> int:
     """Agents' queue order: larger balances first (expected recovery); the API refines it."""
     return min(state.balance // 100, 2**31 - 1)
-

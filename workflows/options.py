@@ -15,6 +15,7 @@ from temporalio.common import RetryPolicy
 # Errors no retry can fix: a payload the activity refuses. Raised as ApplicationError(type=...).
 BAD_INPUT = "BadActivityInput"
 
+
 def send(timeout_s: int) -> dict[str, Any]:
     return {"start_to_close_timeout": timedelta(seconds=timeout_s), "retry_policy": SEND_RETRY}
 

@@ -25,7 +25,9 @@ async def ensure_registered(client: Client, namespace: str) -> None:
     Re-registering the same name and type is accepted, so this runs at every worker start."""
     wanted = {key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in ALL}
     try:
-        existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
     except RPCError as exc:  # the time-skipping test server only implements adding
         if exc.status != RPCStatusCode.UNIMPLEMENTED:
             raise

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from typing import Any
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
-from fakes.providers import FakeSendGrid, FakeTwilio, fake_sendgrid, fake_twilio  # noqa: F401
+from fakes.providers import FakeSendGrid, FakeTwilio
 from journey import TASK_QUEUE
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -20,8 +20,8 @@ from temporalio.worker import Worker
 from activities import build_activities
 from channels.sendgrid_email import SendGridSender
 from channels.twilio_messaging import TwilioSender
-from domain.types import Channel
 from db.session import make_engine, make_session_factory
+from domain.types import Channel
 from workflows import search_attributes
 from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner

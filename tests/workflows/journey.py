@@ -17,8 +17,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from db.models import AgentTask, Communication, LegalReferral
@@ -73,38 +79,33 @@ class JourneyRun:
     first_run_id: str | None = None
 
 
-WORKFLOW_TASK_EVENTS = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
-}
-
-
 async def settle(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionStatus | None:
-    """Wait until the workflow has no workflow task and no activity in flight. The time-skipping
-    server does not report pending workflow tasks in `describe`, so the history tells: settled
-    when the last workflow-task event is a completion."""
+    """Wait until the workflow waits for time or for the outside world. Queries are answered
+    after any pending workflow task, so `idle` sees the effect of a signal or a fired timer."""
     for _ in range(3000):
         description = await handle.describe()
         if description.status != WorkflowExecutionStatus.RUNNING:
             return description.status
-        if not description.raw_description.pending_activities:
-            last, length = None, 0
-            async for event in handle.fetch_history_events():
-                length += 1
-                if event.event_type in WORKFLOW_TASK_EVENTS:
-                    last = event.event_type
-            again = await handle.describe()  # nothing moved while the history was read
-            if (
-                last == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-                and not again.raw_description.pending_activities
-                and again.raw_description.workflow_execution_info.history_length == length
-            ):
-                return again.status
+        try:
+            if await handle.query(DebtorWorkflow.idle):
+                return description.status
+        except (WorkflowQueryFailedError, RPCError):
+            pass  # the run just ended or continued as new, or the server was busy; ask again
         await asyncio.sleep(0.01)
     raise AssertionError("the workflow never settled")
+
+
+async def result_of(handle: WorkflowHandle[Any, Any]) -> Any:
+    """The workflow's result. The time-skipping server's long poll sometimes returns before the
+    completion event is written ("No completion event found"); asking again is safe."""
+    for _ in range(50):
+        try:
+            return await handle.result()
+        except RuntimeError as exc:
+            if "No completion event found" not in str(exc):
+                raise
+            await asyncio.sleep(0.05)
+    return await handle.result()
 
 
 async def deliver(handle: WorkflowHandle[Any, Any], event: ev.Event) -> str | None:
@@ -177,7 +178,7 @@ async def run_journey(
         state = await handle.query(DebtorWorkflow.account_state)
         run.state = state
         if state.closed:
-            await handle.result()
+            await result_of(handle)
             run.status = WorkflowExecutionStatus.COMPLETED
             break
         now = await env.get_current_time()
@@ -225,7 +226,14 @@ async def run_journey(
     if run.status == WorkflowExecutionStatus.RUNNING:
         run.state = await handle.query(DebtorWorkflow.account_state)
     else:
-        result = await handle.result()
+        try:
+            result = await result_of(handle)
+        except Exception as exc:  # say why, not just that it failed
+            chain, cause = [], exc
+            while cause is not None:
+                chain.append(f"{type(cause).__name__}: {cause}")
+                cause = cause.__cause__
+            raise AssertionError(" <- ".join(chain)) from exc
         run.state = run.state.model_copy(update={"resolution": result.resolution}) if run.state else run.state
     return run
 
@@ -255,7 +263,9 @@ def sent(sessions: sessionmaker[Session], workflow_id: str) -> list[tuple[dateti
 
 def tasks(sessions: sessionmaker[Session], workflow_id: str) -> list[AgentTask]:
     with sessions() as session:
-        return list(session.scalars(select(AgentTask).where(AgentTask.workflow_id == workflow_id).order_by(AgentTask.seq)))
+        return list(
+            session.scalars(select(AgentTask).where(AgentTask.workflow_id == workflow_id).order_by(AgentTask.seq))
+        )
 
 
 def referrals(sessions: sessionmaker[Session], workflow_id: str) -> list[LegalReferral]:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from journey import communications, workflow_timeline
+from journey import communications, result_of, workflow_timeline
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -29,9 +29,12 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[DebtorWorkflow], workflow_runner=workflow_runner(), data_converter=pydantic_data_converter)
+    return Replayer(
+        workflows=[DebtorWorkflow], workflow_runner=workflow_runner(), data_converter=pydantic_data_converter
+    )
 
 
+@pytest.mark.isolated
 async def test_long_journey_continues_as_new_and_loses_nothing(
     env: WorkflowEnvironment,
     worker: Worker,
@@ -51,10 +54,11 @@ async def test_long_journey_continues_as_new_and_loses_nothing(
         HISTORIES.mkdir(exist_ok=True)
         (HISTORIES / "nobody-answers-first-run.json").write_text((await first_run.fetch_history()).to_json())
         (HISTORIES / "nobody-answers-last-run.json").write_text(last_run.to_json())
-    result = await real.handle.result()
+    result = await result_of(real.handle)
     assert result.resolution == Resolution.LEGAL
     keys = [c.key for c in communications(sessions, real.handle.id)]
-    assert len(keys) == len(set(keys)) and len(keys) >= 8
+    assert len(keys) == len(set(keys))
+    assert len(keys) >= 8
     assert_same_timeline(sessions, real, simulated)  # the sequence numbers went on across runs
     assert workflow_timeline(sessions, real.handle.id)[-1][1] == "legal"
 

@@ -5,7 +5,7 @@ referrals) must equal the simulator's for the same scripted events."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from journey import (
     account_in_variant,
     communications,
     referrals,
+    result_of,
     run_journey,
     sent,
     simulator_timeline,
@@ -134,7 +135,7 @@ async def test_contact_promise_payment_in_full_closes_paid(
     real, simulated = await journey(env, cl, acct, start, doc)
 
     assert real.status == WorkflowExecutionStatus.COMPLETED
-    result = await real.handle.result()
+    result = await result_of(real.handle)
     assert result.resolution == Resolution.PAID
     assert result.balance == 0
     templates = [t for _, _, t in sent(sessions, real.handle.id)]
@@ -148,7 +149,6 @@ async def test_contact_promise_payment_in_full_closes_paid(
     assert_same_timeline(sessions, real, simulated)
 
 
-
 def templates_sent(sessions: sessionmaker[Session], workflow_id: str) -> list[str | None]:
     return [t for _, _, t in sent(sessions, workflow_id)]
 
@@ -160,7 +160,7 @@ async def test_nobody_answers_reminders_calls_final_letter_legal(
     acct = account(cl, start)
     real, simulated = await journey(env, cl, acct, start, {"days": 150, "approvals": "approve"})
 
-    result = await real.handle.result()
+    result = await result_of(real.handle)
     assert result.resolution == Resolution.LEGAL
     wf = real.handle.id
     assert templates_sent(sessions, wf)[:3] == ["recordatorio", "recordatorio_sms", "aviso_mora"]
@@ -173,7 +173,8 @@ async def test_nobody_answers_reminders_calls_final_letter_legal(
     (referral,) = referrals(sessions, wf)
     assert referral.balance > BALANCE  # the late fee (2%, within Chile's cap) is owed too
     channels_in_case = [c["channel"] for c in referral.case_json["communications"]]
-    assert channels_in_case.count("letter") == 1 and "email" in channels_in_case
+    assert channels_in_case.count("letter") == 1
+    assert "email" in channels_in_case
     with sessions() as session:
         row = session.scalars(select(AccountStateRow)).one()
         assert (row.stage, row.resolution) == ("closed", "legal")
@@ -194,7 +195,8 @@ async def test_broken_promise_takes_the_broken_promise_route(
         promise = session.scalars(select(Promise)).one()
         assert (promise.amount, promise.status) == (100_000, "broken")
     view = await real.handle.query("state", result_type=AccountViewModel)
-    assert view.counters.promises_broken == 1 and view.promise_amount is None
+    assert view.counters.promises_broken == 1
+    assert view.promise_amount is None
     assert_same_timeline(sessions, real, simulated)
 
 
@@ -214,7 +216,7 @@ async def test_partial_payments_down_to_zero_count_each_payment_once(
     }
     real, simulated = await journey(env, cl, acct, start, doc)
 
-    result = await real.handle.result()
+    result = await result_of(real.handle)
     assert (result.resolution, result.balance, result.paid_total) == (Resolution.PAID, 0, BALANCE)
     assert templates_sent(sessions, real.handle.id)[-1] == "pago_recibido"
     assert_same_timeline(sessions, real, simulated)
@@ -289,4 +291,3 @@ async def test_late_evening_send_waits_for_the_next_allowed_time_never_a_holiday
     assert (first_sent.template, local_time.date(), local_time.hour) == ("recordatorio", holiday + timedelta(days=1), 8)
     assert not any(c.planned_at.astimezone(ZONE).date() == holiday for c in log if c.status == "sent")
     assert_same_timeline(sessions, real, simulated)
-

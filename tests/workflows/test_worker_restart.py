@@ -14,8 +14,9 @@ from collections import Counter
 from pathlib import Path
 from typing import IO
 
+import pytest
 from fakes.providers import FakeSendGrid, FakeTwilio
-from journey import communications, start_at
+from journey import communications, result_of, start_at
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowHandle
@@ -61,9 +62,12 @@ def start_worker(
 
 def sent_count(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
-        return session.scalar(select(func.count()).select_from(Communication).where(Communication.status == "sent")) or 0
+        return (
+            session.scalar(select(func.count()).select_from(Communication).where(Communication.status == "sent")) or 0
+        )
 
 
+@pytest.mark.isolated
 async def test_worker_killed_mid_journey_every_account_continues_nothing_sent_twice(
     env: WorkflowEnvironment,
     sessions: sessionmaker[Session],
@@ -89,7 +93,7 @@ async def test_worker_killed_mid_journey_every_account_continues_nothing_sent_tw
             )
         )
     worker = start_worker(env, migrated_url, fake_sendgrid, fake_twilio, log)
-    results = [asyncio.ensure_future(h.result()) for h in handles]  # waiting lets the server skip time
+    results = [asyncio.ensure_future(result_of(h)) for h in handles]  # waiting lets the server skip time
     try:
         for _ in range(600):  # kill once the campaign is under way, not before and not after
             if sent_count(sessions) >= ACCOUNTS:
@@ -100,7 +104,7 @@ async def test_worker_killed_mid_journey_every_account_continues_nothing_sent_tw
         killed_at = sent_count(sessions)
         assert ACCOUNTS <= killed_at < ACCOUNTS * SENDS_PER_ACCOUNT, log_path.read_text()[-3000:]
         worker = start_worker(env, migrated_url, fake_sendgrid, fake_twilio, log)
-        finished = await asyncio.wait_for(asyncio.gather(*results), timeout=120)
+        finished = await asyncio.wait_for(asyncio.gather(*results), timeout=300)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -119,4 +123,3 @@ async def test_worker_killed_mid_journey_every_account_continues_nothing_sent_tw
         assert statuses["sent"] + statuses["unknown"] == SENDS_PER_ACCOUNT, (h.id, statuses)
     assert len(keys) + sum(sms_by_account.values()) <= ACCOUNTS * SENDS_PER_ACCOUNT
     assert sent_count(sessions) >= ACCOUNTS * SENDS_PER_ACCOUNT - 2  # at most one send per kill is in doubt
-
