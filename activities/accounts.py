@@ -10,21 +10,8 @@ from temporalio import activity
 
 from db.models import Account, Campaign, ContactPoint, Debtor
 from db.session import session_scope
-from domain.account import AccountSnapshot
 from domain.types import Channel
 from workflows.contracts import RegisterAccountInput
-
-
-def contact_points(account: AccountSnapshot) -> list[tuple[Channel, str]]:
-    """The (channel, address) pairs a snapshot holds; WhatsApp falls back to the phone number."""
-    pairs: list[tuple[Channel, str | None]] = [
-        (Channel.EMAIL, account.email),
-        (Channel.SMS, account.phone),
-        (Channel.VOICE, account.phone),
-        (Channel.WHATSAPP, account.whatsapp or account.phone),
-        (Channel.LETTER, account.postal_address),
-    ]
-    return [(channel, address) for channel, address in pairs if address]
 
 
 class AccountActivities:
@@ -64,8 +51,9 @@ class AccountActivities:
                 session.add(debtor)
                 session.flush()
             known = {(p.channel, p.address) for p in debtor.contact_points}
-            for channel, address in contact_points(snap):
-                if (channel.value, address) not in known:
+            for channel in Channel:
+                address = snap.address(channel)
+                if address is not None and (channel.value, address) not in known:
                     session.add(ContactPoint(debtor_id=debtor.id, channel=channel.value, address=address))
             row = Account(
                 campaign_id=input.campaign.id,

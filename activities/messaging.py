@@ -45,17 +45,6 @@ CONTACTED = ("sent", "unknown", "delivered", "opened", "clicked", "replied", "bo
 NOT_CONVERSATIONS = ("no_answer", "wrong_party")
 
 
-def address_for(input: SendInput) -> str | None:
-    a = input.account
-    return {
-        Channel.EMAIL: a.email,
-        Channel.SMS: a.phone,
-        Channel.VOICE: a.phone,
-        Channel.WHATSAPP: a.whatsapp or a.phone,
-        Channel.LETTER: a.postal_address,
-    }[input.channel]
-
-
 def message_context(input: SendInput, now: datetime) -> dict[str, Any]:
     """The variables templates may use (strategies.rendering.EXAMPLE_CONTEXT lists them)."""
     a = input.account
@@ -176,7 +165,7 @@ class MessagingActivities:
                 step=input.step,
                 channel=input.channel.value,
                 template=input.template_name,
-                to_address=address_for(input),
+                to_address=input.account.address(input.channel),
                 status="pending",
                 planned_at=input.planned_at,
                 attempted_at=now,
@@ -202,13 +191,14 @@ class MessagingActivities:
                 else:
                     row.blocked_rule, row.blocked_reason = decision.rule, decision.reason
                 return SendResult(status="blocked", rule=row.blocked_rule, reason=row.blocked_reason)
+            context = message_context(input, now)
             try:
                 row.subject = (
-                    render(input.template.subject, input.locale, input.currency, message_context(input, now))
+                    render(input.template.subject, input.locale, input.currency, context)
                     if input.template.subject
                     else None
                 )
-                row.body = render(input.template.body, input.locale, input.currency, message_context(input, now))
+                row.body = render(input.template.body, input.locale, input.currency, context)
             except Exception as exc:  # a template error must be logged, not retried forever
                 row.status, row.error_code, row.error_message = "failed", "template", f"template error: {exc}"
                 return SendResult(status="failed", reason=row.error_message)

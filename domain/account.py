@@ -49,13 +49,16 @@ class AccountSnapshot(Frozen):
     def first_name(self) -> str:
         return self.debtor_name.split(" ")[0] if self.debtor_name else ""
 
-    def has_contact_point(self, channel: Channel) -> bool:
-        """Whether the account holds an address or number for `channel` at all."""
-        point = {
+    def address(self, channel: Channel) -> str | None:
+        """The address or number used on `channel`; WhatsApp falls back to the phone number."""
+        return {
             Channel.EMAIL: self.email,
             Channel.SMS: self.phone,
             Channel.VOICE: self.phone,
             Channel.WHATSAPP: self.whatsapp or self.phone,
             Channel.LETTER: self.postal_address,
-        }[channel]
-        return bool(point)
+        }[channel] or None
+
+    def has_contact_point(self, channel: Channel) -> bool:
+        """Whether the account holds an address or number for `channel` at all."""
+        return self.address(channel) is not None
