@@ -69,11 +69,3 @@ class AccountActivities:
             session.add(row)
             session.flush()
             return row.id
-
-
-def account_by_workflow(session: Session, workflow_id: str) -> Account:
-    """The account row of a workflow; register_account always ran first."""
-    row = session.scalar(select(Account).where(Account.workflow_id == workflow_id))
-    if row is None:
-        raise LookupError(f"no account row for workflow {workflow_id}: register_account has not run")
-    return row

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.accounts import account_by_workflow
+from activities.lookups import account_by_workflow, id_by_key
 from db.models import AgentTask
 from db.session import session_scope
 from workflows.contracts import AgentTaskInput
@@ -21,7 +20,7 @@ class AgentTaskActivities:
     def create_agent_task(self, input: AgentTaskInput) -> int:
         """Queue the task once per key; return its id."""
         with session_scope(self._sessions) as session:
-            found = session.scalar(select(AgentTask.id).where(AgentTask.key == input.key))
+            found = id_by_key(session, AgentTask, input.key)
             if found is not None:
                 return found
             account = account_by_workflow(session, input.workflow_id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.accounts import account_by_workflow
+from activities.lookups import account_by_workflow, id_by_key
 from db.models import Communication, LegalReferral, Promise
 from db.session import session_scope
 from workflows.contracts import LegalInput
@@ -22,7 +22,7 @@ class LegalActivities:
     @activity.defn(name="refer_to_legal")
     def refer_to_legal(self, input: LegalInput) -> int:
         with session_scope(self._sessions) as session:
-            found = session.scalar(select(LegalReferral.id).where(LegalReferral.key == input.key))
+            found = id_by_key(session, LegalReferral, input.key)
             if found is not None:
                 return found
             account = account_by_workflow(session, input.workflow_id)

@@ -28,7 +28,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.accounts import account_by_workflow
+from activities.lookups import account_by_workflow
 from channels.base import ChannelError, OutgoingMessage, Sender
 from db.models import Account, Communication, ContactPoint, OutboxMessage
 from db.session import session_scope

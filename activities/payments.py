@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.accounts import account_by_workflow
+from activities.lookups import account_by_workflow
 from db.models import Payment
 from db.session import session_scope
 from domain.events import PaymentReceived

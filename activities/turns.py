@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.accounts import account_by_workflow
+from activities.lookups import account_by_workflow, id_by_key
 from db.models import (
     Account,
     AgentTask,
@@ -55,7 +55,7 @@ class TurnActivities:
             match action:
                 case act.ContactBlocked():
                     key = f"{wf}:blocked:{record.turn}:{index}"
-                    if _exists(session, Communication, key):
+                    if id_by_key(session, Communication, key) is not None:
                         continue
                     session.add(
                         Communication(
@@ -73,7 +73,7 @@ class TurnActivities:
                     )
                 case act.ApplyFee():
                     key = f"{wf}:{action.seq}"
-                    if not _exists(session, Fee, key):
+                    if id_by_key(session, Fee, key) is None:
                         session.add(
                             Fee(
                                 key=key,
@@ -88,7 +88,7 @@ class TurnActivities:
                         )
                 case act.RequestApproval():
                     key = f"{wf}:{action.seq}"
-                    if not _exists(session, Approval, key):
+                    if id_by_key(session, Approval, key) is None:
                         session.add(
                             Approval(
                                 key=key,
@@ -118,7 +118,7 @@ class TurnActivities:
         if kind != "agent_outcome":
             return
         key = f"{wf}:outcome:{record.turn}"
-        if _exists(session, OutcomeRecord, key):
+        if id_by_key(session, OutcomeRecord, key) is not None:
             return
         task = session.scalar(
             select(AgentTask)
@@ -185,7 +185,7 @@ class TurnActivities:
         for row in session.scalars(select(Promise).where(Promise.account_id == account.id, Promise.status == "open")):
             if row.key != key:
                 row.status, row.settled_at = ending, record.at
-        if promise is not None and key is not None and not _exists(session, Promise, key):
+        if promise is not None and key is not None and id_by_key(session, Promise, key) is None:
             session.add(
                 Promise(
                     key=key,
@@ -283,7 +283,3 @@ def projection(state: AccountState, record: TurnRecord) -> dict[str, object]:
         "version": record.turn,
         "updated_at": record.at,
     }
-
-
-def _exists(session: Session, model: type[Communication | Fee | Approval | OutcomeRecord | Promise], key: str) -> bool:
-    return session.scalar(select(model.id).where(model.key == key)) is not None
