@@ -12,20 +12,17 @@ from typing import Any
 
 from temporalio.common import RetryPolicy
 
-# Errors no retry can fix: a payload the activity refuses. Raised as ApplicationError(type=...).
-BAD_INPUT = "BadActivityInput"
-
-
-def send(timeout_s: int) -> dict[str, Any]:
-    return {"start_to_close_timeout": timedelta(seconds=timeout_s), "retry_policy": SEND_RETRY}
-
-
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=[BAD_INPUT],
 )
+
+
+def send(timeout_s: int) -> dict[str, Any]:
+    """Options of one send; `timeout_s` is how long before a send on a dead worker is retried."""
+    return {"start_to_close_timeout": timedelta(seconds=timeout_s), "retry_policy": SEND_RETRY}
+
 
 DATABASE: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
@@ -33,6 +30,5 @@ DATABASE: dict[str, Any] = {
         initial_interval=timedelta(seconds=1),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=1),
-        non_retryable_error_types=[BAD_INPUT],
     ),
 }
