@@ -43,6 +43,21 @@ class Settings(BaseSettings):
     # Twilio must reach the webhook from the internet, so the public URL cannot be derived from the bind address.
     status_callback_base_url: str | None = None
 
+    # API: the largest request body accepted (account imports are the big ones).
+    api_max_body_bytes: int = 20 * 1024 * 1024
+    # Webhook secrets. SendGrid signs events with ECDSA; this is its public key (base64 DER, as
+    # SendGrid shows it). Twilio signs with the account's auth token (twilio_auth_token). Payment
+    # providers sign the raw body with HMAC-SHA256 under this shared secret.
+    sendgrid_webhook_public_key: str | None = None
+    payment_webhook_secret: SecretStr | None = None
+    # Signed webhooks older than this are refused (replay protection).
+    webhook_tolerance_s: int = 300
+    # The public base URL Twilio calls (Twilio signs the URL it used, not the one behind a proxy).
+    public_base_url: str | None = None
+    # What one message costs, per channel, in minor units of the campaign's currency; feeds the
+    # cost-per-amount-collected KPI. JSON in the environment, e.g. {"sms": 8, "email": 0}.
+    channel_costs: dict[str, int] = {"email": 0, "sms": 0, "whatsapp": 0, "voice": 0, "letter": 0}
+
     log_level: str = "INFO"
     # Workflows a worker keeps in memory between tasks (sticky execution). 0 turns stickiness
     # off: every task may go to any worker, at the cost of replaying history each time.

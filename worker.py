@@ -12,8 +12,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import build_activities
@@ -21,7 +20,9 @@ from channels.configured import build_senders
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
 from workflows import search_attributes
+from workflows.connect import connect
 from workflows.debtor import DebtorWorkflow
+from workflows.sandbox import workflow_runner
 
 log = logging.getLogger("collect.worker")
 
@@ -41,21 +42,8 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-async def connect(settings: Settings) -> Client:
-    """A client for a local server, a TLS cluster or Temporal Cloud (API key), chosen by settings."""
-    tls: TLSConfig | bool = False
-    if settings.temporal_tls_cert_path and settings.temporal_tls_key_path:
-        with open(settings.temporal_tls_cert_path, "rb") as cert, open(settings.temporal_tls_key_path, "rb") as key:
-            tls = TLSConfig(client_cert=cert.read(), client_private_key=key.read())
-    elif settings.temporal_tls or settings.temporal_api_key is not None:
-        tls = True
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        tls=tls,
-        api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
-        data_converter=pydantic_data_converter,
-    )
+# Every workflow type this product runs; the API's tests run a worker with the same list.
+WORKFLOWS: list[type] = [DebtorWorkflow]
 
 
 def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
@@ -63,7 +51,10 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[DebtorWorkflow],
+        workflows=WORKFLOWS,
+        # The same sandbox configuration as the tests: the domain passed through, holiday
+        # calendars preloaded. (Before issue 4 the worker used the SDK's default runner here.)
+        workflow_runner=workflow_runner(),
         activities=build_activities(sessions, build_senders(settings)),
         activity_executor=executor,
         max_cached_workflows=settings.worker_max_cached_workflows,

@@ -4,6 +4,10 @@ collect strategy validate FILE...     exit 0, or 1 with one `file:line:col: mess
 collect strategy simulate FILE        one account's timeline in the debtor's local time
 collect strategy simulate FILE --accounts 10000   Monte Carlo distributions
 collect strategy schema               the JSON Schema for editors
+collect db upgrade                    migrate the database (COLLECT_DATABASE_URL) to the latest schema
+collect api-key create SUBJECT --role R [--queue Q]   print a new key once
+collect api-key list | revoke PREFIX  keys by prefix; revoking takes effect on the next request
+collect api serve [--host H --port P] serve the HTTP API
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from api.auth import issue_key, revoke_key
+from config import get_settings
+from db.migrate import upgrade
+from db.models import ROLES, ApiKey
+from db.session import make_engine, make_session_factory, session_scope
 from domain.errors import DomainError
 from simulator.engine import simulate
 from simulator.montecarlo import Behaviour, Summary, run_many
@@ -31,6 +42,12 @@ from strategies.loader import StrategyInvalid, parse, translate
 app = typer.Typer(help="Collection campaign orchestrator.", no_args_is_help=True)
 strategy_app = typer.Typer(help="Write, check and simulate strategies.", no_args_is_help=True)
 app.add_typer(strategy_app, name="strategy")
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="API keys: one per person, with a role.", no_args_is_help=True)
+app.add_typer(keys_app, name="api-key")
+api_app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
+app.add_typer(api_app, name="api")
 
 # Wide when piped, so a timeline stays one line per event in files and CI logs.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -162,6 +179,68 @@ def _print_summary(summary: Summary, elapsed: float) -> None:
     out.print(f"recovery rate: {recovery:.1%} (collected {summary.collected} of {summary.placed} placed, minor units)")
     out.print(f"contacts moved or blocked by the policy: {summary.blocked / n:.1f} per account")
     out.print(f"simulated in {elapsed:.1f} s ({n / elapsed:.0f} accounts/s)")
+
+
+def _sessions() -> sessionmaker[Session]:
+    return make_session_factory(make_engine(get_settings().database_url))
+
+
+@db_app.command(name="upgrade")
+def db_upgrade() -> None:
+    """Migrate the configured database to the latest revision."""
+    upgrade(get_settings().database_url)
+    out.print("database is at the latest revision")
+
+
+@keys_app.command(name="create")
+def key_create(
+    subject: Annotated[str, typer.Argument(help="who the key is for; an agent's id in tasks and outcomes")],
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    queue: Annotated[list[str] | None, typer.Option(help="an agent queue this person works (repeatable)")] = None,
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    try:
+        with session_scope(_sessions()) as session:
+            issued = issue_key(session, subject, role, queue or [])
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    out.print(issued.key, markup=False)
+    err.print(f"key {issued.prefix} for {issued.subject} ({issued.role}); it is not shown again", markup=False)
+
+
+@keys_app.command(name="revoke")
+def key_revoke(prefix: Annotated[str, typer.Argument(help="the key's prefix, as `api-key list` shows it")]) -> None:
+    """Revoke a key; requests with it are refused from then on."""
+    with session_scope(_sessions()) as session:
+        revoked = revoke_key(session, prefix)
+    if not revoked:
+        err.print(f"error: no live key with prefix {prefix}", markup=False)
+        raise typer.Exit(1)
+    out.print(f"revoked {prefix}")
+
+
+@keys_app.command(name="list")
+def key_list() -> None:
+    """Every key: prefix, subject, role, queues, created, revoked."""
+    table = Table("prefix", "subject", "role", "queues", "created", "revoked")
+    with session_scope(_sessions()) as session:
+        for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+            revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
+            created = row.created_at.isoformat(timespec="seconds")
+            table.add_row(row.prefix, row.subject, row.role, ",".join(row.queues), created, revoked)
+    out.print(table)
+
+
+@api_app.command(name="serve")
+def api_serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the API with uvicorn (settings from COLLECT_* variables)."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
 
 
 def main() -> None:

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from fakes.providers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures for every test package)
 from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from workers import test_server_path
 
 from db.migrate import upgrade
-from db.session import make_engine, normalize_url
+from db.session import make_engine, make_session_factory, normalize_url
+from workflows import search_attributes
 
 POSTGRES_ENV = "TEST_DATABASE_URL"
 
@@ -47,3 +52,19 @@ def migrated_url(database_url: str) -> str:
     """`database_url` upgraded to the latest Alembic revision."""
     upgrade(database_url)
     return database_url
+
+
+@pytest.fixture
+def sessions(migrated_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(migrated_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
+    ) as environment:
+        await search_attributes.ensure_registered(environment.client, "default")
+        yield environment

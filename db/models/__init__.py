@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from db.models.access import ROLES, ApiKey, IdempotencyRecord, WebhookReceipt
 from db.models.accounts import Account
-from db.models.agent_work import AGENT_TASK_STATUSES, AgentTask, OutcomeRecord
-from db.models.campaigns import CAMPAIGN_STATUSES, Campaign
+from db.models.agent_work import AGENT_TASK_STATUSES, AgentNote, AgentTask, OutcomeRecord
+from db.models.campaigns import CAMPAIGN_STATUSES, LAUNCH_STATUSES, Campaign
 from db.models.commitments import (
     INSTALLMENT_STATUSES,
     PLAN_STATUSES,
@@ -28,17 +29,22 @@ __all__ = [
     "CHANNELS",
     "COMMUNICATION_STATUSES",
     "INSTALLMENT_STATUSES",
+    "LAUNCH_STATUSES",
     "PLAN_STATUSES",
     "PROMISE_STATUSES",
+    "ROLES",
     "Account",
     "AccountState",
+    "AgentNote",
     "AgentTask",
+    "ApiKey",
     "Approval",
     "Campaign",
     "Communication",
     "ContactPoint",
     "Debtor",
     "Fee",
+    "IdempotencyRecord",
     "LegalReferral",
     "MessageEvent",
     "OutboxMessage",
@@ -48,4 +54,5 @@ __all__ = [
     "PlanInstallment",
     "Promise",
     "StrategyVersion",
+    "WebhookReceipt",
 ]

@@ -28,3 +28,5 @@ class Account(Base):
     due_date: Mapped[date]
     snapshot_json: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set once the account's workflow has been started; the launcher picks rows where it is null.
+    launched_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -50,3 +50,15 @@ class OutcomeRecord(Base):
     agent: Mapped[str | None] = mapped_column(String)
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentNote(Base):
+    """A free-text note an agent left on an account (not an outcome: it changes nothing)."""
+
+    __tablename__ = "agent_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    author: Mapped[str] = mapped_column(String)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

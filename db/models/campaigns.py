@@ -11,6 +11,7 @@ from db.base import Base, utcnow
 from db.models._checks import one_of
 
 CAMPAIGN_STATUSES = ("draft", "running", "paused", "stopped")
+LAUNCH_STATUSES = ("not_started", "running", "done")
 
 
 class Campaign(Base):
@@ -18,7 +19,10 @@ class Campaign(Base):
     campaign can be drafted before its strategy is published)."""
 
     __tablename__ = "campaigns"
-    __table_args__ = (CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="status"),
+        CheckConstraint(one_of("launch_status", LAUNCH_STATUSES), name="launch_status"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String)
@@ -29,3 +33,9 @@ class Campaign(Base):
     payment_link_base: Mapped[str | None] = mapped_column(String)
     status: Mapped[str] = mapped_column(String, default="draft")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String)
+    # Launch progress, written by the launcher workflow's activities as batches start.
+    launch_status: Mapped[str] = mapped_column(String, default="not_started")
+    launched: Mapped[int] = mapped_column(default=0)
+    launch_started_at: Mapped[datetime | None]
+    launch_finished_at: Mapped[datetime | None]

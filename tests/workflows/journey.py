@@ -26,6 +26,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from workers import TASK_QUEUE
 
 from db.models import AgentTask, Communication, LegalReferral
 from domain import actions as act
@@ -39,8 +40,6 @@ from simulator.engine import Entry
 from simulator.scenario import ScriptedResponder
 from workflows.contracts import CampaignInfo, DebtorInput, debtor_workflow_id
 from workflows.debtor import DebtorWorkflow
-
-TASK_QUEUE = "collect-test"
 
 UPDATES = {
     "agent_outcome": DebtorWorkflow.record_outcome,

