@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, require
@@ -48,3 +48,13 @@ Agent = Annotated[Principal, Depends(require("agent"))]
 Planner = Annotated[Principal, Depends(require("strategist", "supervisor"))]
 # Working accounts: agents (limited to their own work) and supervisors.
 AgentOrSupervisor = Annotated[Principal, Depends(require("agent", "supervisor"))]
+
+# Documents the header on every state-changing POST; api/idempotency.py does the work.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Repeat a POST safely: the same key and body return the first answer; another body, 409.",
+    ),
+]
