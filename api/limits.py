@@ -3,6 +3,7 @@ sent a Content-Length."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,27 +29,28 @@ class BodyLimitMiddleware:
                 await self._refuse(send)
                 return
         seen = 0
-        started = False
+        exceeded = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            # Once the body overflowed, whatever the app answers (frameworks turn a failed body read
+            # into their own 400) is replaced by the 413.
+            if not exceeded:
+                await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        with contextlib.suppress(BodyTooLarge):
+            await self.app(scope, counting_receive, guarded_send)
+        if exceeded:
+            await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
         detail = f"The request body is larger than {self.max_bytes} bytes."

@@ -5,58 +5,17 @@ with channels in the sandbox. One key per role, plus two agents sharing the `cal
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from api_harness import CALLERS, Api, api_settings
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
-from workers import TASK_QUEUE, running_worker
+from workers import running_worker
 
 from api.app import create_app
 from api.auth import issue_key
-from config import Settings
-
-WEBHOOK_SECRET = "payment-webhook-secret"
-TWILIO_TOKEN = "twilio-test-token"
-PUBLIC_BASE_URL = "https://collect.example"
-
-
-@dataclass
-class Api:
-    """The app under test, with a key per caller: `as_("strategist")` gives that caller's headers."""
-
-    http: httpx.AsyncClient
-    sessions: sessionmaker[Session]
-    env: WorkflowEnvironment
-    settings: Settings
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def as_(self, who: str, **extra: str) -> dict[str, str]:
-        return {"X-API-Key": self.keys[who], **extra}
-
-
-def api_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": "sqlite://",  # unused: the app gets the test's session factory
-        "temporal_task_queue": TASK_QUEUE,
-        "payment_webhook_secret": WEBHOOK_SECRET,
-        "twilio_auth_token": TWILIO_TOKEN,
-        "public_base_url": PUBLIC_BASE_URL,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-CALLERS = {
-    "admin": ("root", "admin", []),
-    "strategist": ("sofia", "strategist", []),
-    "supervisor": ("marta", "supervisor", []),
-    "agent": ("ana", "agent", ["calls"]),
-    "other_agent": ("beto", "agent", ["calls"]),
-    "outsider_agent": ("carla", "agent", ["legal"]),
-}
 
 
 @pytest.fixture
