@@ -5,6 +5,7 @@ started any other way (tests, the CLI, a re-run) self-sufficient. Idempotent by 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
@@ -27,7 +28,8 @@ class AccountActivities:
                 return found.id
             snap = input.account
             if session.get(Campaign, input.campaign.id) is None:
-                session.add(
+                _insert_once(
+                    session,
                     Campaign(
                         id=input.campaign.id,
                         name=input.campaign.id,
@@ -37,19 +39,21 @@ class AccountActivities:
                         creditor_email=input.campaign.creditor_email,
                         payment_link_base=input.campaign.payment_link_base,
                         status="running",
-                    )
+                    ),
                 )
             debtor = session.scalar(select(Debtor).where(Debtor.external_id == snap.account_id))
             if debtor is None:
-                debtor = Debtor(
-                    external_id=snap.account_id,
-                    name=snap.debtor_name,
-                    country=snap.country,
-                    timezone=snap.timezone,
-                    locale=snap.locale or "",
+                _insert_once(
+                    session,
+                    Debtor(
+                        external_id=snap.account_id,
+                        name=snap.debtor_name,
+                        country=snap.country,
+                        timezone=snap.timezone,
+                        locale=snap.locale or "",
+                    ),
                 )
-                session.add(debtor)
-                session.flush()
+                debtor = session.scalars(select(Debtor).where(Debtor.external_id == snap.account_id)).one()
             known = {(p.channel, p.address) for p in debtor.contact_points}
             for channel in Channel:
                 address = snap.address(channel)
@@ -69,3 +73,13 @@ class AccountActivities:
             session.add(row)
             session.flush()
             return row.id
+
+
+def _insert_once(session: Session, row: object) -> None:
+    """Insert `row` unless a concurrent registration (another account of the same campaign or
+    debtor, started at the same moment) inserted it first: a savepoint keeps our transaction."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        pass  # the other transaction's row is the one we wanted

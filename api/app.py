@@ -17,7 +17,7 @@ from temporalio.client import Client
 from api import errors
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
-from api.routers import agents, campaigns, payments, strategies, supervisors, webhooks
+from api.routers import agents, campaigns, kpis, payments, strategies, supervisors, webhooks
 from api.temporal import TemporalGateway
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
@@ -65,7 +65,7 @@ def create_app(
     if client is not None:
         app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
     errors.install(app)
-    for router in (strategies, campaigns, agents, supervisors, payments, webhooks):
+    for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks):
         app.include_router(router.router)
 
     @app.get("/health", tags=["health"], summary="Liveness: the process answers")

@@ -1,7 +1,475 @@
-"""TODO(router) webhooks."""
+"""Provider webhooks: payments (HMAC-SHA256), SendGrid events (ECDSA) and Twilio status callbacks
+and inbound messages (`X-Twilio-Signature`).
+
+They carry no API key: the signature is the credential, checked on the raw body before anything
+is parsed (api/signatures.py), and a missing, stale or wrong one is a 403 problem. Providers
+redeliver; each event is claimed once in `webhook_receipts` (source + the provider's event id)
+inside the request's transaction, so a redelivery changes nothing, and a failure (e.g. Temporal
+unavailable, 503) rolls the claim back so the provider's retry is processed afresh.
+
+Facts go to the database first (payments, message events, contact-point opt-outs); then the
+account workflows concerned are signalled. A workflow that is not running (closed account) is
+skipped: the facts stay recorded.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl
 
-router = APIRouter()
+import phonenumbers
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from api import signatures
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import ProblemError, ProblemItem
+from api.routers.payments import receive_payment, signal_payment
+from api.schemas.webhooks import (
+    TWILIO_INBOUND_FORM,
+    TWILIO_STATUS_FORM,
+    PaymentEvent,
+    PaymentWebhookAck,
+    SendGridAck,
+    SendGridEvent,
+)
+from api.temporal import TemporalGateway
+from config import Settings
+from db.models import Account, Communication
+from db.repositories import payments as ledger
+from db.repositories import webhooks as hooks
+from domain import events as ev
+from domain.types import Channel
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+T = TypeVar("T")
+
+# SendGrid event → our message event (https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event).
+SENDGRID_EVENTS: dict[str, ev.MessageEventKind] = {
+    "delivered": "delivered",
+    "open": "opened",
+    "click": "clicked",
+    "bounce": "bounced",
+    "dropped": "bounced",
+}
+SENDGRID_OPT_OUTS = frozenset({"unsubscribe", "group_unsubscribe", "spamreport"})
+SENDGRID_OPT_INS = frozenset({"group_resubscribe"})
+# Twilio message and call statuses → our message event; the rest (queued, sent, ringing...) are only stored.
+TWILIO_MESSAGE_EVENTS: dict[str, ev.MessageEventKind] = {
+    "delivered": "delivered",
+    "read": "opened",  # WhatsApp read receipts
+    "undelivered": "failed",
+    "failed": "failed",
+}
+TWILIO_CALL_EVENTS: dict[str, ev.MessageEventKind] = {"completed": "delivered", "failed": "failed"}
+# Twilio's "attempt to send to unsubscribed recipient": the carrier holds a STOP we must mirror.
+TWILIO_OPTED_OUT_ERROR = "21610"
+# Opt-out and opt-in keywords: Twilio's defaults (ecosystem.md §2.4; TCPA revocation words,
+# commercial-and-compliance.md §2.2) plus the Spanish ones a Latin American campaign needs.
+# Matched on the whole message, case- and accent-insensitively, as Twilio does ("Stop" opts out,
+# "Stop please" does not).
+STOP_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "BAJA", "ALTO"}
+    | {"NO MOLESTAR", "NO ME MOLESTEN"}
+)
+START_KEYWORDS = frozenset({"START", "UNSTOP", "ALTA"})
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+PAYMENT_EVENT = TypeAdapter(PaymentEvent)
+SENDGRID_BATCH = TypeAdapter(list[SendGridEvent])
+
+ProviderPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=24,
+        pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+        description="The payment provider, as recorded on the payment (lowercase).",
+    ),
+]
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+# The exact bytes the provider signed; read before any parsing.
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _form_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}}
+
+
+TWIML_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Empty TwiML: nothing to reply.", "content": {"text/xml": {"schema": {"type": "string"}}}}
+}
+
+
+def _twiml() -> Response:
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+def _parse(adapter: TypeAdapter[T], body: bytes) -> T:
+    """The signed body as `adapter`'s type: 400 when it is not JSON, 422 (with pointers) when it does not fit."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ProblemError(
+            400, "The body is not valid JSON.", errors=[ProblemItem(line=exc.lineno, column=exc.colno, detail=exc.msg)]
+        ) from None
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise ProblemError(400, f"The body is not usable JSON: {type(exc).__name__}.") from None
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        errors = [
+            ProblemItem(pointer="/body" + "".join(f"/{part}" for part in e["loc"]), detail=e["msg"])
+            for e in exc.errors()
+        ]
+        raise ProblemError(422, "The event does not match its schema.", errors=errors) from None
+
+
+def _signal(temporal: TemporalGateway, workflow_id: str, name: str, payload: BaseModel) -> bool:
+    """Signal one account's workflow; False when it is not running (the fact is recorded anyway)."""
+    try:
+        temporal.signal(workflow_id, name, payload)
+    except ProblemError as exc:
+        if exc.status == 409:
+            return False
+        raise
+    return True
+
+
+# ---- payment providers ------------------------------------------------------------------------
+
+
+def _account_of(session: Session, event: PaymentEvent) -> Account:
+    if event.account_id is not None:
+        account = session.get(Account, event.account_id)
+        pointer, named = "/body/account_id", f"account {event.account_id}"
+    else:
+        account = session.scalar(
+            select(Account).where(
+                Account.campaign_id == event.campaign_id, Account.external_id == event.external_account_id
+            )
+        )
+        pointer, named = "/body/external_account_id", f"account {event.external_account_id!r} in {event.campaign_id!r}"
+    if account is None:
+        raise ProblemError(422, f"There is no {named}.", errors=[ProblemItem(pointer=pointer, detail="not found")])
+    return account
+
+
+@router.post(
+    "/payments/{provider}",
+    summary="A payment provider reports a payment (HMAC-SHA256 signed)",
+    openapi_extra=_json_body(PaymentEvent.model_json_schema()),
+)
+def payment_webhook(
+    provider: ProviderPath,
+    body: RawBody,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    signature: Annotated[
+        str | None, Header(alias=signatures.HMAC_SIGNATURE, description='"sha256=" + hex HMAC-SHA256')
+    ] = None,
+    timestamp: Annotated[
+        str | None, Header(alias=signatures.HMAC_TIMESTAMP, description="Unix seconds; signed with the body")
+    ] = None,
+) -> PaymentWebhookAck:
+    """Sign `"<X-Signature-Timestamp>.<raw body>"` with HMAC-SHA256 under the shared secret and
+    send `X-Signature: sha256=<hex>`; timestamps older than the tolerance (300 s) are refused.
+    The same `event_id`, or the same `provider_payment_id`, counts once (`duplicate`)."""
+    signatures.verify_hmac(
+        settings.payment_webhook_secret,
+        body,
+        signature,
+        timestamp,
+        tolerance_s=settings.webhook_tolerance_s,
+        now=datetime.now(UTC),
+    )
+    event = _parse(PAYMENT_EVENT, body)
+    if not hooks.claim(session, f"payment:{provider}", event.event_id, body.decode("utf-8", "replace")):
+        known = ledger.find(session, provider, event.provider_payment_id)
+        # Signal again: the first delivery may have recorded the payment and then failed to reach
+        # Temporal (503). The workflow counts each payment id once, so this is harmless.
+        account = session.get(Account, known.account_id) if known else None
+        return PaymentWebhookAck(
+            status="duplicate",
+            payment_id=known.id if known else None,
+            allocated_to=known.allocated_to if known else None,
+            signalled=signal_payment(temporal, account.workflow_id, known) if known and account else False,
+        )
+    recorded = receive_payment(
+        session,
+        temporal,
+        _account_of(session, event),
+        provider=provider,
+        provider_payment_id=event.provider_payment_id,
+        amount=event.amount,
+        currency=event.currency,
+        received_at=event.paid_at,
+    )
+    return PaymentWebhookAck(
+        status="recorded" if recorded.created else "duplicate",
+        payment_id=recorded.id,
+        allocated_to=recorded.allocated_to,
+        signalled=recorded.signalled,
+    )
+
+
+# ---- SendGrid ---------------------------------------------------------------------------------
+
+
+def _occurred(timestamp: int | None, now: datetime) -> datetime:
+    if timestamp is None or not 0 < timestamp < 2**33:
+        return now
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+@router.post(
+    "/sendgrid/events",
+    summary="SendGrid's Event Webhook (ECDSA signed)",
+    openapi_extra=_json_body({"type": "array", "items": SendGridEvent.model_json_schema()}),
+)
+def sendgrid_events(
+    body: RawBody,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    signature: Annotated[str | None, Header(alias=signatures.SENDGRID_SIGNATURE)] = None,
+    timestamp: Annotated[str | None, Header(alias=signatures.SENDGRID_TIMESTAMP)] = None,
+) -> SendGridAck:
+    """Delivery and engagement events for our emails. Each new event (by `sg_event_id`) is stored
+    on its communication (found by the `collect_key` custom arg) and signalled to the account's
+    workflow: delivered, open, click, bounce and dropped as message events; unsubscribe,
+    group_unsubscribe and spamreport opt the email address out. Other events are stored only."""
+    now = datetime.now(UTC)
+    signatures.verify_sendgrid(
+        settings.sendgrid_webhook_public_key,
+        body,
+        signature,
+        timestamp,
+        tolerance_s=settings.webhook_tolerance_s,
+        now=now,
+    )
+    events = _parse(SENDGRID_BATCH, body)
+    recorded = duplicates = 0
+    outgoing: list[tuple[str, str, BaseModel]] = []
+    for event in events:
+        if not hooks.claim(session, "sendgrid", event.sg_event_id):
+            duplicates += 1
+            continue
+        recorded += 1
+        comm = hooks.communication_by_key(session, event.collect_key) if event.collect_key else None
+        hooks.add_event(
+            session,
+            communication=comm,
+            provider="sendgrid",
+            provider_event_id=event.sg_event_id,
+            event=event.event,
+            occurred_at=_occurred(event.timestamp, now),
+            payload=event.raw(),
+        )
+        if comm is not None:
+            outgoing.extend(_sendgrid_effects(session, comm, event, now))
+    signalled = sum(_signal(temporal, wf, name, payload) for wf, name, payload in outgoing)
+    return SendGridAck(received=len(events), recorded=recorded, duplicates=duplicates, signalled=signalled)
+
+
+def _sendgrid_effects(
+    session: Session, comm: Communication, event: SendGridEvent, now: datetime
+) -> list[tuple[str, str, BaseModel]]:
+    """Apply one event to the log and contact points; return the signals it calls for."""
+    effects: list[tuple[str, str, BaseModel]] = []
+    mapped = SENDGRID_EVENTS.get(event.event)
+    if mapped is not None:
+        hooks.advance(comm, mapped)
+        effects.append(
+            (comm.workflow_id, "message_event", ev.MessageEvent(channel=Channel.EMAIL, event=mapped, seq=comm.seq))
+        )
+    if event.event in SENDGRID_OPT_OUTS | SENDGRID_OPT_INS:
+        debtor = hooks.debtor_of_account(session, comm.account_id)
+        address = event.email or comm.to_address
+        opting_out = event.event in SENDGRID_OPT_OUTS
+        if debtor is not None:
+            hooks.set_opted_out(session, [debtor], Channel.EMAIL.value, address, now if opting_out else None)
+        payload: BaseModel = ev.OptOut(channel=Channel.EMAIL) if opting_out else ev.OptIn(channel=Channel.EMAIL)
+        effects.append((comm.workflow_id, "opt_out" if opting_out else "opt_in", payload))
+    return effects
+
+
+# ---- Twilio -----------------------------------------------------------------------------------
+
+
+def _form(body: bytes) -> FormData:
+    # Twilio posts application/x-www-form-urlencoded; every value is signed, blank ones included.
+    pairs: list[tuple[str, str | UploadFile]] = list(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return FormData(pairs)
+
+
+def _verified_form(request: Request, body: bytes, settings: Settings, signature: str | None) -> FormData:
+    params = _form(body)
+    base = settings.public_base_url or settings.status_callback_base_url
+    signatures.verify_twilio(settings.twilio_auth_token, signatures.public_url(base, request.url), params, signature)
+    return params
+
+
+def _required(params: FormData, *names: str) -> str:
+    for name in names:
+        value = params.get(name)
+        if isinstance(value, str) and value and "\x00" not in value and len(value) <= 255:
+            return value
+    raise ProblemError(
+        422,
+        f"The form lacks {' or '.join(names)} (or it is longer than 255 characters).",
+        errors=[ProblemItem(pointer=f"/body/{names[0]}", detail="field required")],
+    )
+
+
+def _e164(number: str) -> str:
+    """`number` in E.164 when it parses as one (Twilio sends E.164; this forgives spacing)."""
+    try:
+        parsed = phonenumbers.parse(number.strip(), None)
+    except phonenumbers.NumberParseException:
+        return number.strip()
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def keyword_intent(body: str, opt_out_type: str | None) -> str:
+    """`opt_out`, `opt_in` or `reply` for an inbound message (Twilio's OptOutType wins when present)."""
+    declared = (opt_out_type or "").strip().upper()
+    if declared == "STOP":
+        return "opt_out"
+    if declared == "START":
+        return "opt_in"
+    if declared == "HELP":
+        return "reply"
+    plain = unicodedata.normalize("NFKD", body).encode("ascii", "ignore").decode().upper()
+    words = " ".join(plain.strip(" \t\r\n.!?,;").split())
+    if words in STOP_KEYWORDS:
+        return "opt_out"
+    if words in START_KEYWORDS:
+        return "opt_in"
+    return "reply"
+
+
+@router.post(
+    "/twilio/status",
+    summary="Twilio's status callback for messages and calls (X-Twilio-Signature)",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body(TWILIO_STATUS_FORM),
+)
+def twilio_status(
+    request: Request,
+    body: RawBody,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    signature: Annotated[str | None, Header(alias=signatures.TWILIO_SIGNATURE)] = None,
+) -> Response:
+    """A message's (MessageSid, MessageStatus, ErrorCode) or a call's (CallSid, CallStatus) new
+    status. Each (sid, status) counts once; delivered, read, undelivered and failed are signalled to
+    the account's workflow, error 21610 (the carrier holds a STOP) opts the number out."""
+    params = _verified_form(request, body, settings, signature)
+    is_call = not params.get("MessageSid") and bool(params.get("CallSid"))
+    sid = _required(params, "MessageSid", "CallSid")
+    status = _required(params, "MessageStatus", "CallStatus").strip().lower()
+    if not hooks.claim(session, "twilio-status", f"{sid}:{status}"[:255]):
+        return _twiml()
+    now = datetime.now(UTC)
+    comm = hooks.communication_by_provider_id(session, sid)
+    error_code = str(params.get("ErrorCode") or "") or None
+    hooks.add_event(
+        session,
+        communication=comm,
+        provider="twilio",
+        provider_event_id=f"{sid}:{status}"[:255],
+        event=status,
+        occurred_at=now,
+        payload={k: str(v) for k, v in params.multi_items()},
+    )
+    if comm is None:
+        return _twiml()
+    mapped = (TWILIO_CALL_EVENTS if is_call else TWILIO_MESSAGE_EVENTS).get(status)
+    if mapped is not None:
+        hooks.advance(comm, mapped, error_code)
+        event = ev.MessageEvent(channel=Channel(comm.channel), event=mapped, seq=comm.seq)
+        _signal(temporal, comm.workflow_id, "message_event", event)
+    if error_code == TWILIO_OPTED_OUT_ERROR and comm.channel in ("sms", "whatsapp") and comm.to_address:
+        debtor = hooks.debtor_of_account(session, comm.account_id)
+        if debtor is not None:
+            hooks.set_opted_out(session, [debtor], comm.channel, comm.to_address, now)
+        _signal(temporal, comm.workflow_id, "opt_out", ev.OptOut(channel=Channel(comm.channel)))
+    return _twiml()
+
+
+@router.post(
+    "/twilio/inbound",
+    summary="An inbound SMS or WhatsApp message (X-Twilio-Signature)",
+    response_class=Response,
+    responses=TWIML_RESPONSE,
+    openapi_extra=_form_body(TWILIO_INBOUND_FORM),
+)
+def twilio_inbound(
+    request: Request,
+    body: RawBody,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    signature: Annotated[str | None, Header(alias=signatures.TWILIO_SIGNATURE)] = None,
+) -> Response:
+    """A debtor wrote to us. STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, BAJA,
+    ALTO, NO MOLESTAR (or Twilio's `OptOutType=STOP`) opt that number out on that channel (SMS, or
+    WhatsApp when `From` starts with `whatsapp:`) for every account of every debtor who has the
+    number; START, UNSTOP, ALTA opt it back in; anything else is a `replied` message event.
+    Answers with empty TwiML (no auto-reply)."""
+    params = _verified_form(request, body, settings, signature)
+    sid = _required(params, "MessageSid", "SmsSid")
+    sender = _required(params, "From")
+    if not hooks.claim(session, "twilio-inbound", sid[:255]):
+        return _twiml()
+    channel = Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS
+    number = _e164(sender.removeprefix("whatsapp:"))
+    intent = keyword_intent(str(params.get("Body") or ""), str(params.get("OptOutType") or "") or None)
+    now = datetime.now(UTC)
+    debtors = hooks.debtors_with_number(session, number)
+    comm = hooks.latest_to(session, debtors, channel.value, number)
+    hooks.add_event(
+        session,
+        communication=comm,
+        provider="twilio",
+        provider_event_id=sid[:255],
+        event={"opt_out": "opt_out", "opt_in": "opt_in"}.get(intent, "replied"),
+        occurred_at=now,
+        payload={k: str(v) for k, v in params.multi_items()},
+    )
+    if intent == "opt_out":
+        hooks.set_opted_out(session, debtors, channel.value, number, now)
+    elif intent == "opt_in":
+        hooks.set_opted_out(session, debtors, channel.value, number, None)
+    elif comm is not None:
+        hooks.advance(comm, "replied")
+    for workflow_id in hooks.workflows_of_debtors(session, debtors):
+        payload: BaseModel
+        if intent == "opt_out":
+            payload, name = ev.OptOut(channel=channel), "opt_out"
+        elif intent == "opt_in":
+            payload, name = ev.OptIn(channel=channel), "opt_in"
+        else:
+            seq = comm.seq if comm is not None and comm.workflow_id == workflow_id else None
+            payload, name = ev.MessageEvent(channel=channel, event="replied", seq=seq), "message_event"
+        _signal(temporal, workflow_id, name, payload)
+    return _twiml()

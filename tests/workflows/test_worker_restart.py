@@ -67,6 +67,23 @@ def sent_count(sessions: sessionmaker[Session]) -> int:
         )
 
 
+async def diagnose(handles: list[WorkflowHandle[DebtorWorkflow, DebtorResult]]) -> str:
+    """Where each unfinished workflow stands: status, pending activities, its last history events."""
+    lines = []
+    for handle in handles:
+        description = await handle.describe()
+        pending = [
+            f"{p.activity_type.name} attempt {p.attempt} state {p.state}"
+            for p in description.raw_description.pending_activities
+        ]
+        events = [event async for event in handle.fetch_history_events()]
+        tail = [f"{e.event_id}:{e.WhichOneof('attributes')}" for e in events[-6:]]
+        lines.append(
+            f"{handle.id} {description.status.name if description.status else '?'} pending={pending} last={tail}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 @pytest.mark.isolated
 @pytest.mark.skipif(
     not os.environ.get("COLLECT_RUN_RESTART_TEST"),
@@ -108,7 +125,10 @@ async def test_worker_killed_mid_journey_every_account_continues_nothing_sent_tw
         killed_at = sent_count(sessions)
         assert ACCOUNTS <= killed_at < ACCOUNTS * SENDS_PER_ACCOUNT, log_path.read_text()[-3000:]
         worker = start_worker(env, migrated_url, fake_sendgrid, fake_twilio, log)
-        finished = await asyncio.wait_for(asyncio.gather(*results), timeout=300)
+        try:
+            finished = await asyncio.wait_for(asyncio.gather(*results), timeout=300)
+        except TimeoutError:
+            pytest.fail("accounts stuck after the restart:\n" + await diagnose(handles) + log_path.read_text()[-3000:])
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

@@ -1,0 +1,155 @@
+"""What provider webhooks write: receipts that make a redelivered event count once, delivery and
+engagement events on the communications log, and opt-outs on contact points.
+
+Every claim is an insert under a unique constraint inside a savepoint, so two deliveries of the
+same event racing each other still record it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import Account, Communication, ContactPoint, MessageEvent, WebhookReceipt
+
+# Forward-only progress of a message; a later webhook never moves a message back (providers
+# deliver events out of order: an `open` can arrive before its `delivered`).
+_PROGRESS = {"unknown": 1, "sent": 1, "delivered": 2, "opened": 3, "clicked": 4, "replied": 4}
+_FAILURES = ("bounced", "failed")
+PHONE_CHANNELS = ("sms", "whatsapp", "voice")
+
+
+def claim(session: Session, source: str, event_id: str, payload: str | None = None) -> bool:
+    """Record that `(source, event_id)` was handled; False when it already was (a redelivery)."""
+    if session.scalar(
+        select(WebhookReceipt.id).where(WebhookReceipt.source == source, WebhookReceipt.event_id == event_id)
+    ):
+        return False
+    try:
+        with session.begin_nested():
+            session.add(WebhookReceipt(source=source, event_id=event_id, payload=payload))
+    except IntegrityError:
+        return False
+    return True
+
+
+def communication_by_key(session: Session, key: str) -> Communication | None:
+    """The communication sent under idempotency key `key` (SendGrid echoes it as `collect_key`)."""
+    return session.scalar(select(Communication).where(Communication.key == key))
+
+
+def communication_by_provider_id(session: Session, provider_id: str) -> Communication | None:
+    """The communication a provider knows by `provider_id` (a Twilio message or call SID)."""
+    return session.scalar(
+        select(Communication).where(Communication.provider_id == provider_id).order_by(Communication.id).limit(1)
+    )
+
+
+def latest_to(session: Session, debtor_ids: list[int], channel: str, address: str) -> Communication | None:
+    """The latest message sent on `channel` to `address` for these debtors (what an inbound reply answers)."""
+    if not debtor_ids:
+        return None
+    return session.scalar(
+        select(Communication)
+        .join(Account, Account.id == Communication.account_id)
+        .where(
+            Account.debtor_id.in_(debtor_ids),
+            Communication.channel == channel,
+            Communication.to_address.in_(_address_forms(address)),
+        )
+        .order_by(Communication.id.desc())
+        .limit(1)
+    )
+
+
+def add_event(
+    session: Session,
+    *,
+    communication: Communication | None,
+    provider: str,
+    provider_event_id: str,
+    event: str,
+    occurred_at: datetime,
+    payload: dict[str, Any],
+) -> MessageEvent:
+    """Store one provider event (also when it matches no communication: kept for diagnosis)."""
+    row = MessageEvent(
+        communication_id=communication.id if communication is not None else None,
+        provider=provider,
+        provider_event_id=provider_event_id,
+        event=event,
+        occurred_at=occurred_at,
+        payload=payload,
+    )
+    session.add(row)
+    return row
+
+
+def advance(communication: Communication, status: str, error_code: str | None = None) -> None:
+    """Move the message's status forward (never back); a bounce or failure ends a sent message."""
+    current = communication.status
+    if status in _FAILURES:
+        if current in ("sent", "unknown", "delivered"):
+            communication.status = status
+            communication.error_code = error_code or communication.error_code
+        return
+    if current in _PROGRESS and status in _PROGRESS and _PROGRESS[status] > _PROGRESS[current]:
+        communication.status = status
+
+
+def _address_forms(address: str) -> list[str]:
+    # A WhatsApp number may have been stored with or without Twilio's `whatsapp:` prefix.
+    bare = address.removeprefix("whatsapp:")
+    return [bare, f"whatsapp:{bare}"]
+
+
+def debtors_with_number(session: Session, number: str) -> list[int]:
+    """The debtors who have `number` (E.164) on any phone channel."""
+    return list(
+        session.scalars(
+            select(ContactPoint.debtor_id)
+            .where(ContactPoint.channel.in_(PHONE_CHANNELS), ContactPoint.address.in_(_address_forms(number)))
+            .distinct()
+            .order_by(ContactPoint.debtor_id)
+        )
+    )
+
+
+def debtor_of_account(session: Session, account_id: int) -> int | None:
+    """The debtor an account belongs to."""
+    return session.scalar(select(Account.debtor_id).where(Account.id == account_id))
+
+
+def set_opted_out(
+    session: Session, debtor_ids: list[int], channel: str, address: str | None, at: datetime | None
+) -> int:
+    """Opt the debtors' `channel` contact points out at `at` (None opts back in); `address` None
+    means every address on that channel. Returns how many contact points changed."""
+    if not debtor_ids:
+        return 0
+    query = update(ContactPoint).where(ContactPoint.debtor_id.in_(debtor_ids), ContactPoint.channel == channel)
+    if address is not None and channel in PHONE_CHANNELS:
+        query = query.where(or_(*(ContactPoint.address == form for form in _address_forms(address))))
+    elif address is not None:  # email addresses compare without case (SendGrid reports them lowercased)
+        query = query.where(func.lower(ContactPoint.address) == address.lower())
+    if at is None:
+        query = query.where(ContactPoint.opted_out_at.is_not(None))
+    else:
+        query = query.where(ContactPoint.opted_out_at.is_(None))
+    result = session.execute(query.values(opted_out_at=at))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def workflows_of_debtors(session: Session, debtor_ids: list[int]) -> list[str]:
+    """The workflow ids of every account of these debtors (launched or not, open or closed)."""
+    if not debtor_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Account.workflow_id).where(Account.debtor_id.in_(debtor_ids)).order_by(Account.workflow_id)
+        )
+    )
