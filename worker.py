@@ -20,6 +20,7 @@ from channels.configured import build_senders
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
 from workflows import search_attributes
+from workflows.campaign import CampaignWorkflow
 from workflows.connect import connect
 from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
@@ -43,7 +44,7 @@ class JsonFormatter(logging.Formatter):
 
 
 # Every workflow type this product runs; the API's tests run a worker with the same list.
-WORKFLOWS: list[type] = [DebtorWorkflow]
+WORKFLOWS: list[type] = [DebtorWorkflow, CampaignWorkflow]
 
 
 def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from activities.accounts import AccountActivities
 from activities.agent_tasks import AgentTaskActivities
+from activities.campaigns import CampaignActivities
 from activities.legal import LegalActivities
 from activities.messaging import MessagingActivities
 from activities.payments import PaymentActivities
@@ -20,6 +21,7 @@ from domain.types import Channel
 
 
 def build_activities(sessions: sessionmaker[Session], senders: Mapping[Channel, Sender]) -> list[Callable[..., Any]]:
+    campaigns = CampaignActivities(sessions)
     return [
         AccountActivities(sessions).register_account,
         MessagingActivities(sessions, senders).send_message,
@@ -27,4 +29,7 @@ def build_activities(sessions: sessionmaker[Session], senders: Mapping[Channel, 
         PaymentActivities(sessions).check_payments,
         LegalActivities(sessions).refer_to_legal,
         TurnActivities(sessions).record_turn,
+        campaigns.launch_accounts,
+        campaigns.signal_accounts,
+        campaigns.finish_launch,
     ]

@@ -40,7 +40,8 @@ def decode_cursor(cursor: str | None) -> int | None:
         after = json.loads(raw)["after"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise ProblemError(400, "The cursor is not one this API issued; start again without it.") from None
-    if not isinstance(after, int) or isinstance(after, bool):
+    # Ids are 64-bit at most; a larger number would fail in the database instead of here.
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
         raise ProblemError(400, "The cursor is not one this API issued; start again without it.")
     return after
 

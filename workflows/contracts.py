@@ -198,3 +198,72 @@ class TurnRecord(Frozen):
     next_action: str | None = None
     next_action_at: datetime | None = None
     assigned_agent: str | None = None
+
+
+# ---- the campaign workflow ---------------------------------------------------------------------
+
+# Launch batches: accounts started per activity call, and workflow starts in flight at once.
+DEFAULT_LAUNCH_BATCH = 100
+DEFAULT_LAUNCH_CONCURRENCY = 20
+
+
+def campaign_workflow_id(campaign_id: str) -> str:
+    """One command processor per campaign: launches and pause/resume/stop fan-outs run in order."""
+    return f"campaign:{campaign_id}"
+
+
+class CampaignCommand(Frozen):
+    """A command for a campaign, sent as the `command` signal (with start when none is running)."""
+
+    action: Literal["launch", "pause", "resume", "stop"]
+    by: str = ""
+    batch_size: int = Field(default=DEFAULT_LAUNCH_BATCH, ge=1, le=1000)
+    concurrency: int = Field(default=DEFAULT_LAUNCH_CONCURRENCY, ge=1, le=200)
+
+
+class CampaignInput(Frozen):
+    """Start or continue-as-new of a campaign's workflow; the carried fields survive continue-as-new."""
+
+    campaign_id: str = Field(min_length=1)
+    pending: tuple[CampaignCommand, ...] = ()
+    launching: CampaignCommand | None = None  # the launch in progress, with its batch settings
+    paused: bool = False
+    stopped: bool = False
+
+
+class CampaignResult(Frozen):
+    campaign_id: str
+    launched: int  # accounts this run started
+    signalled: int  # account workflows this run signalled
+
+
+class LaunchBatchInput(Frozen):
+    campaign_id: str
+    batch_size: int = Field(ge=1)
+    concurrency: int = Field(ge=1)
+
+
+class LaunchBatchResult(Frozen):
+    """`status`: the campaign's status in the database; only a running campaign launches.
+    `done`: no account is left to launch (and the campaign's launch is marked done)."""
+
+    status: Literal["draft", "running", "paused", "stopped"]
+    started: int = 0  # accounts this batch marked launched (a workflow an earlier attempt started counts here)
+    done: bool = False
+
+
+class FanOutInput(Frozen):
+    """Signal `signal` to the launched accounts of a campaign with an id above `after_id`."""
+
+    campaign_id: str
+    signal: Literal["pause", "resume", "close"]
+    reason: str = ""
+    after_id: int = 0
+    batch_size: int = Field(ge=1)
+    concurrency: int = Field(ge=1)
+
+
+class FanOutResult(Frozen):
+    signalled: int = 0
+    finished: int = 0  # workflows that had already ended (closed accounts)
+    next_after: int | None = None  # None: the last launched account was reached

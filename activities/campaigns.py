@@ -1,0 +1,154 @@
+"""The campaign workflow's activities: launch a batch of accounts (start each one's debtor
+workflow, then mark it launched), signal the launched accounts (pause, resume, close), and end a
+launch. Async, because starting and signalling workflows is Temporal client I/O done many at a
+time under a semaphore; the database work runs in threads (`asyncio.to_thread`).
+
+A retry is harmless: a workflow already running is reused (`USE_EXISTING`), one that already
+finished is not started again (`REJECT_DUPLICATE`), and an account is counted as launched once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from db.repositories import campaigns as repo
+from db.session import session_scope
+from domain.account import AccountSnapshot
+from domain.events import Close, Pause, Resume
+from domain.strategy import CompiledStrategy
+from workflows.contracts import (
+    CampaignInfo,
+    DebtorInput,
+    FanOutInput,
+    FanOutResult,
+    LaunchBatchInput,
+    LaunchBatchResult,
+)
+
+
+async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run the jobs with at most `limit` in flight, heartbeating as each finishes."""
+    gate = asyncio.Semaphore(limit)
+    finished = 0
+
+    async def run(job: Callable[[], Awaitable[None]]) -> None:
+        nonlocal finished
+        async with gate:
+            await job()
+        finished += 1
+        activity.heartbeat(finished)
+
+    await asyncio.gather(*(run(job) for job in jobs))
+
+
+class CampaignActivities:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    # ---- launching -----------------------------------------------------------------------------
+
+    @activity.defn(name="launch_accounts")
+    async def launch_accounts(self, input: LaunchBatchInput) -> LaunchBatchResult:
+        """Start the next `batch_size` accounts' workflows; `done` once none is left."""
+        batch = await asyncio.to_thread(self._next_batch, input)
+        if batch.status != "running" or not batch.accounts:
+            return LaunchBatchResult(status=batch.status, done=batch.status == "running")
+        assert batch.compiled is not None
+        try:
+            strategy = CompiledStrategy.model_validate(batch.compiled)
+            accounts = [(id_, wf, AccountSnapshot.model_validate(snap)) for id_, wf, snap in batch.accounts]
+        except ValidationError as exc:  # written by our own import: a bug, not a passing fault
+            raise ApplicationError(f"cannot read a stored account or strategy: {exc}", non_retryable=True) from exc
+        campaign = batch.campaign
+        info = CampaignInfo(
+            id=campaign.id,
+            creditor_name=campaign.creditor_name,
+            creditor_phone=campaign.creditor_phone,
+            creditor_email=campaign.creditor_email,
+            payment_link_base=campaign.payment_link_base,
+        )
+        client = activity.client()
+        queue = activity.info().task_queue
+
+        def starter(workflow_id: str, account: AccountSnapshot) -> Callable[[], Awaitable[None]]:
+            async def start() -> None:
+                # A finished workflow (the account closed before a crash hid that from us) stays finished.
+                with contextlib.suppress(WorkflowAlreadyStartedError):
+                    await client.start_workflow(
+                        "DebtorWorkflow",
+                        DebtorInput(campaign=info, account=account, strategy=strategy),
+                        id=workflow_id,
+                        task_queue=queue,
+                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    )
+
+            return start
+
+        await _bounded(input.concurrency, [starter(wf, account) for _, wf, account in accounts])
+        ids = [id_ for id_, _, _ in accounts]
+        marked = await asyncio.to_thread(self._mark_launched, input.campaign_id, ids)
+        return LaunchBatchResult(status="running", started=marked)
+
+    def _next_batch(self, input: LaunchBatchInput) -> repo.LaunchBatch:
+        with session_scope(self._sessions) as session:
+            try:
+                return repo.launch_batch(session, input.campaign_id, input.batch_size, True, datetime.now(UTC))
+            except LookupError as exc:
+                raise ApplicationError(str(exc), type="CampaignMissing", non_retryable=True) from exc
+
+    def _mark_launched(self, campaign_id: str, ids: list[int]) -> int:
+        with session_scope(self._sessions) as session:
+            return repo.mark_launched(session, campaign_id, ids, datetime.now(UTC))
+
+    @activity.defn(name="finish_launch")
+    async def finish_launch(self, campaign_id: str) -> None:
+        """The campaign stopped: its launch, if under way, ends here."""
+        await asyncio.to_thread(self._finish_launch, campaign_id)
+
+    def _finish_launch(self, campaign_id: str) -> None:
+        with session_scope(self._sessions) as session:
+            repo.finish_launch(session, campaign_id, datetime.now(UTC))
+
+    # ---- fan-out -------------------------------------------------------------------------------
+
+    @activity.defn(name="signal_accounts")
+    async def signal_accounts(self, input: FanOutInput) -> FanOutResult:
+        """Signal up to `batch_size` launched accounts after `after_id`; finished workflows are counted, not errors."""
+        rows = await asyncio.to_thread(self._launched_after, input)
+        payload: BaseModel = {"pause": Pause(), "resume": Resume(), "close": Close(reason=input.reason)}[input.signal]
+        client: Client = activity.client()
+        signalled = finished = 0
+
+        def signaller(workflow_id: str) -> Callable[[], Awaitable[None]]:
+            async def send() -> None:
+                nonlocal signalled, finished
+                try:
+                    await client.get_workflow_handle(workflow_id).signal(input.signal, payload)
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    finished += 1
+                else:
+                    signalled += 1
+
+            return send
+
+        await _bounded(input.concurrency, [signaller(wf) for _, wf in rows])
+        more = len(rows) == input.batch_size
+        return FanOutResult(signalled=signalled, finished=finished, next_after=rows[-1][0] if more else None)
+
+    def _launched_after(self, input: FanOutInput) -> list[tuple[int, str]]:
+        with session_scope(self._sessions) as session:
+            return repo.launched_after(session, input.campaign_id, input.after_id, input.batch_size)

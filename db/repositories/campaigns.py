@@ -1,0 +1,305 @@
+"""Campaigns and their accounts: create and read campaigns, write imported accounts (debtor,
+contact points, account) idempotently by the creditor's account id, and the launcher's
+bookkeeping (which accounts are still to start, which have started, launch progress)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from db.models import Account, AccountState, Campaign, ContactPoint, Debtor, StrategyVersion
+from domain.account import AccountSnapshot
+from domain.types import Channel
+from workflows.contracts import debtor_workflow_id
+
+T = TypeVar("T")
+# Bound parameters per IN list: well under SQLite's and PostgreSQL's limits.
+CHUNK = 500
+
+WriteOutcome = Literal["accepted", "updated", "unchanged", "skipped"]
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    channel: Channel
+    address: str
+    consent: bool
+    consent_source: str
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """One validated account to write: the snapshot its workflow starts from, and its debtor."""
+
+    snapshot: AccountSnapshot
+    debtor_external_id: str
+    contacts: tuple[ContactRecord, ...]
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    not_launched: int
+    by_stage: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LaunchBatch:
+    """What the launcher needs for one batch; `accounts` is (id, workflow_id, snapshot_json)."""
+
+    status: str
+    campaign: Campaign
+    compiled: dict[str, Any] | None
+    accounts: list[tuple[int, str, dict[str, Any]]]
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+# ---- campaigns ---------------------------------------------------------------------------------
+
+
+def get(session: Session, campaign_id: str) -> Campaign | None:
+    return session.get(Campaign, campaign_id)
+
+
+def create(session: Session, campaign: Campaign) -> bool:
+    """Add the campaign; False when its id is taken."""
+    if session.get(Campaign, campaign.id) is not None:
+        return False
+    session.add(campaign)
+    session.flush()
+    return True
+
+
+def list_campaigns(session: Session, *, status: str | None, offset: int, limit: int) -> list[Campaign]:
+    """Up to `limit + 1` campaigns from `offset`, oldest first."""
+    query = select(Campaign).order_by(Campaign.created_at, Campaign.id).offset(offset).limit(limit + 1)
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    return list(session.scalars(query))
+
+
+def progress(session: Session, campaign_id: str) -> Progress:
+    """Accounts imported, still to launch, and launched ones by stage (from the read model)."""
+    total = session.scalar(select(func.count()).where(Account.campaign_id == campaign_id)) or 0
+    waiting = (
+        session.scalar(select(func.count()).where(Account.campaign_id == campaign_id, Account.launched_at.is_(None)))
+        or 0
+    )
+    stages = session.execute(
+        select(AccountState.stage, func.count())
+        .where(AccountState.campaign_id == campaign_id)
+        .group_by(AccountState.stage)
+        .order_by(AccountState.stage)
+    ).all()
+    return Progress(total=total, not_launched=waiting, by_stage={stage: count for stage, count in stages})
+
+
+# ---- imports -----------------------------------------------------------------------------------
+
+
+def write_accounts(session: Session, campaign_id: str, records: Sequence[AccountRecord]) -> list[WriteOutcome]:
+    """Write each record's debtor, contact points and account; one outcome per record, in order.
+
+    Idempotent by the account's external id within the campaign: a known account not yet launched
+    is updated (or left unchanged), a launched one is skipped (its workflow owns it now). New rows
+    go in as multi-row INSERTs (thousands per file); known ones are updated through the ORM.
+    """
+    existing: dict[str, Account] = {}
+    for part in _chunks([r.snapshot.account_id for r in records]):
+        query = select(Account).where(Account.campaign_id == campaign_id, Account.external_id.in_(part))
+        existing.update({a.external_id: a for a in session.scalars(query)})
+    writable = [
+        r for r in records if (known := existing.get(r.snapshot.account_id)) is None or known.launched_at is None
+    ]
+    debtor_ids = _write_debtors(session, writable)
+
+    outcomes: list[WriteOutcome] = []
+    new_accounts: list[dict[str, Any]] = []
+    for record in records:
+        snap = record.snapshot
+        account = existing.get(snap.account_id)
+        if account is not None and account.launched_at is not None:
+            outcomes.append("skipped")
+            continue
+        values: dict[str, Any] = {
+            "debtor_id": debtor_ids[record.debtor_external_id],
+            "currency": snap.currency,
+            "balance": snap.balance,
+            "original_amount": snap.original_amount,
+            "due_date": snap.due_date,
+            "snapshot_json": snap.model_dump(mode="json"),
+        }
+        if account is None:
+            new_accounts.append(
+                {
+                    "campaign_id": campaign_id,
+                    "external_id": snap.account_id,
+                    "workflow_id": debtor_workflow_id(campaign_id, snap.account_id),
+                    **values,
+                }
+            )
+            outcomes.append("accepted")
+        elif all(getattr(account, name) == value for name, value in values.items()):
+            outcomes.append("unchanged")
+        else:
+            for name, value in values.items():
+                setattr(account, name, value)
+            outcomes.append("updated")
+    if new_accounts:
+        session.execute(insert(Account), new_accounts)
+    session.flush()
+    return outcomes
+
+
+def _write_debtors(session: Session, records: Sequence[AccountRecord]) -> dict[str, int]:
+    """Create or update the records' debtors and contact points; the id of each debtor by external id."""
+    latest = {r.debtor_external_id: r for r in records}  # a debtor named twice takes its last row
+    contacts: dict[str, dict[tuple[str, str], ContactRecord]] = {key: {} for key in latest}
+    for record in records:
+        for contact in record.contacts:
+            contacts[record.debtor_external_id][(contact.channel.value, contact.address)] = contact
+    debtors: dict[str, Debtor] = {}
+    for part in _chunks(sorted(latest)):
+        found = session.scalars(
+            select(Debtor).where(Debtor.external_id.in_(part)).options(selectinload(Debtor.contact_points))
+        )
+        debtors.update({d.external_id: d for d in found})
+    ids = {key: debtor.id for key, debtor in debtors.items()}
+
+    for key, debtor in debtors.items():
+        snap = latest[key].snapshot
+        fields = {
+            "name": snap.debtor_name,
+            "country": snap.country,
+            "timezone": snap.timezone,
+            "locale": snap.locale or "",
+        }
+        for name, value in fields.items():
+            if getattr(debtor, name) != value:
+                setattr(debtor, name, value)
+        points = {(p.channel, p.address): p for p in debtor.contact_points}
+        for where, contact in contacts[key].items():
+            point = points.get(where)
+            if point is None:
+                debtor.contact_points.append(
+                    ContactPoint(
+                        channel=where[0],
+                        address=where[1],
+                        consent=contact.consent,
+                        consent_source=contact.consent_source,
+                    )
+                )
+            elif point.consent != contact.consent or point.consent_source != contact.consent_source:
+                point.consent, point.consent_source = contact.consent, contact.consent_source
+
+    fresh = [key for key in latest if key not in debtors]
+    if fresh:
+        rows = [
+            {
+                "external_id": key,
+                "name": latest[key].snapshot.debtor_name,
+                "country": latest[key].snapshot.country,
+                "timezone": latest[key].snapshot.timezone,
+                "locale": latest[key].snapshot.locale or "",
+            }
+            for key in fresh
+        ]
+        created = session.execute(insert(Debtor).returning(Debtor.id, Debtor.external_id), rows)
+        ids.update({external_id: id_ for id_, external_id in created})
+        points_rows = [
+            {
+                "debtor_id": ids[key],
+                "channel": channel,
+                "address": address,
+                "consent": contact.consent,
+                "consent_source": contact.consent_source,
+            }
+            for key in fresh
+            for (channel, address), contact in contacts[key].items()
+        ]
+        if points_rows:
+            session.execute(insert(ContactPoint), points_rows)
+    return ids
+
+
+# ---- launching ---------------------------------------------------------------------------------
+
+
+def begin_launch(session: Session, campaign: Campaign, now: datetime) -> None:
+    """Mark the campaign running and its launch under way (the workflow marks it done)."""
+    campaign.status = "running"
+    campaign.launch_status = "running"
+    campaign.launch_started_at = now
+    campaign.launch_finished_at = None
+
+
+def launch_batch(session: Session, campaign_id: str, limit: int, compiled: bool, now: datetime) -> LaunchBatch:
+    """The next accounts to start; when none is left, the launch is marked done in this transaction."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise LookupError(f"campaign {campaign_id} does not exist")
+    if campaign.status != "running":
+        return LaunchBatch(campaign.status, campaign, None, [])
+    rows = session.execute(
+        select(Account.id, Account.workflow_id, Account.snapshot_json)
+        .where(Account.campaign_id == campaign_id, Account.launched_at.is_(None))
+        .order_by(Account.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        if campaign.launch_status != "done":
+            campaign.launch_status = "done"
+            campaign.launch_finished_at = now
+        return LaunchBatch(campaign.status, campaign, None, [])
+    strategy = None
+    if compiled:
+        strategy = session.scalar(
+            select(StrategyVersion.compiled_json).where(StrategyVersion.hash == campaign.strategy_hash)
+        )
+        if strategy is None:
+            raise LookupError(f"campaign {campaign_id} uses strategy {campaign.strategy_hash}, which is not published")
+    return LaunchBatch(campaign.status, campaign, strategy, [(r[0], r[1], r[2]) for r in rows])
+
+
+def mark_launched(session: Session, campaign_id: str, account_ids: Sequence[int], now: datetime) -> int:
+    """Record the accounts as started; counts each once however often a retried batch marks it."""
+    marked = 0
+    for part in _chunks(account_ids):
+        result = session.execute(
+            update(Account)
+            .where(Account.campaign_id == campaign_id, Account.id.in_(part), Account.launched_at.is_(None))
+            .values(launched_at=now)
+        )
+        marked += result.rowcount  # type: ignore[attr-defined]
+    if marked:
+        session.execute(update(Campaign).where(Campaign.id == campaign_id).values(launched=Campaign.launched + marked))
+    return marked
+
+
+def finish_launch(session: Session, campaign_id: str, now: datetime) -> None:
+    """The launch ends (the campaign was stopped): mark it done where it was under way."""
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.launch_status == "running")
+        .values(launch_status="done", launch_finished_at=now)
+    )
+
+
+def launched_after(session: Session, campaign_id: str, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """(id, workflow_id) of launched accounts with an id above `after_id`, in id order."""
+    rows = session.execute(
+        select(Account.id, Account.workflow_id)
+        .where(Account.campaign_id == campaign_id, Account.launched_at.is_not(None), Account.id > after_id)
+        .order_by(Account.id)
+        .limit(limit)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
