@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import anyio.from_thread
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -77,3 +78,19 @@ class TemporalGateway:
     def describe_status(self, workflow_id: str) -> Any:
         handle = self.client.get_workflow_handle(workflow_id)
         return self.run(handle.describe).status
+
+
+def fresh(session: Session) -> None:
+    """End the request's transaction before calling the account's workflow. On SQLite every
+    transaction takes the write lock when it begins (BEGIN IMMEDIATE, see db/session.py), and an
+    update returns only after the workflow's activities have written its turn, which needs that
+    lock. Nothing has been written yet, so nothing is lost; later reads see the turn's rows."""
+    session.rollback()
+
+
+def update_account(
+    session: Session, temporal: TemporalGateway, workflow_id: str, update: str, payload: BaseModel
+) -> AccountView:
+    """Run `update` on the account's workflow outside any database transaction (see `fresh`)."""
+    fresh(session)
+    return temporal.update(workflow_id, update, payload)

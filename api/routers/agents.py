@@ -1,7 +1,434 @@
-"""TODO(router) agents."""
+"""The agents' endpoints: the next task and the task list, claiming, recording outcomes, promises,
+plans, notes and disputes, and an account's timeline.
+
+Who may act: agents on tasks assigned to them or in one of their queues, and on accounts assigned
+to them or whose latest task is in one of their queues (so the team that called an account can
+still resolve its dispute or read its timeline afterwards); supervisors and admins on any. A task
+or account an agent may not see answers 404, exactly as one that does not exist, so the API does
+not reveal what is in other queues. A task they may see but someone else holds answers 409.
+
+Priority of the next task (GET /agent/tasks/next), all in integers:
+
+* recovery propensity (basis points) = (promises kept + 1) / (promises kept + broken + 2), over the
+  debtor's history: what the creditor reported at import plus this system's settled promises, on
+  every account of the debtor. Laplace smoothing: no history gives 50%.
+* expected recovery (minor units) = balance x recovery propensity; the balance is the read
+  model's (fees and payments included), or the imported one before the first turn.
+* contact likelihood (basis points) = (right-party contacts + 1) / (call outcomes + 2), over the
+  debtor's recorded call outcomes; every outcome but no_answer and wrong_party is a contact.
+* score = expected recovery x contact likelihood: the amount a call is expected to bring in.
+* Due times: a task due within the next two hours (or already due) comes first, soonest due
+  first, because the workflow counts it as an unanswered attempt when it expires. Then the rest,
+  highest score first; ties go to the earlier due time, then the older task.
+
+Scores compare amounts, so they rank well within one currency; queues are per strategy, and a
+strategy has one currency.
+
+Workflow rejections (an outcome the step does not allow, a promise too far ahead, nothing to
+resolve...) come back as 409 with the workflow's reason; malformed input is 422 with a pointer.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-router = APIRouter()
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, SessionDep, TemporalDep
+from api.errors import ProblemError, ProblemItem
+from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
+from api.schemas.agents import (
+    DisputeIn,
+    DisputeResolveIn,
+    NextTask,
+    NoteIn,
+    NotePublic,
+    OutcomeIn,
+    OutcomeResult,
+    PlanIn,
+    PromiseIn,
+    ScoreParts,
+    TaskPublic,
+    Timeline,
+    TimelineEntry,
+)
+from api.temporal import update_account
+from db.models import Account
+from db.repositories import accounts, tasks
+from db.repositories import timeline as history
+from domain import events as ev
+from domain.types import Outcome
+from workflows.contracts import AccountView
+
+router = APIRouter(tags=["agents"])
+
+URGENT_WITHIN = timedelta(hours=2)
+BP = 10_000  # basis points in one
+
+TaskId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The task's id.")]
+AccountId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The account's id.")]
+QueueQuery = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+
+
+# ---- who may see what ----------------------------------------------------------------------------
+
+
+def who_of(principal: Principal) -> tasks.Who | None:
+    """The agent as the queue sees them; None for supervisors and admins, who see everything."""
+    return tasks.Who(principal.subject, principal.queues) if principal.is_agent else None
+
+
+def account_for(session: Session, principal: Principal, account_id: int) -> Account:
+    """The account, if it exists and the caller may see it; 404 otherwise."""
+    account = accounts.get(session, account_id)
+    who = who_of(principal)
+    if account is None or (who is not None and not accounts.agent_may_see(session, account_id, who)):
+        raise ProblemError(404, f"Account {account_id} does not exist or is not one of yours.")
+    return account
+
+
+def task_for(session: Session, principal: Principal, task_id: int) -> tasks.TaskRow:
+    """The task, if it exists and the caller may see it; 404 otherwise."""
+    found = tasks.get(session, task_id)
+    who = who_of(principal)
+    if found is None or (
+        who is not None and found.task.assigned_agent != who.subject and found.task.queue not in who.queues
+    ):
+        raise ProblemError(404, f"Task {task_id} does not exist or is not in your queues.")
+    return found
+
+
+# ---- presenting ------------------------------------------------------------------------------------
+
+
+def task_public(row: tasks.TaskRow) -> TaskPublic:
+    t = row.task
+    return TaskPublic(
+        id=t.id,
+        account_id=t.account_id,
+        campaign_id=row.campaign_id,
+        external_id=row.external_id,
+        workflow_id=t.workflow_id,
+        seq=t.seq,
+        step=t.step,
+        queue=t.queue,
+        attempt=t.attempt,
+        allowed_outcomes=list(t.allowed_outcomes),
+        status=t.status,
+        assigned_agent=t.assigned_agent,
+        due_at=t.due_at,
+        created_at=t.created_at,
+        claimed_at=t.claimed_at,
+        completed_at=t.completed_at,
+        balance=row.balance,
+        currency=row.currency,
+    )
+
+
+def timeline_entries(session: Session, account_id: int) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(at=e.at, kind=e.kind, who=e.who, summary=e.summary, details=e.details)
+        for e in history.timeline(session, account_id)
+    ]
+
+
+# ---- priority ---------------------------------------------------------------------------------------
+
+
+def _count(snapshot: dict[str, object], key: str) -> int:
+    value = snapshot.get(key, 0)
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def score(candidate: tasks.Candidate, past: tasks.DebtorHistory, now: datetime) -> ScoreParts:
+    """The task's priority and its parts (formula in the module docstring)."""
+    kept = past.promises_kept + _count(candidate.snapshot, "promises_kept")
+    broken = past.promises_broken + _count(candidate.snapshot, "promises_broken")
+    propensity = BP * (kept + 1) // (kept + broken + 2)
+    contact = BP * (past.contacts + 1) // (past.outcomes + 2)
+    balance = max(candidate.row.balance, 0)
+    expected = balance * propensity // BP
+    return ScoreParts(
+        score=expected * contact // BP,
+        expected_recovery=expected,
+        balance=balance,
+        currency=candidate.row.currency,
+        recovery_propensity_bp=propensity,
+        contact_likelihood_bp=contact,
+        due_soon=candidate.row.task.due_at <= now + URGENT_WITHIN,
+    )
+
+
+def _order(task: tasks.TaskRow, parts: ScoreParts) -> tuple[int, float, int, float, int]:
+    due = task.task.due_at.timestamp()
+    if parts.due_soon:
+        return (0, due, -parts.score, 0.0, task.task.id)
+    return (1, 0.0, -parts.score, due, task.task.id)
+
+
+# ---- tasks -----------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/agent/tasks/next",
+    response_model=NextTask,
+    summary="The task to work next",
+    responses={204: {"description": "No open task is waiting in your queues."}},
+)
+def next_task(session: SessionDep, principal: AgentOrSupervisor, queue: QueueQuery = None) -> NextTask | Response:
+    """The open task to work next from your queues (supervisors: from any queue, or `queue`),
+    ordered by due time and then by score = expected recovery x likelihood of contact; `score`
+    shows the parts. 204 when nothing is waiting. The task is not claimed: claim it next."""
+    now = datetime.now(UTC)
+    found = tasks.candidates(session, who_of(principal), queue=queue)
+    if not found:
+        return Response(status_code=204)
+    past = tasks.histories(session, (c.debtor_id for c in found))
+    ranked = [(c, score(c, past.get(c.debtor_id, tasks.DebtorHistory()), now)) for c in found]
+    best, parts = min(ranked, key=lambda pair: _order(pair[0].row, pair[1]))
+    return NextTask(**task_public(best.row).model_dump(), score=parts)
+
+
+@router.get("/agent/tasks", summary="Your open and claimed tasks")
+def list_tasks(
+    session: SessionDep,
+    principal: AgentOrSupervisor,
+    queue: QueueQuery = None,
+    status: Annotated[str | None, Query(pattern=r"^(open|claimed)$", description="open or claimed")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[TaskPublic]:
+    """Agents: open tasks in your queues and tasks assigned to you. Supervisors: every open and
+    claimed task. Ordered by id, paginated with `next_cursor`."""
+    rows = tasks.list_active(
+        session, who_of(principal), queue=queue, status=status, after=decode_cursor(cursor), limit=limit
+    )
+    return page_of([task_public(r) for r in rows], [r.task.id for r in rows], limit)
+
+
+@router.post("/agent/tasks/{task_id}/claim", summary="Claim a task")
+def claim_task(
+    task_id: TaskId, session: SessionDep, principal: AgentOrSupervisor, idempotency_key: IdempotencyKeyHeader = None
+) -> TaskPublic:
+    """Take an open task: it becomes yours (claimed). Claiming your own claimed task again is a
+    no-op; a task someone else holds, or that is finished, is 409."""
+    row = task_for(session, principal, task_id)
+    task = row.task
+    if task.status == "claimed" and task.assigned_agent == principal.subject:
+        return task_public(row)
+    if task.status not in tasks.ACTIVE:
+        raise ProblemError(409, f"Task {task_id} is {task.status}; only open tasks can be claimed.")
+    if task.assigned_agent not in (None, principal.subject):
+        held = "claimed by" if task.status == "claimed" else "reserved for"
+        raise ProblemError(409, f"Task {task_id} is {held} {task.assigned_agent}.")
+    if not tasks.claim(session, task_id, principal.subject, datetime.now(UTC)):
+        raise ProblemError(409, f"Task {task_id} was just taken by someone else.")
+    session.refresh(task)
+    return task_public(row)
+
+
+def _terms_errors(body: OutcomeIn, currency: str) -> list[ProblemItem]:
+    errors = []
+    if body.code == Outcome.PROMISE_TO_PAY and body.promise is None:
+        errors.append(ProblemItem(pointer="/body/promise", detail="promise_to_pay needs the promise's terms"))
+    if body.code != Outcome.PROMISE_TO_PAY and body.promise is not None:
+        errors.append(ProblemItem(pointer="/body/promise", detail="a promise goes only with code promise_to_pay"))
+    if body.code == Outcome.PAYMENT_PLAN and body.plan is None:
+        errors.append(ProblemItem(pointer="/body/plan", detail="payment_plan needs the plan's terms"))
+    if body.code != Outcome.PAYMENT_PLAN and body.plan is not None:
+        errors.append(ProblemItem(pointer="/body/plan", detail="a plan goes only with code payment_plan"))
+    if body.promise is not None:
+        errors += _currency_errors(body.promise.currency, currency, "/body/promise/currency")
+    if body.plan is not None:
+        errors += _currency_errors(body.plan.currency, currency, "/body/plan/currency")
+    return errors
+
+
+def _currency_errors(given: str, expected: str, pointer: str) -> list[ProblemItem]:
+    if given == expected:
+        return []
+    return [ProblemItem(pointer=pointer, detail=f"the account is in {expected}, not {given}")]
+
+
+def _debtor_today(account: Account) -> date:
+    try:
+        zone = ZoneInfo(str(account.snapshot_json.get("timezone") or "UTC"))
+    except (ValueError, ZoneInfoNotFoundError):  # imports validate zones; an old row may not have
+        zone = ZoneInfo("UTC")
+    return datetime.now(UTC).astimezone(zone).date()
+
+
+def _date_errors(day: date, account: Account, pointer: str) -> list[ProblemItem]:
+    """A date that is not after the debtor's today is refused here; the workflow checks the
+    strategy's limits (how far ahead) with its own clock."""
+    today = _debtor_today(account)
+    if day <= today:
+        return [ProblemItem(pointer=pointer, detail=f"{day.isoformat()} is not after today ({today.isoformat()})")]
+    return []
+
+
+def _refuse(errors: list[ProblemItem]) -> None:
+    if errors:
+        raise ProblemError(422, "; ".join(e.detail for e in errors), errors=errors)
+
+
+@router.post("/agent/tasks/{task_id}/outcome", summary="Record what came of a call")
+def record_outcome(
+    task_id: TaskId,
+    body: OutcomeIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    principal: AgentOrSupervisor,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> OutcomeResult:
+    """Answer the task with an outcome code (one the step allows: see the task's
+    `allowed_outcomes`), with the promise or plan terms it needs. The account's workflow moves on
+    and closes the task; its reply is the account's new live state."""
+    row = task_for(session, principal, task_id)
+    task = row.task
+    workflow_id = task.workflow_id
+    if task.status not in tasks.ACTIVE:
+        raise ProblemError(409, f"Task {task_id} is {task.status}; the account no longer waits for it.")
+    if principal.is_agent and task.assigned_agent not in (None, principal.subject):
+        raise ProblemError(409, f"Task {task_id} is held by {task.assigned_agent}.")
+    account = accounts.get(session, task.account_id)
+    assert account is not None, "agent_tasks.account_id is a foreign key"
+    errors = _terms_errors(body, account.currency)
+    if body.promise is not None:
+        errors += _date_errors(body.promise.due, account, "/body/promise/due")
+    if body.plan is not None:
+        errors += _date_errors(body.plan.first_due, account, "/body/plan/first_due")
+    _refuse(errors)
+    outcome = ev.AgentOutcome(
+        code=body.code,
+        task_seq=task.seq,
+        agent=principal.subject,
+        note=body.note,
+        promise=ev.PromiseTerms(amount=body.promise.amount, due=body.promise.due) if body.promise else None,
+        plan=ev.PlanTerms(
+            installments=body.plan.installments,
+            down_payment=body.plan.down_payment,
+            frequency=body.plan.frequency,
+            first_due=body.plan.first_due,
+        )
+        if body.plan
+        else None,
+    )
+    view = update_account(session, temporal, workflow_id, "record_outcome", outcome)
+    after = tasks.get(session, task_id)
+    assert after is not None, "tasks are never deleted"
+    return OutcomeResult(task=task_public(after), account=view)
+
+
+# ---- accounts ----------------------------------------------------------------------------------------
+
+
+@router.post("/accounts/{account_id}/promises", summary="Record a promise to pay")
+def record_promise(
+    account_id: AccountId,
+    body: PromiseIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    principal: AgentOrSupervisor,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> AccountView:
+    """A promise made outside a call's outcome (e.g. by email). The strategy decides how far ahead
+    it may be; the account waits for it and checks it when it falls due."""
+    account = account_for(session, principal, account_id)
+    _refuse(
+        _currency_errors(body.currency, account.currency, "/body/currency")
+        + _date_errors(body.due, account, "/body/due")
+    )
+    made = ev.PromiseMade(terms=ev.PromiseTerms(amount=body.amount, due=body.due))
+    return update_account(session, temporal, account.workflow_id, "record_promise", made)
+
+
+@router.post("/accounts/{account_id}/plans", summary="Agree a payment plan")
+def agree_plan(
+    account_id: AccountId,
+    body: PlanIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    principal: AgentOrSupervisor,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> AccountView:
+    """A plan within the strategy's (or the current offer's) limits: number of installments,
+    minimum down payment, frequencies."""
+    account = account_for(session, principal, account_id)
+    _refuse(
+        _currency_errors(body.currency, account.currency, "/body/currency")
+        + _date_errors(body.first_due, account, "/body/first_due")
+    )
+    terms = ev.PlanTerms(
+        installments=body.installments,
+        down_payment=body.down_payment,
+        frequency=body.frequency,
+        first_due=body.first_due,
+    )
+    return update_account(session, temporal, account.workflow_id, "agree_plan", ev.PlanAgreed(terms=terms))
+
+
+@router.post("/accounts/{account_id}/notes", status_code=201, summary="Leave a note on an account")
+def add_account_note(
+    account_id: AccountId,
+    body: NoteIn,
+    session: SessionDep,
+    principal: AgentOrSupervisor,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> NotePublic:
+    """Free text for the next person who works the account; it changes nothing in the workflow."""
+    account = account_for(session, principal, account_id)
+    if not body.text.strip():
+        raise ProblemError(
+            422, "The note is blank.", errors=[ProblemItem(pointer="/body/text", detail="write something")]
+        )
+    note = accounts.add_note(session, account.id, principal.subject, body.text)
+    return NotePublic(id=note.id, account_id=account.id, author=note.author, text=note.text, created_at=note.created_at)
+
+
+@router.get("/accounts/{account_id}/timeline", summary="An account's timeline")
+def account_timeline(account_id: AccountId, session: SessionDep, principal: AgentOrSupervisor) -> Timeline:
+    """Every communication, message event, task, outcome, promise, plan, payment, fee, note,
+    approval and legal referral of the account, oldest first, each with who and when."""
+    account = account_for(session, principal, account_id)
+    return Timeline(account_id=account.id, entries=timeline_entries(session, account.id))
+
+
+@router.post("/accounts/{account_id}/disputes", summary="Open a dispute")
+def open_dispute(
+    account_id: AccountId,
+    body: DisputeIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    principal: AgentOrSupervisor,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> AccountView:
+    """The debtor contests the debt: the account holds (no contact) until the dispute is resolved.
+    The reason is kept as a note."""
+    account = account_for(session, principal, account_id)
+    opened = ev.DisputeOpened(reason=body.reason)
+    view = update_account(session, temporal, account.workflow_id, "open_dispute", opened)
+    accounts.add_note(session, account_id, principal.subject, f"Dispute opened: {body.reason or 'no reason given'}")
+    return view
+
+
+@router.post("/accounts/{account_id}/disputes/resolve", summary="Resolve the open dispute")
+def resolve_dispute(
+    account_id: AccountId,
+    body: DisputeResolveIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    principal: AgentOrSupervisor,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> AccountView:
+    """`upheld: true` writes the debt off; `false` resumes collection. 409 when no dispute is open."""
+    account = account_for(session, principal, account_id)
+    resolved = ev.DisputeResolved(upheld=body.upheld)
+    view = update_account(session, temporal, account.workflow_id, "resolve_dispute", resolved)
+    verdict = "upheld (debt written off)" if body.upheld else "rejected (collection resumes)"
+    accounts.add_note(session, account_id, principal.subject, f"Dispute {verdict}.")
+    return view

@@ -85,7 +85,7 @@ def snapshot(external_id: str, due_date: date, **overrides: Any) -> AccountSnaps
 
 
 def write_rows(
-    session: Session, campaign: CompiledStrategy, campaign_id: str, snap: AccountSnapshot, debtor_key: str | None
+    session: Session, strategy: CompiledStrategy, campaign_id: str, snap: AccountSnapshot, debtor_key: str | None
 ) -> Account:
     """The campaign (once), debtor, contact points and account rows an import writes."""
     if session.get(Campaign, campaign_id) is None:
@@ -93,7 +93,7 @@ def write_rows(
             Campaign(
                 id=campaign_id,
                 name=f"Campaign {campaign_id}",
-                strategy_hash=campaign.hash,
+                strategy_hash=strategy.hash,
                 creditor_name="Acme",
                 status="running",
             )
@@ -191,6 +191,18 @@ async def settle(api: Api, workflow_id: str) -> WorkflowExecutionStatus | None:
             pass  # not started yet, or the server was busy; ask again
         await asyncio.sleep(0.01)
     raise AssertionError(f"{workflow_id} never settled")
+
+
+async def ended(api: Api, workflow_id: str) -> WorkflowExecutionStatus | None:
+    """Wait until the workflow's run has ended (a closed account's turn is written before the
+    run returns, so `settle` alone may still see it running)."""
+    handle: WorkflowHandle[Any, Any] = api.env.client.get_workflow_handle(workflow_id)
+    for _ in range(3000):
+        status = (await handle.describe()).status
+        if status != WorkflowExecutionStatus.RUNNING:
+            return status
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{workflow_id} never ended")
 
 
 async def live_state(api: Api, workflow_id: str) -> AccountView:

@@ -1,0 +1,113 @@
+"""Request and response bodies of the supervisors' endpoints: account lists and details, steering
+(pause, resume, close), task reassignment, approval decisions and strategy moves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.agents import NOTE_MAX, Request, TaskPublic, Text, TimelineEntry
+from workflows.contracts import AccountView
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+DpdBucket = Literal["current", "1-29", "30-59", "60-89", "90+"]
+
+
+class AccountSummary(BaseModel):
+    """One row of the supervisors' list: the account and its read-model projection (null fields
+    until the account's workflow has taken its first turn)."""
+
+    id: int
+    campaign_id: str
+    external_id: str
+    workflow_id: str
+    currency: str
+    balance: int
+    original_amount: int
+    due_date: date
+    days_past_due: int = Field(description="From the due date to today (UTC).")
+    dpd_bucket: DpdBucket
+    launched_at: datetime | None
+    stage: str | None = None
+    step: str | None = None
+    segment: str | None = None
+    variant: str | None = None
+    strategy_hash: str | None = None
+    paid_total: int | None = None
+    hold: str | None = None
+    resolution: str | None = None
+    next_action: str | None = None
+    next_action_at: datetime | None = None
+    promise_amount: int | None = None
+    promise_due: date | None = None
+    plan_summary: str | None = None
+    assigned_agent: str | None = None
+    contacts: int | None = None
+    updated_at: datetime | None = None
+
+
+class ContactPointPublic(BaseModel):
+    channel: str
+    address: str
+    valid: bool
+    invalid_reason: str | None
+    consent: bool
+    opted_out_at: datetime | None
+
+
+class DebtorPublic(BaseModel):
+    id: int
+    external_id: str
+    name: str
+    country: str
+    timezone: str
+    locale: str
+    contact_points: list[ContactPointPublic]
+
+
+class AccountDetail(BaseModel):
+    """One account in full: database facts, the live state from its workflow, open tasks and the
+    timeline. `live` is null when the workflow is not running (`live_status` says why); a closed
+    account's workflow still answers with its final state."""
+
+    account: AccountSummary
+    debtor: DebtorPublic
+    live: AccountView | None
+    live_status: Literal["running", "closed", "not_launched", "not_running", "unavailable"]
+    tasks: list[TaskPublic]
+    timeline: list[TimelineEntry]
+
+
+class SteeringIn(Request):
+    reason: Annotated[Text, Field(max_length=NOTE_MAX)] = ""
+
+
+class CloseIn(Request):
+    reason: Annotated[Text, Field(min_length=1, max_length=NOTE_MAX)]
+
+
+class SteeringAccepted(BaseModel):
+    """The signal was delivered; the workflow applies it in order with everything else it receives."""
+
+    account_id: int
+    workflow_id: str
+    action: Literal["pause", "resume", "close"]
+    note_id: int = Field(description="The note recording who did it and why, shown in the timeline.")
+
+
+class ReassignIn(Request):
+    """Give the task to `agent` (null: to nobody) and/or move it to `queue`; at least one of them."""
+
+    agent: Name | None = None
+    queue: Name | None = None
+
+
+class ApprovalDecisionIn(Request):
+    approved: bool
+
+
+class StrategyMoveIn(Request):
+    strategy_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="A published version's hash.")
+    step: Name | None = Field(default=None, description="Where to continue; by default the step of the same name.")

@@ -1,0 +1,146 @@
+"""Accounts for the people who work and steer them: the supervisors' list (from the read model
+joined with the account rows, never by asking workflows), one account's facts, and which accounts
+an agent may see.
+
+Days-past-due buckets follow the industry's 30-day buckets (research/commercial-and-compliance.md
+§1.4, roll rates): current, 1-29, 30-59, 60-89, 90+. Days past due are counted from the account's
+due date to today (UTC), so a list is right even for accounts parked on a long wait; the read
+model's own figure is as of the account's last turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from db.models import Account, AgentNote, AgentTask, Debtor, StrategyVersion
+from db.models import AccountState as AccountStateRow
+from db.repositories.tasks import MAX_ID, Who
+
+# name -> (fewest, most) days past due; None is unbounded.
+DPD_BUCKETS: dict[str, tuple[int | None, int | None]] = {
+    "current": (None, 0),
+    "1-29": (1, 29),
+    "30-59": (30, 59),
+    "60-89": (60, 89),
+    "90+": (90, None),
+}
+
+
+def dpd_bucket(days_past_due: int) -> str:
+    """The bucket an account `days_past_due` days late falls in."""
+    for name, (low, high) in DPD_BUCKETS.items():
+        if (low is None or days_past_due >= low) and (high is None or days_past_due <= high):
+            return name
+    raise AssertionError("the buckets cover every integer")
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    campaign_id: str | None = None
+    stage: str | None = None
+    segment: str | None = None
+    variant: str | None = None
+    agent: str | None = None
+    dpd_bucket: str | None = None
+
+
+def get(session: Session, account_id: int) -> Account | None:
+    """The account row, or None."""
+    return session.get(Account, account_id) if 0 < account_id <= MAX_ID else None
+
+
+def state(session: Session, account_id: int) -> AccountStateRow | None:
+    """The account's read-model row; None until its workflow's first turn."""
+    return session.get(AccountStateRow, account_id)
+
+
+def debtor(session: Session, debtor_id: int) -> Debtor:
+    """The debtor with their contact points loaded."""
+    found = session.scalar(select(Debtor).options(selectinload(Debtor.contact_points)).where(Debtor.id == debtor_id))
+    assert found is not None, "accounts.debtor_id is a foreign key"
+    return found
+
+
+def _agent_sees(who: Who) -> ColumnElement[bool]:
+    """Accounts assigned to `who` (the read model's agent, or an open task given to them) or whose
+    latest task is in one of their queues: the queue that works an account keeps it between calls
+    (while it waits, is on hold or is settled), until a task of it goes to another queue."""
+    held = select(AgentTask.account_id).where(
+        AgentTask.assigned_agent == who.subject, AgentTask.status.in_(("open", "claimed"))
+    )
+    clauses = [AccountStateRow.assigned_agent == who.subject, Account.id.in_(held)]
+    if who.queues:
+        later = aliased(AgentTask)
+        latest = (
+            select(AgentTask.account_id)
+            .where(AgentTask.queue.in_(who.queues))
+            .where(~select(later.id).where(later.account_id == AgentTask.account_id, later.id > AgentTask.id).exists())
+        )
+        clauses.append(Account.id.in_(latest))
+    return or_(*clauses)
+
+
+def agent_may_see(session: Session, account_id: int, who: Who) -> bool:
+    """Whether the agent `who` may see and act on the account."""
+    found = session.scalar(
+        select(Account.id)
+        .outerjoin(AccountStateRow, AccountStateRow.account_id == Account.id)
+        .where(Account.id == account_id, _agent_sees(who))
+    )
+    return found is not None
+
+
+def listing(
+    session: Session, filters: AccountFilters, *, today: date, who: Who | None, after: int | None, limit: int
+) -> list[tuple[Account, AccountStateRow | None]]:
+    """Accounts matching `filters` by id, `limit + 1` of them (see api.pagination); an agent (`who`)
+    sees only their own. Filters on the read model leave out accounts that have not started."""
+    query = select(Account, AccountStateRow).outerjoin(AccountStateRow, AccountStateRow.account_id == Account.id)
+    if filters.campaign_id is not None:
+        query = query.where(Account.campaign_id == filters.campaign_id)
+    for column, value in (
+        (AccountStateRow.stage, filters.stage),
+        (AccountStateRow.segment, filters.segment),
+        (AccountStateRow.variant, filters.variant),
+        (AccountStateRow.assigned_agent, filters.agent),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.dpd_bucket is not None:
+        low, high = DPD_BUCKETS[filters.dpd_bucket]
+        # Late by at least `low` days <=> due on or before today - low.
+        if low is not None:
+            query = query.where(Account.due_date <= today - timedelta(days=low))
+        if high is not None:
+            query = query.where(Account.due_date >= today - timedelta(days=high))
+    if who is not None:
+        query = query.where(_agent_sees(who))
+    if after is not None:
+        query = query.where(Account.id > min(after, MAX_ID))
+    rows = session.execute(query.order_by(Account.id).limit(limit + 1)).all()
+    return [(account, row) for account, row in rows]
+
+
+def set_assigned_agent(session: Session, account_id: int, agent: str | None) -> None:
+    """Show `agent` as the account's agent in the read model (a supervisor reassigned its task)."""
+    row = session.get(AccountStateRow, account_id)
+    if row is not None:
+        row.assigned_agent = agent
+        session.flush()
+
+
+def add_note(session: Session, account_id: int, author: str, text: str) -> AgentNote:
+    """Store a note on the account (also how steering and disputes record who did it and why)."""
+    note = AgentNote(account_id=account_id, author=author, text=text, created_at=datetime.now(UTC))
+    session.add(note)
+    session.flush()
+    return note
+
+
+def strategy_version(session: Session, strategy_hash: str) -> StrategyVersion | None:
+    """The published strategy version with this hash, or None."""
+    return session.scalar(select(StrategyVersion).where(StrategyVersion.hash == strategy_hash))
