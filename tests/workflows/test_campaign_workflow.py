@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,12 +16,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import pytest
 from journey import result_of
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 from workers import TASK_QUEUE
 
 from activities import build_activities
@@ -46,8 +49,23 @@ from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
 
 ROOT = Path(__file__).resolve().parents[2]
+HISTORIES = Path(__file__).parent / "histories"
 CAMPAIGN = "cl-launch"
 T = TypeVar("T")
+
+
+def campaign_replayer() -> Replayer:
+    return Replayer(
+        workflows=[CampaignWorkflow], workflow_runner=workflow_runner(), data_converter=pydantic_data_converter
+    )
+
+
+@pytest.mark.parametrize("name", ["campaign-paused-launch", "campaign-stop"])
+async def test_recorded_campaign_histories_replay(name: str) -> None:
+    """Histories recorded from the paused-launch test (COLLECT_RECORD_HISTORIES=1 re-records them):
+    a change to the campaign workflow that would break running campaigns fails here."""
+    history = WorkflowHistory.from_json(campaign_workflow_id(CAMPAIGN), (HISTORIES / f"{name}.json").read_text())
+    await campaign_replayer().replay_workflow(history)
 
 
 def prepare(sessions: sessionmaker[Session], accounts: int, status: str = "running") -> CompiledStrategy:
@@ -220,6 +238,7 @@ class TestCampaignWorkflow:
         # With nothing left to do the run ends; the next command starts a new one.
         launch_run = await result_of(handle)
         assert (launch_run.launched, launch_run.signalled) == (5, 0)  # pause and resume found none launched
+        launch_history = await handle.fetch_history()
 
         set_status(sessions, "stopped")
         await command(env.client, "stop")
@@ -227,6 +246,12 @@ class TestCampaignWorkflow:
             env.client.get_workflow_handle_for(CampaignWorkflow.run, campaign_workflow_id(CAMPAIGN))
         )
         assert (stop_run.launched, stop_run.signalled) == (0, 5)
+        stop_history = await env.client.get_workflow_handle(campaign_workflow_id(CAMPAIGN)).fetch_history()
+        for history in (launch_history, stop_history):
+            await campaign_replayer().replay_workflow(history)
+        if os.environ.get("COLLECT_RECORD_HISTORIES") and sessions.kw["bind"].dialect.name == "sqlite":
+            (HISTORIES / "campaign-paused-launch.json").write_text(launch_history.to_json())
+            (HISTORIES / "campaign-stop.json").write_text(stop_history.to_json())
         for account in rows(sessions)[1]:
             debtor = env.client.get_workflow_handle(account.workflow_id)
 
