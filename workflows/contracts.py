@@ -75,6 +75,13 @@ class ChangeStrategy(Frozen):
     by: str = ""
 
 
+class AssignAgent(Frozen):
+    """A supervisor gave the account's work to `agent` (None: back to the queue)."""
+
+    agent: str | None = None
+    by: str = ""
+
+
 class AccountView(Frozen):
     """One account's live state, as the `state` query answers it."""
 

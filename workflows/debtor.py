@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         AccountView,
         AgentTaskInput,
+        AssignAgent,
         ChangeStrategy,
         DebtorInput,
         DebtorResult,
@@ -243,6 +244,15 @@ class DebtorWorkflow:
     @workflow.signal(name="close")
     async def close(self, request: ev.Close) -> None:
         await self._signal(request)
+
+    @workflow.signal(name="assign_agent")
+    def assign_agent(self, assignment: AssignAgent) -> None:
+        """Not a domain event: who works the account is the API's business, but the workflow
+        writes it into the read model and search attributes each turn, so it must know. (A new
+        handler: old histories never carry this signal, so replay is unaffected.)"""
+        self._agent = assignment.agent
+        if self._state is not None:
+            self._upsert_attributes()
 
     # ---- query ---------------------------------------------------------------------------------
 

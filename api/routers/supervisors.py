@@ -10,6 +10,7 @@ keeps those events in its history only.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -50,7 +51,7 @@ from db.repositories import accounts, tasks
 from domain import events as ev
 from domain.strategy import CompiledStrategy
 from domain.types import Stage
-from workflows.contracts import AccountView, ChangeStrategy
+from workflows.contracts import AccountView, AssignAgent, ChangeStrategy
 
 router = APIRouter(tags=["supervisors"])
 
@@ -283,6 +284,7 @@ def reassign_task(
     task_id: TaskId,
     body: ReassignIn,
     session: SessionDep,
+    temporal: TemporalDep,
     principal: Supervisor,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> TaskPublic:
@@ -308,6 +310,10 @@ def reassign_task(
     tasks.reassign(session, task, agent=body.agent, queue=body.queue, move_agent=move_agent)
     if move_agent:
         accounts.set_assigned_agent(session, task.account_id, body.agent)
+        # The workflow writes its agent into the read model on every turn: tell it, or the next
+        # turn would put the previous agent back. A closed account has no workflow to tell.
+        with contextlib.suppress(ProblemError):
+            temporal.signal(task.workflow_id, "assign_agent", AssignAgent(agent=body.agent, by=principal.subject))
     return task_public(row)
 
 

@@ -19,6 +19,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from db.models import AccountState as AccountStateRow
 from db.models import AgentTask, LegalReferral
+from workflows.search_attributes import AGENT
 
 PROBLEM = "application/problem+json"
 USD = CALLS.parent / "calls-usd.yaml"
@@ -310,6 +311,18 @@ class TestReassign:
         )
         assert (await api.http.get("/agent/tasks/next", headers=api.as_("agent"))).status_code == 204
         assert (await api.http.get("/agent/tasks/next", headers=api.as_("other_agent"))).json()["id"] == task_id
+
+        # The workflow is told too: its next turn (here, a pause) keeps beto in the read model and
+        # in the AssignedAgent search attribute instead of putting ana back.
+        assert (await live_state(api, account.workflow_id)).assigned_agent == "beto"
+        await api.http.post(f"/accounts/{account.id}/pause", headers=api.as_("supervisor"))
+        assert (await live_state(api, account.workflow_id)).hold is not None
+        with api.sessions() as session:
+            state = session.get(AccountStateRow, account.id)
+            assert state is not None
+            assert state.assigned_agent == "beto"
+        described = await api.env.client.get_workflow_handle(account.workflow_id).describe()
+        assert described.typed_search_attributes.get(AGENT) == "beto"
 
     async def test_move_to_another_queue(self, api: Api) -> None:
         (account,) = await start_accounts(api, CALLS, 1)
