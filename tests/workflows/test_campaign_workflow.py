@@ -49,7 +49,7 @@ from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
 
 ROOT = Path(__file__).resolve().parents[2]
-HISTORIES = Path(__file__).parent / "histories"
+HISTORIES = Path(__file__).parent / "histories" / "campaign"
 CAMPAIGN = "cl-launch"
 T = TypeVar("T")
 
@@ -60,7 +60,7 @@ def campaign_replayer() -> Replayer:
     )
 
 
-@pytest.mark.parametrize("name", ["campaign-paused-launch", "campaign-stop"])
+@pytest.mark.parametrize("name", ["paused-launch", "stop"])
 async def test_recorded_campaign_histories_replay(name: str) -> None:
     """Histories recorded from the paused-launch test (COLLECT_RECORD_HISTORIES=1 re-records them):
     a change to the campaign workflow that would break running campaigns fails here."""
@@ -250,8 +250,8 @@ class TestCampaignWorkflow:
         for history in (launch_history, stop_history):
             await campaign_replayer().replay_workflow(history)
         if os.environ.get("COLLECT_RECORD_HISTORIES") and sessions.kw["bind"].dialect.name == "sqlite":
-            (HISTORIES / "campaign-paused-launch.json").write_text(launch_history.to_json())
-            (HISTORIES / "campaign-stop.json").write_text(stop_history.to_json())
+            (HISTORIES / "paused-launch.json").write_text(launch_history.to_json())
+            (HISTORIES / "stop.json").write_text(stop_history.to_json())
         for account in rows(sessions)[1]:
             debtor = env.client.get_workflow_handle(account.workflow_id)
 
