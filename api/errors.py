@@ -122,5 +122,5 @@ def install(app: FastAPI) -> None:
 # Declared on the app so every operation documents its problem answers in OpenAPI.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": TITLES[status]}
-    for status in (400, 401, 403, 404, 409, 413, 422)
+    for status in (400, 401, 403, 404, 409, 413, 422, 503)
 }

@@ -8,15 +8,17 @@ collect db upgrade                    migrate the database (COLLECT_DATABASE_URL
 collect api-key create SUBJECT --role R [--queue Q]   print a new key once
 collect api-key list | revoke PREFIX  keys by prefix; revoking takes effect on the next request
 collect api serve [--host H --port P] serve the HTTP API
+collect api openapi                   print the OpenAPI description (committed as openapi.json)
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -230,6 +232,19 @@ def key_list() -> None:
             created = row.created_at.isoformat(timespec="seconds")
             table.add_row(row.prefix, row.subject, row.role, ",".join(row.queues), created, revoked)
     out.print(table)
+
+
+@api_app.command(name="openapi")
+def api_openapi() -> None:
+    """Print the OpenAPI description (JSON), e.g. to generate a client."""
+    from api.app import create_app
+
+    sys.stdout.write(openapi_json(create_app(get_settings())) + "\n")
+
+
+def openapi_json(app: Any) -> str:
+    """The app's OpenAPI description as stable, diffable JSON."""
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False)
 
 
 @api_app.command(name="serve")
