@@ -57,7 +57,7 @@ class IdempotencyMiddleware:
             await _send_raw(send, *_problem(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters."))
             return
 
-        body, more = await _read_body(receive)
+        body = await _read_body(receive)
         principal = hash_key(api_key)
         digest = hashlib.sha256()
         for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body):
@@ -75,7 +75,7 @@ class IdempotencyMiddleware:
 
         async def replay_receive() -> Message:
             if pending:
-                return {"type": "http.request", "body": pending.pop(), "more_body": more}
+                return {"type": "http.request", "body": pending.pop(), "more_body": False}
             return await receive()
 
         async def capture_send(message: Message) -> None:
@@ -145,15 +145,16 @@ class IdempotencyMiddleware:
             session.commit()
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+async def _read_body(receive: Receive) -> bytes:
+    """The whole body (the size limit middleware, outside this one, bounds it)."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b"".join(chunks), False
+            return b"".join(chunks)
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            return b"".join(chunks), False
+            return b"".join(chunks)
 
 
 async def _send_raw(

@@ -75,10 +75,6 @@ class TemporalGateway:
         """Any other client call, with the same error mapping."""
         return self.run(lambda: call(self.client))
 
-    def describe_status(self, workflow_id: str) -> Any:
-        handle = self.client.get_workflow_handle(workflow_id)
-        return self.run(handle.describe).status
-
 
 def fresh(session: Session) -> None:
     """End the request's transaction before calling the account's workflow. On SQLite every
