@@ -362,18 +362,17 @@ class TestImport:
         )
         problem(await api.http.post(url, content=csv_of([chilean(1)]), headers=api.as_("supervisor", **CSV)), 403)
 
-    async def test_five_thousand_rows_import_in_seconds(self, api: Api) -> None:
+    async def test_five_thousand_rows_import_and_reimport(self, api: Api) -> None:
+        """A file of a real campaign's size goes in whole and a repeat changes nothing (its speed is
+        measured by benchmarks/bench_launch.py, not asserted here)."""
         await new_campaign(api)
         rows = [chilean(n, region="Metropolitana") for n in range(1, 5001)]
-        began = time.perf_counter()
         report = await import_csv(api, "cl-2026-11", rows)
-        elapsed = time.perf_counter() - began
         assert report["accepted"] == 5000
-        assert elapsed < 30, f"5,000 rows took {elapsed:.1f} s"
-        began = time.perf_counter()
+        assert report["rejected"] == []
         again = await import_csv(api, "cl-2026-11", rows)
         assert again["unchanged"] == 5000
-        assert time.perf_counter() - began < 30
+        assert again["total_accounts"] == 5000
 
 
 class TestLaunch:
