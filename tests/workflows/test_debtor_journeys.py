@@ -286,7 +286,9 @@ async def test_late_evening_send_waits_for_the_next_allowed_time_never_a_holiday
     wf = real.handle.id
     log = communications(sessions, wf)
     assert [(c.status, c.blocked_rule) for c in log[:1]] == [("blocked", "CL-T1")]
-    first_sent = next(c for c in log if c.status == "sent")
+    sent = [c for c in log if c.status == "sent"]
+    assert sent, [(c.channel, c.status, c.blocked_rule, c.planned_at) for c in log]
+    first_sent = sent[0]
     local_time = first_sent.planned_at.astimezone(ZONE)
     assert (first_sent.template, local_time.date(), local_time.hour) == ("recordatorio", holiday + timedelta(days=1), 8)
     assert not any(c.planned_at.astimezone(ZONE).date() == holiday for c in log if c.status == "sent")
