@@ -32,4 +32,5 @@ def build_activities(sessions: sessionmaker[Session], senders: Mapping[Channel, 
         campaigns.launch_accounts,
         campaigns.signal_accounts,
         campaigns.finish_launch,
+        campaigns.move_accounts,
     ]

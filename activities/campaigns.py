@@ -17,23 +17,27 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db.repositories import campaigns as repo
+from db.repositories import strategies as strategies_repo
 from db.session import session_scope
 from domain.account import AccountSnapshot
 from domain.events import Close, Pause, Resume
 from domain.strategy import CompiledStrategy
 from workflows.contracts import (
     CampaignInfo,
+    ChangeStrategy,
     DebtorInput,
     FanOutInput,
     FanOutResult,
     LaunchBatchInput,
     LaunchBatchResult,
+    MoveInput,
+    MoveResult,
 )
 
 
@@ -148,6 +152,45 @@ class CampaignActivities:
         await _bounded(input.concurrency, [signaller(wf) for _, wf in rows])
         more = len(rows) == input.batch_size
         return FanOutResult(signalled=signalled, finished=finished, next_after=rows[-1][0] if more else None)
+
+    @activity.defn(name="move_accounts")
+    async def move_accounts(self, input: MoveInput) -> MoveResult:
+        """Move up to `batch_size` launched accounts after `after_id` to a strategy version, each by
+        the `change_strategy` update; a refusal (no such step) is counted, not raised."""
+        rows, strategy = await asyncio.to_thread(self._move_batch, input)
+        change = ChangeStrategy(strategy=strategy, step=input.step, by=input.by)
+        client: Client = activity.client()
+        moved = refused = finished = 0
+
+        def mover(workflow_id: str) -> Callable[[], Awaitable[None]]:
+            async def move() -> None:
+                nonlocal moved, refused, finished
+                try:
+                    await client.get_workflow_handle(workflow_id).execute_update("change_strategy", change)
+                except WorkflowUpdateFailedError:
+                    refused += 1
+                except RPCError as exc:
+                    if exc.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                        raise
+                    finished += 1
+                else:
+                    moved += 1
+
+            return move
+
+        await _bounded(input.concurrency, [mover(wf) for _, wf in rows])
+        more = len(rows) == input.batch_size
+        return MoveResult(moved=moved, refused=refused, finished=finished, next_after=rows[-1][0] if more else None)
+
+    def _move_batch(self, input: MoveInput) -> tuple[list[tuple[int, str]], CompiledStrategy]:
+        with session_scope(self._sessions) as session:
+            version = strategies_repo.by_hash(session, input.strategy_hash)
+            if version is None:
+                raise ApplicationError(
+                    f"no published strategy version {input.strategy_hash}", type="StrategyMissing", non_retryable=True
+                )
+            strategy = CompiledStrategy.model_validate(version.compiled_json)
+            return repo.launched_after(session, input.campaign_id, input.after_id, input.batch_size), strategy
 
     def _launched_after(self, input: FanOutInput) -> list[tuple[int, str]]:
         with session_scope(self._sessions) as session:

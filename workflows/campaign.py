@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         FanOutResult,
         LaunchBatchInput,
         LaunchBatchResult,
+        MoveInput,
+        MoveResult,
     )
 
 # Batches start many workflows; a worker that dies mid-batch is noticed by the missing heartbeat.
@@ -71,6 +73,8 @@ class CampaignWorkflow:
         self._rechecks = 0
         self._launched = 0
         self._signalled = 0
+        self._moved = 0
+        self._refused = 0
 
     @workflow.signal(name="command")
     def command(self, command: CampaignCommand) -> None:
@@ -96,7 +100,13 @@ class CampaignWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._carried())
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return CampaignResult(campaign_id=self._campaign_id, launched=self._launched, signalled=self._signalled)
+        return CampaignResult(
+            campaign_id=self._campaign_id,
+            launched=self._launched,
+            signalled=self._signalled,
+            moved=self._moved,
+            refused=self._refused,
+        )
 
     def _carried(self) -> CampaignInput:
         return CampaignInput(
@@ -108,6 +118,12 @@ class CampaignWorkflow:
         )
 
     async def _apply(self, command: CampaignCommand) -> None:
+        # "move" came after the first histories were recorded; checking it first leaves the path
+        # of every older command as it was, so their histories replay unchanged.
+        if command.action == "move":
+            if not self._stopped and command.strategy_hash is not None:
+                await self._move(command, command.strategy_hash)
+            return
         if command.action == "launch":
             if not self._stopped:
                 self._launching = command  # a second launch only refreshes the batch settings
@@ -169,6 +185,30 @@ class CampaignWorkflow:
             )
             self._activities += 1
             self._signalled += result.signalled
+            if result.next_after is None:
+                return
+            after = result.next_after
+
+    async def _move(self, command: CampaignCommand, strategy_hash: str) -> None:
+        after = 0
+        while True:
+            result = await workflow.execute_activity(
+                "move_accounts",
+                MoveInput(
+                    campaign_id=self._campaign_id,
+                    strategy_hash=strategy_hash,
+                    step=command.step,
+                    by=command.by,
+                    after_id=after,
+                    batch_size=FAN_OUT_BATCH,
+                    concurrency=command.concurrency,
+                ),
+                result_type=MoveResult,
+                **BATCH,
+            )
+            self._activities += 1
+            self._moved += result.moved
+            self._refused += result.refused
             if result.next_after is None:
                 return
             after = result.next_after

@@ -222,8 +222,12 @@ def campaign_workflow_id(campaign_id: str) -> str:
 class CampaignCommand(Frozen):
     """A command for a campaign, sent as the `command` signal (with start when none is running)."""
 
-    action: Literal["launch", "pause", "resume", "stop"]
+    action: Literal["launch", "pause", "resume", "stop", "move"]
     by: str = ""
+    # move: the published version to move every launched account to, and where to continue
+    # (default: the step of the same name).
+    strategy_hash: str | None = None
+    step: str | None = None
     batch_size: int = Field(default=DEFAULT_LAUNCH_BATCH, ge=1, le=1000)
     concurrency: int = Field(default=DEFAULT_LAUNCH_CONCURRENCY, ge=1, le=200)
 
@@ -242,6 +246,8 @@ class CampaignResult(Frozen):
     campaign_id: str
     launched: int  # accounts this run started
     signalled: int  # account workflows this run signalled
+    moved: int = 0  # accounts this run moved to another strategy version
+    refused: int = 0  # accounts whose workflow refused the move (e.g. no such step)
 
 
 class LaunchBatchInput(Frozen):
@@ -272,5 +278,24 @@ class FanOutInput(Frozen):
 
 class FanOutResult(Frozen):
     signalled: int = 0
+    finished: int = 0  # workflows that had already ended (closed accounts)
+    next_after: int | None = None  # None: the last launched account was reached
+
+
+class MoveInput(Frozen):
+    """Move the launched accounts of a campaign with an id above `after_id` to a strategy version."""
+
+    campaign_id: str
+    strategy_hash: str
+    step: str | None = None
+    by: str = ""
+    after_id: int = 0
+    batch_size: int = Field(ge=1)
+    concurrency: int = Field(ge=1)
+
+
+class MoveResult(Frozen):
+    moved: int = 0
+    refused: int = 0
     finished: int = 0  # workflows that had already ended (closed accounts)
     next_after: int | None = None  # None: the last launched account was reached

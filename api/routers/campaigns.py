@@ -24,12 +24,13 @@ from temporalio.client import Client
 
 from api import account_import
 from api.account_import import KNOWN, REQUIRED, FileUnreadable, ImportedAccount, ParsedRows, parse_csv, parse_json
-from api.deps import IdempotencyKeyHeader, Planner, SessionDep, Strategist, TemporalDep
+from api.deps import IdempotencyKeyHeader, Planner, SessionDep, Strategist, Supervisor, TemporalDep
 from api.errors import PROBLEM_JSON, Problem, ProblemError
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
 from api.schemas.campaigns import (
     CAMPAIGN_ID_PATTERN,
     CampaignCreate,
+    CampaignMove,
     CampaignPublic,
     CampaignSummary,
     ImportReport,
@@ -376,3 +377,40 @@ def stop_campaign(
 ) -> CampaignPublic:
     """Each launched account is closed ("campaign stopped") and no more are launched."""
     return _steer(session, temporal, campaign_id, "stop", principal.subject)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/strategy",
+    summary="Move every launched account to another strategy version",
+    status_code=202,
+)
+def move_campaign(
+    principal: Supervisor,
+    session: SessionDep,
+    temporal: TemporalDep,
+    campaign_id: CampaignPath,
+    body: CampaignMove,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> CampaignPublic:
+    """Accounts launched from now on start on the new version; each launched account moves at its
+    next safe point (the `change_strategy` update), keeping its promises, plans, counters and
+    contact history. The campaign's workflow does the moving, in batches, durably; an account whose
+    workflow refuses (no step of that name, say) stays where it is. 404 for an unknown version,
+    409 for a stopped campaign or a version in another currency."""
+    campaign = _campaign(session, campaign_id)
+    if campaign.status == "stopped":
+        raise ProblemError(409, f"Campaign {campaign.id} is stopped; its accounts are closed.")
+    version = strategy_repo.by_hash(session, body.strategy_hash)
+    if version is None:
+        raise ProblemError(404, f"No strategy version with hash {body.strategy_hash} is published.")
+    current = strategy_repo.by_hash(session, campaign.strategy_hash)
+    new_currency = version.compiled_json.get("currency")
+    if current is not None and current.compiled_json.get("currency") != new_currency:
+        raise ProblemError(
+            409, f"Version {body.strategy_hash[:12]} works in {new_currency}; campaign {campaign.id} does not."
+        )
+    campaign.strategy_hash = body.strategy_hash
+    session.flush()
+    command = CampaignCommand(action="move", by=principal.subject, strategy_hash=body.strategy_hash, step=body.step)
+    _send(temporal, campaign.id, command)
+    return _public(session, campaign)

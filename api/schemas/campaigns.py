@@ -133,3 +133,13 @@ class ImportReport(BaseModel):
     rejected: list[RejectedRow] = Field(description="One entry per problem; a row may have several.")
     ignored_columns: list[str]
     total_accounts: int = Field(description="Accounts in the campaign after the import.")
+
+
+class CampaignMove(BaseModel):
+    """Move the campaign to a published version; `step`: where accounts continue (default: the
+    step of the same name)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    strategy_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="A published version's hash.")
+    step: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=100)

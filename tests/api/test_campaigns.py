@@ -507,3 +507,53 @@ class TestSteer:
             row = session.get(Campaign, "cl-2026-11")
             assert row is not None
             assert row.status == "stopped"
+
+
+class TestMove:
+    async def test_every_launched_account_moves_to_the_new_version(self, api: Api) -> None:
+        await new_campaign(api)
+        await import_csv(api, "cl-2026-11", [chilean(n) for n in range(1, 4)])
+        await launched(api, "cl-2026-11")
+        # The strategist tunes the wait before the call and publishes it as a new version.
+        tuned = CL_TEXT.replace("      - wait: 4d\n      - goto: llamada", "      - wait: 2d\n      - goto: llamada", 1)
+        assert tuned != CL_TEXT
+        published = await api.http.post(
+            "/strategies", content=tuned, headers=api.as_("strategist", **{"Content-Type": "application/yaml"})
+        )
+        assert published.status_code == 201, published.text
+        new_hash = published.json()["hash"]
+
+        moved = await api.http.post(
+            "/campaigns/cl-2026-11/strategy", json={"strategy_hash": new_hash}, headers=api.as_("supervisor")
+        )
+        assert moved.status_code == 202, moved.text
+        assert moved.json()["strategy_hash"] == new_hash
+        for account in accounts_of(api, "cl-2026-11"):
+
+            async def on_new_version(wf: str = account.workflow_id) -> bool:
+                return (await state(api, wf)).strategy_hash == new_hash
+
+            await eventually(on_new_version, f"{account.workflow_id} to move")
+        # Accounts imported and launched from now on start on the new version.
+        await import_csv(api, "cl-2026-11", [chilean(9)])
+        await launched(api, "cl-2026-11")
+        view = await state(api, debtor_workflow_id("cl-2026-11", "CL-00009"))
+        assert view.strategy_hash == new_hash
+
+    async def test_refusals(self, api: Api) -> None:
+        await new_campaign(api)
+        url = "/campaigns/cl-2026-11/strategy"
+        problem(await api.http.post(url, json={"strategy_hash": "0" * 64}, headers=api.as_("supervisor")), 404)
+        body = problem(await api.http.post(url, json={"strategy_hash": "x"}, headers=api.as_("supervisor")), 422)
+        assert body["errors"][0]["pointer"] == "/body/strategy_hash"
+        problem(await api.http.post(url, json={"strategy_hash": "0" * 64}, headers=api.as_("strategist")), 403)
+        problem(
+            await api.http.post(
+                "/campaigns/nope/strategy", json={"strategy_hash": "0" * 64}, headers=api.as_("supervisor")
+            ),
+            404,
+        )
+        await api.http.post("/campaigns/cl-2026-11/stop", headers=api.as_("supervisor"))
+        current = (await campaign(api, "cl-2026-11"))["strategy_hash"]
+        body = problem(await api.http.post(url, json={"strategy_hash": current}, headers=api.as_("supervisor")), 409)
+        assert "stopped" in body["detail"]
