@@ -184,16 +184,6 @@ async def run_journey(
         if run.status != WorkflowExecutionStatus.RUNNING:
             break
         state = await handle.query(DebtorWorkflow.account_state)
-        # Two queries are two moments: on a loaded machine the time-skipping server answered
-        # `idle` before a fired timer's workflow task and `account_state` after it, with that
-        # turn's send still in flight. Trust the state only if the workflow is still idle after
-        # it was read (the lock is held until the turn's activities are done).
-        try:
-            still_idle = await handle.query(DebtorWorkflow.idle)
-        except (WorkflowQueryFailedError, RPCError):
-            still_idle = False  # the run just ended or continued as new: settle again
-        if not still_idle:
-            continue
         run.state = state
         if state.closed:
             await result_of(handle)
