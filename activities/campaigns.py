@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -54,6 +55,25 @@ async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[None]]]) -> Non
         activity.heartbeat(finished)
 
     await asyncio.gather(*(run(job) for job in jobs))
+
+
+async def _each(limit: int, workflow_ids: list[str], call: Callable[[str], Awaitable[str]]) -> Counter[str]:
+    """Call `call` on each workflow, at most `limit` at a time; count the outcomes it names."""
+    outcomes: Counter[str] = Counter()
+
+    def job(workflow_id: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            outcomes[await call(workflow_id)] += 1
+
+        return run
+
+    await _bounded(limit, [job(wf) for wf in workflow_ids])
+    return outcomes
+
+
+def _next_after(rows: list[tuple[int, str]], batch_size: int) -> int | None:
+    """Where the next fan-out batch starts; None when this batch was the last (a short one)."""
+    return rows[-1][0] if len(rows) == batch_size else None
 
 
 class CampaignActivities:
@@ -133,25 +153,20 @@ class CampaignActivities:
         rows = await asyncio.to_thread(self._launched_after, input)
         payload: BaseModel = {"pause": Pause(), "resume": Resume(), "close": Close(reason=input.reason)}[input.signal]
         client: Client = activity.client()
-        signalled = finished = 0
 
-        def signaller(workflow_id: str) -> Callable[[], Awaitable[None]]:
-            async def send() -> None:
-                nonlocal signalled, finished
-                try:
-                    await client.get_workflow_handle(workflow_id).signal(input.signal, payload)
-                except RPCError as exc:
-                    if exc.status != RPCStatusCode.NOT_FOUND:
-                        raise
-                    finished += 1
-                else:
-                    signalled += 1
+        async def signal(workflow_id: str) -> str:
+            try:
+                await client.get_workflow_handle(workflow_id).signal(input.signal, payload)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                return "finished"
+            return "signalled"
 
-            return send
-
-        await _bounded(input.concurrency, [signaller(wf) for _, wf in rows])
-        more = len(rows) == input.batch_size
-        return FanOutResult(signalled=signalled, finished=finished, next_after=rows[-1][0] if more else None)
+        counts = await _each(input.concurrency, [wf for _, wf in rows], signal)
+        return FanOutResult(
+            signalled=counts["signalled"], finished=counts["finished"], next_after=_next_after(rows, input.batch_size)
+        )
 
     @activity.defn(name="move_accounts")
     async def move_accounts(self, input: MoveInput) -> MoveResult:
@@ -160,27 +175,25 @@ class CampaignActivities:
         rows, strategy = await asyncio.to_thread(self._move_batch, input)
         change = ChangeStrategy(strategy=strategy, step=input.step, by=input.by)
         client: Client = activity.client()
-        moved = refused = finished = 0
 
-        def mover(workflow_id: str) -> Callable[[], Awaitable[None]]:
-            async def move() -> None:
-                nonlocal moved, refused, finished
-                try:
-                    await client.get_workflow_handle(workflow_id).execute_update("change_strategy", change)
-                except WorkflowUpdateFailedError:
-                    refused += 1
-                except RPCError as exc:
-                    if exc.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-                        raise
-                    finished += 1
-                else:
-                    moved += 1
+        async def move(workflow_id: str) -> str:
+            try:
+                await client.get_workflow_handle(workflow_id).execute_update("change_strategy", change)
+            except WorkflowUpdateFailedError:
+                return "refused"
+            except RPCError as exc:
+                if exc.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                    raise
+                return "finished"
+            return "moved"
 
-            return move
-
-        await _bounded(input.concurrency, [mover(wf) for _, wf in rows])
-        more = len(rows) == input.batch_size
-        return MoveResult(moved=moved, refused=refused, finished=finished, next_after=rows[-1][0] if more else None)
+        counts = await _each(input.concurrency, [wf for _, wf in rows], move)
+        return MoveResult(
+            moved=counts["moved"],
+            refused=counts["refused"],
+            finished=counts["finished"],
+            next_after=_next_after(rows, input.batch_size),
+        )
 
     def _move_batch(self, input: MoveInput) -> tuple[list[tuple[int, str]], CompiledStrategy]:
         with session_scope(self._sessions) as session:
