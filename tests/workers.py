@@ -3,18 +3,22 @@ real activities against a test database."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import build_activities
 from domain.types import Channel
 from worker import WORKFLOWS
+from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
 
 TASK_QUEUE = "collect-test"
@@ -40,3 +44,20 @@ async def running_worker(
         )
         async with running:
             yield running
+
+
+async def settle(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionStatus | None:
+    """Wait until a debtor workflow waits for time or for the outside world (or has ended).
+    Queries are answered after any pending workflow task, so `idle` sees the effect of a signal
+    or a fired timer."""
+    for _ in range(3000):
+        description = await handle.describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return description.status
+        try:
+            if await handle.query(DebtorWorkflow.idle):
+                return description.status
+        except (WorkflowQueryFailedError, RPCError):
+            pass  # not started yet, the run just ended or continued as new, or the server was busy
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{handle.id} never settled")

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from api_harness import Api
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
-from temporalio.service import RPCError
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from workers import TASK_QUEUE
+from workers import settle as settle_handle
 
 from db.models import Account, Campaign, ContactPoint, Debtor, StrategyVersion
 from domain.account import AccountSnapshot
@@ -179,18 +179,7 @@ async def start_accounts(
 
 async def settle(api: Api, workflow_id: str) -> WorkflowExecutionStatus | None:
     """Wait until the workflow waits for time or for the outside world (or has ended)."""
-    handle: WorkflowHandle[Any, Any] = api.env.client.get_workflow_handle(workflow_id)
-    for _ in range(3000):
-        description = await handle.describe()
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            return description.status
-        try:
-            if await handle.query(DebtorWorkflow.idle):
-                return description.status
-        except (WorkflowQueryFailedError, RPCError):
-            pass  # not started yet, or the server was busy; ask again
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{workflow_id} never settled")
+    return await settle_handle(api.env.client.get_workflow_handle(workflow_id))
 
 
 async def ended(api: Api, workflow_id: str) -> WorkflowExecutionStatus | None:

@@ -21,12 +21,11 @@ from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
-    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from workers import TASK_QUEUE
+from workers import TASK_QUEUE, settle
 
 from db.models import AgentTask, Communication, LegalReferral
 from domain import actions as act
@@ -76,22 +75,6 @@ class JourneyRun:
     rejected: list[tuple[datetime, str]] = field(default_factory=list)
     status: WorkflowExecutionStatus | None = None
     first_run_id: str | None = None
-
-
-async def settle(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionStatus | None:
-    """Wait until the workflow waits for time or for the outside world. Queries are answered
-    after any pending workflow task, so `idle` sees the effect of a signal or a fired timer."""
-    for _ in range(3000):
-        description = await handle.describe()
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            return description.status
-        try:
-            if await handle.query(DebtorWorkflow.idle):
-                return description.status
-        except (WorkflowQueryFailedError, RPCError):
-            pass  # the run just ended or continued as new, or the server was busy; ask again
-        await asyncio.sleep(0.01)
-    raise AssertionError("the workflow never settled")
 
 
 async def result_of(handle: WorkflowHandle[Any, Any]) -> Any:
