@@ -214,6 +214,10 @@ async def run_journey(
         else:
             await asyncio.sleep(0.02)  # the timer is due; its workflow task is on its way
     if run.status == WorkflowExecutionStatus.RUNNING:
+        # The loop may have stopped on a state whose turn was still sending: under load the
+        # server answered `idle` before a fired timer's task and `account_state` after it. Let
+        # whatever is in flight finish (no time passes) before the journey's facts are read.
+        await settle(handle)
         run.state = await handle.query(DebtorWorkflow.account_state)
     else:
         try:
