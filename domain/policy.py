@@ -7,7 +7,7 @@ and the comparison of two policies (`loosenings`). Jurisdiction presets live in
 `domain.policy_presets`.
 
 Holidays are data, not code: the compiler freezes the dates a policy needs into a
-`HolidayCalendar` (whole years around the compile date, see `calendar_years`), and evaluation
+`HolidayCalendar` (whole years up to three after the compile year, see `calendar_years`), and evaluation
 reads only that. So an upgrade of the `holidays` package never changes a decision a running
 account already took, nor the replay of its history: a new calendar arrives as a new strategy
 version (its hash covers the dates). Days outside the frozen years are unknown, and a contact
@@ -47,11 +47,12 @@ MAX_ITERATIONS = 1000
 _WINDOW_HORIZON_DAYS = 8
 # Longest run of consecutive holidays we skip before declaring the calendar broken.
 _HOLIDAY_HORIZON_DAYS = 366
-# A compiled calendar covers whole years from the compile year minus CALENDAR_YEARS_BEFORE to the
-# compile year plus CALENDAR_YEARS_AFTER: the year before for accounts imported with past dates
-# and simulations that start earlier, three years ahead because a collection journey lasts
-# months and a strategy version is normally replaced well within that time.
-CALENDAR_YEARS_BEFORE = 1
+# A compiled calendar covers whole years from CALENDAR_FIRST_YEAR (the product's first year; fixed,
+# so a day a compile once covered stays covered when the strategy is compiled again later, and
+# simulations or tests of fixed past dates do not depend on the day they run) to the compile year
+# plus CALENDAR_YEARS_AFTER: a collection journey lasts months and a strategy version is normally
+# replaced well within three years. About 16 dates a year: a few KB in the workflow input.
+CALENDAR_FIRST_YEAR = 2025
 CALENDAR_YEARS_AFTER = 3
 
 _DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -143,7 +144,7 @@ class HolidayCalendar(Frozen):
 
 def calendar_years(compiled_on: date) -> tuple[int, int]:
     """The first and last year a calendar frozen on `compiled_on` covers."""
-    return compiled_on.year - CALENDAR_YEARS_BEFORE, compiled_on.year + CALENDAR_YEARS_AFTER
+    return min(CALENDAR_FIRST_YEAR, compiled_on.year - 1), compiled_on.year + CALENDAR_YEARS_AFTER
 
 
 def freeze_holidays(code: str, first_year: int, last_year: int) -> HolidayCalendar:
@@ -181,7 +182,7 @@ class ContactPolicy(Frozen):
         return self
 
     def with_calendar(self, compiled_on: date) -> ContactPolicy:
-        """This policy with its country's holidays frozen for the years around `compiled_on`."""
+        """This policy with its country's holidays frozen for `calendar_years(compiled_on)`."""
         if self.holidays is None:
             return self.model_copy(update={"calendar": None})
         return self.model_copy(update={"calendar": freeze_holidays(self.holidays, *calendar_years(compiled_on))})

@@ -6,8 +6,8 @@ variables or mix types; templates with unknown variables; unknown currency, loca
 or holiday calendar; and a contact policy that loosens its preset without an explicit override.
 Every problem is reported at once, each with its `file:line:col`.
 
-The policy's holiday dates are frozen into the compiled strategy for the years around the
-compile date (`domain.policy.calendar_years`), so the hash, and therefore the version, changes
+The policy's holiday dates are frozen into the compiled strategy for whole years up to three
+after the compile year (`domain.policy.calendar_years`), so the hash, and therefore the version, changes
 when the `holidays` package's calendar or the compile year does; validate and publish show the
 covered years. The compile date is an argument (today in UTC when not given) so tests pin it.
 """
@@ -237,7 +237,7 @@ class _Compiler:
         return self.freeze_calendar(final.model_copy(update={"overrides": notes, "name": f"{base.name}+override"}))
 
     def freeze_calendar(self, policy: ContactPolicy) -> ContactPolicy:
-        """The policy with its holiday dates frozen for the years around the compile date."""
+        """The policy with its holiday dates frozen for the years `calendar_years` gives."""
         if policy.holidays is None or policy.holidays not in holidays_lib.list_supported_countries():
             return policy.model_copy(update={"calendar": None})  # an unknown code is already an error
         return policy.with_calendar(self.compiled_on)

@@ -302,7 +302,7 @@ class MoveResult(Frozen):
 
 
 class FreezeCalendarInput(Frozen):
-    """A country's holidays to freeze for the years around `on` (the run's first day), for a
+    """A country's holidays to freeze for `calendar_years(on)` (`on`: the run's first day), for a
     strategy compiled before compiled strategies carried their holiday dates."""
 
     country: str

@@ -112,7 +112,8 @@ def test_compiles_under_the_colombian_preset_without_warnings() -> None:
     assert compiled.warnings == ()
     assert PATH.read_text(encoding="utf-8").splitlines()[0] == "# yaml-language-server: $schema=../strategy.schema.json"
     assert (s.locale, s.currency, s.timezone) == ("es-CO", "COP", "America/Bogota")
-    assert s.policy == CO.with_calendar(date(2026, 11, 30))  # the preset as is: Sundays, festivos, 1 contact a day, weekly channel lock
+    # The preset as is (Sundays, festivos, 1 contact a day, weekly channel lock), its holidays frozen.
+    assert s.policy == CO.with_calendar(date(2026, 11, 30))
     assert s.fee_cap is None
     assert not [name for name, step in s.steps.items() if step.fees]
     assert [(v.name, v.weight) for v in s.variants] == [("champion", 80), ("challenger", 20)]
