@@ -58,8 +58,9 @@ CALENDAR_PATCH = "holiday-calendar-frozen"
 def _interpret(call: Callable[..., T], *args: Any) -> T:
     """Run a pure interpreter function. The sandbox's restrictions are lifted for the call
     because the holidays package, when it first builds a country's calendar, looks up gettext
-    translations through `locale.normalize`, which the sandbox forbids; the result depends only
-    on the package's data. Purity of `domain/` is enforced by tests/test_layering.py instead."""
+    translations through `locale.normalize`, which the sandbox forbids; only runs recorded before
+    CALENDAR_PATCH (strategies without frozen holiday dates) still read that package. Purity of
+    `domain/` is enforced by tests/test_layering.py instead."""
     with workflow.unsafe.sandbox_unrestricted():
         return call(*args)
 
