@@ -19,6 +19,7 @@ from activities import build_activities
 from channels.configured import build_senders
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
+from domain.zone_rules import use_pinned_zone_rules, zone_rules_version
 from workflows import search_attributes
 from workflows.campaign import CampaignWorkflow
 from workflows.connect import connect
@@ -72,7 +73,12 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(client, settings, executor)
-        log.info("worker started on %s, queue %s", settings.temporal_address, settings.temporal_task_queue)
+        log.info(
+            "worker started on %s, queue %s, zone rules %s",
+            settings.temporal_address,
+            settings.temporal_task_queue,
+            zone_rules_version(),
+        )
         async with worker:
             await stop.wait()
             log.info("stopping: waiting for in-flight activities")
@@ -80,6 +86,7 @@ async def run(settings: Settings) -> None:
 
 
 def main() -> int:
+    use_pinned_zone_rules()  # before any ZoneInfo: workflow decisions follow the locked tzdata
     settings = get_settings()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from activities.accounts import AccountActivities
 from activities.agent_tasks import AgentTaskActivities
+from activities.calendars import freeze_holiday_calendar
 from activities.campaigns import CampaignActivities
 from activities.legal import LegalActivities
 from activities.messaging import MessagingActivities
@@ -33,4 +34,5 @@ def build_activities(sessions: sessionmaker[Session], senders: Mapping[Channel, 
         campaigns.signal_accounts,
         campaigns.finish_launch,
         campaigns.move_accounts,
+        freeze_holiday_calendar,
     ]

@@ -21,6 +21,7 @@ from api.routers import agents, campaigns, kpis, payments, strategies, superviso
 from api.temporal import TemporalGateway
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
+from domain.zone_rules import use_pinned_zone_rules
 from workflows.connect import connect
 
 DESCRIPTION = """
@@ -44,6 +45,7 @@ def create_app(
     client: Client | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    use_pinned_zone_rules()  # before any ZoneInfo: quiet hours and dates follow the locked tzdata
     if sessions is None:
         sessions = make_session_factory(make_engine(settings.database_url))
 

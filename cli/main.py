@@ -33,6 +33,7 @@ from db.migrate import upgrade
 from db.models import ROLES, ApiKey
 from db.session import make_engine, make_session_factory, session_scope
 from domain.errors import DomainError
+from domain.zone_rules import use_pinned_zone_rules
 from simulator.engine import simulate
 from simulator.montecarlo import Behaviour, Summary, run_many
 from simulator.report import print_timeline
@@ -80,8 +81,10 @@ def validate(files: Annotated[list[Path], typer.Argument(help="strategy YAML fil
         for warning in compiled.warnings:
             err.print(f"{path}: warning: {warning}", markup=False)
         s = compiled.strategy
+        calendar = f", {s.policy.calendar.describe()}" if s.policy.calendar else ""
         out.print(
-            f"{path}: ok ({s.id}, {len(s.steps)} steps, policy {s.policy.name}, sha256 {s.hash[:12]})", markup=False
+            f"{path}: ok ({s.id}, {len(s.steps)} steps, policy {s.policy.name}{calendar}, sha256 {s.hash[:12]})",
+            markup=False,
         )
     if failed:
         raise typer.Exit(1)
@@ -259,6 +262,7 @@ def api_serve(
 
 
 def main() -> None:
+    use_pinned_zone_rules()  # validate, simulate and serve read the locked tzdata, not the OS's
     app()
 
 

@@ -6,6 +6,16 @@ weekly channel lock), its evaluation against a contact history (`check_contact`,
 and the comparison of two policies (`loosenings`). Jurisdiction presets live in
 `domain.policy_presets`.
 
+Holidays are data, not code: the compiler freezes the dates a policy needs into a
+`HolidayCalendar` (whole years up to three after the compile year, see `calendar_years`), and evaluation
+reads only that. So an upgrade of the `holidays` package never changes a decision a running
+account already took, nor the replay of its history: a new calendar arrives as a new strategy
+version (its hash covers the dates). Days outside the frozen years are unknown, and a contact
+that the holiday rule would judge on such a day is blocked for good (skipped, with a reason that
+says to publish again): never contacting on a day that may be a holiday is the safe side.
+Policies without a frozen calendar (compiled before calendars were frozen; recorded histories
+carry them) still consult the installed package, as they always did.
+
 Everything is pure: the time is always an argument (timezone-aware UTC) and local-time rules are
 evaluated in the debtor's IANA zone with `zoneinfo`. Rules only look at history records at or
 before the evaluated instant: the ledger is what has happened, not what is planned.
@@ -13,6 +23,7 @@ before the evaluated instant: the ledger is what has happened, not what is plann
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -36,6 +47,13 @@ MAX_ITERATIONS = 1000
 _WINDOW_HORIZON_DAYS = 8
 # Longest run of consecutive holidays we skip before declaring the calendar broken.
 _HOLIDAY_HORIZON_DAYS = 366
+# A compiled calendar covers whole years from CALENDAR_FIRST_YEAR (the product's first year; fixed,
+# so a day a compile once covered stays covered when the strategy is compiled again later, and
+# simulations or tests of fixed past dates do not depend on the day they run) to the compile year
+# plus CALENDAR_YEARS_AFTER: a collection journey lasts months and a strategy version is normally
+# replaced well within three years. About 16 dates a year: a few KB in the workflow input.
+CALENDAR_FIRST_YEAR = 2025
+CALENDAR_YEARS_AFTER = 3
 
 _DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -92,6 +110,53 @@ class Cooldown(Frozen):
     days: int = Field(ge=1)
 
 
+class HolidayCalendar(Frozen):
+    """The public holidays of one country for the whole years `first_year`..`last_year`, frozen
+    from the `holidays` package when the strategy was compiled: the only holiday data evaluation
+    reads. `dates` is sorted and unique (ISO dates in JSON)."""
+
+    country: str
+    first_year: int
+    last_year: int
+    dates: tuple[date, ...]
+
+    @model_validator(mode="after")
+    def _sorted_and_inside(self) -> HolidayCalendar:
+        if self.first_year > self.last_year:
+            raise ValueError(f"calendar years {self.first_year}..{self.last_year} are empty")
+        if list(self.dates) != sorted(set(self.dates)):
+            raise ValueError("holiday dates must be sorted and unique")
+        outside = [d for d in self.dates if not self.first_year <= d.year <= self.last_year]
+        if outside:
+            raise ValueError(f"holiday {outside[0].isoformat()} is outside {self.first_year}..{self.last_year}")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return self.first_year <= day.year <= self.last_year
+
+    def is_holiday(self, day: date) -> bool:
+        index = bisect_left(self.dates, day)
+        return index < len(self.dates) and self.dates[index] == day
+
+    def describe(self) -> str:
+        return f"{self.country} holidays {self.first_year}-01-01 to {self.last_year}-12-31"
+
+
+def calendar_years(compiled_on: date) -> tuple[int, int]:
+    """The first and last year a calendar frozen on `compiled_on` covers."""
+    return min(CALENDAR_FIRST_YEAR, compiled_on.year - 1), compiled_on.year + CALENDAR_YEARS_AFTER
+
+
+def freeze_holidays(code: str, first_year: int, last_year: int) -> HolidayCalendar:
+    """Read one country's public holidays for whole years from the installed `holidays` package.
+    Only the compiler (and the workflow's one-off activity for strategies compiled before
+    calendars were frozen) calls this; evaluation never does."""
+    days: set[date] = set()
+    for year in range(first_year, last_year + 1):
+        days.update(_holiday_calendar(code, year))
+    return HolidayCalendar(country=code, first_year=first_year, last_year=last_year, dates=tuple(sorted(days)))
+
+
 class ContactPolicy(Frozen):
     """Every contact rule that applies to one debtor, as compiled for a campaign."""
 
@@ -101,11 +166,26 @@ class ContactPolicy(Frozen):
     window_channels: tuple[Channel, ...]
     holidays: str | None = None
     holiday_rule: str = "holiday"
+    # The frozen dates of the `holidays` country; None only in policies compiled before calendars
+    # were frozen (and in hand-built presets), which fall back to the installed package.
+    calendar: HolidayCalendar | None = None
     caps: tuple[Cap, ...] = ()
     min_gaps: tuple[MinGap, ...] = ()
     cooldowns: tuple[Cooldown, ...] = ()
     channel_lock_after_contact: str | None = None
     overrides: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _calendar_of_the_country(self) -> ContactPolicy:
+        if self.calendar is not None and self.calendar.country != self.holidays:
+            raise ValueError(f"a {self.calendar.country} calendar frozen for the holidays of {self.holidays}")
+        return self
+
+    def with_calendar(self, compiled_on: date) -> ContactPolicy:
+        """This policy with its country's holidays frozen for `calendar_years(compiled_on)`."""
+        if self.holidays is None:
+            return self.model_copy(update={"calendar": None})
+        return self.model_copy(update={"calendar": freeze_holidays(self.holidays, *calendar_years(compiled_on))})
 
 
 class ContactRecord(Frozen):
@@ -119,12 +199,15 @@ class ContactRecord(Frozen):
 
 class Decision(Frozen):
     """The outcome of a policy check. `next_allowed` (UTC) is when the blocking rule stops
-    blocking; None means never (an opt-out)."""
+    blocking; None means never (an opt-out, or `for_good`)."""
 
     allowed: bool
     rule: str | None = None
     reason: str = ""
     next_allowed: AwareDatetime | None = None
+    # Blocked with no later instant this policy can vouch for (a day beyond the frozen holiday
+    # calendar): the contact is skipped, like an opted-out channel, rather than parked forever.
+    for_good: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,8 +355,12 @@ def _holiday_calendar(code: str, year: int) -> Mapping[date, str]:
     return MappingProxyType({d: str(name) for d, name in calendar.items()})
 
 
-def _holiday_name(code: str, day: date) -> str | None:
-    return _holiday_calendar(code, day.year).get(day)
+def _holiday_name(policy: ContactPolicy, code: str, day: date) -> str | None:
+    """The holiday's name (or just "public holiday" from a frozen calendar, which keeps dates
+    only), None on a working day and on days a frozen calendar does not cover."""
+    if policy.calendar is not None:
+        return "public holiday" if policy.calendar.is_holiday(day) else None
+    return _holiday_calendar(code, day.year).get(day)  # legacy: no frozen calendar
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,20 +414,34 @@ def _check_holiday(policy: ContactPolicy, channel: Channel, at: datetime, zone: 
     if code is None or channel not in policy.window_channels:
         return None
     today = _wall(at, zone).date()
-    name = _holiday_name(code, today)
+    calendar = policy.calendar
+    if calendar is not None and not calendar.covers(today):
+        return Decision(
+            allowed=False,
+            rule=policy.holiday_rule,
+            reason=(
+                f"{today.isoformat()} is outside this strategy version's holiday calendar ({calendar.describe()}): "
+                f"no {channel.value} contact on a day that may be a holiday; publish the strategy again and move "
+                "the account to the new version"
+            ),
+            for_good=True,
+        )
+    name = _holiday_name(policy, code, today)
     if name is None:
         return None
     day = today + timedelta(days=1)
     for _ in range(_HOLIDAY_HORIZON_DAYS):
-        if _holiday_name(code, day) is None:
+        # A day past the frozen calendar ends the run: the check at that instant then blocks it.
+        if _holiday_name(policy, code, day) is None:
             break
         day += timedelta(days=1)
     else:
         # A year without a working day is a broken calendar, not a compliance rule.
         raise ValueError(f"policy {policy.name!r}: holiday calendar {code!r} has no working day")
+    what = f"public holiday in {code}" if calendar is not None else f"public holiday in {code} ({name})"
     return _blocked(
         policy.holiday_rule,
-        f"{today.isoformat()} is a public holiday in {code} ({name}): no {channel.value} contact on that local day",
+        f"{today.isoformat()} is a {what}: no {channel.value} contact on that local day",
         _day_start(day, zone),
     )
 
@@ -486,7 +587,8 @@ def next_allowed(
     opted_out: Collection[Channel] = (),
 ) -> tuple[datetime | None, list[Decision]]:
     """Earliest instant >= `after` (UTC) at which `check_contact` allows the contact, and the
-    blocking decisions met on the way, in order. Returns None only for an opt-out.
+    blocking decisions met on the way, in order. Returns None only for an opt-out or a decision
+    blocked for good (a day beyond the frozen holiday calendar).
 
     Raises ValueError when the policy has no allowed time at all for the channel (for instance an
     empty windows list)."""
@@ -499,7 +601,7 @@ def next_allowed(
             return t, met
         met.append(decision)
         if decision.next_allowed is None:
-            if decision.rule == OPT_OUT_RULE:
+            if decision.rule == OPT_OUT_RULE or decision.for_good:
                 return None, met
             raise ValueError(
                 f"policy {policy.name!r} never allows {channel.value}: {decision.rule} ({decision.reason})"

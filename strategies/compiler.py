@@ -5,6 +5,11 @@ run without waiting; agent outcomes nobody routes; conditions that do not parse,
 variables or mix types; templates with unknown variables; unknown currency, locale, time zone
 or holiday calendar; and a contact policy that loosens its preset without an explicit override.
 Every problem is reported at once, each with its `file:line:col`.
+
+The policy's holiday dates are frozen into the compiled strategy for whole years up to three
+after the compile year (`domain.policy.calendar_years`), so the hash, and therefore the version, changes
+when the `holidays` package's calendar or the compile year does; validate and publish show the
+covered years. The compile date is an argument (today in UTC when not given) so tests pin it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -55,20 +61,22 @@ def content_hash(strategy: st.CompiledStrategy) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def compile_file(path: str) -> Compiled:
+def compile_file(path: str, *, compiled_on: date | None = None) -> Compiled:
     src, doc = load_file(path)
-    return _Compiler(src, doc).run()
+    return _Compiler(src, doc, compiled_on).run()
 
 
-def compile_text(text: str, file: str = "<strategy>") -> Compiled:
+def compile_text(text: str, file: str = "<strategy>", *, compiled_on: date | None = None) -> Compiled:
     src, doc = load_text(text, file)
-    return _Compiler(src, doc).run()
+    return _Compiler(src, doc, compiled_on).run()
 
 
 class _Compiler:
-    def __init__(self, src: Source, doc: sc.StrategyDoc) -> None:
+    def __init__(self, src: Source, doc: sc.StrategyDoc, compiled_on: date | None = None) -> None:
         self.src = src
         self.doc = doc
+        # The day whose surrounding years the holiday calendar covers (see the module docstring).
+        self.compiled_on = compiled_on or datetime.now(UTC).date()
         self.errors: list[StrategyError] = []
         self.warnings: list[str] = []
 
@@ -222,11 +230,17 @@ class _Compiler:
             for text in found:  # not traced to one rule: report them at `policy:`
                 self.fail(("policy",), _loosening_message(base, text), at_key=True)
         if pdoc.override is None:
-            return tightened
+            return self.freeze_calendar(tightened)
         final = self.apply_rules(tightened, pdoc.override, ("policy", "override"))
         notes = tuple(f"{text} (override: {pdoc.override.reason})" for text in loosenings(base, final))
         self.warnings.extend(f"policy override: {n}" for n in notes)
-        return final.model_copy(update={"overrides": notes, "name": f"{base.name}+override"})
+        return self.freeze_calendar(final.model_copy(update={"overrides": notes, "name": f"{base.name}+override"}))
+
+    def freeze_calendar(self, policy: ContactPolicy) -> ContactPolicy:
+        """The policy with its holiday dates frozen for the years `calendar_years` gives."""
+        if policy.holidays is None or policy.holidays not in holidays_lib.list_supported_countries():
+            return policy.model_copy(update={"calendar": None})  # an unknown code is already an error
+        return policy.with_calendar(self.compiled_on)
 
     def report_loosenings(self, base: ContactPolicy, rules: sc.PolicyRulesDoc) -> int:
         """One error per loosening, at the rule that causes it (not at `policy:`); returns how many."""

@@ -18,9 +18,16 @@ from workers import test_server_path
 
 from db.migrate import upgrade
 from db.session import make_engine, make_session_factory, normalize_url
+from domain.zone_rules import use_pinned_zone_rules
 from workflows import search_attributes
 
 POSTGRES_ENV = "TEST_DATABASE_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Zone rules from the locked tzdata package, as in the worker and the API: before any test
+    module builds a ZoneInfo."""
+    use_pinned_zone_rules()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -299,3 +299,11 @@ class MoveResult(Frozen):
     refused: int = 0
     finished: int = 0  # workflows that had already ended (closed accounts)
     next_after: int | None = None  # None: the last launched account was reached
+
+
+class FreezeCalendarInput(Frozen):
+    """A country's holidays to freeze for `calendar_years(on)` (`on`: the run's first day), for a
+    strategy compiled before compiled strategies carried their holiday dates."""
+
+    country: str
+    on: date

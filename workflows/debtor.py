@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain import interpreter
     from domain.errors import DomainError
+    from domain.policy import HolidayCalendar
     from domain.state import AccountState
     from domain.strategy import CompiledStrategy
     from workflows import options
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ChangeStrategy,
         DebtorInput,
         DebtorResult,
+        FreezeCalendarInput,
         LegalInput,
         PaymentCheckInput,
         PaymentCheckResult,
@@ -47,13 +49,18 @@ with workflow.unsafe.imports_passed_through():
     )
 
 REJECTED = "EventRejected"
+# Runs from this patch on never read the installed `holidays` package: a strategy compiled
+# before strategies carried holiday dates gets them once from a local activity (see
+# `_freeze_calendar`). Runs recorded before it keep the old reading when they replay.
+CALENDAR_PATCH = "holiday-calendar-frozen"
 
 
 def _interpret(call: Callable[..., T], *args: Any) -> T:
     """Run a pure interpreter function. The sandbox's restrictions are lifted for the call
     because the holidays package, when it first builds a country's calendar, looks up gettext
-    translations through `locale.normalize`, which the sandbox forbids; the result depends only
-    on the package's data. Purity of `domain/` is enforced by tests/test_layering.py instead."""
+    translations through `locale.normalize`, which the sandbox forbids; only runs recorded before
+    CALENDAR_PATCH (strategies without frozen holiday dates) still read that package. Purity of
+    `domain/` is enforced by tests/test_layering.py instead."""
     with workflow.unsafe.sandbox_unrestricted():
         return call(*args)
 
@@ -77,6 +84,7 @@ class DebtorWorkflow:
 
     @workflow.run
     async def run(self, input: DebtorInput) -> DebtorResult:
+        await self._freeze_calendar()
         if self._state is None:
             await workflow.execute_activity(
                 "register_account",
@@ -133,6 +141,25 @@ class DebtorWorkflow:
             paid_total=final.paid_total,
             closed_at=self._closed_at,
         )
+
+    async def _freeze_calendar(self) -> None:
+        """Give a strategy that names a holiday country but carries no dates (compiled before
+        calendars were frozen) its dates, through a local activity whose result history records:
+        this run then decides, and replays, the same under any later `holidays` release. A run
+        recorded without the patch marker keeps reading the package, as it did when recorded."""
+        policy = self._strategy.policy
+        if policy.holidays is None or policy.calendar is not None or not workflow.patched(CALENDAR_PATCH):
+            return
+        async with self._lock:  # no turn may run on the undated policy meanwhile
+            calendar = await workflow.execute_local_activity(
+                "freeze_holiday_calendar",
+                FreezeCalendarInput(country=policy.holidays, on=workflow.now().date()),
+                result_type=HolidayCalendar,
+                **options.LOCAL,
+            )
+            self._strategy = self._strategy.model_copy(
+                update={"policy": policy.model_copy(update={"calendar": calendar})}
+            )
 
     async def _tick(self) -> None:
         async with self._lock:

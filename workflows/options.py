@@ -24,6 +24,9 @@ def send(timeout_s: int) -> dict[str, Any]:
     return {"start_to_close_timeout": timedelta(seconds=timeout_s), "retry_policy": SEND_RETRY}
 
 
+# Reading the installed holiday calendar: local, pure and quick; retried like any activity.
+LOCAL: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30)}
+
 DATABASE: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(

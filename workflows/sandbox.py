@@ -1,6 +1,7 @@
 """The workflow sandbox every worker and replayer uses. The pure domain and the libraries it
 leans on are passed through: they are deterministic, and re-importing them per run is slow and
-breaks (`holidays` imports `dateutil`, which reads the local clock at import time)."""
+breaks (`holidays` imports `dateutil`, which reads the local clock at import time). Only
+strategies compiled before holiday dates were frozen into them still read `holidays` here."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import importlib
 import pkgutil
 
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from domain.zone_rules import use_pinned_zone_rules
 
 PASSED_THROUGH = ("domain", "workflows.contracts", "cel", "holidays", "dateutil", "zoneinfo")
 
@@ -22,5 +25,8 @@ def _preload_holiday_calendars() -> None:
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
+    # Every worker and replayer builds its runner here: workflow code then reads zone rules from
+    # the locked tzdata package whatever the process did first (see domain.zone_rules).
+    use_pinned_zone_rules()
     _preload_holiday_calendars()
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH))

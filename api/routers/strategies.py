@@ -30,6 +30,7 @@ from api.schemas.strategies import (
 from db.models import StrategyVersion
 from db.repositories import strategies as repo
 from domain.errors import DomainError
+from domain.policy import HolidayCalendar
 from domain.strategy import CompiledStrategy
 from simulator.engine import simulate
 from simulator.scenario import ScriptedResponder, default_account, parse_start, to_events
@@ -129,7 +130,12 @@ def _summary(compiled: dict[str, Any]) -> dict[str, Any]:
         "segments": [s["name"] for s in compiled["segments"]],
         "variants": [v["name"] for v in compiled.get("variants", [])],
         "policy_overrides": list(compiled["policy"].get("overrides", [])),
+        "holiday_calendar": _calendar_text(compiled["policy"].get("calendar")),
     }
+
+
+def _calendar_text(calendar: dict[str, Any] | None) -> str | None:
+    return HolidayCalendar.model_validate(calendar).describe() if calendar else None
 
 
 def _public(row: StrategyVersion) -> StrategyVersionPublic:

@@ -23,6 +23,12 @@ class StrategySummary(BaseModel):
     segments: list[str]
     variants: list[str]
     policy_overrides: list[str] = Field(description="Where the strategy loosens its policy preset, and why.")
+    holiday_calendar: str | None = Field(
+        default=None,
+        description="The public holidays frozen into this version (country and years). A contact the holiday "
+        "rule would judge on a later day is skipped: publish again before the last year ends. None when the "
+        "policy has no holiday rule (or the version predates frozen calendars).",
+    )
 
 
 class ValidationResult(StrategySummary):

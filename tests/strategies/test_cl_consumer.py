@@ -5,7 +5,7 @@ simulated timeline (debtor's local time, start Monday 2026-11-02 09:00 America/S
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -107,12 +107,12 @@ SMS_OPT_OUT = {**NO_ANSWER, "events": [{"day": 1, "opt_out": "sms"}]}
 
 
 def test_compiles_under_the_chilean_preset_without_warnings() -> None:
-    compiled = compile_file(str(PATH))
+    compiled = compile_file(str(PATH), compiled_on=date(2026, 11, 30))
     s = compiled.strategy
     assert compiled.warnings == ()
     assert PATH.read_text(encoding="utf-8").splitlines()[0] == "# yaml-language-server: $schema=../strategy.schema.json"
     assert (s.locale, s.currency, s.timezone) == ("es-CL", "CLP", "America/Santiago")
-    assert s.policy == CL  # the preset as is: nothing loosened, nothing overridden
+    assert s.policy == CL.with_calendar(date(2026, 11, 30))  # the preset as is: nothing loosened, nothing overridden
     assert s.fee_cap is not None
     assert s.fee_cap.rule == "CL-$1"
     assert [(v.name, v.weight) for v in s.variants] == [("champion", 80), ("challenger", 20)]

@@ -5,7 +5,7 @@ America/Bogota, a festivo; account 15 days past due with COP 2.500.000)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -107,12 +107,13 @@ SMS_OPT_OUT = {**NO_ANSWER, "events": [{"day": 1, "opt_out": "sms"}]}
 
 
 def test_compiles_under_the_colombian_preset_without_warnings() -> None:
-    compiled = compile_file(str(PATH))
+    compiled = compile_file(str(PATH), compiled_on=date(2026, 11, 30))
     s = compiled.strategy
     assert compiled.warnings == ()
     assert PATH.read_text(encoding="utf-8").splitlines()[0] == "# yaml-language-server: $schema=../strategy.schema.json"
     assert (s.locale, s.currency, s.timezone) == ("es-CO", "COP", "America/Bogota")
-    assert s.policy == CO  # the preset as is: Sundays, festivos, 1 contact a day, weekly channel lock
+    # The preset as is (Sundays, festivos, 1 contact a day, weekly channel lock), its holidays frozen.
+    assert s.policy == CO.with_calendar(date(2026, 11, 30))
     assert s.fee_cap is None
     assert not [name for name, step in s.steps.items() if step.fees]
     assert [(v.name, v.weight) for v in s.variants] == [("champion", 80), ("challenger", 20)]
