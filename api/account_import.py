@@ -42,12 +42,14 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 from babel.core import get_global
-from babel.numbers import get_currency_precision, list_currencies
 from phonenumbers import timezone as phone_timezone
 from pydantic import ValidationError
 
 from db.repositories.campaigns import AccountRecord, ContactRecord
 from domain.account import AccountSnapshot
+from domain.countries import is_country
+from domain.money import to_minor
+from domain.money import refusal as currency_refusal
 from domain.types import Channel
 from strategies.rendering import check_locale
 
@@ -319,15 +321,15 @@ def parse_row(
     country = row.required("country")
     if country is not None:
         country = country.upper()
-        if country not in countries():
+        if not is_country(country):
             row.fail("country", f"{country!r} is not an ISO 3166 alpha-2 country code")
             country = None
 
     code = row.required("currency")
     if code is not None:
         code = code.upper()
-        if code not in currencies():
-            row.fail("currency", f"{code!r} is not an ISO 4217 currency code")
+        if (why := currency_refusal(code)) is not None:
+            row.fail("currency", why)
             code = None
         elif currency is not None and code != currency:
             row.fail("currency", f"{code} differs from the campaign strategy's currency {currency}")
@@ -413,13 +415,11 @@ def minor_units(row: _Row, name: str, currency: str, *, required: bool) -> int |
     if amount < 0:
         row.fail(name, f"must not be negative (got {text})")
         return None
-    digits = get_currency_precision(currency)
-    scaled = amount.scaleb(digits)
-    if scaled != scaled.to_integral_value():
-        allowed = "no decimals" if digits == 0 else f"at most {digits} decimals"
-        row.fail(name, f"{text} has more decimals than {currency} allows ({allowed})")
+    try:
+        minor = to_minor(amount, currency)  # the product's ISO 4217 table, never a library's
+    except ValueError as exc:
+        row.fail(name, str(exc))
         return None
-    minor = int(scaled)
     if minor > MAX_MINOR:
         row.fail(name, f"{text} {currency} is beyond any plausible debt")
         return None
@@ -731,11 +731,4 @@ def country_zones() -> dict[str, tuple[str, ...]]:
     return {code: tuple(found) for code, found in table.items() if len(code) == 2 and code.isalpha()}
 
 
-@lru_cache(maxsize=1)
-def countries() -> frozenset[str]:
-    return frozenset(country_zones())
 
-
-@lru_cache(maxsize=1)
-def currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
