@@ -48,8 +48,8 @@ from pydantic import ValidationError
 from db.repositories.campaigns import AccountRecord, ContactRecord
 from domain.account import AccountSnapshot
 from domain.countries import is_country
-from domain.money import to_minor
 from domain.money import refusal as currency_refusal
+from domain.money import to_minor
 from domain.types import Channel
 from strategies.rendering import check_locale
 
@@ -729,6 +729,3 @@ def country_zones() -> dict[str, tuple[str, ...]]:
     """Each country's current IANA zones (CLDR's list, as Babel ships it)."""
     table: Mapping[str, list[str]] = get_global("territory_zones")
     return {code: tuple(found) for code, found in table.items() if len(code) == 2 and code.isalpha()}
-
-
-

@@ -23,7 +23,7 @@ from typing import Final
 # ISO 4217 List One: alphabetic code -> minor unit (decimal places). Codes whose minor unit is
 # "N.A." (precious metals, SDR and other units of account, test and "no currency" codes) are not
 # money a debt can be kept in and are left out on purpose; see NOT_MONEY.
-_ISO_4217: Final = {
+_ISO_4217: Final[dict[str, int]] = {
     "AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "AOA": 2, "ARS": 2, "AUD": 2, "AWG": 2, "AZN": 2,
     "BAM": 2, "BBD": 2, "BDT": 2, "BHD": 3, "BIF": 0, "BMD": 2, "BND": 2, "BOB": 2, "BOV": 2,
     "BRL": 2, "BSD": 2, "BTN": 2, "BWP": 2, "BYN": 2, "BZD": 2,
@@ -92,7 +92,7 @@ OBSOLETE: Final = frozenset(
     GNS GQE GRD GWE GWP HRD IEP ILP ILR ISJ ITL KRH KRO LTL LTT LUC LUF LUL LVL LVR MAF MCF MDC MGF
     MKN MLF MTL MTP MVP MXP MZE MZM NIC NLG PEI PES PLZ PTE RHD ROL RUR SDD SDP SIT SKK SRG SUR TJR
     TMM TPE TRL UAK UGS USS UYP VEB VNN XAD XEU XFO XFU XRE YDD YUD YUM YUN YUR ZAL ZMK ZRN ZRZ ZWD ZWR
-    """.split()
+    """.split()  # noqa: SIM905 - a table to read, not a list to scan
 )
 
 
@@ -114,9 +114,10 @@ def refusal(code: str) -> str | None:
 def minor_digits(code: str) -> int:
     """Decimal places of `code`'s minor unit: CLP 0, USD 2, KWD 3, CLF 4."""
     try:
-        return MINOR_UNITS[code]
+        digits: int = MINOR_UNITS[code]
     except KeyError:
         raise UnknownCurrency(refusal(code)) from None
+    return digits
 
 
 def to_minor(amount: Decimal, code: str, digits: int | None = None) -> int:
@@ -137,7 +138,7 @@ def to_minor(amount: Decimal, code: str, digits: int | None = None) -> int:
             allowed = "no decimals" if places == 0 else f"at most {places} decimals"
             raise ValueError(f"{amount} has more decimals than {code} allows ({allowed})")
         numerals, shifted = numerals[:shifted] or (0,), 0
-    value = int("".join(map(str, numerals))) * 10**shifted
+    value: int = int("".join(map(str, numerals))) * 10**shifted
     return -value if sign else value
 
 

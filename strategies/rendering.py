@@ -11,7 +11,6 @@ attribute or filter is a compile error, not a failed send weeks later.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -61,7 +60,9 @@ def money(amount_minor: int | str, currency: str, locale: str, digits: int | Non
     `digits`: the exponent recorded with the amount; by default the product's table."""
     places = minor_digits(currency) if digits is None else digits
     value = to_major(int(amount_minor), currency, places)
-    return str(_pattern(babel_locale(locale), places).apply(value, babel_locale(locale), currency, currency_digits=False))
+    return str(
+        _pattern(babel_locale(locale), places).apply(value, babel_locale(locale), currency, currency_digits=False)
+    )
 
 
 @lru_cache(maxsize=256)
@@ -69,8 +70,15 @@ def _pattern(locale: str, places: int) -> NumberPattern:
     """The locale's currency pattern with exactly `places` decimals (the table's, not CLDR's)."""
     shared = Locale.parse(locale).currency_formats["standard"]  # Babel's own object: copy, never change
     return NumberPattern(
-        shared.pattern, shared.prefix, shared.suffix, shared.grouping, shared.int_prec, (places, places),
-        shared.exp_prec, shared.exp_plus, shared.number_pattern,
+        shared.pattern,
+        shared.prefix,
+        shared.suffix,
+        shared.grouping,
+        shared.int_prec,
+        (places, places),
+        shared.exp_prec,
+        shared.exp_plus,
+        shared.number_pattern,
     )
 
 

@@ -15,7 +15,8 @@ from domain.money import minor_digits
 
 
 def _from_table(context: DefaultExecutionContext) -> int:
-    return minor_digits(context.get_current_parameters()["currency"])
+    parameters: dict[str, object] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return minor_digits(str(parameters["currency"]))
 
 
 def currency_digits() -> Mapped[int]:

@@ -8,8 +8,8 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
-from db.models._money import currency_digits
 from db.models._checks import one_of
+from db.models._money import currency_digits
 
 PROMISE_STATUSES = ("open", "kept", "broken", "cancelled")
 PLAN_STATUSES = ("active", "completed", "broken", "cancelled")

@@ -9,8 +9,8 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
-from db.models._money import currency_digits
 from db.models._checks import one_of
+from db.models._money import currency_digits
 
 APPROVAL_SUBJECTS = ("step", "legal")
 APPROVAL_STATUSES = ("pending", "approved", "rejected")
