@@ -42,7 +42,7 @@ def test_every_table_with_a_currency_records_its_exponent() -> None:
 def test_imported_accounts_and_their_money_rows_are_stored_with_the_tables_exponent(
     sessions: sessionmaker[Session],
 ) -> None:
-    parsed = parse_csv(CSV.encode())
+    parsed = parse_csv(CSV.encode(), today=date(2026, 11, 30))
     assert not parsed.problems
     with session_scope(sessions) as session:
         session.add(Campaign(id="c1", name="Q1", strategy_hash="0" * 64, creditor_name="Acme"))

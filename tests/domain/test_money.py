@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -142,7 +142,7 @@ def observe() -> dict[str, Any]:
     text, a CO template, and the simulator's synthetic balances (recorded and table exponents)."""
     rendering.environment.cache_clear()
     rendering._pattern.cache_clear()
-    parsed = parse_csv(CSV.encode())
+    parsed = parse_csv(CSV.encode(), today=date(2026, 11, 30))
     out: dict[str, Any] = {
         "imported": [(a.external_id, a.record.snapshot.balance) for a in parsed.accounts],
         "problems": [(p.row, p.field, p.detail) for p in parsed.problems],
