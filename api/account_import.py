@@ -23,7 +23,7 @@ Columns (CSV header, or keys of each JSON object; names are case-insensitive):
 * Optional: `locale`, `tags` (`;`-separated in CSV, a list in JSON), `risk_score`, `payments_count`,
   `promises_kept`, `promises_broken`.
 
-Unknown columns are reported and ignored; a header (or JSON object) of more than MAX_COLUMNS columns
+Unknown columns are reported and ignored; a header (or JSON object) of more than 500 columns
 is refused as a whole, checked in one pass. Rows are numbered from 1 (the first account) in both formats.
 """
 
