@@ -8,7 +8,8 @@ Columns (CSV header, or keys of each JSON object; names are case-insensitive):
 * `country` (required): ISO 3166 alpha-2. `currency` (required): ISO 4217, the strategy's currency.
 * `balance` (required), `original_amount` (default: the balance): decimal amounts in MAJOR units
   ("1500.00" USD, "150000" CLP), converted exactly to minor units; more decimals than the currency
-  has, negative or zero balances are refused. `due_date` (required): ISO date.
+  has, negative or zero balances are refused. `due_date` (required): ISO date (YYYY-MM-DD), no more
+  than 50 years before and 10 years after the day of the import.
 * `email`, `phone`, `whatsapp` (phones are read with the country as region and stored as E.164),
   `postal_address`.
 * Consent: `consent` (yes/no, true/false, 1/0, sí/no) applies to every electronic channel the row
@@ -22,7 +23,8 @@ Columns (CSV header, or keys of each JSON object; names are case-insensitive):
 * Optional: `locale`, `tags` (`;`-separated in CSV, a list in JSON), `risk_score`, `payments_count`,
   `promises_kept`, `promises_broken`.
 
-Unknown columns are reported and ignored. Rows are numbered from 1 (the first account) in both formats.
+Unknown columns are reported and ignored; a header (or JSON object) of more than 500 columns
+is refused as a whole, checked in one pass. Rows are numbered from 1 (the first account) in both formats.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import io
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,12 +45,15 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 from babel.core import get_global
-from babel.numbers import get_currency_precision, list_currencies
 from phonenumbers import timezone as phone_timezone
 from pydantic import ValidationError
 
+from api.schemas.dates import years_from
 from db.repositories.campaigns import AccountRecord, ContactRecord
 from domain.account import AccountSnapshot
+from domain.countries import is_country
+from domain.money import refusal as currency_refusal
+from domain.money import to_minor
 from domain.types import Channel
 from strategies.rendering import check_locale
 
@@ -80,6 +86,13 @@ CONSENTED = {Channel.EMAIL: "email", Channel.SMS: "phone", Channel.WHATSAPP: "wh
 YES = frozenset({"yes", "y", "true", "t", "1", "si", "sí", "s"})
 NO = frozenset({"no", "n", "false", "f", "0"})
 MAX_ID = 100
+# Far more than any export carries (the product reads 24); a file beyond it is not an account file.
+MAX_COLUMNS = 500
+# Names shown when a header is refused: enough to recognise the file, bounded whatever it holds.
+SHOWN = 10
+# Due dates an account file may hold, in years around the day of the import: older debts are
+# beyond any limitation period, later ones are not debts yet (and 9999-12-31 is a typo).
+DUE_YEARS_BEFORE, DUE_YEARS_AFTER = 50, 10
 MAX_RISK = 1_000_000
 MAX_TEXT = 500
 # Far beyond any real debt, well inside a 64-bit column.
@@ -162,16 +175,7 @@ def read_csv(data: bytes) -> tuple[list[str], Iterator[tuple[dict[str, Any], int
         header = [_column(name) for name in next(reader)]
     except (StopIteration, csv.Error) as exc:
         raise FileUnreadable(422, f"The header row cannot be read: {exc}") from None
-    missing = [name for name in REQUIRED if name not in header]
-    if missing:
-        raise FileUnreadable(
-            422,
-            f"The header row lacks the required columns {', '.join(missing)} "
-            f"(found: {', '.join(h for h in header if h)[:300] or 'none'}).",
-        )
-    doubled = sorted({name for name in header if name and header.count(name) > 1})
-    if doubled:
-        raise FileUnreadable(422, f"The header row names {', '.join(doubled)} more than once.")
+    check_columns(header, "The header row")
 
     def records() -> Iterator[tuple[dict[str, Any], int]]:
         try:
@@ -183,6 +187,35 @@ def read_csv(data: bytes) -> tuple[list[str], Iterator[tuple[dict[str, Any], int
             raise FileUnreadable(422, f"The CSV breaks at line {reader.line_num}: {exc}") from None
 
     return header, records()
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(name[:40] for name in names[:SHOWN])
+    return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+
+
+def check_columns(names: list[str], where: str) -> None:
+    """Refuse a header with too many columns, without a required one, or naming one twice; in one
+    pass over the names (a header of 20,000 columns must not cost 20,000 scans of itself)."""
+    if len(names) > MAX_COLUMNS:
+        unknown = [name for name in names if name not in KNOWN]
+        raise FileUnreadable(
+            422,
+            f"{where} has {len(names)} columns; an account file has at most {MAX_COLUMNS}. "
+            f"{len(unknown)} of them are not account columns ({_names(unknown)}). "
+            f"Known columns: {', '.join(REQUIRED + OPTIONAL)}.",
+        )
+    counts = Counter(names)
+    missing = [name for name in REQUIRED if name not in counts]
+    if missing:
+        raise FileUnreadable(
+            422,
+            f"{where} lacks the required columns {', '.join(missing)} "
+            f"(found: {_names([h for h in names if h]) or 'none'}).",
+        )
+    doubled = sorted(name for name, n in counts.items() if name and n > 1)
+    if doubled:
+        raise FileUnreadable(422, f"{where} names {_names(doubled)} more than once.")
 
 
 def read_json(data: bytes) -> list[Any]:
@@ -201,33 +234,39 @@ def read_json(data: bytes) -> list[Any]:
     return parsed
 
 
-def parse_csv(data: bytes, currency: str | None = None) -> ParsedRows:
-    """Every row of a CSV file, validated."""
+def parse_csv(data: bytes, currency: str | None = None, *, today: date) -> ParsedRows:
+    """Every row of a CSV file, validated; `today` (the import's day) bounds the due dates."""
     header, records = read_csv(data)
     out = ParsedRows(ignored_columns=sorted({h for h in header if h and h not in KNOWN}))
     for number, (record, surplus) in enumerate(records, start=1):
         out.rows = number
-        _add(out, number, record, currency, surplus)
+        _add(out, number, record, currency, today, surplus)
     return out
 
 
-def parse_json(data: bytes, currency: str | None = None) -> ParsedRows:
-    """Every object of a JSON list, validated."""
+def parse_json(data: bytes, currency: str | None = None, *, today: date) -> ParsedRows:
+    """Every object of a JSON list, validated; `today` (the import's day) bounds the due dates."""
     out = ParsedRows()
     ignored: set[str] = set()
     for number, item in enumerate(read_json(data), start=1):
         out.rows = number
         if not isinstance(item, dict):  # not a row at all: the file is malformed, as its schema says
             raise FileUnreadable(422, f"Item {number} of the list is {_kind(item)}, not an account object.")
+        if len(item) > MAX_COLUMNS:
+            raise FileUnreadable(
+                422, f"Item {number} of the list has {len(item)} keys; an account object has at most {MAX_COLUMNS}."
+            )
         record = {_column(str(key)): value for key, value in item.items()}
         ignored.update(key for key in record if key not in KNOWN)
-        _add(out, number, record, currency)
+        _add(out, number, record, currency, today)
     out.ignored_columns = sorted(ignored)
     return out
 
 
-def _add(out: ParsedRows, number: int, record: Mapping[str, Any], currency: str | None, surplus: int = 0) -> None:
-    result = parse_row(number, record, currency, surplus)
+def _add(
+    out: ParsedRows, number: int, record: Mapping[str, Any], currency: str | None, today: date, surplus: int = 0
+) -> None:
+    result = parse_row(number, record, currency, surplus, today=today)
     if isinstance(result, ImportedAccount):
         out.accounts.append(result)
     else:
@@ -304,10 +343,11 @@ class _Row:
 
 
 def parse_row(
-    number: int, record: Mapping[str, Any], currency: str | None = None, surplus: int = 0
+    number: int, record: Mapping[str, Any], currency: str | None = None, surplus: int = 0, *, today: date
 ) -> ImportedAccount | list[RowProblem]:
     """One account from one record, or every problem found in it. `currency`: the only one allowed;
-    `surplus`: values beyond the CSV header's columns."""
+    `surplus`: values beyond the CSV header's columns; `today`: the import's day (never read from
+    a clock here), which bounds the due date."""
     row = _Row(number, record)
     external_id = row.required("account_id", limit=MAX_ID)
     row.external_id = external_id
@@ -319,15 +359,15 @@ def parse_row(
     country = row.required("country")
     if country is not None:
         country = country.upper()
-        if country not in countries():
+        if not is_country(country):
             row.fail("country", f"{country!r} is not an ISO 3166 alpha-2 country code")
             country = None
 
     code = row.required("currency")
     if code is not None:
         code = code.upper()
-        if code not in currencies():
-            row.fail("currency", f"{code!r} is not an ISO 4217 currency code")
+        if (why := currency_refusal(code)) is not None:
+            row.fail("currency", why)
             code = None
         elif currency is not None and code != currency:
             row.fail("currency", f"{code} differs from the campaign strategy's currency {currency}")
@@ -340,7 +380,7 @@ def parse_row(
         original = minor_units(row, "original_amount", code, required=False)
     else:
         row.required("balance")
-    due = _due_date(row)
+    due = _due_date(row, today)
 
     email = _email(row)
     phone = _phone(row, "phone", country)
@@ -413,30 +453,38 @@ def minor_units(row: _Row, name: str, currency: str, *, required: bool) -> int |
     if amount < 0:
         row.fail(name, f"must not be negative (got {text})")
         return None
-    digits = get_currency_precision(currency)
-    scaled = amount.scaleb(digits)
-    if scaled != scaled.to_integral_value():
-        allowed = "no decimals" if digits == 0 else f"at most {digits} decimals"
-        row.fail(name, f"{text} has more decimals than {currency} allows ({allowed})")
+    try:
+        minor = to_minor(amount, currency)  # the product's ISO 4217 table, never a library's
+    except ValueError as exc:
+        row.fail(name, str(exc))
         return None
-    minor = int(scaled)
     if minor > MAX_MINOR:
         row.fail(name, f"{text} {currency} is beyond any plausible debt")
         return None
     return minor
 
 
-def _due_date(row: _Row) -> date | None:
+def _due_date(row: _Row, today: date) -> date | None:
     text = row.required("due_date", limit=40)
     if text is None:
         return None
     try:
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             raise ValueError
-        return date.fromisoformat(text)
+        due = date.fromisoformat(text)
     except ValueError:
         row.fail("due_date", f"expected an ISO date like 2026-10-15, got {text!r}")
         return None
+    earliest, latest = years_from(today, -DUE_YEARS_BEFORE), years_from(today, DUE_YEARS_AFTER)
+    if not earliest <= due <= latest:
+        row.fail(
+            "due_date",
+            f"{text} is not a plausible due date: it must fall between {earliest.isoformat()} and "
+            f"{latest.isoformat()} ({DUE_YEARS_BEFORE} years before to {DUE_YEARS_AFTER} years after "
+            f"the import on {today.isoformat()})",
+        )
+        return None
+    return due
 
 
 def normalize_email(text: str) -> str | None:
@@ -729,13 +777,3 @@ def country_zones() -> dict[str, tuple[str, ...]]:
     """Each country's current IANA zones (CLDR's list, as Babel ships it)."""
     table: Mapping[str, list[str]] = get_global("territory_zones")
     return {code: tuple(found) for code, found in table.items() if len(code) == 2 and code.isalpha()}
-
-
-@lru_cache(maxsize=1)
-def countries() -> frozenset[str]:
-    return frozenset(country_zones())
-
-
-@lru_cache(maxsize=1)
-def currencies() -> frozenset[str]:
-    return frozenset(list_currencies())

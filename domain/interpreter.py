@@ -17,6 +17,7 @@ Semantics worth knowing (the README's "How time works" says the same for strateg
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -145,18 +146,24 @@ def local_today(now: datetime, tz: str) -> date:
 
 
 def add_period(day: date, frequency: st.Frequency, n: int) -> date:
-    if frequency == "weekly":
-        return day + timedelta(weeks=n)
-    if frequency == "biweekly":
-        return day + timedelta(weeks=2 * n)
-    month = day.month - 1 + n
-    year, month = day.year + month // 12, month % 12 + 1
-    for dom in (day.day, 30, 29, 28):  # clamp the 31st to the month's last day
-        try:
-            return date(year, month, dom)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    """`day` plus `n` periods; EventRejected, saying so, when that falls beyond the year 9999."""
+    try:
+        if frequency == "weekly":
+            return day + timedelta(weeks=n)
+        if frequency == "biweekly":
+            return day + timedelta(weeks=2 * n)
+    except OverflowError:
+        pass
+    else:
+        month = day.month - 1 + n
+        year, month = day.year + month // 12, month % 12 + 1
+        if year <= date.max.year:
+            # Clamp the 31st to the month's last day (28 always exists).
+            return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    raise EventRejected(
+        f"installment {n + 1} of a {frequency} plan starting {day.isoformat()} would fall after the last "
+        f"date the calendar holds ({date.max.isoformat()}); choose a first due date in the next few years"
+    )
 
 
 class _Run:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from domain.frozen import Frozen
+from domain.money import minor_digits
 from domain.policy import ContactPolicy
 from domain.types import Channel, Outcome, Resolution, Stage, Weekday
 
@@ -193,6 +194,9 @@ class CompiledStrategy(Frozen):
     description: str = ""
     locale: str
     currency: str
+    # The currency's minor-unit exponent when compiled (domain.money): what the strategy's amounts
+    # (fees, caps) and the accounts it runs mean. None in strategies compiled before it was recorded.
+    currency_digits: int | None = None
     timezone: str
     policy: ContactPolicy
     fee_cap: FeeCap | None = None
@@ -204,3 +208,8 @@ class CompiledStrategy(Frozen):
     plans: PlanRules | None = None
     templates: dict[str, dict[str, Template]]
     hash: str = ""
+
+    @property
+    def digits(self) -> int:
+        """The exponent of the strategy's currency: as recorded, else the product's table."""
+        return minor_digits(self.currency) if self.currency_digits is None else self.currency_digits

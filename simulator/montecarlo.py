@@ -104,7 +104,9 @@ class RandomResponder:
 
 def synthetic_account(strategy: CompiledStrategy, index: int, rng: random.Random, start: datetime) -> AccountSnapshot:
     """A random account in the strategy's market: balance log-uniform over two decades."""
-    scale = {0: 1000, 2: 100}.get(_minor_digits(strategy.currency), 1)
+    # Balances of 100 to 10,000 major units (of a thousand pesos where the currency has no minor unit).
+    digits = strategy.digits
+    scale = 1000 if digits == 0 else 10**digits
     balance = int(10 ** rng.uniform(2, 4)) * scale
     today = start.astimezone(ZoneInfo(strategy.timezone)).date()
     return AccountSnapshot(
@@ -121,10 +123,6 @@ def synthetic_account(strategy: CompiledStrategy, index: int, rng: random.Random
         phone="+10000000000" if rng.random() < 0.95 else None,
         postal_address="1 Example Street",
     )
-
-
-def _minor_digits(currency: str) -> int:
-    return 0 if currency in ("CLP", "JPY", "KRW", "PYG") else 2
 
 
 @dataclass

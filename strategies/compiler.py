@@ -25,12 +25,13 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holidays_lib
-from babel.numbers import list_currencies
 from jinja2 import TemplateSyntaxError, UndefinedError, meta
 
 from domain import conditions
 from domain import strategy as st
 from domain.fees import FEE_CAPS
+from domain.money import MINOR_UNITS, minor_digits
+from domain.money import refusal as currency_refusal
 from domain.policy import Cap, ContactPolicy, Cooldown, MinGap, Window, loosenings
 from domain.policy_presets import PRESETS
 from domain.types import Channel, Outcome, Weekday
@@ -56,8 +57,11 @@ class Compiled:
 
 
 def content_hash(strategy: st.CompiledStrategy) -> str:
-    """sha256 of the canonical JSON of everything but the hash itself."""
-    body = strategy.model_dump(mode="json", exclude={"hash"})
+    """sha256 of the canonical JSON of everything but the hash itself. A strategy compiled before
+    it carried its currency's exponent (currency_digits None) keeps the hash it was published with."""
+    body = strategy.model_dump(
+        mode="json", exclude={"hash"} | ({"currency_digits"} if strategy.currency_digits is None else set())
+    )
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -104,6 +108,7 @@ class _Compiler:
             description=doc.description,
             locale=doc.locale,
             currency=doc.currency,
+            currency_digits=minor_digits(doc.currency),
             timezone=doc.timezone,
             policy=policy,
             fee_cap=fee_cap,
@@ -152,12 +157,13 @@ class _Compiler:
 
     def check_basics(self) -> None:
         doc = self.doc
-        if doc.currency not in list_currencies():
-            near = closest(doc.currency.upper(), sorted(list_currencies()))
+        if (why := currency_refusal(doc.currency)) is not None:
+            near = closest(doc.currency.upper(), sorted(MINOR_UNITS))
             hint = f"did you mean {near!r}? " if near and near != doc.currency else ""
             self.fail(
                 ("currency",),
-                f"unknown currency {doc.currency!r}; {hint}expected an ISO 4217 code such as CLP, USD, COP or MXN",
+                f"unknown currency {doc.currency!r}; {hint}expected an ISO 4217 code such as CLP, USD, COP or MXN"
+                + ("" if why.endswith("is not an ISO 4217 currency code") else f" ({why})"),
             )
         if _locale_problem(doc.locale):
             self.fail(
@@ -639,7 +645,7 @@ class _Compiler:
                     if source is None:
                         continue
                     path = ("templates", name, loc, part)
-                    env = environment(loc, doc.currency if doc.currency in list_currencies() else "USD")
+                    env = environment(loc, doc.currency if doc.currency in MINOR_UNITS else "USD")
                     try:
                         parsed = env.parse(source)
                         unknown = sorted(meta.find_undeclared_variables(parsed) - set(allowed))

@@ -1,6 +1,9 @@
 """Message templates: Jinja2's immutable sandbox, strict about unknown variables, with Babel
 filters that format money and dates for the debtor's locale (es-CL: $150.000; en-US: $1,500.00).
 
+Money shows as many decimals as the product's own ISO 4217 table gives the currency
+(`domain.money`), never CLDR's idea of them: Babel lends only the locale's symbols and separators.
+
 The compiler renders every template once against an example context, so an unknown variable,
 attribute or filter is a compile error, not a failed send weeks later.
 """
@@ -8,15 +11,16 @@ attribute or filter is a compile error, not a failed send weeks later.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import NumberPattern
 from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from domain.money import minor_digits, to_major
 
 # The variables a template may use; the example values double as compile-time checks.
 EXAMPLE_CONTEXT: dict[str, Any] = {
@@ -50,20 +54,41 @@ def babel_locale(locale: str) -> str:
     return locale.replace("-", "_")
 
 
-def money(amount_minor: int | str, currency: str, locale: str) -> str:
-    """Integer minor units -> '$150.000' (es-CL, CLP) or '$1,500.00' (en-US, USD)."""
-    digits = get_currency_precision(currency)
-    value = Decimal(int(amount_minor)).scaleb(-digits)
-    return str(format_currency(value, currency, locale=babel_locale(locale)))
+def money(amount_minor: int | str, currency: str, locale: str, digits: int | None = None) -> str:
+    """Integer minor units -> '$150.000' (es-CL, CLP) or '$1,500.00' (en-US, USD).
+
+    `digits`: the exponent recorded with the amount; by default the product's table."""
+    places = minor_digits(currency) if digits is None else digits
+    value = to_major(int(amount_minor), currency, places)
+    return str(
+        _pattern(babel_locale(locale), places).apply(value, babel_locale(locale), currency, currency_digits=False)
+    )
+
+
+@lru_cache(maxsize=256)
+def _pattern(locale: str, places: int) -> NumberPattern:
+    """The locale's currency pattern with exactly `places` decimals (the table's, not CLDR's)."""
+    shared = Locale.parse(locale).currency_formats["standard"]  # Babel's own object: copy, never change
+    return NumberPattern(
+        shared.pattern,
+        shared.prefix,
+        shared.suffix,
+        shared.grouping,
+        shared.int_prec,
+        (places, places),
+        shared.exp_prec,
+        shared.exp_plus,
+        shared.number_pattern,
+    )
 
 
 @lru_cache(maxsize=64)
-def environment(locale: str, currency: str) -> ImmutableSandboxedEnvironment:
+def environment(locale: str, currency: str, digits: int | None = None) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     loc = babel_locale(locale)
 
     def _money(amount: int | str) -> str:
-        return money(amount, currency, locale)
+        return money(amount, currency, locale, digits)
 
     def _date(value: date | datetime | str, fmt: str = "long") -> str:
         if isinstance(value, str):
@@ -88,9 +113,9 @@ def check_locale(locale: str) -> str | None:
     return None
 
 
-def compile_template(source: str, locale: str, currency: str) -> Template:
-    return environment(locale, currency).from_string(source)
+def compile_template(source: str, locale: str, currency: str, digits: int | None = None) -> Template:
+    return environment(locale, currency, digits).from_string(source)
 
 
-def render(source: str, locale: str, currency: str, context: dict[str, Any]) -> str:
-    return compile_template(source, locale, currency).render(context)
+def render(source: str, locale: str, currency: str, context: dict[str, Any], digits: int | None = None) -> str:
+    return compile_template(source, locale, currency, digits).render(context)

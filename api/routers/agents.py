@@ -56,6 +56,7 @@ from api.schemas.agents import (
     Timeline,
     TimelineEntry,
 )
+from api.schemas.dates import years_from
 from api.temporal import update_account
 from db.models import Account
 from db.repositories import accounts, tasks
@@ -67,6 +68,8 @@ from workflows.contracts import AccountView
 router = APIRouter(tags=["agents"])
 
 URGENT_WITHIN = timedelta(hours=2)
+# How far ahead a promise or a plan's first installment may be: beyond it, a date is a typo.
+MAX_YEARS_AHEAD = 10
 BP = 10_000  # basis points in one
 
 TaskId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The task's id.")]
@@ -263,11 +266,18 @@ def _debtor_today(account: Account) -> date:
 
 
 def _date_errors(day: date, account: Account, pointer: str) -> list[ProblemItem]:
-    """A date that is not after the debtor's today is refused here; the workflow checks the
-    strategy's limits (how far ahead) with its own clock."""
+    """A date that is not after the debtor's today, or years away, is refused here; the workflow
+    checks the strategy's own limits (how far ahead) with its own clock."""
     today = _debtor_today(account)
     if day <= today:
         return [ProblemItem(pointer=pointer, detail=f"{day.isoformat()} is not after today ({today.isoformat()})")]
+    latest = years_from(today, MAX_YEARS_AHEAD)
+    if day > latest:
+        detail = (
+            f"{day.isoformat()} is more than {MAX_YEARS_AHEAD} years after today ({today.isoformat()}): "
+            f"promise and plan dates must be on or before {latest.isoformat()}"
+        )
+        return [ProblemItem(pointer=pointer, detail=detail)]
     return []
 
 

@@ -232,7 +232,7 @@ def import_accounts(
     strategy = CompiledStrategy.model_validate(version.compiled_json)
     try:
         parse = parse_csv if upload.kind == "csv" else parse_json
-        parsed = parse(upload.data, strategy.currency)
+        parsed = parse(upload.data, strategy.currency, today=datetime.now(UTC).date())
     except FileUnreadable as exc:
         raise ProblemError(exc.status, exc.detail) from None
     rejected = [

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Planner, SessionDep, SettingsDep
 from api.errors import ProblemError, ProblemItem
+from api.schemas.dates import Day
 from api.schemas.kpis import (
     AgentKpis,
     Bucket,
@@ -56,9 +57,9 @@ CampaignPath = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[^\x00]*$", description="The campaign's id.")
 ]
 FromQuery = Annotated[
-    date | None, Query(alias="from", description="First day of the window (UTC), default: the first placement.")
+    Day | None, Query(alias="from", description="First day of the window (UTC), default: the first placement.")
 ]
-ToQuery = Annotated[date | None, Query(description="Last day of the window (UTC), inclusive; default: today.")]
+ToQuery = Annotated[Day | None, Query(description="Last day of the window (UTC), inclusive; default: today.")]
 CurrencyQuery = Annotated[
     str | None,
     Query(pattern=r"^[A-Z]{3}$", description="Which currency to report; needed only when the campaign mixes them."),

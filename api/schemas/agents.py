@@ -7,11 +7,12 @@ enums are read from their JSON strings. Money is an integer of minor units plus 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.dates import Day
 from domain.types import Outcome
 from workflows.contracts import AccountView
 
@@ -20,7 +21,6 @@ from workflows.contracts import AccountView
 _NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, Field(pattern=_NO_NUL)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. CLP", examples=["CLP"])]
-Day = Annotated[date, Field(strict=False, description="A calendar date, YYYY-MM-DD.")]
 MinorUnits = Annotated[int, Field(gt=0, le=10**15, description="Amount in minor units of the currency.")]
 NOTE_MAX = 2000
 

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
+from db.models._money import currency_digits
 
 
 class Account(Base):
@@ -23,6 +24,7 @@ class Account(Base):
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
     workflow_id: Mapped[str] = mapped_column(String, unique=True)
     currency: Mapped[str] = mapped_column(String(3))
+    currency_digits: Mapped[int] = currency_digits()  # the exponent its amounts were written with
     balance: Mapped[int] = mapped_column(BigInteger)
     original_amount: Mapped[int] = mapped_column(BigInteger)
     due_date: Mapped[date]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
 from db.models._checks import one_of
+from db.models._money import currency_digits
 
 PROMISE_STATUSES = ("open", "kept", "broken", "cancelled")
 PLAN_STATUSES = ("active", "completed", "broken", "cancelled")
@@ -26,6 +27,7 @@ class Promise(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    currency_digits: Mapped[int] = currency_digits()  # the exponent its amounts were written with
     due_date: Mapped[date]
     status: Mapped[str] = mapped_column(String, default="open")
     agent: Mapped[str | None] = mapped_column(String)
@@ -45,6 +47,7 @@ class PaymentPlan(Base):
     installments: Mapped[int]
     down_payment: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    currency_digits: Mapped[int] = currency_digits()  # the exponent its amounts were written with
     frequency: Mapped[str] = mapped_column(String)
     status: Mapped[str] = mapped_column(String, default="active")
     agreed_at: Mapped[datetime] = mapped_column(default=utcnow)

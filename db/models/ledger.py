@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
+from db.models._money import currency_digits
 
 
 class Payment(Base):
@@ -25,6 +26,7 @@ class Payment(Base):
     provider_payment_id: Mapped[str] = mapped_column(String)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    currency_digits: Mapped[int] = currency_digits()  # the exponent its amounts were written with
     received_at: Mapped[datetime]
     # What the payment settled, e.g. a promise or plan key; empty until allocated.
     allocated_to: Mapped[str | None] = mapped_column(String)
@@ -41,6 +43,7 @@ class Fee(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     requested: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    currency_digits: Mapped[int] = currency_digits()  # the exponent its amounts were written with
     # The cap rule that reduced the fee, if any.
     rule: Mapped[str | None] = mapped_column(String)
     step: Mapped[str] = mapped_column(String)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
 from db.models._checks import one_of
+from db.models._money import currency_digits
 
 APPROVAL_SUBJECTS = ("step", "legal")
 APPROVAL_STATUSES = ("pending", "approved", "rejected")
@@ -46,6 +47,7 @@ class LegalReferral(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     balance: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    currency_digits: Mapped[int] = currency_digits()  # the exponent its amounts were written with
     case_json: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String, default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from db.models import Account, AccountState, Campaign, ContactPoint, Debtor, StrategyVersion
 from domain.account import AccountSnapshot
+from domain.money import minor_digits
 from domain.types import Channel
 from workflows.contracts import debtor_workflow_id
 
@@ -133,6 +134,7 @@ def write_accounts(session: Session, campaign_id: str, records: Sequence[Account
         values: dict[str, Any] = {
             "debtor_id": debtor_ids[record.debtor_external_id],
             "currency": snap.currency,
+            "currency_digits": minor_digits(snap.currency),  # what the amounts below mean, for good
             "balance": snap.balance,
             "original_amount": snap.original_amount,
             "due_date": snap.due_date,

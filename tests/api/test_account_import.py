@@ -5,11 +5,13 @@ phone, country)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
 
 from api.account_import import (
+    MAX_COLUMNS,
     FileUnreadable,
     ImportedAccount,
     ParsedRows,
@@ -20,6 +22,9 @@ from api.account_import import (
     zones,
 )
 from domain.types import Channel
+
+# The import's day: every check relative to it is pinned, never the day the suite runs.
+TODAY = date(2026, 11, 30)
 
 BASE = {
     "account_id": "CL-1",
@@ -36,7 +41,7 @@ BASE = {
 
 def row(**changes: Any) -> ImportedAccount | list[RowProblem]:
     record = {**BASE, **changes}
-    return parse_row(1, {k: v for k, v in record.items() if v is not None})
+    return parse_row(1, {k: v for k, v in record.items() if v is not None}, today=TODAY)
 
 
 def ok(**changes: Any) -> ImportedAccount:
@@ -63,10 +68,10 @@ class TestMoney:
         assert (account.balance, account.original_amount, account.currency) == (minor, minor, currency)
 
     def test_json_numbers_are_read_exactly(self) -> None:
-        parsed = parse_json(json.dumps([{**BASE, "currency": "CLP", "balance": 150000}]).encode())
+        parsed = parse_json(json.dumps([{**BASE, "currency": "CLP", "balance": 150000}]).encode(), today=TODAY)
         assert parsed.accounts[0].record.snapshot.balance == 150000
         usd = {**BASE, "country": "US", "phone": "+12125551234", "currency": "USD"}
-        parsed = parse_json(b"[%s]" % json.dumps(usd).replace('"150000"', "1234.56").encode())
+        parsed = parse_json(b"[%s]" % json.dumps(usd).replace('"150000"', "1234.56").encode(), today=TODAY)
         assert parsed.accounts[0].record.snapshot.balance == 123456
 
     def test_more_decimals_than_the_currency_has_are_refused(self) -> None:
@@ -83,7 +88,7 @@ class TestMoney:
 
     def test_unknown_currency_and_another_strategys_currency(self) -> None:
         assert problems(currency="XYZ") == {"currency": "'XYZ' is not an ISO 4217 currency code"}
-        result = parse_row(1, {**BASE, "currency": "USD", "balance": "10"}, "CLP")
+        result = parse_row(1, {**BASE, "currency": "USD", "balance": "10"}, "CLP", today=TODAY)
         assert isinstance(result, list)
         assert [(p.field, p.detail) for p in result] == [
             ("currency", "USD differs from the campaign strategy's currency CLP")
@@ -225,7 +230,7 @@ class TestRows:
             b"\n"
             b"A-2;CL;CLP;-3;2026-10-01;+56987654321;yes;second\n"
         )
-        parsed = parse_csv(data)
+        parsed = parse_csv(data, today=TODAY)
         assert [a.external_id for a in parsed.accounts] == ["A-1"]
         assert parsed.problems == [RowProblem(2, "A-2", "balance", "must not be negative (got -3)")]
         assert parsed.ignored_columns == ["notes"]
@@ -233,7 +238,9 @@ class TestRows:
 
     def test_a_row_longer_than_its_header(self) -> None:
         data = b"account_id,country,currency,balance,due_date\nA-1,CO,COP,1000,2026-10-01,extra\n"
-        assert parse_csv(data).problems == [RowProblem(1, "A-1", None, "has 1 more values than the header has columns")]
+        assert parse_csv(data, today=TODAY).problems == [
+            RowProblem(1, "A-1", None, "has 1 more values than the header has columns")
+        ]
 
     @pytest.mark.parametrize(
         ("data", "status", "words"),
@@ -246,19 +253,110 @@ class TestRows:
     )
     def test_unreadable_csv_files(self, data: bytes, status: int, words: str) -> None:
         with pytest.raises(FileUnreadable) as caught:
-            parse_csv(data)
+            parse_csv(data, today=TODAY)
         assert caught.value.status == status
         assert words in caught.value.detail
 
     def test_json_files(self) -> None:
-        mixed: ParsedRows = parse_json(json.dumps([BASE, {**BASE, "balance": True}, {**BASE, "tags": {}}]).encode())
+        mixed: ParsedRows = parse_json(
+            json.dumps([BASE, {**BASE, "balance": True}, {**BASE, "tags": {}}]).encode(), today=TODAY
+        )
         assert [(p.row, p.field, p.detail) for p in mixed.problems] == [
             (2, "balance", "expected text, got a boolean"),
             (3, "tags", "expected text, got an object"),
         ]
         with pytest.raises(FileUnreadable, match="Item 2 of the list is a string, not an account object"):
-            parse_json(json.dumps([BASE, "nope"]).encode())
+            parse_json(json.dumps([BASE, "nope"]).encode(), today=TODAY)
         for bad in (b"{", b'{"accounts": []}', b"3", b"1" * 5000):
             with pytest.raises(FileUnreadable) as caught:
-                parse_json(bad)
+                parse_json(bad, today=TODAY)
             assert caught.value.status == 422
+
+
+REQUIRED_HEADER = ["account_id", "country", "currency", "balance", "due_date"]
+
+
+class TestHeaders:
+    """Headers are checked in one pass and refused with a bounded message, however many columns."""
+
+    @pytest.mark.parametrize(
+        "extra",
+        [
+            [f"unknown_{i}" for i in range(20_000)],  # 20,000 different unknown columns
+            ["notes"] * 20_000,  # one unknown column, 20,000 times
+            ["account_id"] * 20_000,  # a known column, 20,000 times
+        ],
+        ids=["distinct", "repeated-unknown", "repeated-known"],
+    )
+    def test_a_header_of_twenty_thousand_columns_is_refused_with_a_bounded_report(self, extra: list[str]) -> None:
+        header = ",".join(REQUIRED_HEADER + extra)
+        data = f"{header}\nA-1,CL,CLP,1000,2026-10-01\n".encode()
+        with pytest.raises(FileUnreadable) as caught:
+            parse_csv(data, today=TODAY)
+        assert caught.value.status == 422
+        detail = caught.value.detail
+        assert f"has {20_005} columns; an account file has at most {MAX_COLUMNS}" in detail
+        assert len(detail) < 1_500  # names a few columns, never all of them
+        listed = detail.split("(", 1)[1].split(")", 1)[0]
+        assert len(listed.split(", ")) <= 11
+
+    def test_json_objects_of_twenty_thousand_keys_are_refused(self) -> None:
+        item = {**BASE, **{f"k{i}": "x" for i in range(20_000)}}
+        with pytest.raises(FileUnreadable, match=r"Item 1 of the list has 20009 keys; an account object has at most"):
+            parse_json(json.dumps([item]).encode(), today=TODAY)
+
+    def test_many_doubled_columns_are_named_in_a_bounded_message(self) -> None:
+        doubled = [f"c{i}" for i in range(200)] * 2
+        data = (",".join(REQUIRED_HEADER + doubled) + "\n").encode()
+        with pytest.raises(FileUnreadable) as caught:
+            parse_csv(data, today=TODAY)
+        assert "c0, c1, c10" in caught.value.detail
+        assert "and 190 more more than once" in caught.value.detail
+
+    def test_up_to_the_limit_unknown_columns_are_ignored_and_reported(self) -> None:
+        extra = [f"x{i}" for i in range(MAX_COLUMNS - 5)]
+        data = (",".join(REQUIRED_HEADER + extra) + "\nA-1,CO,COP,1000,2026-10-01\n").encode()
+        parsed = parse_csv(data, today=TODAY)
+        assert [a.external_id for a in parsed.accounts] == ["A-1"]
+        assert len(parsed.ignored_columns) == MAX_COLUMNS - 5
+
+
+class TestPlausibleValues:
+    """Values that parse but cannot be true are refused, relative to the import's day (injected)."""
+
+    @pytest.mark.parametrize(
+        "due",
+        ["9999-12-31", "0001-01-01", "2036-12-01", "1976-11-29", "2200-01-01"],
+    )
+    def test_implausible_due_dates_are_refused_with_the_window(self, due: str) -> None:
+        detail = problems(due_date=due)["due_date"]
+        assert detail.startswith(f"{due} is not a plausible due date")
+        assert "between 1976-11-30 and 2036-11-30" in detail
+        assert "2026-11-30" in detail
+
+    @pytest.mark.parametrize("due", ["1976-11-30", "2000-02-29", "2026-11-30", "2036-11-30"])
+    def test_due_dates_inside_the_window_are_read(self, due: str) -> None:
+        assert ok(due_date=due).record.snapshot.due_date == date.fromisoformat(due)
+
+    def test_the_window_moves_with_the_import_day_not_the_clock(self) -> None:
+        record = {**BASE, "due_date": "2030-06-01"}
+        assert isinstance(parse_row(1, record, today=date(2026, 11, 30)), ImportedAccount)
+        assert isinstance(parse_row(1, record, today=date(2010, 1, 1)), list)
+        # A leap day as the import's day: the window ends on 28 February.
+        assert "and 2034-02-28" in problems_on(date(2024, 2, 29), due_date="2034-03-01")["due_date"]
+
+    @pytest.mark.parametrize("country", ["ZZ", "XK", "UK", "EU", "AA", "QO", "XX"])
+    def test_codes_that_are_not_assigned_iso_3166_countries_are_refused(self, country: str) -> None:
+        assert problems(country=country)["country"] == f"{country!r} is not an ISO 3166 alpha-2 country code"
+
+    @pytest.mark.parametrize("code", ["BGN", "XAU", "XTS", "DEM", "CNH"])
+    def test_currencies_that_are_not_money_today_are_refused_with_why(self, code: str) -> None:
+        detail = problems(currency=code)["currency"]
+        assert code in detail
+        assert "ISO 4217" in detail
+
+
+def problems_on(today: date, **changes: Any) -> dict[str | None, str]:
+    result = parse_row(1, {**BASE, **changes}, today=today)
+    assert isinstance(result, list), f"expected problems, got {result}"
+    return {p.field: p.detail for p in result}

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -73,7 +74,7 @@ def prepare(sessions: sessionmaker[Session], accounts: int, status: str = "runni
     strategy = compile_file(str(ROOT / "strategies" / "cl-consumer.yaml")).strategy
     lines = ["account_id,country,currency,balance,due_date,phone,consent"]
     lines += [f"A-{n:03d},CL,CLP,{100000 + n},2026-10-15,+5698{n:07d},yes" for n in range(1, accounts + 1)]
-    parsed = parse_csv("\n".join(lines).encode(), "CLP")
+    parsed = parse_csv("\n".join(lines).encode(), "CLP", today=date(2026, 11, 30))
     assert not parsed.problems
     with sessions() as session:
         strategies_repo.publish(
