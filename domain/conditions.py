@@ -1,10 +1,12 @@
-"""CEL conditions over an account: the variables a strategist may use, and their evaluation.
+"""CEL conditions over an account: the variables a strategist may use (with their declared types
+and bounds, which strategies/cel_check.py checks conditions against), and their evaluation.
 
 Money variables are integers in the currency's minor units (see `domain.account`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -15,27 +17,46 @@ import cel
 from domain.errors import InterpreterError
 from domain.state import AccountState
 
-# name -> (example value used for compile-time type checks, description for docs and errors)
-VARIABLES: dict[str, tuple[Any, str]] = {
-    "balance": (150000, "current balance, integer minor units"),
-    "original_amount": (200000, "amount originally owed, integer minor units"),
-    "paid_total": (50000, "paid since the account entered the campaign, minor units"),
-    "currency": ("CLP", "ISO 4217 code"),
-    "days_past_due": (35, "days since the due date, in the debtor's local calendar"),
-    "country": ("CL", "ISO 3166 alpha-2 country of the debtor"),
-    "tags": (["vip"], "list of strings from the account"),
-    "risk_score": (0.5, "number from the account (0 = safest)"),
-    "payments": (1, "payments recorded, history included"),
-    "promises_kept": (0, "promises kept, history included"),
-    "promises_broken": (0, "promises broken, history included"),
-    "contacts": (3, "contacts sent or attempted in this campaign"),
-    "right_party_contacts": (1, "right-party conversations in this campaign"),
-    "opened": (0, "messages opened"),
-    "clicked": (0, "message links clicked"),
-    "has_email": (True, "the account has a usable email address"),
-    "has_phone": (True, "the account has a usable phone number"),
-    "segment": ("default", "segment the account was placed in"),
-    "variant": ("champion", "champion/challenger variant, empty when none"),
+# Declared bounds of the numbers a condition sees. Account import refuses amounts above 10^15
+# minor units and risk scores beyond +-10^6 (api/account_import.py); sums and counters get room
+# above that. The condition checker (strategies/cel_check.py) proves over these bounds that no
+# arithmetic a strategy writes can overflow or divide by zero.
+MONEY_MAX = 10**16
+COUNT_MAX = 10**12
+DAYS_MAX = 4_000_000  # further than any date Python can hold, in days
+RISK_MAX = 10**6
+
+
+@dataclass(frozen=True)
+class Variable:
+    """An account variable a condition may use: its CEL type and, for numbers, its bounds."""
+
+    type: str  # "int", "double", "string", "bool" or "list(string)"
+    description: str
+    low: int | None = None
+    high: int | None = None
+
+
+VARIABLES: dict[str, Variable] = {
+    "balance": Variable("int", "current balance, integer minor units", 0, MONEY_MAX),
+    "original_amount": Variable("int", "amount originally owed, integer minor units", 0, MONEY_MAX),
+    "paid_total": Variable("int", "paid since the account entered the campaign, minor units", 0, MONEY_MAX),
+    "currency": Variable("string", "ISO 4217 code"),
+    "days_past_due": Variable("int", "days since the due date, in the debtor's local calendar", -DAYS_MAX, DAYS_MAX),
+    "country": Variable("string", "ISO 3166 alpha-2 country of the debtor"),
+    "tags": Variable("list(string)", "list of strings from the account"),
+    "risk_score": Variable("double", "number from the account (0 = safest)", -RISK_MAX, RISK_MAX),
+    "payments": Variable("int", "payments recorded, history included", 0, COUNT_MAX),
+    "promises_kept": Variable("int", "promises kept, history included", 0, COUNT_MAX),
+    "promises_broken": Variable("int", "promises broken, history included", 0, COUNT_MAX),
+    "contacts": Variable("int", "contacts sent or attempted in this campaign", 0, COUNT_MAX),
+    "right_party_contacts": Variable("int", "right-party conversations in this campaign", 0, COUNT_MAX),
+    "opened": Variable("int", "messages opened", 0, COUNT_MAX),
+    "clicked": Variable("int", "message links clicked", 0, COUNT_MAX),
+    "has_email": Variable("bool", "the account has a usable email address"),
+    "has_phone": Variable("bool", "the account has a usable phone number"),
+    "segment": Variable("string", "segment the account was placed in"),
+    "variant": Variable("string", "champion/challenger variant, empty when none"),
 }
 
 
@@ -43,19 +64,6 @@ VARIABLES: dict[str, tuple[Any, str]] = {
 def compiled(expression: str) -> Any:
     """Parse once; programs are immutable and safe to share."""
     return cel.compile(expression)
-
-
-def unknown_variables(expression: str) -> list[str]:
-    """Names the expression uses that are not account variables (raises ValueError on syntax)."""
-    return [v for v in compiled(expression).variables() if v not in VARIABLES]
-
-
-def check_types(expression: str) -> None:
-    """Run the expression on an example account so type errors (`balance > "a"`) surface at
-    compile time; raises TypeError or RuntimeError with CEL's message."""
-    result = compiled(expression).execute({name: value for name, (value, _) in VARIABLES.items()})
-    if not isinstance(result, bool):
-        raise TypeError(f"condition must be true or false, but it gives {type(result).__name__}")
 
 
 def days_past_due(due: date, now: datetime, tz: str) -> int:
@@ -90,8 +98,13 @@ def context(state: AccountState, now: datetime) -> dict[str, Any]:
 
 
 def evaluate(expression: str, ctx: dict[str, Any]) -> bool:
+    """The condition's value on `ctx`. The compiler's static checks make failure unreachable for
+    published strategies; should one fail anyway, the caller gets an InterpreterError naming it
+    (the workflow then holds the account for a supervisor) instead of CEL's own exception."""
     try:
         result = compiled(expression).execute(ctx)
-    except (TypeError, RuntimeError, ValueError) as exc:
-        raise InterpreterError(f"condition {expression!r} failed: {exc}") from exc
-    return bool(result)
+    except Exception as exc:  # CEL raises TypeError, OverflowError, ZeroDivisionError, IndexError...
+        raise InterpreterError(f"condition {expression!r} failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(result, bool):
+        raise InterpreterError(f"condition {expression!r} gave {result!r}, not true or false")
+    return result

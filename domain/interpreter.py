@@ -47,6 +47,7 @@ from domain.types import Channel, Outcome, Resolution, Stage
 
 # A strategy that runs this many actions in one call without waiting for anything is looping.
 MAX_ACTIONS_PER_CALL = 500
+MAX_REASON = 500  # characters of an error kept as the hold reason
 NOT_A_CONVERSATION = {Outcome.NO_ANSWER, Outcome.WRONG_PARTY}
 
 
@@ -110,6 +111,10 @@ def switch_strategy(strategy: st.CompiledStrategy, state: AccountState, step_nam
         known = ", ".join(sorted(strategy.steps))
         raise EventRejected(f"strategy {strategy.id} has no step {name!r} (steps: {known}); name the step to move to")
     run = _Run(strategy, state.model_copy(), now)
+    if run.s.hold == "error":  # the new version is the supervisor's answer to the failure
+        run.s.hold = None
+        run.s.hold_reason = None
+        run.s.stage = strategy.steps[name].stage
     actions = strategy.steps[name].actions
     same_place = (step_name is None or step_name == state.step) and state.pc < len(actions)
     if same_place and state.waiting is not None and state.waiting.kind == "agent":
@@ -120,6 +125,30 @@ def switch_strategy(strategy: st.CompiledStrategy, state: AccountState, step_nam
     if run.s.hold is None:
         run.advance()
     return run.result()
+
+
+def hold_for_error(state: AccountState, reason: str) -> Result:
+    """The account waits for a supervisor because the interpreter failed on it (a defect of the
+    strategy or of this code): nothing runs until a supervisor resumes it, moves it to another
+    strategy version or closes it. The state is otherwise the one before the failed event."""
+    held = state.model_copy(update={"hold": "error", "hold_reason": reason[:MAX_REASON], "stage": Stage.HOLD})
+    return Result(held, ())
+
+
+def held_at_start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime, reason: str) -> Result:
+    """`hold_for_error` for an account whose start itself failed (a segment condition, say)."""
+    probe = AccountState(
+        account=account,
+        segment="",
+        variant=choose_variant(strategy, account.account_id),
+        stage=Stage.HOLD,
+        step="",
+        step_started_at=now,
+        last_action_at=now,
+        balance=account.balance,
+        opted_out=account.opted_out,
+    )
+    return hold_for_error(probe, reason)
 
 
 def choose_variant(strategy: st.CompiledStrategy, account_id: str) -> str | None:
@@ -318,9 +347,12 @@ class _Run:
                 self.s.hold = "paused"
                 self.s.stage = Stage.HOLD
             case ev.Resume():
-                if self.s.hold != "paused":
+                if self.s.hold not in ("paused", "error"):
                     raise EventRejected("the account is not paused")
+                if not self.s.step:
+                    raise EventRejected("the account never started; move it to a strategy version and step")
                 self.s.hold = None
+                self.s.hold_reason = None
                 self.s.stage = self.current_step().stage
             case ev.Close():
                 self.close(Resolution.CLOSED_BY_SUPERVISOR)

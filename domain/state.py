@@ -94,7 +94,8 @@ class AccountState(BaseModel):
     step_started_at: datetime
     last_action_at: datetime
     waiting: Waiting | None = None
-    hold: Literal["dispute", "paused"] | None = None
+    hold: Literal["dispute", "paused", "error"] | None = None
+    hold_reason: str | None = None  # why a supervisor must look: set with hold="error"
     resolution: Resolution | None = None
     balance: int
     paid_total: int = 0

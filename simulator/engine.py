@@ -18,7 +18,7 @@ from domain import actions as act
 from domain import events as ev
 from domain import interpreter
 from domain.account import AccountSnapshot
-from domain.errors import EventRejected
+from domain.errors import DomainError, EventRejected
 from domain.state import AccountState
 from domain.strategy import CompiledStrategy
 
@@ -28,7 +28,7 @@ class Entry:
     """One line of a timeline."""
 
     at: datetime
-    kind: str  # send | call | task | blocked | fee | approval | legal | closed | event | rejected
+    kind: str  # send | call | task | blocked | fee | approval | legal | closed | event | rejected | error
     step: str
     stage: str
     detail: str
@@ -59,6 +59,7 @@ class Run:
     contacts: list[tuple[datetime, str]] = field(default_factory=list)  # (when, channel) of real contacts
     closed_at: datetime | None = None
     legal_at: datetime | None = None
+    error: str | None = None  # the interpreter failed: the account is held, as the workflow holds it
 
 
 def simulate(
@@ -83,7 +84,15 @@ def simulate(
 
     for at, event in scripted:
         push(at, event)
-    result = interpreter.start(strategy, account, start)
+    try:
+        result = interpreter.start(strategy, account, start)
+    except EventRejected:
+        raise
+    except Exception as exc:
+        reason = _failure("start", exc)
+        run = Run(interpreter.held_at_start(strategy, account, start, reason).state, error=reason)
+        run.timeline.append(Entry(start, "error", "", "hold", reason))
+        return run
     run = Run(result.state)
     clock = start
     _absorb(run, result, start, responder, push, record)
@@ -108,8 +117,18 @@ def simulate(
             if record:
                 run.timeline.append(Entry(now, "rejected", run.state.step, run.state.stage, str(exc)))
             continue
+        except Exception as exc:  # what the workflow does: hold the account, say why, stop
+            run.error = _failure(event.kind, exc)
+            run.timeline.append(Entry(now, "error", run.state.step, "hold", run.error))
+            run.state = interpreter.hold_for_error(run.state, run.error).state
+            break
         _absorb(run, result, now, responder, push, record)
     return run
+
+
+def _failure(what: str, exc: Exception) -> str:
+    """The hold reason, worded as the workflow words it."""
+    return f"{what}: {exc}" if isinstance(exc, DomainError) else f"{what}: {type(exc).__name__}: {exc}"
 
 
 def _absorb(

@@ -162,7 +162,7 @@ def run_many(
         summary.blocked += len(run.state.blocked)
         if run.legal_at is not None:
             summary.reached_legal += 1
-        key = str(run.state.resolution or "open")
+        key = str(run.state.resolution or ("held after an error" if run.error else "open"))
         summary.resolutions[key] = summary.resolutions.get(key, 0) + 1
         if run.closed_at is not None and run.state.resolution in (Resolution.PAID, Resolution.SETTLED):
             summary.days_to_resolution.append((run.closed_at - start).total_seconds() / 86400)

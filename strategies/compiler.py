@@ -1,8 +1,8 @@
 """StrategyDoc -> CompiledStrategy, with the static checks that make a strategy safe to publish.
 
 Checks: references to unknown steps, templates and queues; unreachable steps; loops that can
-run without waiting; agent outcomes nobody routes; conditions that do not parse, use unknown
-variables or mix types; templates with unknown variables; unknown currency, locale, time zone
+run without waiting; agent outcomes nobody routes; conditions that do not parse or are ill-typed
+(strategies/cel_check.py); templates with unknown variables; unknown currency, locale, time zone
 or holiday calendar; and a contact policy that loosens its preset without an explicit override.
 Every problem is reported at once, each with its `file:line:col`.
 
@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -35,6 +35,7 @@ from domain.money import refusal as currency_refusal
 from domain.policy import Cap, ContactPolicy, Cooldown, MinGap, Window, loosenings
 from domain.policy_presets import PRESETS
 from domain.types import Channel, Outcome, Weekday
+from strategies import cel_check
 from strategies import schema as sc
 from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text
 from strategies.rendering import EXAMPLE_CONTEXT, check_locale, environment
@@ -338,43 +339,30 @@ class _Compiler:
     # ---- conditions ------------------------------------------------------------------------------
 
     def check_condition(self, expression: str, path: PathKey) -> None:
+        """Syntax by CEL itself, then types statically over the declared variables (cel_check),
+        each problem placed at its subexpression when the condition sits on one line."""
         try:
-            unknown = conditions.unknown_variables(expression)
+            conditions.compiled(expression)
         except ValueError as exc:
             self.fail(path, f"condition {expression!r} does not parse: {_cel_syntax(str(exc))}")
             return
-        if unknown:
-            near = closest(unknown[0], list(conditions.VARIABLES))
-            hint = f"did you mean {near!r}? " if near else ""
-            self.fail(
-                path,
-                f"unknown variable {unknown[0]!r} in condition; {hint}"
-                f"expected one of: {', '.join(conditions.VARIABLES)}",
-            )
-            return
-        try:
-            conditions.check_types(expression)
-        except TypeError as exc:
-            if "No such overload" in str(exc):
-                used = [v for v in conditions.VARIABLES if re.search(rf"\b{v}\b", expression)]
-                kinds = ", ".join(f"{v} is {_cel_kind(conditions.VARIABLES[v][0])}" for v in used)
-                self.fail(
-                    path,
-                    f"condition {expression!r} has a type error: an operator or function is used on values of "
-                    f"the wrong type{f' ({kinds})' if kinds else ''}; CEL never converts between numbers and text",
-                )
-            elif "must be true or false" in str(exc):
-                gives = str(exc).rsplit(" ", 1)[-1]
-                kind = {"int": "a whole number", "float": "a decimal number", "str": "text", "list": "a list"}
-                self.fail(
-                    path,
-                    f"condition {expression!r} must be true or false, but it gives {kind.get(gives, gives)}; "
-                    "compare it with something, such as `balance > 100000`",
-                )
-            else:
-                self.fail(path, f"condition {expression!r} has a type error: {str(exc).split('. ')[0]}")
-        except RuntimeError as exc:
-            self.fail(path, f"condition {expression!r} fails on an example account: {str(exc).split('. ')[0]}")
+        for problem in cel_check.check(expression, conditions.VARIABLES):
+            message = problem.message
+            if not message.startswith("unknown variable"):
+                message = f"condition {expression!r}: {message}"
+            self.errors.append(self.at_offset(path, expression, problem.offset, message))
+
+    def at_offset(self, path: PathKey, expression: str, offset: int, message: str) -> StrategyError:
+        """An error at `offset` inside the condition at `path`: the exact column when the YAML
+        holds the condition verbatim on one line (plain or quoted), else the condition's start
+        and the column within it."""
+        error = self.src.error(path, message)
+        line = self.src.line_text(error.line)[error.col - 1 :]
+        if line.startswith(expression):
+            return replace(error, col=error.col + offset)
+        if line[:1] in ("'", '"') and line[1:].startswith(expression):
+            return replace(error, col=error.col + 1 + offset)
+        return replace(error, message=f"{message} (at column {offset + 1} of the condition)")
 
     def check_conditions(self) -> None:
         for index, seg in enumerate(self.doc.segments):
@@ -824,18 +812,6 @@ def _cel_syntax(message: str) -> str:
     detail = re.sub(r"(?:mismatched|extraneous) input ('[^']*')", r"unexpected \1", detail)
     detail = re.sub(r"token recognition error at: ('[^']*')", r"unexpected character \1", detail)
     return f"{detail} (at column {column})"
-
-
-def _cel_kind(example: object) -> str:
-    if isinstance(example, bool):
-        return "true/false"
-    if isinstance(example, int):
-        return "a whole number"
-    if isinstance(example, float):
-        return "a decimal number"
-    if isinstance(example, str):
-        return "text"
-    return "a list" if isinstance(example, list) else type(example).__name__
 
 
 def _locale_problem(locale: str) -> str | None:

@@ -104,6 +104,7 @@ class AccountView(Frozen):
     currency: str
     hold: str | None
     resolution: str | None
+    hold_reason: str | None = None  # set when hold == "error": what failed, for the supervisor
     promise_amount: int | None = None
     promise_due: date | None = None
     plan_installments: int | None = None

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import actions as act
     from domain import events as ev
     from domain import interpreter
-    from domain.errors import DomainError
+    from domain.errors import DomainError, EventRejected
     from domain.policy import HolidayCalendar
     from domain.state import AccountState
     from domain.strategy import CompiledStrategy
@@ -53,6 +53,10 @@ REJECTED = "EventRejected"
 # before strategies carried holiday dates gets them once from a local activity (see
 # `_freeze_calendar`). Runs recorded before it keep the old reading when they replay.
 CALENDAR_PATCH = "holiday-calendar-frozen"
+
+# Patch id: an interpreter failure holds the account for a supervisor instead of failing the
+# workflow task forever (or, at the start, failing the workflow).
+HOLD_ON_FAILURE = "hold-on-interpreter-failure"
 
 
 def _interpret(call: Callable[..., T], *args: Any) -> T:
@@ -101,8 +105,15 @@ class DebtorWorkflow:
                 now = workflow.now()
                 try:
                     result = _interpret(interpreter.start, self._strategy, input.account, now)
-                except DomainError as exc:
+                except EventRejected as exc:
                     raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
+                except Exception as exc:
+                    if not workflow.patched(HOLD_ON_FAILURE):
+                        if isinstance(exc, DomainError):
+                            raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
+                        raise
+                    reason = self._failure("start", exc)
+                    result = interpreter.held_at_start(self._strategy, input.account, now, reason)
                 await self._commit(result, {"kind": "start"}, now)
         while True:
             state = self._live
@@ -317,8 +328,10 @@ class DebtorWorkflow:
             return  # the handler waits for the start; the interpreter then decides
         try:
             _interpret(interpreter.step, self._strategy, self._state, event, workflow.now())
-        except DomainError as exc:
+        except EventRejected as exc:
             raise ApplicationError(str(exc), type=REJECTED) from exc
+        except Exception:
+            return  # accepted: the handler meets the same failure and holds the account
 
     async def _handle(self, event: ev.Event) -> AccountView:
         await workflow.wait_condition(lambda: self._state is not None)
@@ -339,8 +352,22 @@ class DebtorWorkflow:
 
     async def _apply(self, event: ev.Event) -> None:
         now = workflow.now()
-        result = _interpret(interpreter.step, self._strategy, self._live, event, now)
+        try:
+            result = _interpret(interpreter.step, self._strategy, self._live, event, now)
+        except EventRejected:
+            raise
+        except Exception as exc:
+            # Anything else is a defect, not the event's fault: retrying the task would fail the
+            # same way forever, so the account is held, visibly, for a supervisor.
+            if not workflow.patched(HOLD_ON_FAILURE):
+                raise
+            result = interpreter.hold_for_error(self._live, self._failure(event.kind, exc))
         await self._commit(result, event.model_dump(mode="json"), now)
+
+    def _failure(self, what: str, exc: Exception) -> str:
+        reason = f"{what}: {exc}" if isinstance(exc, DomainError) else f"{what}: {type(exc).__name__}: {exc}"
+        workflow.logger.error("account held for a supervisor after an interpreter failure at %s", reason)
+        return reason
 
     async def _commit(self, result: interpreter.Result, event: Mapping[str, Any], now: datetime) -> None:
         """Keep the new state, run its side effects, record the turn, feed results back."""
@@ -475,6 +502,8 @@ class DebtorWorkflow:
         state = self._live
         if state.closed:
             return None, None
+        if state.hold == "error":
+            return f"on hold for a supervisor: {state.hold_reason}", None
         if state.hold is not None:
             return f"on hold ({state.hold})", None
         w = state.waiting
@@ -531,6 +560,7 @@ class DebtorWorkflow:
             fees_total=state.fees_total,
             currency=state.account.currency,
             hold=state.hold,
+            hold_reason=state.hold_reason,
             resolution=state.resolution,
             promise_amount=state.promise.amount if state.promise else None,
             promise_due=state.promise.due if state.promise else None,

@@ -255,10 +255,11 @@ def resume_account(
     body: SteeringIn | None = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> SteeringAccepted:
-    """Continue where the account was paused. 409 when it is not paused."""
+    """Continue where the account was paused, or retry one held after an interpreter failure.
+    409 when it is neither."""
     account = account_for(session, principal, account_id)
     view = _running(temporal, account)
-    if view.hold != "paused":
+    if view.hold not in ("paused", "error"):
         raise ProblemError(409, f"Account {account_id} is not paused.")
     return _steer(session, temporal, account, principal.subject, "resume", body.reason if body else "")
 
