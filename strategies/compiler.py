@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import holidays as holidays_lib
 from babel.numbers import list_currencies
 from jinja2 import TemplateSyntaxError, UndefinedError, meta
+from jinja2.exceptions import SecurityError
 
 from domain import conditions
 from domain import strategy as st
@@ -30,7 +32,9 @@ from domain.policy_presets import PRESETS
 from domain.types import Channel, Outcome, Weekday
 from strategies import schema as sc
 from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text
+from strategies.limits import COMPILE_RENDER_SECONDS, MAX_COMPILED_BYTES
 from strategies.rendering import EXAMPLE_CONTEXT, check_locale, environment
+from strategies.sandbox import TemplateTooCostly, render_bounded
 from strategies.schema import closest
 
 # A permissive base for strategies outside any preset jurisdiction.
@@ -616,6 +620,8 @@ class _Compiler:
     def check_templates(self) -> None:
         doc = self.doc
         allowed = sorted(EXAMPLE_CONTEXT)
+        # One budget for all of the strategy's templates: many small slow ones add up too.
+        deadline = time.monotonic() + COMPILE_RENDER_SECONDS
         for name, per_locale in doc.templates.items():
             for loc, tpl in per_locale.items():
                 if _locale_problem(loc):
@@ -640,14 +646,27 @@ class _Compiler:
                                 f"expected one of: {', '.join(allowed)}",
                             )
                             continue
-                        env.from_string(source).render(EXAMPLE_CONTEXT)
+                        render_bounded(
+                            env.from_string(source),
+                            EXAMPLE_CONTEXT,
+                            deadline=deadline,
+                            seconds=COMPILE_RENDER_SECONDS,
+                        )
+                    except TemplateTooCostly as exc:
+                        self.template_error(path, source, None, str(exc))
+                    except SecurityError as exc:
+                        attr = re.search(r"attribute '([^']+)'", str(exc))
+                        needle = attr[1] if attr else None
+                        what = f"{needle!r}" if needle else "this"
+                        self.template_error(path, source, needle, f"templates may not use {what} (sandbox)")
                     except TemplateSyntaxError as exc:
                         needle, message, lineno = _jinja_syntax(exc, source, sorted(env.filters))
                         self.template_error(path, source, needle, message, lineno)
                     except UndefinedError as exc:
                         needle, message = _jinja_undefined(str(exc), source)
                         self.template_error(path, source, needle, message)
-                    except (TypeError, ValueError) as exc:
+                    except (TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as exc:
+                        # what a filter or operator raises on the example values (1/0, 5|wordwrap)
                         self.template_error(path, source, None, f"template error: {exc}")
 
     def template_error(

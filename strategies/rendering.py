@@ -2,7 +2,8 @@
 filters that format money and dates for the debtor's locale (es-CL: $150.000; en-US: $1,500.00).
 
 The compiler renders every template once against an example context, so an unknown variable,
-attribute or filter is a compile error, not a failed send weeks later.
+attribute or filter is a compile error, not a failed send weeks later. Rendering is bounded in
+time, loops and size (`strategies.sandbox`), at compile time and at send time alike.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, get_currency_precision
+import time
+
 from jinja2 import StrictUndefined, Template
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from strategies.limits import SEND_RENDER_SECONDS
+from strategies.sandbox import BoundedSandbox, render_bounded
 
 # The variables a template may use; the example values double as compile-time checks.
 EXAMPLE_CONTEXT: dict[str, Any] = {
@@ -58,8 +63,8 @@ def money(amount_minor: int | str, currency: str, locale: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def environment(locale: str, currency: str) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+def environment(locale: str, currency: str) -> BoundedSandbox:
+    env = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     loc = babel_locale(locale)
 
     def _money(amount: int | str) -> str:
@@ -74,6 +79,7 @@ def environment(locale: str, currency: str) -> ImmutableSandboxedEnvironment:
 
     env.filters["money"] = _money
     env.filters["date"] = _date
+    env.finalize_filters()
     return env
 
 
@@ -93,4 +99,8 @@ def compile_template(source: str, locale: str, currency: str) -> Template:
 
 
 def render(source: str, locale: str, currency: str, context: dict[str, Any]) -> str:
-    return compile_template(source, locale, currency).render(context)
+    """Render one message; raises sandbox.TemplateTooCostly past SEND_RENDER_SECONDS or the size limits."""
+    template = compile_template(source, locale, currency)
+    return render_bounded(
+        template, context, deadline=time.monotonic() + SEND_RENDER_SECONDS, seconds=SEND_RENDER_SECONDS
+    )
