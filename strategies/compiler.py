@@ -53,6 +53,10 @@ class Compiled:
     warnings: tuple[str, ...]
 
 
+def _json_size(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":")).encode())
+
+
 def content_hash(strategy: st.CompiledStrategy) -> str:
     """sha256 of the canonical JSON of everything but the hash itself."""
     body = strategy.model_dump(mode="json", exclude={"hash"})
@@ -142,7 +146,32 @@ class _Compiler:
             },
         )
         compiled = compiled.model_copy(update={"hash": content_hash(compiled)})
+        self.check_size(compiled)
+        if self.errors:
+            raise StrategyInvalid(self.errors)
         return Compiled(compiled, tuple(self.warnings))
+
+    def check_size(self, compiled: st.CompiledStrategy) -> None:
+        """The compiled strategy travels in every account's workflow input (Temporal refuses
+        payloads over 2 MB): refuse one over MAX_COMPILED_BYTES, naming its biggest part."""
+        body = compiled.model_dump(mode="json")
+        size = _json_size(body)
+        if size <= MAX_COMPILED_BYTES:
+            return
+        field, part = max(((k, _json_size(v)) for k, v in body.items()), key=lambda kv: kv[1])
+        source_key = {"handlers": "on"}.get(field, field)
+        path: PathKey = (source_key,)
+        what = source_key
+        value = body[field]
+        if isinstance(value, dict) and value:
+            entry = max(value, key=lambda k: _json_size(value[k]))
+            path, what = (source_key, entry), f"{source_key}.{entry} ({_json_size(value[entry]):,} bytes)"
+        self.fail(
+            path,
+            f"the compiled strategy is {size:,} bytes, more than the {MAX_COMPILED_BYTES:,} it may take (it travels "
+            f"with every account); {source_key} takes {part:,} bytes of it, the most being {what}",
+            at_key=True,
+        )
 
     # ---- basics ----------------------------------------------------------------------------------
 

@@ -258,6 +258,25 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
+_KEY_LINE = re.compile(r"^( *)(?:- +)?([\"']?)([^\s:#\"'][^:#\"']*)\2 *:(?: |$)")
+
+
+def _enclosing_keys(text: str, line: int) -> str:
+    """`templates.reminder.es-CL.body`: the block keys that enclose `line`, read from the text
+    alone (used when the document is too big to parse)."""
+    lines = text.split("\n", line)[:line]
+    path: list[str] = []
+    indent = len(lines[-1]) - len(lines[-1].lstrip(" ")) + 1 if lines else 0
+    for candidate in reversed(lines):
+        match = _KEY_LINE.match(candidate)
+        if match and len(match[1]) < indent:
+            path.insert(0, match[3].strip())
+            indent = len(match[1])
+            if indent == 0:
+                break
+    return ".".join(path)
+
+
 def check_size(text: str, file: str) -> None:
     """Refuse a document over MAX_DOCUMENT_BYTES, pointing at where it crosses the limit."""
     size = len(text.encode("utf-8", "surrogatepass"))
@@ -265,14 +284,16 @@ def check_size(text: str, file: str) -> None:
         return
     within = len(text.encode("utf-8", "surrogatepass")[:MAX_DOCUMENT_BYTES].decode("utf-8", "ignore"))
     line, col = _position(text, within)
+    inside = _enclosing_keys(text, line)
     raise StrategyInvalid(
         [
             StrategyError(
                 file,
                 line,
                 col,
-                f"the strategy is {size:,} bytes long and crosses the limit of {MAX_DOCUMENT_BYTES:,} bytes "
-                "here; a strategy needs far less (is a description or template pasted in by mistake?)",
+                f"the strategy is {size:,} bytes long and crosses the limit of {MAX_DOCUMENT_BYTES:,} bytes here"
+                + (f", inside {inside}" if inside else "")
+                + "; a strategy needs far less (is a text pasted in by mistake?)",
             )
         ]
     )
@@ -578,19 +599,33 @@ def load_text(text: str, file: str) -> tuple[Source, StrategyDoc]:
 def load_file(path: str | Path) -> tuple[Source, StrategyDoc]:
     p = Path(path)
     try:
-        if p.stat().st_size > 4 * MAX_DOCUMENT_BYTES:  # too big for sure: do not even read it
+        size = p.stat().st_size
+        if size > 4 * MAX_DOCUMENT_BYTES:  # too big for sure: do not even read it
             raise StrategyInvalid(
                 [
                     StrategyError(
-                        str(path),
-                        1,
-                        1,
-                        f"the file is {p.stat().st_size:,} bytes long; a strategy may be at most "
-                        f"{MAX_DOCUMENT_BYTES:,} bytes",
+                        str(path), 1, 1, f"the file is {size:,} bytes long; a strategy may be at most "
+                        f"{MAX_DOCUMENT_BYTES:,} bytes"
                     )
                 ]
             )
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StrategyInvalid([StrategyError(str(path), 1, 1, f"cannot read file: {exc}")]) from None
-    return load_text(text, str(path))
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise StrategyInvalid([StrategyError(str(path), 1, 1, f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8", "replace")
+        line, col = _position(before + "?", len(before))
+        raise StrategyInvalid(
+            [
+                StrategyError(
+                    str(path),
+                    line,
+                    col,
+                    f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02X} here is not part of any character "
+                    "(save the file as UTF-8)",
+                )
+            ]
+        ) from None
+    return load_text(text.removeprefix("\ufeff"), str(path))
