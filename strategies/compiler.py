@@ -682,7 +682,7 @@ class _Compiler:
                             seconds=COMPILE_RENDER_SECONDS,
                         )
                     except TemplateTooCostly as exc:
-                        self.template_error(path, source, None, str(exc))
+                        self.template_error(path, source, None, str(exc), _template_line(exc))
                     except SecurityError as exc:
                         attr = re.search(r"attribute '([^']+)'", str(exc))
                         needle = attr[1] if attr else None
@@ -696,7 +696,7 @@ class _Compiler:
                         self.template_error(path, source, needle, message)
                     except (TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as exc:
                         # what a filter or operator raises on the example values (1/0, 5|wordwrap)
-                        self.template_error(path, source, None, f"template error: {exc}")
+                        self.template_error(path, source, None, f"template error: {exc}", _template_line(exc))
 
     def template_error(
         self, path: PathKey, source: str, needle: str | None, message: str, lineno: int | None = None
@@ -814,6 +814,18 @@ def _jinja_syntax(exc: TemplateSyntaxError, source: str, filters: list[str]) -> 
         )
     text = text.rstrip(".")
     return None, f"template syntax error: {text} (check the {{{{ ... }}}} and {{% ... %}} pairs)", exc.lineno
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line a render failed on: Jinja rewrites the traceback so that the template's
+    own frames carry its file name (`<template>`) and line numbers."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _jinja_undefined(message: str, source: str) -> tuple[str | None, str]:

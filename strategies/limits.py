@@ -13,6 +13,9 @@ from __future__ import annotations
 # ---- the YAML document (strategies/loader.py) ---------------------------------------------------
 # UTF-8 bytes of a strategy's YAML text; the API refuses a larger request body with 413.
 MAX_DOCUMENT_BYTES = 512 * 1024
+# Bytes read at all (a file, a request body): a strategy a few times too big still reaches the
+# loader, which says where it is too big; anything bigger is refused unread (413 over HTTP).
+MAX_READ_BYTES = 8 * MAX_DOCUMENT_BYTES
 # Nesting of mappings and lists (block indentation or flow brackets), counted while scanning.
 MAX_DEPTH = 40
 # Nodes reached through aliases (`*name`), counting everything under each aliased node.

@@ -31,7 +31,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scanner import RoundTripScanner
 
 from domain.types import Stage
-from strategies.limits import MAX_ALIAS_NODES, MAX_DEPTH, MAX_DOCUMENT_BYTES
+from strategies.limits import MAX_ALIAS_NODES, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_READ_BYTES
 from strategies.schema import UNKNOWN_FIELDS, PolicyDoc, StrategyDoc, UnknownField, closest
 
 PathKey = tuple[str | int, ...]
@@ -265,6 +265,8 @@ def _enclosing_keys(text: str, line: int) -> str:
     """`templates.reminder.es-CL.body`: the block keys that enclose `line`, read from the text
     alone (used when the document is too big to parse)."""
     lines = text.split("\n", line)[:line]
+    if not lines or lines[-1].lstrip().startswith("#"):
+        return ""  # a comment belongs to no key
     path: list[str] = []
     indent = len(lines[-1]) - len(lines[-1].lstrip(" ")) + 1 if lines else 0
     for candidate in reversed(lines):
@@ -600,7 +602,7 @@ def load_file(path: str | Path) -> tuple[Source, StrategyDoc]:
     p = Path(path)
     try:
         size = p.stat().st_size
-        if size > 4 * MAX_DOCUMENT_BYTES:  # too big for sure: do not even read it
+        if size > MAX_READ_BYTES:  # too big for sure: do not even read it
             raise StrategyInvalid(
                 [
                     StrategyError(

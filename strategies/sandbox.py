@@ -266,7 +266,8 @@ def render_bounded(template: Template, context: dict[str, Any], *, deadline: flo
             _tick()
             parts.append(chunk)
         return "".join(parts)
-    except RecursionError:
-        raise TemplateTooCostly("the template calls itself too deeply (a macro or loop that recurses)") from None
+    except RecursionError as exc:  # keep its traceback: it holds the template line that recursed
+        refused = TemplateTooCostly("the template calls itself too deeply (a macro or loop that recurses)")
+        raise refused.with_traceback(exc.__traceback__) from None
     finally:
         _BUDGET.reset(token)

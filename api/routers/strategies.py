@@ -34,16 +34,15 @@ from domain.strategy import CompiledStrategy
 from simulator.engine import simulate
 from simulator.scenario import ScriptedResponder, default_account, parse_start, to_events
 from strategies.compiler import Compiled, compile_text
-from strategies.limits import MAX_COMPILED_BYTES, MAX_DEPTH, MAX_DOCUMENT_BYTES
+from strategies.limits import MAX_COMPILED_BYTES, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_READ_BYTES
 from strategies.loader import StrategyInvalid
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["strategies"])
 
-# Whole request bodies under /strategies (api.app applies it before the body is read). Above
-# MAX_DOCUMENT_BYTES, so that a strategy a few times too big (a pasted-in text, JSON's escapes)
-# still reaches the loader, which says where it is too big; far below the app's own limit.
-MAX_BODY_BYTES = 8 * MAX_DOCUMENT_BYTES
+# Whole request bodies under /strategies (api.app applies it before the body is read): what the
+# loader reads at all, far below the app's own limit (an account import is bigger).
+MAX_BODY_BYTES = MAX_READ_BYTES
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"})
 SOURCE_NAME = "strategy.yaml"
 YAML_BODY: dict[str, Any] = {
