@@ -31,8 +31,8 @@ from domain.policy import Cap, ContactPolicy, Cooldown, MinGap, Window, loosenin
 from domain.policy_presets import PRESETS
 from domain.types import Channel, Outcome, Weekday
 from strategies import schema as sc
-from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text
 from strategies.limits import COMPILE_RENDER_SECONDS, MAX_COMPILED_BYTES
+from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text
 from strategies.rendering import EXAMPLE_CONTEXT, check_locale, environment
 from strategies.sandbox import TemplateTooCostly, render_bounded
 from strategies.schema import closest

@@ -100,11 +100,11 @@ _TOO_DEEP = (
 )
 
 
-class _BoundedScanner(RoundTripScanner):  # type: ignore[misc]
+class _BoundedScanner(RoundTripScanner):
     """Refuses nesting beyond MAX_DEPTH as soon as the scanner meets it: ruamel's scanner looks
     ahead over every open `[` for a possible key, which is quadratic in the nesting."""
 
-    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:  # noqa: N803 (ruamel's name)
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
         if len(self.flow_context) >= MAX_DEPTH:
             raise _Refused(self.reader.get_mark(), _TOO_DEEP)
         super().fetch_flow_collection_start(TokenClass, to_push)
@@ -118,7 +118,7 @@ class _BoundedScanner(RoundTripScanner):  # type: ignore[misc]
 _STANDARD_TAGS = "tag:yaml.org,2002:"
 
 
-class _BoundedComposer(Composer):  # type: ignore[misc]
+class _BoundedComposer(Composer):
     """Counts what aliases bring in (an aliased node counts with everything under it, aliases
     inside included) and refuses explicit tags, before anything is constructed or expanded."""
 
@@ -143,7 +143,7 @@ class _BoundedComposer(Composer):  # type: ignore[misc]
                         "allowed (write the values out, or alias smaller parts)",
                     )
         elif isinstance(event, NodeEvent) and getattr(event, "ctag", None) is not None:
-            tag = str(event.tag)
+            tag = str(getattr(event, "tag", ""))
             shown = "!!" + tag.removeprefix(_STANDARD_TAGS) if tag.startswith(_STANDARD_TAGS) else tag
             raise _Refused(
                 event.start_mark,
@@ -167,7 +167,7 @@ class _BoundedComposer(Composer):  # type: ignore[misc]
         return size
 
 
-class _PlacedConstructor(RoundTripConstructor):  # type: ignore[misc]
+class _PlacedConstructor(RoundTripConstructor):
     """A value Python cannot build (2026-02-30, a 5,000-digit number) is an error at the value."""
 
     def construct_object(self, node: Any, deep: bool = False) -> Any:
@@ -316,8 +316,7 @@ def parse(text: str, file: str) -> Source:
                     file,
                     line,
                     col,
-                    f"strategies are read as YAML 1.2, not {version[1] or 'an unnamed version'}; "
-                    "remove the %YAML line",
+                    f"strategies are read as YAML 1.2, not {version[1] or 'an unnamed version'}; remove the %YAML line",
                 )
             ]
         )
@@ -384,9 +383,13 @@ def _yaml_problem(exc: MarkedYAMLError, text: str) -> tuple[int, int, str]:
     if problem == "could not find expected ':'" and exc.context_mark is not None:
         return ctx_line or line, exc.context_mark.column + 1, "expected `key: value` on this line (missing ':'?)"
     if "escape" in problem and "double-quoted" in context:
-        return line, col, (
-            f"{problem.removeprefix('found ')}: in double quotes a backslash starts an escape such as \\n; "
-            "write \\\\ for a backslash, or use single quotes"
+        return (
+            line,
+            col,
+            (
+                f"{problem.removeprefix('found ')}: in double quotes a backslash starts an escape such as \\n; "
+                "write \\\\ for a backslash, or use single quotes"
+            ),
         )
     if "quoted scalar" in context and exc.context_mark is not None:
         return ctx_line or line, exc.context_mark.column + 1, "this quoted text is never closed (missing quote)"
@@ -606,8 +609,10 @@ def load_file(path: str | Path) -> tuple[Source, StrategyDoc]:
             raise StrategyInvalid(
                 [
                     StrategyError(
-                        str(path), 1, 1, f"the file is {size:,} bytes long; a strategy may be at most "
-                        f"{MAX_DOCUMENT_BYTES:,} bytes"
+                        str(path),
+                        1,
+                        1,
+                        f"the file is {size:,} bytes long; a strategy may be at most {MAX_DOCUMENT_BYTES:,} bytes",
                     )
                 ]
             )

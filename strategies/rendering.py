@@ -8,6 +8,7 @@ time, loops and size (`strategies.sandbox`), at compile time and at send time al
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -16,8 +17,6 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, get_currency_precision
-import time
-
 from jinja2 import StrictUndefined, Template
 
 from strategies.limits import SEND_RENDER_SECONDS

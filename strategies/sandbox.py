@@ -181,7 +181,7 @@ class _BoundedCodeGenerator(CodeGenerator):
     """Routes every loop's iterable through `environment.bounded_iter` and every `~` through
     `environment.bounded_text`, so that loops and concatenation are counted where they run."""
 
-    def visit_For(self, node: nodes.For, frame: Frame) -> None:  # noqa: N802 (Jinja's visitor names)
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
         if not getattr(node, "bounded", False):
             node.iter = nodes.Call(
                 nodes.EnvironmentAttribute("bounded_iter"), [node.iter], [], None, None, lineno=node.lineno
@@ -189,7 +189,7 @@ class _BoundedCodeGenerator(CodeGenerator):
             node.bounded = True  # type: ignore[attr-defined]
         super().visit_For(node, frame)
 
-    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:  # noqa: N802
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.bounded_text(")
         super().visit_Concat(node, frame)
         self.write(")")
@@ -230,7 +230,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         _check_binop(operator, left, right)
         return _sized(super().call_binop(context, operator, left, right))
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (Jinja's)
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _tick()
         _check_method(__obj, args, kwargs)
         return _sized(super().call(__context, __obj, *args, **kwargs))

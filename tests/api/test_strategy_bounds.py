@@ -1,23 +1,19 @@
 """Hostile strategies sent to the real HTTP API: each is a clear 422 (or 413 for a body too big
 to read) naming where and what, answered within seconds, and the API process's memory does
-not balloon. The corpus is tests/strategies/hostile.py, shared with the compiler and CLI tests."""
+not balloon. The corpus is tests/hostile_strategies.py, shared with the compiler and CLI tests."""
 
 from __future__ import annotations
 
 import asyncio
 import resource
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 from api_harness import Api
+from hostile_strategies import CORPUS, Hostile
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "strategies"))
-from hostile import CORPUS, Hostile  # noqa: E402
-
-from api.routers.strategies import MAX_BODY_BYTES  # noqa: E402
+from api.routers.strategies import MAX_BODY_BYTES
 
 PROBLEM = "application/problem+json"
 YAML = {"Content-Type": "application/yaml"}

@@ -1,4 +1,4 @@
-"""Hostile strategies (tests/strategies/hostile.py) are refused quickly, at the line of the
+"""Hostile strategies (tests/hostile_strategies.py) are refused quickly, at the line of the
 attack, with a message naming it: by the compiler and by `collect strategy validate` alike."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile import CORPUS, Hostile
+from hostile_strategies import CORPUS, Hostile
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -28,11 +28,7 @@ def _peak_kb() -> int:
 
 def _assert_refused_at(errors: list[str], case: Hostile) -> None:
     """One `file:line:col: message` names the attack, at its line when it has one."""
-    found = [
-        e
-        for e in errors
-        if case.what in e and (case.line is None or re.match(rf"^.+?:{case.line}:\d+: ", e))
-    ]
+    found = [e for e in errors if case.what in e and (case.line is None or re.match(rf"^.+?:{case.line}:\d+: ", e))]
     assert found, f"{case.name}: expected line {case.line} and {case.what!r}; got {errors}"
 
 

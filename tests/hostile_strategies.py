@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-BASE = (Path(__file__).parent / "valid" / "base.yaml").read_text(encoding="utf-8")
+BASE = (Path(__file__).parent / "strategies" / "valid" / "base.yaml").read_text(encoding="utf-8")
 _BODY = "      body: |\n"
 
 
@@ -87,8 +87,11 @@ def _corpus() -> list[Hostile]:
     cases.append(Hostile("description_3mb", huge, _line_of(huge, "description: "), "inside description"))
     cases.append(Hostile("huge_body_5mb", _extra("# " + "x" * 5_000_000 + "\n"), None, "bytes", status=413))
     long_description = _extra("description: " + "x" * 100_000 + "\n")
-    cases.append(Hostile("long_description", long_description, _line_of(long_description, "description: "),
-                         "description: too long"))
+    cases.append(
+        Hostile(
+            "long_description", long_description, _line_of(long_description, "description: "), "description: too long"
+        )
+    )
     scalar = _body("x" * 200_000)
     cases.append(Hostile("huge_template_scalar", scalar, _line_of(scalar, _BODY), "body: too long: 200,001 characters"))
     compiled = _many_templates(150, 1_900)
@@ -104,7 +107,8 @@ def _corpus() -> list[Hostile]:
         "power": ("{{ 3**(10**7) }}", "power"),
         "string_multiply": ("{{ 'x' * 10**9 }}", "repeats a text"),
         "doubling_concat": (
-            "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+            "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+            "{{ ns.s }}",
             "builds a value",
         ),
         "format_width": ("{{ '{:>1000000000}'.format(1) }}", "width"),
