@@ -86,6 +86,8 @@ async def _yaml_source(request: Request) -> str:
             parsed = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ProblemError(400, "The body is not JSON.") from None
+        except (RecursionError, ValueError):  # nested thousands deep; a number beyond Python's digit limit
+            raise ProblemError(400, "The body is JSON too deeply nested or with too long a number to read.") from None
         if not isinstance(parsed, dict) or set(parsed) != {"yaml"} or not isinstance(parsed["yaml"], str):
             raise ProblemError(
                 422,

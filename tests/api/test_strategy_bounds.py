@@ -77,3 +77,15 @@ async def test_the_json_form_is_bounded_too(api: Api) -> None:
         api.http.post("/strategies/validate", json={"yaml": bomb.text}, headers=api.as_("strategist")), SECONDS
     )
     _assert_names_where_and_what(response, bomb)
+
+
+async def test_json_nested_too_deeply_is_a_400_not_a_crash(api: Api) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = await asyncio.wait_for(
+        api.http.post(
+            "/strategies/validate", content=body, headers=api.as_("strategist", **{"Content-Type": "application/json"})
+        ),
+        SECONDS,
+    )
+    assert response.status_code == 400, response.text
+    assert "too deeply nested" in response.json()["detail"]
