@@ -5,6 +5,8 @@ time under a semaphore; the database work runs in threads (`asyncio.to_thread`).
 
 A retry is harmless: a workflow already running is reused (`USE_EXISTING`), one that already
 finished is not started again (`REJECT_DUPLICATE`), and an account is counted as launched once.
+A start that can never succeed (the input is bigger than Temporal accepts, or the server refuses
+the request itself) is not retried: the launch stops, and the campaign says why.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ from workflows.contracts import (
     MoveInput,
     MoveResult,
 )
+
+# Temporal refuses a payload over 2 MiB (its default blob size limit); the workflow input carries
+# the compiled strategy and the account, so it is measured before the start is sent.
+MAX_WORKFLOW_INPUT_BYTES = 2 * 1024 * 1024
+LAUNCH_IMPOSSIBLE = "LaunchImpossible"
 
 
 async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[None]]]) -> None:
@@ -104,26 +111,52 @@ class CampaignActivities:
         )
         client = activity.client()
         queue = activity.info().task_queue
+        started: list[int] = []
+        impossible: list[str] = []
 
-        def starter(workflow_id: str, account: AccountSnapshot) -> Callable[[], Awaitable[None]]:
+        def starter(id_: int, workflow_id: str, account: AccountSnapshot) -> Callable[[], Awaitable[None]]:
             async def start() -> None:
-                # A finished workflow (the account closed before a crash hid that from us) stays finished.
-                with contextlib.suppress(WorkflowAlreadyStartedError):
-                    await client.start_workflow(
-                        "DebtorWorkflow",
-                        DebtorInput(campaign=info, account=account, strategy=strategy),
-                        id=workflow_id,
-                        task_queue=queue,
-                        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                debtor_input = DebtorInput(campaign=info, account=account, strategy=strategy)
+                size = sum(p.ByteSize() for p in await client.data_converter.encode([debtor_input]))
+                if size > MAX_WORKFLOW_INPUT_BYTES:
+                    impossible.append(
+                        f"account {account.account_id} cannot start: its workflow input is {size:,} bytes, more "
+                        f"than the {MAX_WORKFLOW_INPUT_BYTES:,} Temporal accepts (the strategy version "
+                        f"{campaign.strategy_hash[:12]} is most of it); publish a smaller version and launch again"
                     )
+                    return
+                try:
+                    # A finished workflow (the account closed before a crash hid that from us) stays finished.
+                    with contextlib.suppress(WorkflowAlreadyStartedError):
+                        await client.start_workflow(
+                            "DebtorWorkflow",
+                            debtor_input,
+                            id=workflow_id,
+                            task_queue=queue,
+                            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        )
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.INVALID_ARGUMENT:
+                        raise  # unavailable, deadline, throttled...: passing, so the batch is retried
+                    impossible.append(f"account {account.account_id} cannot start: Temporal refused it: {exc.message}")
+                    return
+                started.append(id_)
 
             return start
 
-        await _bounded(input.concurrency, [starter(wf, account) for _, wf, account in accounts])
-        ids = [id_ for id_, _, _ in accounts]
-        marked = await asyncio.to_thread(self._mark_launched, input.campaign_id, ids)
+        await _bounded(input.concurrency, [starter(id_, wf, account) for id_, wf, account in accounts])
+        marked = await asyncio.to_thread(self._mark_launched, input.campaign_id, started)
+        if impossible:
+            more = f" (and {len(impossible) - 1} more accounts)" if len(impossible) > 1 else ""
+            reason = impossible[0] + more
+            await asyncio.to_thread(self._fail_launch, input.campaign_id, reason)
+            raise ApplicationError(reason, type=LAUNCH_IMPOSSIBLE, non_retryable=True)
         return LaunchBatchResult(status="running", started=marked)
+
+    def _fail_launch(self, campaign_id: str, reason: str) -> None:
+        with session_scope(self._sessions) as session:
+            repo.fail_launch(session, campaign_id, reason, datetime.now(UTC))
 
     def _next_batch(self, input: LaunchBatchInput) -> repo.LaunchBatch:
         with session_scope(self._sessions) as session:

@@ -76,5 +76,9 @@ def create_app(
 
     # Outermost first: the size limit applies before idempotency reads a body.
     app.add_middleware(IdempotencyMiddleware, sessions=sessions)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.api_max_body_bytes,
+        per_path={"/strategies": strategies.MAX_BODY_BYTES},
+    )
     return app

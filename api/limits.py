@@ -1,5 +1,6 @@
 """Request body size limit: 413 before the body is read into memory, whether or not the client
-sent a Content-Length."""
+sent a Content-Length. Paths may have a tighter limit than the app's (a strategy is small; an
+account import is not)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,26 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
+        """`per_path`: path prefix -> a tighter limit for the paths under it."""
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}
+
+    def limit_for(self, path: str) -> int:
+        return min(
+            [self.max_bytes]
+            + [limit for prefix, limit in self.per_path.items() if path == prefix or path.startswith(prefix + "/")]
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         for name, value in scope["headers"]:
-            if name.lower() == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
+            if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(send, limit)
                 return
         seen = 0
         exceeded = False
@@ -36,7 +46,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     exceeded = True
                     raise BodyTooLarge
             return message
@@ -50,10 +60,10 @@ class BodyLimitMiddleware:
         with contextlib.suppress(BodyTooLarge):
             await self.app(scope, counting_receive, guarded_send)
         if exceeded:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        detail = f"The request body is larger than {self.max_bytes} bytes."
+    async def _refuse(self, send: Send, limit: int) -> None:
+        detail = f"The request body is larger than {limit:,} bytes, the most this endpoint accepts."
         body = json.dumps({"type": "about:blank", "title": TITLES[413], "status": 413, "detail": detail}).encode()
         headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})

@@ -38,7 +38,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         after = json.loads(raw)["after"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise ProblemError(400, "The cursor is not one this API issued; start again without it.") from None
     # Ids are 64-bit at most; a larger number would fail in the database instead of here.
     if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:

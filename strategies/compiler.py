@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holidays_lib
 from jinja2 import TemplateSyntaxError, UndefinedError, meta
+from jinja2.exceptions import SecurityError
 
 from domain import conditions
 from domain import strategy as st
@@ -37,8 +39,10 @@ from domain.policy_presets import PRESETS
 from domain.types import Channel, Outcome, Weekday
 from strategies import cel_check
 from strategies import schema as sc
+from strategies.limits import COMPILE_RENDER_SECONDS, MAX_COMPILED_BYTES
 from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text
 from strategies.rendering import EXAMPLE_CONTEXT, check_locale, environment
+from strategies.sandbox import TemplateTooCostly, render_bounded
 from strategies.schema import closest
 
 # A permissive base for strategies outside any preset jurisdiction.
@@ -55,6 +59,10 @@ WAITING_KINDS = (sc.WaitDoc, sc.AgentTaskDoc)
 class Compiled:
     strategy: st.CompiledStrategy
     warnings: tuple[str, ...]
+
+
+def _json_size(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":")).encode())
 
 
 def content_hash(strategy: st.CompiledStrategy) -> str:
@@ -152,7 +160,32 @@ class _Compiler:
             },
         )
         compiled = compiled.model_copy(update={"hash": content_hash(compiled)})
+        self.check_size(compiled)
+        if self.errors:
+            raise StrategyInvalid(self.errors)
         return Compiled(compiled, tuple(self.warnings))
+
+    def check_size(self, compiled: st.CompiledStrategy) -> None:
+        """The compiled strategy travels in every account's workflow input (Temporal refuses
+        payloads over 2 MB): refuse one over MAX_COMPILED_BYTES, naming its biggest part."""
+        body = compiled.model_dump(mode="json")
+        size = _json_size(body)
+        if size <= MAX_COMPILED_BYTES:
+            return
+        field, part = max(((k, _json_size(v)) for k, v in body.items()), key=lambda kv: kv[1])
+        source_key = {"handlers": "on"}.get(field, field)
+        path: PathKey = (source_key,)
+        what = source_key
+        value = body[field]
+        if isinstance(value, dict) and value:
+            entry = max(value, key=lambda k: _json_size(value[k]))
+            path, what = (source_key, entry), f"{source_key}.{entry} ({_json_size(value[entry]):,} bytes)"
+        self.fail(
+            path,
+            f"the compiled strategy is {size:,} bytes, more than the {MAX_COMPILED_BYTES:,} it may take (it travels "
+            f"with every account); {source_key} takes {part:,} bytes of it, the most being {what}",
+            at_key=True,
+        )
 
     # ---- basics ----------------------------------------------------------------------------------
 
@@ -624,6 +657,8 @@ class _Compiler:
     def check_templates(self) -> None:
         doc = self.doc
         allowed = sorted(EXAMPLE_CONTEXT)
+        # One budget for all of the strategy's templates: many small slow ones add up too.
+        deadline = time.monotonic() + COMPILE_RENDER_SECONDS
         for name, per_locale in doc.templates.items():
             for loc, tpl in per_locale.items():
                 if _locale_problem(loc):
@@ -648,15 +683,28 @@ class _Compiler:
                                 f"expected one of: {', '.join(allowed)}",
                             )
                             continue
-                        env.from_string(source).render(EXAMPLE_CONTEXT)
+                        render_bounded(
+                            env.from_string(source),
+                            EXAMPLE_CONTEXT,
+                            deadline=deadline,
+                            seconds=COMPILE_RENDER_SECONDS,
+                        )
+                    except TemplateTooCostly as exc:
+                        self.template_error(path, source, None, str(exc), _template_line(exc))
+                    except SecurityError as exc:
+                        attr = re.search(r"attribute '([^']+)'", str(exc))
+                        needle = attr[1] if attr else None
+                        what = f"{needle!r}" if needle else "this"
+                        self.template_error(path, source, needle, f"templates may not use {what} (sandbox)")
                     except TemplateSyntaxError as exc:
                         needle, message, lineno = _jinja_syntax(exc, source, sorted(env.filters))
                         self.template_error(path, source, needle, message, lineno)
                     except UndefinedError as exc:
                         needle, message = _jinja_undefined(str(exc), source)
                         self.template_error(path, source, needle, message)
-                    except (TypeError, ValueError) as exc:
-                        self.template_error(path, source, None, f"template error: {exc}")
+                    except (TypeError, ValueError, AttributeError, LookupError, ArithmeticError) as exc:
+                        # what a filter or operator raises on the example values (1/0, 5|wordwrap)
+                        self.template_error(path, source, None, f"template error: {exc}", _template_line(exc))
 
     def template_error(
         self, path: PathKey, source: str, needle: str | None, message: str, lineno: int | None = None
@@ -774,6 +822,18 @@ def _jinja_syntax(exc: TemplateSyntaxError, source: str, filters: list[str]) -> 
         )
     text = text.rstrip(".")
     return None, f"template syntax error: {text} (check the {{{{ ... }}}} and {{% ... %}} pairs)", exc.lineno
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line a render failed on: Jinja rewrites the traceback so that the template's
+    own frames carry its file name (`<template>`) and line numbers."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _jinja_undefined(message: str, source: str) -> tuple[str | None, str]:

@@ -3,6 +3,13 @@
 ruamel.yaml reads YAML 1.2 (so `NO` stays a string and `21:00` stays "21:00") and keeps the
 line and column of every key and value; we record them by path so that both pydantic's errors
 and the compiler's semantic errors can point at the exact spot.
+
+The text is untrusted, so reading it is bounded (see `strategies.limits`): its size before
+parsing, its nesting while scanning (before ruamel's scanner and composer go quadratic or
+recursive), and what aliases bring in while composing (a 1.4 KB alias bomb would expand to a
+billion nodes). Tags are refused (a strategy needs none, and `!!python/...` or `!!omap` only
+reach constructors), and a value that cannot be constructed (a 30th of February) is an error
+at its own line and column, never Python's message at 1:1.
 """
 
 from __future__ import annotations
@@ -15,10 +22,16 @@ from typing import Any, get_args
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, StreamMark
+from ruamel.yaml.events import AliasEvent, NodeEvent
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scanner import RoundTripScanner
 
 from domain.types import Stage
+from strategies.limits import MAX_ALIAS_NODES, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_READ_BYTES
 from strategies.schema import UNKNOWN_FIELDS, PolicyDoc, StrategyDoc, UnknownField, closest
 
 PathKey = tuple[str | int, ...]
@@ -72,17 +85,158 @@ class Source:
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
+class _Refused(Exception):
+    """A bound or a value the reader refuses, at the mark where it was found."""
+
+    def __init__(self, mark: StreamMark | None, message: str) -> None:
+        super().__init__(message)
+        self.line, self.col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        self.message = message
+
+
+_TOO_DEEP = (
+    f"nested more than {MAX_DEPTH} levels deep; a strategy needs far fewer "
+    "(is a closing bracket missing, or is the indentation drifting to the right?)"
+)
+
+
+class _BoundedScanner(RoundTripScanner):
+    """Refuses nesting beyond MAX_DEPTH as soon as the scanner meets it: ruamel's scanner looks
+    ahead over every open `[` for a possible key, which is quadratic in the nesting."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+        if len(self.flow_context) >= MAX_DEPTH:
+            raise _Refused(self.reader.get_mark(), _TOO_DEEP)
+        super().fetch_flow_collection_start(TokenClass, to_push)
+
+    def add_indent(self, column: int) -> bool:
+        if self.indent < column and len(self.indents) >= MAX_DEPTH:
+            raise _Refused(self.reader.get_mark(), _TOO_DEEP)
+        return bool(super().add_indent(column))
+
+
+_STANDARD_TAGS = "tag:yaml.org,2002:"
+
+
+class _BoundedComposer(Composer):
+    """Counts what aliases bring in (an aliased node counts with everything under it, aliases
+    inside included) and refuses explicit tags, before anything is constructed or expanded."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.warn_double_anchors = False  # YAML 1.2 allows it; a warning on stderr helps no one
+        self._through_aliases = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            target = self.anchors.get(event.anchor)
+            if target is not None:  # an unknown alias is ruamel's own (positioned) error
+                size = self._size(target)
+                self._through_aliases += size
+                if self._through_aliases > MAX_ALIAS_NODES:
+                    raise _Refused(
+                        event.start_mark,
+                        f"alias *{event.anchor} brings in {size:,} values, which takes what aliases bring "
+                        f"into this strategy to {self._through_aliases:,}; at most {MAX_ALIAS_NODES:,} are "
+                        "allowed (write the values out, or alias smaller parts)",
+                    )
+        elif isinstance(event, NodeEvent) and getattr(event, "ctag", None) is not None:
+            tag = str(getattr(event, "tag", ""))
+            shown = "!!" + tag.removeprefix(_STANDARD_TAGS) if tag.startswith(_STANDARD_TAGS) else tag
+            raise _Refused(
+                event.start_mark,
+                f"YAML tags such as {shown} are not used in strategies; remove the tag "
+                "(and put the value in quotes if it is text)",
+            )
+        return super().compose_node(parent, index)
+
+    def _size(self, node: Node) -> int:
+        """Values under `node` once every alias is expanded (memoised: aliased nodes are shared)."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        if isinstance(node, SequenceNode):
+            size = 1 + sum(self._size(item) for item in node.value)
+        elif isinstance(node, MappingNode):
+            size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+        else:
+            size = 1
+        self._sizes[id(node)] = size
+        return size
+
+
+class _PlacedConstructor(RoundTripConstructor):
+    """A value Python cannot build (2026-02-30, a 5,000-digit number) is an error at the value."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _Refused(node.start_mark, _unreadable(node, exc)) from None
+
+
+def _unreadable(node: Any, exc: Exception) -> str:
+    value = node.value if isinstance(node.value, str) else ""
+    shown = repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
+    tag = str(getattr(node, "tag", ""))
+    if "digits" in str(exc) and value:
+        return f"this number has {len(value):,} digits, more than any setting needs"
+    if tag.endswith(("timestamp", "date")):
+        return f"cannot read {shown} as a date: {exc}; write a real date, or put the value in quotes if it is text"
+    return f"cannot read {shown}: {exc}; put it in quotes if it is text"
+
+
+def _bounded_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Scanner = _BoundedScanner
+    yaml.Composer = _BoundedComposer
+    yaml.Constructor = _PlacedConstructor
+    return yaml
+
+
+def _key(key: Any, node: CommentedMap, path: PathKey, src: Source) -> str:
+    """A mapping key as text; lists, mappings, null and true/false are not names of anything."""
+    if isinstance(key, str) or (isinstance(key, int) and not isinstance(key, bool)):
+        return str(key)
+    line, col = node.lc.key(key)
+    kind = (
+        "nothing (an empty key)"
+        if key is None
+        else str(key).lower()
+        if isinstance(key, bool)
+        else "a mapping"
+        if hasattr(key, "items")
+        else "a list"
+        if isinstance(key, list | tuple)
+        else repr(key)
+    )
+    prefix = f"{where(path)}: " if path else ""
+    raise StrategyInvalid(
+        [
+            StrategyError(
+                src.file,
+                line + 1,
+                col + 1,
+                f"{prefix}a key must be a name, got {kind}; put it in quotes if it is meant as text",
+            )
+        ]
+    )
+
+
 def _plain(node: Any, path: PathKey, src: Source) -> Any:
     """Convert ruamel nodes to dicts, lists and scalars, recording positions on the way."""
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
         for key in node:
+            name = _key(key, node, path, src)
             kline, kcol = node.lc.key(key)
             vline, vcol = node.lc.value(key)
-            sub = (*path, str(key))
+            sub = (*path, name)
             src.keys[sub] = (kline + 1, kcol + 1)
             src.values[sub] = (vline + 1, vcol + 1)
-            out[str(key)] = _plain(node[key], sub, src)
+            out[name] = _plain(node[key], sub, src)
         return out
     if isinstance(node, CommentedSeq):
         items = []
@@ -98,11 +252,91 @@ def _plain(node: Any, path: PathKey, src: Source) -> Any:
     return node
 
 
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of character `index` of `text`."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+_KEY_LINE = re.compile(r"^( *)(?:- +)?([\"']?)([^\s:#\"'][^:#\"']*)\2 *:(?: |$)")
+
+
+def _enclosing_keys(text: str, line: int) -> str:
+    """`templates.reminder.es-CL.body`: the block keys that enclose `line`, read from the text
+    alone (used when the document is too big to parse)."""
+    lines = text.split("\n", line)[:line]
+    if not lines or lines[-1].lstrip().startswith("#"):
+        return ""  # a comment belongs to no key
+    path: list[str] = []
+    indent = len(lines[-1]) - len(lines[-1].lstrip(" ")) + 1 if lines else 0
+    for candidate in reversed(lines):
+        match = _KEY_LINE.match(candidate)
+        if match and len(match[1]) < indent:
+            path.insert(0, match[3].strip())
+            indent = len(match[1])
+            if indent == 0:
+                break
+    return ".".join(path)
+
+
+def check_size(text: str, file: str) -> None:
+    """Refuse a document over MAX_DOCUMENT_BYTES, pointing at where it crosses the limit."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size <= MAX_DOCUMENT_BYTES:
+        return
+    within = len(text.encode("utf-8", "surrogatepass")[:MAX_DOCUMENT_BYTES].decode("utf-8", "ignore"))
+    line, col = _position(text, within)
+    inside = _enclosing_keys(text, line)
+    raise StrategyInvalid(
+        [
+            StrategyError(
+                file,
+                line,
+                col,
+                f"the strategy is {size:,} bytes long and crosses the limit of {MAX_DOCUMENT_BYTES:,} bytes here"
+                + (f", inside {inside}" if inside else "")
+                + "; a strategy needs far less (is a text pasted in by mistake?)",
+            )
+        ]
+    )
+
+
+_VERSION = re.compile(r"^%YAML[ \t]+(\S*)", re.MULTILINE)
+
+
 def parse(text: str, file: str) -> Source:
-    """Parse YAML text safely (round-trip loader: no Python object construction)."""
-    yaml = YAML(typ="rt")
+    """Parse YAML text safely (round-trip loader: no Python object construction), with bounded work."""
+    check_size(text, file)
+    version = _VERSION.search(text)
+    if version and version[1] != "1.2":
+        line, col = _position(text, version.start())
+        raise StrategyInvalid(
+            [
+                StrategyError(
+                    file,
+                    line,
+                    col,
+                    f"strategies are read as YAML 1.2, not {version[1] or 'an unnamed version'}; remove the %YAML line",
+                )
+            ]
+        )
     try:
-        root = yaml.load(text)
+        root = _bounded_yaml().load(text)
+    except _Refused as exc:
+        raise StrategyInvalid([StrategyError(file, exc.line, exc.col, exc.message)]) from None
+    except ReaderError as exc:
+        line, col = _position(text, exc.position) if isinstance(exc.position, int) else (1, 1)
+        code = exc.character if isinstance(exc.character, int) else 0
+        raise StrategyInvalid(
+            [
+                StrategyError(
+                    file,
+                    line,
+                    col,
+                    f"invisible control character U+{code:04X} is not allowed in a strategy; delete it",
+                )
+            ]
+        ) from None
     except MarkedYAMLError as exc:
         line, col, message = _yaml_problem(exc, text)
         raise StrategyInvalid([StrategyError(file, line, col, f"YAML syntax error: {message}")]) from None
@@ -148,6 +382,15 @@ def _yaml_problem(exc: MarkedYAMLError, text: str) -> tuple[int, int, str]:
         )
     if problem == "could not find expected ':'" and exc.context_mark is not None:
         return ctx_line or line, exc.context_mark.column + 1, "expected `key: value` on this line (missing ':'?)"
+    if "escape" in problem and "double-quoted" in context:
+        return (
+            line,
+            col,
+            (
+                f"{problem.removeprefix('found ')}: in double quotes a backslash starts an escape such as \\n; "
+                "write \\\\ for a backslash, or use single quotes"
+            ),
+        )
     if "quoted scalar" in context and exc.context_mark is not None:
         return ctx_line or line, exc.context_mark.column + 1, "this quoted text is never closed (missing quote)"
     where = f" ({context} started at line {ctx_line})" if context and ctx_line else f" ({context})" if context else ""
@@ -209,7 +452,7 @@ _PATTERNS = {
     "^[a-z][a-z0-9_]*$": "a lower_snake_case name (lowercase letters, digits and _, starting with a letter)",
     "^[a-z0-9][a-z0-9-]*$": "lowercase letters, digits and dashes, such as cl-early-2026",
 }
-_OWN_MESSAGES = ("duration", "percent", "clock", "action", "options", "wait", "fee", "unknown_field")
+_OWN_MESSAGES = ("duration", "percent", "clock", "action", "options", "wait", "fee", "unknown_field", "condition")
 
 
 def _shown(value: Any) -> str:
@@ -266,6 +509,9 @@ def _message(err: Any, path: PathKey, loc: tuple[Any, ...], is_key: bool) -> tup
                 path,
             )
         return f"{here}: too short, at least {ctx.get('min_length')} characters needed; got {got}", is_key, path
+    if kind == "string_too_long":
+        length = f"{len(err['input']):,}" if isinstance(err.get("input"), str) else "?"
+        return f"{here}: too long: {length} characters, at most {ctx.get('max_length', 0):,}", is_key, path
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         words = {
             "greater_than_equal": "at least",
@@ -358,7 +604,35 @@ def load_text(text: str, file: str) -> tuple[Source, StrategyDoc]:
 def load_file(path: str | Path) -> tuple[Source, StrategyDoc]:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StrategyInvalid([StrategyError(str(path), 1, 1, f"cannot read file: {exc}")]) from None
-    return load_text(text, str(path))
+        size = p.stat().st_size
+        if size > MAX_READ_BYTES:  # too big for sure: do not even read it
+            raise StrategyInvalid(
+                [
+                    StrategyError(
+                        str(path),
+                        1,
+                        1,
+                        f"the file is {size:,} bytes long; a strategy may be at most {MAX_DOCUMENT_BYTES:,} bytes",
+                    )
+                ]
+            )
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise StrategyInvalid([StrategyError(str(path), 1, 1, f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8", "replace")
+        line, col = _position(before + "?", len(before))
+        raise StrategyInvalid(
+            [
+                StrategyError(
+                    str(path),
+                    line,
+                    col,
+                    f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02X} here is not part of any character "
+                    "(save the file as UTF-8)",
+                )
+            ]
+        ) from None
+    return load_text(text.removeprefix("\ufeff"), str(path))

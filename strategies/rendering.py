@@ -5,11 +5,13 @@ Money shows as many decimals as the product's own ISO 4217 table gives the curre
 (`domain.money`), never CLDR's idea of them: Babel lends only the locale's symbols and separators.
 
 The compiler renders every template once against an example context, so an unknown variable,
-attribute or filter is a compile error, not a failed send weeks later.
+attribute or filter is a compile error, not a failed send weeks later. Rendering is bounded in
+time, loops and size (`strategies.sandbox`), at compile time and at send time alike.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -18,9 +20,10 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import NumberPattern
 from jinja2 import StrictUndefined, Template
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from domain.money import minor_digits, to_major
+from strategies.limits import SEND_RENDER_SECONDS
+from strategies.sandbox import BoundedSandbox, render_bounded
 
 # The variables a template may use; the example values double as compile-time checks.
 EXAMPLE_CONTEXT: dict[str, Any] = {
@@ -83,8 +86,8 @@ def _pattern(locale: str, places: int) -> NumberPattern:
 
 
 @lru_cache(maxsize=64)
-def environment(locale: str, currency: str, digits: int | None = None) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+def environment(locale: str, currency: str, digits: int | None = None) -> BoundedSandbox:
+    env = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     loc = babel_locale(locale)
 
     def _money(amount: int | str) -> str:
@@ -99,6 +102,7 @@ def environment(locale: str, currency: str, digits: int | None = None) -> Immuta
 
     env.filters["money"] = _money
     env.filters["date"] = _date
+    env.finalize_filters()
     return env
 
 
@@ -118,4 +122,8 @@ def compile_template(source: str, locale: str, currency: str, digits: int | None
 
 
 def render(source: str, locale: str, currency: str, context: dict[str, Any], digits: int | None = None) -> str:
-    return compile_template(source, locale, currency, digits).render(context)
+    """Render one message; raises sandbox.TemplateTooCostly past SEND_RENDER_SECONDS or the size limits."""
+    template = compile_template(source, locale, currency, digits)
+    return render_bounded(
+        template, context, deadline=time.monotonic() + SEND_RENDER_SECONDS, seconds=SEND_RENDER_SECONDS
+    )

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +29,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain.types import Channel, Outcome, Resolution, Stage, Weekday
+from strategies.limits import (
+    MAX_CONDITION_CHARS,
+    MAX_CONDITION_DEPTH,
+    MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TEMPLATE_CHARS,
+)
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60)
@@ -112,6 +120,46 @@ Period = Annotated[
     WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"enum": ["day", "week"]}]}),
 ]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="lower_snake_case name")]
+
+
+def _nesting(expression: str) -> int:
+    """Deepest nesting of (), [] and {} outside quoted text."""
+    depth = deepest = 0
+    quote: str | None = None
+    escaped = False
+    for ch in expression:
+        if quote is not None:
+            escaped, quote = (False, quote) if escaped else (ch == "\\", None if ch == quote else quote)
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def bounded_condition(expression: str) -> str:
+    """A CEL condition short and shallow enough to parse and check in bounded time."""
+    if len(expression) > MAX_CONDITION_CHARS:
+        raise PydanticCustomError(
+            "condition",
+            "condition too long: {length} characters, at most {limit}; split it into several branch cases",
+            {"length": f"{len(expression):,}", "limit": f"{MAX_CONDITION_CHARS:,}"},
+        )
+    if _nesting(expression) > MAX_CONDITION_DEPTH:
+        raise PydanticCustomError(
+            "condition",
+            "condition nested too deeply: brackets {depth} levels deep, at most {limit}",
+            {"depth": _nesting(expression), "limit": MAX_CONDITION_DEPTH},
+        )
+    return expression
+
+
+Condition = Annotated[str, AfterValidator(bounded_condition)]
+Text = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+TemplateText = Annotated[str, Field(max_length=MAX_TEMPLATE_CHARS)]
 
 
 class Doc(BaseModel):
@@ -281,7 +329,7 @@ class EscalateLegalSpec(Doc):
 
 
 class BranchCaseDoc(Doc):
-    when: str = Field(alias="if")
+    when: Condition = Field(alias="if")
     goto: str
 
 
@@ -457,7 +505,7 @@ class StepDoc(Doc):
 
 class SegmentDoc(Doc):
     name: Name
-    when: str | None = None
+    when: Condition | None = None
     start: str
     variants: dict[str, str] = Field(default_factory=dict, description="variant name -> start step")
 
@@ -499,8 +547,8 @@ class HandlersDoc(Doc):
 
 
 class TemplateDoc(Doc):
-    subject: str | None = None
-    body: str
+    subject: TemplateText | None = None
+    body: TemplateText
 
 
 class StrategyDoc(Doc):
@@ -508,8 +556,8 @@ class StrategyDoc(Doc):
     `# yaml-language-server: $schema=strategy.schema.json` for completion in editors."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
-    name: str
-    description: str = ""
+    name: Text
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     locale: str = Field(description="default message locale, such as es-CL or en-US")
     currency: str = Field(description="ISO 4217 code")
     timezone: str = Field(description="IANA zone for accounts that carry none")

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
@@ -52,6 +53,10 @@ ACTIVITIES_PER_RUN = 500
 # (the API signals before it commits) or shows it paused before the pause signal is handled.
 RECHECK = timedelta(seconds=5)
 MAX_RECHECKS = 12
+# A launch batch that can never succeed (activities.campaigns raises it non-retryable, having
+# written the reason on the campaign) ends the launch instead of failing the campaign's workflow.
+LAUNCH_IMPOSSIBLE = "LaunchImpossible"
+LAUNCH_STOPS_PATCH = "launch-stops-when-it-cannot-succeed"
 # Command -> (the debtor workflow's signal, its reason).
 SIGNALS: dict[str, tuple[Literal["pause", "resume", "close"], str]] = {
     "pause": ("pause", ""),
@@ -142,14 +147,23 @@ class CampaignWorkflow:
         await self._fan_out(signal, reason, command.concurrency)
 
     async def _launch_batch(self, launch: CampaignCommand) -> None:
-        result = await workflow.execute_activity(
-            "launch_accounts",
-            LaunchBatchInput(
-                campaign_id=self._campaign_id, batch_size=launch.batch_size, concurrency=launch.concurrency
-            ),
-            result_type=LaunchBatchResult,
-            **BATCH,
-        )
+        try:
+            result = await workflow.execute_activity(
+                "launch_accounts",
+                LaunchBatchInput(
+                    campaign_id=self._campaign_id, batch_size=launch.batch_size, concurrency=launch.concurrency
+                ),
+                result_type=LaunchBatchResult,
+                **BATCH,
+            )
+        except ActivityError as exc:
+            cause = exc.cause
+            impossible = isinstance(cause, ApplicationError) and cause.type == LAUNCH_IMPOSSIBLE
+            if not impossible or not workflow.patched(LAUNCH_STOPS_PATCH):
+                raise
+            self._activities += 1
+            self._launching = None  # the campaign says why; a new launch command starts over
+            return
         self._activities += 1
         self._launched += result.started
         if result.status == "running":

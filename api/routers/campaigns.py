@@ -114,6 +114,7 @@ def _summary(c: Campaign) -> dict[str, Any]:
         "created_by": c.created_by,
         "launch_status": c.launch_status,
         "launched": c.launched,
+        "launch_error": c.launch_error,
     }
 
 

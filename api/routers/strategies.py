@@ -35,17 +35,26 @@ from domain.strategy import CompiledStrategy
 from simulator.engine import simulate
 from simulator.scenario import ScriptedResponder, default_account, parse_start, to_events
 from strategies.compiler import Compiled, compile_text
+from strategies.limits import MAX_COMPILED_BYTES, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_READ_BYTES
 from strategies.loader import StrategyInvalid
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["strategies"])
 
+# Whole request bodies under /strategies (api.app applies it before the body is read): what the
+# loader reads at all, far below the app's own limit (an account import is bigger).
+MAX_BODY_BYTES = MAX_READ_BYTES
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"})
 SOURCE_NAME = "strategy.yaml"
 YAML_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": 'The strategy\'s YAML text (or JSON `{"yaml": "..."}`).',
+        "description": (
+            'The strategy\'s YAML text (or JSON `{"yaml": "..."}`): at most '
+            f"{MAX_DOCUMENT_BYTES:,} bytes of YAML, nested at most {MAX_DEPTH} levels, in a body of at most "
+            f"{MAX_BODY_BYTES:,} bytes (larger bodies get 413 before they are read); compiled, at most "
+            f"{MAX_COMPILED_BYTES:,} bytes."
+        ),
         "content": {
             "application/yaml": {"schema": {"type": "string"}},
             "text/plain": {"schema": {"type": "string"}},
@@ -78,6 +87,8 @@ async def _yaml_source(request: Request) -> str:
             parsed = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ProblemError(400, "The body is not JSON.") from None
+        except (RecursionError, ValueError):  # nested thousands deep; a number beyond Python's digit limit
+            raise ProblemError(400, "The body is JSON too deeply nested or with too long a number to read.") from None
         if not isinstance(parsed, dict) or set(parsed) != {"yaml"} or not isinstance(parsed["yaml"], str):
             raise ProblemError(
                 422,

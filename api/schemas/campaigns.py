@@ -72,7 +72,7 @@ class CampaignCreate(BaseModel):
 
 
 class LaunchProgress(BaseModel):
-    status: Literal["not_started", "running", "done"]
+    status: Literal["not_started", "running", "done", "failed"]
     launched: int = Field(description="Accounts whose workflow has started.")
     total: int = Field(description="Accounts imported.")
     not_launched: int
@@ -91,8 +91,11 @@ class CampaignSummary(BaseModel):
     status: Literal["draft", "running", "paused", "stopped"]
     created_at: datetime
     created_by: str | None
-    launch_status: Literal["not_started", "running", "done"]
+    launch_status: Literal["not_started", "running", "done", "failed"]
     launched: int
+    launch_error: str | None = Field(
+        default=None, description="Why the launch stopped before every account started (status `failed`)."
+    )
 
 
 class CampaignPublic(CampaignSummary):

@@ -11,7 +11,7 @@ from db.base import Base, utcnow
 from db.models._checks import one_of
 
 CAMPAIGN_STATUSES = ("draft", "running", "paused", "stopped")
-LAUNCH_STATUSES = ("not_started", "running", "done")
+LAUNCH_STATUSES = ("not_started", "running", "done", "failed")
 
 
 class Campaign(Base):
@@ -39,3 +39,5 @@ class Campaign(Base):
     launched: Mapped[int] = mapped_column(default=0)
     launch_started_at: Mapped[datetime | None]
     launch_finished_at: Mapped[datetime | None]
+    # Why the launch stopped before every account started (status `failed`): shown on the campaign.
+    launch_error: Mapped[str | None] = mapped_column(String)

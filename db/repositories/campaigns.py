@@ -242,6 +242,7 @@ def begin_launch(session: Session, campaign: Campaign, now: datetime) -> None:
     campaign.launch_status = "running"
     campaign.launch_started_at = now
     campaign.launch_finished_at = None
+    campaign.launch_error = None
 
 
 def launch_batch(session: Session, campaign_id: str, limit: int, compiled: bool, now: datetime) -> LaunchBatch:
@@ -293,6 +294,15 @@ def finish_launch(session: Session, campaign_id: str, now: datetime) -> None:
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.launch_status == "running")
         .values(launch_status="done", launch_finished_at=now)
+    )
+
+
+def fail_launch(session: Session, campaign_id: str, reason: str, now: datetime) -> None:
+    """The launch cannot go on (an account cannot be started, and retrying cannot change that)."""
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(launch_status="failed", launch_error=reason, launch_finished_at=now)
     )
 
 

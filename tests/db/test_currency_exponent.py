@@ -76,11 +76,19 @@ def test_migration_backfills_existing_rows_from_iso_4217(database_url: str) -> N
     engine = make_engine(database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            session.add(Campaign(id="c1", name="Q1", strategy_hash="0" * 64, creditor_name="Acme"))
+            # Rows go in through the tables as they stand at 0002, not the models, which later
+            # migrations grow (campaigns.launch_error, ...).
+            old = MetaData()
+            campaigns = Table("campaigns", old, autoload_with=session.connection())
+            session.execute(
+                campaigns.insert().values(
+                    id="c1", name="Q1", strategy_hash="0" * 64, creditor_name="Acme", status="draft",
+                    created_at=datetime(2026, 11, 1, tzinfo=UTC), launch_status="not_started", launched=0,
+                )
+            )  # fmt: skip
             debtor = Debtor(external_id="d", name="Ana", country="CO", timezone="America/Bogota", locale="es-CO")
             session.add(debtor)
             session.flush()
-            old = MetaData()
             accounts = Table("accounts", old, autoload_with=session.connection())
             payments = Table("payments", old, autoload_with=session.connection())
             assert "currency_digits" not in accounts.columns

@@ -1,0 +1,56 @@
+"""Hostile strategies (tests/hostile_strategies.py) are refused quickly, at the line of the
+attack, with a message naming it: by the compiler and by `collect strategy validate` alike."""
+
+from __future__ import annotations
+
+import re
+import resource
+import time
+from pathlib import Path
+
+import pytest
+from hostile_strategies import CORPUS, Hostile
+from typer.testing import CliRunner
+
+from cli.main import app
+from strategies.compiler import compile_text
+from strategies.loader import StrategyInvalid
+
+# A hang detector, not a benchmark: each case takes milliseconds; unbounded ones took minutes.
+SECONDS = 10
+# Peak memory may grow by this much at most (the 1.4 KB alias bomb once took 400 MB).
+MAX_PEAK_GROWTH_KB = 100 * 1024
+
+
+def _peak_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _assert_refused_at(errors: list[str], case: Hostile) -> None:
+    """One `file:line:col: message` names the attack, at its line when it has one."""
+    found = [e for e in errors if case.what in e and (case.line is None or re.match(rf"^.+?:{case.line}:\d+: ", e))]
+    assert found, f"{case.name}: expected line {case.line} and {case.what!r}; got {errors}"
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_the_compiler_refuses_it_quickly_at_its_line(case: Hostile) -> None:
+    peak = _peak_kb()
+    began = time.monotonic()
+    with pytest.raises(StrategyInvalid) as caught:
+        compile_text(case.text, "hostile.yaml")
+    assert time.monotonic() - began < SECONDS
+    assert _peak_kb() - peak < MAX_PEAK_GROWTH_KB
+    _assert_refused_at([str(e) for e in caught.value.errors], case)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_collect_strategy_validate_refuses_it_quickly_at_its_line(case: Hostile, tmp_path: Path) -> None:
+    path = tmp_path / f"{case.name}.yaml"
+    path.write_text(case.text, encoding="utf-8")
+    began = time.monotonic()
+    result = CliRunner().invoke(app, ["strategy", "validate", str(path)])
+    assert time.monotonic() - began < SECONDS
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith(f"{path}:") for line in lines), lines
+    _assert_refused_at(lines, case)
