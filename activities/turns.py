@@ -44,6 +44,7 @@ class TurnActivities:
             account = account_by_workflow(session, record.workflow_id)
             self._actions(session, account, record)
             self._event(session, account, record)
+            self._approvals(session, record)
             self._tasks(session, record)
             self._promises(session, account, record)
             self._plans(session, account, record)
@@ -157,6 +158,21 @@ class TurnActivities:
                 sent_at=record.at,
             )
         )
+
+    def _approvals(self, session: Session, record: TurnRecord) -> None:
+        """Requests the account no longer waits on undecided (it was closed, paid, disputed or
+        moved on) are withdrawn. While it waits for approval, the request it waits on is the
+        newest: a turn asks for approval last, then waits."""
+        w = record.state.waiting
+        pending = session.scalars(
+            select(Approval)
+            .where(Approval.workflow_id == record.workflow_id, Approval.status == "pending")
+            .order_by(Approval.id)
+        ).all()
+        waited_on = pending[-1:] if w is not None and w.kind == "approval" else []
+        for row in pending:
+            if row not in waited_on:
+                row.status, row.decided_at = "withdrawn", record.at
 
     def _tasks(self, session: Session, record: TurnRecord) -> None:
         """Tasks the account no longer waits for (expired, or moved past by a payment) close."""

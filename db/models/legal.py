@@ -12,7 +12,8 @@ from db.base import Base, utcnow
 from db.models._checks import one_of
 
 APPROVAL_SUBJECTS = ("step", "legal")
-APPROVAL_STATUSES = ("pending", "approved", "rejected")
+# withdrawn: the account stopped waiting for it undecided (closed, paid, disputed, moved on).
+APPROVAL_STATUSES = ("pending", "approved", "rejected", "withdrawn")
 
 
 class Approval(Base):
