@@ -19,7 +19,7 @@ from api_harness import PUBLIC_BASE_URL, TWILIO_TOKEN, Api
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as hs
 from signing import twilio_request
-from sqlalchemy import select
+from sqlalchemy import func, select
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError
 from workers import settle as settle_handle
@@ -222,6 +222,8 @@ class ReadModel:
     open_promises: list[tuple[int, date]]
     active_plans: list[list[tuple[date, int, str]]]
     pending_approvals: int
+    promises_settled: dict[str, int]
+    outcomes: int
     account_balance: int
     row: AccountStateRow | None
 
@@ -243,6 +245,12 @@ def read_model(api: Api, account_id: int) -> ReadModel:
                 Approval.status == "pending",
             )
         ).all()
+        settled = session.execute(
+            select(Promise.status, func.count())
+            .where(Promise.account_id == account_id, Promise.status.in_(("kept", "broken")))
+            .group_by(Promise.status)
+        ).all()
+        outcomes = session.scalar(select(func.count()).where(OutcomeRecord.account_id == account_id))
         account = session.get_one(Account, account_id)
         row = session.get(AccountStateRow, account_id)
         if row is not None:
@@ -252,6 +260,8 @@ def read_model(api: Api, account_id: int) -> ReadModel:
             open_promises=[(int(a), d) for a, d in promises],
             active_plans=[[(i.due_date, i.amount, i.status) for i in plan.schedule] for plan in plans],
             pending_approvals=len(approvals),
+            promises_settled={status: int(n) for status, n in settled},
+            outcomes=int(outcomes or 0),
             account_balance=account.balance,
             row=row,
         )
@@ -276,6 +286,11 @@ def disagreements(db: ReadModel, view: AccountView, state: AccountState) -> list
         ),
         "pending approvals": (db.pending_approvals, 1 if w is not None and w.kind == "approval" else 0),
         "account balance": (db.account_balance, state.balance),
+        "promises kept and broken": (
+            (db.promises_settled.get("kept", 0), db.promises_settled.get("broken", 0)),
+            (state.counters.promises_kept, state.counters.promises_broken),
+        ),
+        "outcomes": (db.outcomes, state.counters.agent_attempts),
     }
     row = db.row
     if row is None:
