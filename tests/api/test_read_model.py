@@ -1,6 +1,12 @@
-"""The read model (tasks, outcomes, promises, plans and the account's row in the database) agrees
-with the workflow: an agent's task closes exactly as the workflow answered it, so an account whose
-unanswered call creates the next call in the same turn keeps taking outcomes (issue 9, item 2)."""
+"""The read model (tasks, outcomes, promises, plans, approvals and the account's row in the
+database) agrees with the workflow's own state (issue 9, item 2).
+
+The instance: an account whose unanswered call creates the next call in the same turn keeps taking
+outcomes. The class: random small strategies driven by random events through the API (agents'
+outcomes, promises, plans, payments, disputes, pauses, opt-outs, approvals, time passing), with
+the database checked against the workflow's `account_state` after every turn. Each Hypothesis
+example is one new account on one shared app, worker and time-skipping server;
+COLLECT_READ_MODEL_EXAMPLES sets how many (default 20, about 10 s per database)."""
 
 from __future__ import annotations
 
@@ -351,11 +357,10 @@ class Journey:
     """One generated account: performs moves through the API as agents, supervisors, providers
     and the debtor would, and checks the read model after each one."""
 
-    def __init__(self, api: Api, account: StartedAccount, phone: str, strategy: dict[str, Any]) -> None:
+    def __init__(self, api: Api, account: StartedAccount, phone: str) -> None:
         self.api = api
         self.account = account
         self.phone = phone
-        self.strategy = strategy
         self.handle = api.env.client.get_workflow_handle_for(DebtorWorkflow.run, account.workflow_id)
         self.log: list[str] = []
         self.payments = 0
@@ -413,7 +418,8 @@ class Journey:
                 ):
                     # No call to answer yet: let time run to the account's next move instead.
                     self.log.append("time to the next wake-up")
-                    await self.api.env.sleep(wake - await self.api.env.get_current_time() + timedelta(minutes=1))
+                    lapse = wake - await self.api.env.get_current_time() + timedelta(minutes=1)
+                    await self.api.env.sleep(max(lapse, timedelta(minutes=1)))
                 for task in open_tasks:
                     allowed = sorted(task.allowed_outcomes, key=lambda c: c != "no_answer")
                     code = allowed[0] if n % 2 == 0 else allowed[n % len(allowed)]
@@ -498,7 +504,7 @@ async def play(api: Api, example: int, doc: dict[str, Any], moves: list[tuple[st
     (account,) = await start_accounts(
         api, path, 1, campaign_id=f"prop-{example}", prefix=f"P{example}", phone=phone, balance=90_000
     )
-    journey = Journey(api, account, phone, doc)
+    journey = Journey(api, account, phone)
     snap = await journey.check()
     for kind, n in moves:
         if snap is None:
