@@ -321,7 +321,8 @@ async def consistent_snapshot(
     api: Api, handle: WorkflowHandle[Any, Any], account_id: int
 ) -> tuple[ReadModel, AccountView, AccountState] | None:
     """The database and the workflow's state at one and the same turn, taken while the workflow
-    was idle before and after (so no turn ran in between); None once the workflow has ended."""
+    was idle before and after (so no turn ran in between) with no timer of it due; None once the
+    workflow has ended."""
     for _ in range(200):
         if await settle_handle(handle) != WorkflowExecutionStatus.RUNNING:
             return None
@@ -334,7 +335,9 @@ async def consistent_snapshot(
         except (WorkflowQueryFailedError, RPCError):
             await asyncio.sleep(0.02)  # the run just ended or continued as new
             continue
-        if idle and before.turn == after.turn:
+        wake = state.wake_at()
+        due = wake is not None and wake <= await api.env.get_current_time()  # its timer's task is on its way
+        if idle and before.turn == after.turn and not due:
             return db, before, state
         await asyncio.sleep(0.02)
     raise AssertionError(f"{handle.id} never held still")
@@ -403,7 +406,24 @@ class Journey:
         assert response.status_code in allowed, " > ".join(self.log) + f": {response.text}"
         return response.status_code
 
+    async def signalled(self, turn: int) -> None:
+        """Wait (briefly) until the workflow has taken the signal just sent: the test server may
+        answer a query before the signal's workflow task, and the next move must meet its effect."""
+        for _ in range(100):
+            try:
+                if (await self.handle.query(DebtorWorkflow.state)).turn > turn:
+                    return
+            except (WorkflowQueryFailedError, RPCError):
+                return  # the signal closed the account: its run has ended
+            await asyncio.sleep(0.02)
+
     async def move(self, kind: str, n: int, view: AccountView, state: AccountState) -> None:
+        sent = await self.act(kind, n, view, state)
+        if sent:
+            await self.signalled(view.turn)
+
+    async def act(self, kind: str, n: int, view: AccountView, state: AccountState) -> bool:
+        """Perform one move; True when it signalled the workflow (signals return before it acts)."""
         acc = f"/accounts/{self.account.id}"
         today = await self.today()
         balance = max(view.balance, 1)
@@ -468,13 +488,13 @@ class Journey:
                     "amount": amount,
                     "currency": "CLP",
                 }
-                await self.post("/payments", body, "supervisor", {201})
+                return await self.post("/payments", body, "supervisor", {201}) == 201
             case "dispute":
                 await self.post(f"{acc}/disputes", {"reason": "not mine"}, "supervisor", {200, 409})
             case "resolve":
                 await self.post(f"{acc}/disputes/resolve", {"upheld": n % 4 == 0}, "supervisor", {200, 409})
             case "pause" | "resume":
-                await self.post(f"{acc}/{kind}", None, "supervisor", {202, 409})
+                return await self.post(f"{acc}/{kind}", None, "supervisor", {202, 409}) == 202
             case "approve" | "reject":
                 await self.post(f"{acc}/approvals/decision", {"approved": kind == "approve"}, "supervisor", {200, 409})
             case "opt_out_sms":
@@ -487,14 +507,17 @@ class Journey:
                 response = await self.api.http.post("/webhooks/twilio/inbound", content=form, headers=headers)
                 self.log.append(f"sms STOP -> {response.status_code}")
                 assert response.status_code == 200, response.text
+                return True
             case "opt_out_all":
                 # No endpoint takes a cease-communication request yet: signal it as the API would.
                 self.log.append("opt out of everything")
                 await self.handle.signal("opt_out", ev.OptOut())
+                return True
             case "time":
                 lapse = LAPSES[n % len(LAPSES)]
                 self.log.append(f"{lapse} pass")
                 await self.api.env.sleep(lapse)
+        return False
 
 
 async def play(api: Api, example: int, doc: dict[str, Any], moves: list[tuple[str, int]], folder: Path) -> None:
@@ -512,7 +535,8 @@ async def play(api: Api, example: int, doc: dict[str, Any], moves: list[tuple[st
         await journey.move(kind, n, snap[1], snap[2])
         snap = await journey.check()
     if snap is not None:  # close it, so later examples' time skips do not drive it on
-        await journey.post(f"/accounts/{account.id}/close", {"reason": "example over"}, "supervisor", {202})
+        # 409: a signal the last check did not see yet (an opt-out, a payment) closed it already.
+        await journey.post(f"/accounts/{account.id}/close", {"reason": "example over"}, "supervisor", {202, 409})
         await ended(api, account.workflow_id)
         await journey.check_closed()
 
