@@ -44,6 +44,7 @@ class TurnActivities:
             account = account_by_workflow(session, record.workflow_id)
             self._actions(session, account, record)
             self._event(session, account, record)
+            self._approvals(session, record)
             self._tasks(session, record)
             self._promises(session, account, record)
             self._plans(session, account, record)
@@ -106,9 +107,13 @@ class TurnActivities:
         event, wf = record.event, record.workflow_id
         kind = event.get("kind")
         if kind == "approval":
+            # The decision answers the request the account waited on before this turn, not one
+            # this turn's actions just asked for (approving a step can reach a legal referral
+            # that waits for its own approval).
+            asked_now = [f"{wf}:{a.seq}" for a in record.actions if isinstance(a, act.RequestApproval)]
             session.execute(
                 update(Approval)
-                .where(Approval.workflow_id == wf, Approval.status == "pending")
+                .where(Approval.workflow_id == wf, Approval.status == "pending", Approval.key.not_in(asked_now))
                 .values(
                     status="approved" if event.get("approved") else "rejected",
                     decided_at=record.at,
@@ -120,11 +125,7 @@ class TurnActivities:
         key = f"{wf}:outcome:{record.turn}"
         if id_by_key(session, OutcomeRecord, key) is not None:
             return
-        task = session.scalar(
-            select(AgentTask)
-            .where(AgentTask.workflow_id == wf, AgentTask.status.in_(("open", "claimed")))
-            .order_by(AgentTask.seq.desc())
-        )
+        task = _answered_task(session, record)
         if task is not None:
             task.status, task.completed_at = "done", record.at
             task.assigned_agent = task.assigned_agent or (str(event.get("agent") or "") or None)
@@ -157,6 +158,21 @@ class TurnActivities:
                 sent_at=record.at,
             )
         )
+
+    def _approvals(self, session: Session, record: TurnRecord) -> None:
+        """Requests the account no longer waits on undecided (it was closed, paid, disputed or
+        moved on) are withdrawn. While it waits for approval, the request it waits on is the
+        newest: a turn asks for approval last, then waits."""
+        w = record.state.waiting
+        pending = session.scalars(
+            select(Approval)
+            .where(Approval.workflow_id == record.workflow_id, Approval.status == "pending")
+            .order_by(Approval.id)
+        ).all()
+        waited_on = pending[-1:] if w is not None and w.kind == "approval" else []
+        for row in pending:
+            if row not in waited_on:
+                row.status, row.decided_at = "withdrawn", record.at
 
     def _tasks(self, session: Session, record: TurnRecord) -> None:
         """Tasks the account no longer waits for (expired, or moved past by a payment) close."""
@@ -250,6 +266,27 @@ class TurnActivities:
         elif row.version < record.turn:
             for name, value in values.items():
                 setattr(row, name, value)
+
+
+def _answered_task(session: Session, record: TurnRecord) -> AgentTask | None:
+    """The task an agent outcome answered: the one the event names (the API always names it).
+    An outcome that names none answered the task the account waited for when it arrived: one this
+    turn created and no longer waits for (a timer that fell due first replaced the task), else the
+    one open before the turn. Never "the latest open task": the outcome's own route may already
+    have created the next task in this turn."""
+    active = select(AgentTask).where(
+        AgentTask.workflow_id == record.workflow_id, AgentTask.status.in_(("open", "claimed"))
+    )
+    named = record.event.get("task_seq")
+    if named is not None:
+        return session.scalar(active.where(AgentTask.seq == int(named)))
+    w = record.state.waiting
+    still_open = w.task_seq if w is not None and w.kind == "agent" else None
+    created = [a.seq for a in record.actions if isinstance(a, act.CreateAgentTask) and a.seq != still_open]
+    if created:
+        return session.scalar(active.where(AgentTask.seq == created[0]))
+    before = [t for t in session.scalars(active) if t.seq != still_open]
+    return before[0] if len(before) == 1 else None
 
 
 def projection(state: AccountState, record: TurnRecord) -> dict[str, object]:

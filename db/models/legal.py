@@ -13,7 +13,8 @@ from db.models._checks import one_of
 from db.models._money import currency_digits
 
 APPROVAL_SUBJECTS = ("step", "legal")
-APPROVAL_STATUSES = ("pending", "approved", "rejected")
+# withdrawn: the account stopped waiting for it undecided (closed, paid, disputed, moved on).
+APPROVAL_STATUSES = ("pending", "approved", "rejected", "withdrawn")
 
 
 class Approval(Base):
