@@ -1,8 +1,8 @@
 """Approvals can be withdrawn: the account stopped waiting for a request nobody decided (it was
 closed, paid, disputed or moved on), so the read model no longer shows it as pending.
 
-Revision ID: 0003_read_model
-Revises: 0002
+Revision ID: 0005_read_model
+Revises: 0004_launch_error
 Create Date: 2026-11-30 17:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0003_read_model"
-down_revision: str | None = "0002"
+revision: str = "0005_read_model"
+down_revision: str | None = "0004_launch_error"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
