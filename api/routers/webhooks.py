@@ -26,11 +26,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import signatures
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ProblemError, ProblemItem
-from api.routers.payments import receive_payment, signal_payment
+from api.routers.payments import deliver_payment, receive_payment
 from api.schemas.webhooks import (
     TWILIO_INBOUND_FORM,
     TWILIO_STATUS_FORM,
@@ -172,7 +173,7 @@ def _account_of(session: Session, event: PaymentEvent) -> Account:
 
 @router.post(
     "/payments/{provider}",
-    summary="A payment provider reports a payment (HMAC-SHA256 signed)",
+    summary="A payment provider reports a payment (HMAC-SHA256 signed, one secret per provider)",
     openapi_extra=_json_body(PaymentEvent.model_json_schema()),
 )
 def payment_webhook(
@@ -185,31 +186,46 @@ def payment_webhook(
         str | None, Header(alias=signatures.HMAC_SIGNATURE, description='"sha256=" + hex HMAC-SHA256')
     ] = None,
     timestamp: Annotated[
-        str | None, Header(alias=signatures.HMAC_TIMESTAMP, description="Unix seconds; signed with the body")
+        str | None,
+        Header(alias=signatures.HMAC_TIMESTAMP, description="Unix seconds; signed with the provider and the body"),
     ] = None,
 ) -> PaymentWebhookAck:
-    """Sign `"<X-Signature-Timestamp>.<raw body>"` with HMAC-SHA256 under the shared secret and
-    send `X-Signature: sha256=<hex>`; timestamps older than the tolerance (300 s) are refused.
-    The same `event_id`, or the same `provider_payment_id`, counts once (`duplicate`)."""
+    """Sign `"<X-Signature-Timestamp>.<provider>.<raw body>"` with HMAC-SHA256 under this
+    provider's own secret and send `X-Signature: sha256=<hex>`; timestamps older than the tolerance
+    (300 s) are refused, and a provider without a secret is a 404. The same `event_id`, or the
+    same `provider_payment_id`, of the same provider counts once (`duplicate`). `delivered: false`
+    means the payment is recorded but its account's workflow could not be told yet (Temporal
+    unavailable): the worker's reconciler delivers it later, so there is nothing to retry."""
+    secret = settings.payment_webhook_secrets.get(provider)
+    if secret is None:
+        # The same answer as a path that does not exist: which providers are configured is nobody's business.
+        raise StarletteHTTPException(404)
     signatures.verify_hmac(
-        settings.payment_webhook_secret,
+        secret,
+        provider,
         body,
         signature,
         timestamp,
         tolerance_s=settings.webhook_tolerance_s,
         now=datetime.now(UTC),
     )
+    # From here on `provider` is authenticated: the signature covers it, so the receipt and the
+    # ledger may key on it.
     event = _parse(PAYMENT_EVENT, body)
     if not hooks.claim(session, f"payment:{provider}", event.event_id, body.decode("utf-8", "replace")):
         known = ledger.find(session, provider, event.provider_payment_id)
-        # Signal again: the first delivery may have recorded the payment and then failed to reach
-        # Temporal (503). The workflow counts each payment id once, so this is harmless.
-        account = session.get(Account, known.account_id) if known else None
+        if known is None:
+            return PaymentWebhookAck(status="duplicate")
+        # Deliver again if the first delivery recorded the payment but could not reach Temporal.
+        # The workflow counts each payment id once, so this is harmless.
+        payment_id, allocated_to = known.id, known.allocated_to
+        delivered = deliver_payment(session, temporal, known)
         return PaymentWebhookAck(
             status="duplicate",
-            payment_id=known.id if known else None,
-            allocated_to=known.allocated_to if known else None,
-            signalled=signal_payment(temporal, account.workflow_id, known) if known and account else False,
+            payment_id=payment_id,
+            allocated_to=allocated_to,
+            signalled=delivered,
+            delivered=delivered,
         )
     recorded = receive_payment(
         session,
@@ -226,6 +242,7 @@ def payment_webhook(
         payment_id=recorded.id,
         allocated_to=recorded.allocated_to,
         signalled=recorded.signalled,
+        delivered=recorded.delivered,
     )
 
 

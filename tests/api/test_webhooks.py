@@ -6,6 +6,8 @@ counters; STOP and START from a phone number change what the account's workflow 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from accounts_fixture import CALLS, StartedAccount, live_state, settle, start_accounts
-from api_harness import PUBLIC_BASE_URL, TWILIO_TOKEN, WEBHOOK_SECRET, Api, api_settings
+from api_harness import PAYMENT_SECRETS, PUBLIC_BASE_URL, TWILIO_TOKEN, WEBHOOK_SECRET, Api, api_settings
 from signing import SendGridKey, payment_headers, sendgrid_body, twilio_request
 from sqlalchemy import select
 
@@ -133,7 +135,7 @@ class TestPaymentWebhook:
         [account] = await start_accounts(api, CALLS, 1)
         body = payment_event(account)
         first = await api.http.post(
-            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, body)
+            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
         )
         assert first.status_code == 200, first.text
         assert first.json()["status"] == "recorded"
@@ -141,14 +143,14 @@ class TestPaymentWebhook:
 
         # The same event again, then the same payment under a new event id.
         again = await api.http.post(
-            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, body)
+            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
         )
         # A redelivery is signalled again (the first signal may have failed after the commit);
         # the workflow still counts the payment once, as paid_total below shows.
         assert again.json() == {**first.json(), "status": "duplicate", "signalled": True}
         other = payment_event(account, event_id="evt-2")
         later = await api.http.post(
-            "/webhooks/payments/khipu", content=other, headers=payment_headers(WEBHOOK_SECRET, other)
+            "/webhooks/payments/khipu", content=other, headers=payment_headers(WEBHOOK_SECRET, "khipu", other)
         )
         assert later.status_code == 200
         assert later.json()["status"] == "duplicate"
@@ -165,7 +167,7 @@ class TestPaymentWebhook:
             account, account_id=None, campaign_id=account.campaign_id, external_account_id=account.external_id
         )
         answer = await api.http.post(
-            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, body)
+            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
         )
         assert answer.status_code == 200, answer.text
         assert [p.account_id for p in rows(api, Payment)] == [account.id]
@@ -174,16 +176,16 @@ class TestPaymentWebhook:
         [account] = await start_accounts(api, CALLS, 1)
         body = payment_event(account)
         url = "/webhooks/payments/khipu"
-        good = payment_headers(WEBHOOK_SECRET, body)
+        good = payment_headers(WEBHOOK_SECRET, "khipu", body)
 
         tampered = body.replace(b"40000", b"4000000")
         assert_forbidden(await api.http.post(url, content=tampered, headers=good), "does not match")
         assert_forbidden(
-            await api.http.post(url, content=body, headers=payment_headers("not-the-secret", body)), "match"
+            await api.http.post(url, content=body, headers=payment_headers("not-the-secret", "khipu", body)), "match"
         )
-        stale = payment_headers(WEBHOOK_SECRET, body, timestamp=int(time.time()) - 301)
+        stale = payment_headers(WEBHOOK_SECRET, "khipu", body, timestamp=int(time.time()) - 301)
         assert_forbidden(await api.http.post(url, content=body, headers=stale), "X-Signature-Timestamp")
-        future = payment_headers(WEBHOOK_SECRET, body, timestamp=int(time.time()) + 301)
+        future = payment_headers(WEBHOOK_SECRET, "khipu", body, timestamp=int(time.time()) + 301)
         assert_forbidden(await api.http.post(url, content=body, headers=future), "X-Signature-Timestamp")
         assert_forbidden(await api.http.post(url, content=body), "X-Signature header is missing")
         no_time = {"X-Signature": good["X-Signature"]}
@@ -194,17 +196,104 @@ class TestPaymentWebhook:
         moved = {**good, "X-Signature-Timestamp": str(int(good["X-Signature-Timestamp"]) + 1)}
         assert_forbidden(await api.http.post(url, content=body, headers=moved), "does not match")
         # No API key is needed or used: a supervisor's key does not make a bad signature good.
-        keyed = {**api.as_("supervisor"), **payment_headers(WEBHOOK_SECRET, tampered)}
+        keyed = {**api.as_("supervisor"), **payment_headers(WEBHOOK_SECRET, "khipu", tampered)}
         assert_forbidden(await api.http.post(url, content=body, headers=keyed), "does not match")
         assert rows(api, Payment) == []
         assert rows(api, WebhookReceipt) == []
 
-    async def test_an_unconfigured_secret_refuses_everything(self, api: Api) -> None:
-        app = create_app(api_settings(payment_webhook_secret=None), sessions=api.sessions, client=api.env.client)
+    async def test_one_signed_payment_counts_once_whatever_the_unsigned_parts_of_the_request_say(
+        self, api: Api
+    ) -> None:
+        """Issue 9: the same signed bytes posted to /webhooks/payments/prov0 … prov19 booked 20
+        payments. Everything an attacker can change without a secret (the path's provider, the
+        query string, the spelling of the path and of the signature, any other header) must
+        leave one payment, counted once by the account's workflow."""
+        [account] = await start_accounts(api, CALLS, 1)
+        body = payment_event(account, amount=1_000)
+        headers = payment_headers(WEBHOOK_SECRET, "khipu", body)
+        first = await api.http.post("/webhooks/payments/khipu", content=body, headers=headers)
+        assert first.json()["status"] == "recorded", first.text
+
+        # Every other configured provider's path: the provider is signed, and each has its own secret.
+        for provider in PAYMENT_SECRETS.keys() - {"khipu"}:
+            answer = await api.http.post(f"/webhooks/payments/{provider}", content=body, headers=headers)
+            assert_forbidden(answer, "does not match")
+        # Providers nobody configured: not found, like any path that does not exist.
+        for provider in ("acme", "khipu2", "k", "khipu.", "0"):
+            answer = await api.http.post(f"/webhooks/payments/{provider}", content=body, headers=headers)
+            assert answer.status_code == 404, (provider, answer.text)
+        # The same request with its unsigned parts changed.
+        digest = headers["X-Signature"].removeprefix("sha256=")
+        replays = [
+            ("/webhooks/payments/khipu?provider=prov1", headers),
+            ("/webhooks/payments/khipu?event_id=evt-2&provider_payment_id=pay-2", headers),
+            ("/webhooks/payments/%6Bhipu", headers),
+            ("/webhooks/payments/khipu", {**headers, "X-Signature": f"sha256={digest.upper()}"}),
+            ("/webhooks/payments/khipu", {**headers, "X-Signature": f"  sha256={digest}  "}),
+            (
+                "/webhooks/payments/khipu",
+                {
+                    **headers,
+                    "Content-Type": "text/plain",
+                    "X-Provider": "prov1",
+                    "X-Forwarded-Host": "other.example",
+                    "X-Forwarded-For": "203.0.113.9",
+                    "Idempotency-Key": "another-key",
+                },
+            ),
+        ]
+        for url, replay_headers in replays:
+            answer = await api.http.post(url, content=body, headers=replay_headers)
+            assert answer.status_code in (200, 403, 404), (url, answer.text)
+            if answer.status_code == 200:
+                assert answer.json()["status"] == "duplicate", (url, answer.text)
+                assert answer.json()["payment_id"] == first.json()["payment_id"]
+
+        [paid] = rows(api, Payment)
+        assert (paid.provider, paid.provider_payment_id, paid.amount) == ("khipu", "pay-1", 1_000)
+        assert [(r.source, r.event_id) for r in rows(api, WebhookReceipt)] == [("payment:khipu", "evt-1")]
+        view = await live_state(api, account.workflow_id)
+        assert view.paid_total == 1_000
+
+    async def test_a_provider_cannot_sign_for_another(self, api: Api) -> None:
+        [account] = await start_accounts(api, CALLS, 1)
+        body = payment_event(account)
+        prov1 = PAYMENT_SECRETS["prov1"]
+        forged = [
+            ("khipu", payment_headers(prov1, "prov1", body)),  # prov1's own signature on khipu's path
+            ("khipu", payment_headers(prov1, "khipu", body)),  # prov1's secret, claiming to be khipu
+            ("prov1", payment_headers(WEBHOOK_SECRET, "prov1", body)),  # khipu's secret on prov1's path
+            ("prov1", payment_headers(WEBHOOK_SECRET, "khipu", body)),  # khipu's signature on prov1's path
+        ]
+        for provider, headers in forged:
+            answer = await api.http.post(f"/webhooks/payments/{provider}", content=body, headers=headers)
+            assert_forbidden(answer, "does not match")
+        # The old scheme, "<timestamp>.<body>" with no provider in it, no longer holds.
+        stamp = str(int(time.time()))
+        old = hmac.new(WEBHOOK_SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        legacy = {"X-Signature": f"sha256={old}", "X-Signature-Timestamp": stamp}
+        assert_forbidden(
+            await api.http.post("/webhooks/payments/khipu", content=body, headers=legacy), "does not match"
+        )
+        assert rows(api, Payment) == []
+        assert rows(api, WebhookReceipt) == []
+
+    async def test_a_provider_without_a_secret_is_not_found_and_says_nothing_more(self, api: Api) -> None:
+        body = b"{}"
+        unknown = await api.http.post(
+            "/webhooks/payments/acme", content=body, headers=payment_headers("guess", "acme", body)
+        )
+        nowhere = await api.http.post("/webhooks/nowhere/acme", content=body)
+        assert unknown.status_code == nowhere.status_code == 404
+        assert unknown.headers["content-type"] == PROBLEM
+        assert {**unknown.json(), "instance": None} == {**nowhere.json(), "instance": None}
+        # With no provider configured at all, every provider is unknown.
+        app = create_app(api_settings(payment_webhook_secrets={}), sessions=api.sessions, client=api.env.client)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-            body = b"{}"
-            answer = await http.post("/webhooks/payments/khipu", content=body, headers=payment_headers("", body))
-        assert_forbidden(answer, "not configured")
+            answer = await http.post(
+                "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
+            )
+        assert answer.status_code == 404
 
     @pytest.mark.parametrize(
         ("body", "status", "pointer"),
@@ -218,7 +307,7 @@ class TestPaymentWebhook:
         self, api: Api, body: bytes, status: int, pointer: str | None
     ) -> None:
         answer = await api.http.post(
-            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, body)
+            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
         )
         assert answer.status_code == status, answer.text
         assert answer.headers["content-type"] == PROBLEM
@@ -244,7 +333,7 @@ class TestPaymentWebhook:
         [account] = await start_accounts(api, CALLS, 1)
         body = payment_event(account, **overrides)
         answer = await api.http.post(
-            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, body)
+            "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
         )
         assert answer.status_code == 422, answer.text
         assert pointer in [e["pointer"] for e in answer.json()["errors"]]
