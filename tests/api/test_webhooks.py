@@ -436,6 +436,27 @@ class TestSendGridWebhook:
         assert rows(api, MessageEvent) == []
         assert (await live_state(api, account.workflow_id)).counters.opened == 0
 
+    async def test_a_replay_with_other_unsigned_parts_records_nothing_new(self, api: Api, signed: Signed) -> None:
+        """The class of issue 9's payment defect, on SendGrid: only the body and timestamp are
+        signed, so nothing else in the request may feed a key or an effect."""
+        [account] = await start_accounts(api, CALLS, 1)
+        comm = logged_message(api, account, "email", seq=96)
+        body = sendgrid_body([sg_event(comm, "open", 1), sg_event(comm, "unsubscribe", 2)])
+        headers = signed.key.headers(body)
+        first = await signed.http.post("/webhooks/sendgrid/events", content=body, headers=headers)
+        assert first.json()["recorded"] == 2
+        noisy = {**headers, "X-Forwarded-Host": "other.example", "X-Forwarded-For": "203.0.113.9", "X-Event": "click"}
+        for url, replay_headers in (
+            ("/webhooks/sendgrid/events?sg_event_id=sg-open-9&collect_key=x", headers),
+            ("/webhooks/sendgrid/events", noisy),
+            ("/webhooks/sendgrid/events", {**headers, "Content-Type": "text/plain"}),
+        ):
+            answer = await signed.http.post(url, content=body, headers=replay_headers)
+            assert answer.json() == {"received": 2, "recorded": 0, "duplicates": 2, "signalled": 0}, url
+        assert len(rows(api, MessageEvent)) == 2
+        view = await live_state(api, account.workflow_id)
+        assert (view.counters.opened, view.opted_out) == (1, (Channel.EMAIL,))
+
     async def test_a_batch_of_50000_events_is_stored_and_counted_in_bulk(self, api: Api, signed: Signed) -> None:
         """Issue 9: a signed batch of 50,000 events took over 120 s, one query per event. The
         batch now goes through in a few statements; this checks what it records, not how fast
@@ -554,6 +575,23 @@ class TestTwilioStatus:
             ("undelivered", "SM0001:undelivered"),
         ]
         assert (await live_state(api, account.workflow_id)).invalid == (Channel.SMS,)
+
+    async def test_a_replay_with_other_unsigned_parts_records_nothing_new(self, api: Api) -> None:
+        """Twilio signs the URL it called (query string included) and the form; the rest of the
+        request (headers, the Host a proxy passes on) may not make a replay count again."""
+        [account] = await start_accounts(api, CALLS, 1)
+        logged_message(api, account, "sms", seq=97, provider_id="SM0009")
+        path, params = "/webhooks/twilio/status", {"MessageSid": "SM0009", "MessageStatus": "delivered"}
+        body, headers = twilio_request(TWILIO_TOKEN, f"{PUBLIC_BASE_URL}{path}", params)
+        assert (await api.http.post(path, content=body, headers=headers)).status_code == 200
+        # A query string is part of the signed URL: adding one breaks the signature.
+        for query in ("?MessageStatus=read", "?MessageSid=SM0010"):
+            assert_forbidden(await api.http.post(path + query, content=body, headers=headers), "does not match")
+        # Other headers are not signed and change nothing: the same (sid, status) counts once.
+        noisy = {**headers, "Host": "other.example", "X-Forwarded-Host": "other.example", "X-Twilio-Status": "read"}
+        assert (await api.http.post(path, content=body, headers=noisy)).status_code == 200
+        assert [e.provider_event_id for e in rows(api, MessageEvent)] == ["SM0009:delivered"]
+        assert rows(api, Communication)[0].status == "delivered"
 
     async def test_error_21610_mirrors_the_carriers_stop(self, api: Api) -> None:
         [account] = await start_accounts(api, CALLS, 1)
