@@ -2,10 +2,14 @@
 and inbound messages (`X-Twilio-Signature`).
 
 They carry no API key: the signature is the credential, checked on the raw body before anything
-is parsed (api/signatures.py), and a missing, stale or wrong one is a 403 problem. Providers
-redeliver; each event is claimed once in `webhook_receipts` (source + the provider's event id)
-inside the request's transaction, so a redelivery changes nothing, and a failure (e.g. Temporal
-unavailable, 503) rolls the claim back so the provider's retry is processed afresh.
+is parsed (api/signatures.py), and a missing, stale or wrong one is a 403 problem. Nothing that
+feeds a key or an effect comes from an unsigned part of the request: a payment's provider is in
+its signed string, SendGrid's keys are in its signed body, Twilio signs the URL and the form.
+Providers redeliver; each event is claimed once in `webhook_receipts` (source + the provider's
+event id) inside the request's transaction, so a redelivery changes nothing, and a failure of the
+message webhooks (e.g. Temporal unavailable, 503) rolls the claim back so the provider's retry is
+processed afresh. A payment is committed before its workflow is told: when Temporal is down the
+answer is still 2xx (`delivered: false`) and the worker's reconciler delivers it later.
 
 Facts go to the database first (payments, message events, contact-point opt-outs); then the
 account workflows concerned are signalled. A workflow that is not running (closed account) is

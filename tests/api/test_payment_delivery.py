@@ -173,3 +173,27 @@ class TestAccountsThatCannotTakeAPayment:
             session.commit()
         assert await PaymentReconciler(api.env.client, api.sessions).run_once() == Round(delivered=1)
         assert (await live_state(api, waiting.workflow_id)).paid_total == 500
+
+
+class TestReconcilerLoop:
+    async def test_the_worker_loop_delivers_what_is_pending_and_stops_when_asked(
+        self, api: Api, stopped_temporal: Client
+    ) -> None:
+        [account] = await start_accounts(api, CALLS, 1)
+        down = create_app(api.settings, sessions=api.sessions, client=stopped_temporal)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://testserver") as http:
+            body = payment_body(account, 1, 700)
+            answer = await http.post(
+                "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
+            )
+        assert answer.json()["delivered"] is False
+        stop = asyncio.Event()
+        loop = asyncio.create_task(PaymentReconciler(api.env.client, api.sessions).run(stop, interval_s=0.05))
+        for _ in range(200):
+            if deliveries(api) == [(account.id, "delivered")]:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(loop, timeout=10)
+        assert deliveries(api) == [(account.id, "delivered")]
+        assert (await live_state(api, account.workflow_id)).paid_total == 700
