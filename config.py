@@ -6,10 +6,14 @@ instead of patching the environment. Variables are prefixed `COLLECT_` (e.g. `CO
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What a payment provider may be called (the webhook's path segment and the ledger's `provider`).
+PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,23}")
 
 
 class Settings(BaseSettings):
@@ -46,10 +50,19 @@ class Settings(BaseSettings):
     # API: the largest request body accepted (account imports are the big ones).
     api_max_body_bytes: int = 20 * 1024 * 1024
     # Webhook secrets. SendGrid signs events with ECDSA; this is its public key (base64 DER, as
-    # SendGrid shows it). Twilio signs with the account's auth token (twilio_auth_token). Payment
-    # providers sign the raw body with HMAC-SHA256 under this shared secret.
+    # SendGrid shows it). Twilio signs with the account's auth token (twilio_auth_token).
     sendgrid_webhook_public_key: str | None = None
+    # Payment providers: one secret per provider (lowercase name -> secret), JSON in the environment,
+    # e.g. {"khipu": "...", "stripe": "..."}. Each signs "<timestamp>.<provider>.<raw body>" with
+    # its own secret, so one provider's signature never books a payment under another's name; a
+    # provider not named here is a 404.
+    payment_webhook_secrets: dict[str, SecretStr] = {}
+    # Replaced by payment_webhook_secrets: one secret shared by every provider name let a signed
+    # payment be booked once per name in the URL (issue 9). Setting it is refused, not ignored.
     payment_webhook_secret: SecretStr | None = None
+    # The most events one SendGrid Event Webhook batch may carry; a larger one is a 413. SendGrid
+    # posts a batch every 30 s or at 768 KB, a few thousand events at most.
+    sendgrid_max_batch_events: int = 50_000
     # Signed webhooks older than this are refused (replay protection).
     webhook_tolerance_s: int = 300
     # The public base URL Twilio calls (Twilio signs the URL it used, not the one behind a proxy).
@@ -62,6 +75,34 @@ class Settings(BaseSettings):
     # Workflows a worker keeps in memory between tasks (sticky execution). 0 turns stickiness
     # off: every task may go to any worker, at the cost of replaying history each time.
     worker_max_cached_workflows: int = 1000
+    # The worker's payment reconciler: how often it looks for payments recorded but not yet
+    # delivered to their account's workflow (e.g. received while Temporal was down), and how many
+    # it delivers per round. 0 turns it off in this worker.
+    payment_reconcile_interval_s: float = 30.0
+    payment_reconcile_batch: int = 200
+
+    @model_validator(mode="after")
+    def _payment_secrets(self) -> Settings:
+        if self.payment_webhook_secret is not None:
+            raise ValueError(
+                "COLLECT_PAYMENT_WEBHOOK_SECRET (one secret for every provider) is no longer read: set "
+                'COLLECT_PAYMENT_WEBHOOK_SECRETS to one secret per provider, e.g. {"khipu": "..."}'
+            )
+        seen: dict[str, str] = {}
+        for provider, secret in self.payment_webhook_secrets.items():
+            if not PROVIDER_NAME.fullmatch(provider):
+                raise ValueError(
+                    f"payment_webhook_secrets: {provider!r} is not a provider name ({PROVIDER_NAME.pattern})"
+                )
+            value = secret.get_secret_value()
+            if not value:
+                raise ValueError(f"payment_webhook_secrets: the secret of {provider!r} is empty")
+            if value in seen:
+                raise ValueError(
+                    f"payment_webhook_secrets: {seen[value]!r} and {provider!r} share a secret; give each its own"
+                )
+            seen[value] = provider
+        return self
 
 
 @lru_cache

@@ -1,6 +1,7 @@
 """Temporal worker: the debtor workflow and every activity, configured from the environment
 (COLLECT_* variables, see config.py and the README), with structured JSON logs and a graceful
-stop on SIGTERM or SIGINT (in-flight activities finish, then the process exits)."""
+stop on SIGTERM or SIGINT (in-flight activities finish, then the process exits). Beside it runs
+the payment reconciler (reconciler.py), which delivers payments recorded while Temporal was down."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -20,6 +22,7 @@ from channels.configured import build_senders
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
 from domain.zone_rules import use_pinned_zone_rules, zone_rules_version
+from reconciler import PaymentReconciler
 from workflows import search_attributes
 from workflows.campaign import CampaignWorkflow
 from workflows.connect import connect
@@ -48,8 +51,10 @@ class JsonFormatter(logging.Formatter):
 WORKFLOWS: list[type] = [DebtorWorkflow, CampaignWorkflow]
 
 
-def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
-    sessions = make_session_factory(make_engine(settings.database_url))
+def build_worker(
+    client: Client, settings: Settings, executor: ThreadPoolExecutor, sessions: sessionmaker[Session] | None = None
+) -> Worker:
+    sessions = sessions or make_session_factory(make_engine(settings.database_url))
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -71,8 +76,9 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    sessions = make_session_factory(make_engine(settings.database_url))
     with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(client, settings, executor)
+        worker = build_worker(client, settings, executor, sessions)
         log.info(
             "worker started on %s, queue %s, zone rules %s",
             settings.temporal_address,
@@ -80,8 +86,14 @@ async def run(settings: Settings) -> None:
             zone_rules_version(),
         )
         async with worker:
+            reconciling = None
+            if settings.payment_reconcile_interval_s > 0:
+                reconciler = PaymentReconciler(client, sessions, batch=settings.payment_reconcile_batch)
+                reconciling = asyncio.create_task(reconciler.run(stop, settings.payment_reconcile_interval_s))
             await stop.wait()
             log.info("stopping: waiting for in-flight activities")
+            if reconciling is not None:
+                await reconciling
     log.info("worker stopped")
 
 

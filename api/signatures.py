@@ -6,8 +6,12 @@
 * Twilio signs the URL it called plus the sorted form parameters with HMAC-SHA1 under the
   account's auth token (`X-Twilio-Signature`). That URL is the public one, so it is rebuilt from
   `public_base_url`, never taken from the request as seen behind a proxy.
-* Payment providers sign `"<timestamp>.<raw body>"` with HMAC-SHA256 under a shared secret
-  (`X-Signature: sha256=<hex>`, `X-Signature-Timestamp: <unix seconds>`).
+* Payment providers sign `"<timestamp>.<provider>.<raw body>"` with HMAC-SHA256, each under its
+  own secret (`X-Signature: sha256=<hex>`, `X-Signature-Timestamp: <unix seconds>`). The provider
+  name is signed because it names the payment (the ledger counts a payment once per provider and
+  provider payment id): a path segment nobody signed could book one payment under many names.
+  The string splits one way only: the timestamp is digits, a provider name has no `{` and no
+  white space, and a payment body (a JSON object) starts with one of those.
 
 Every check raises a 403 problem when the signature is missing, malformed, stale or wrong, or when
 the secret it needs is not configured (nothing unverifiable is accepted). Nothing here looks at
@@ -100,14 +104,20 @@ def verify_twilio(auth_token: SecretStr | None, url: str, params: Mapping[str, o
         raise _refuse(f"The {TWILIO_SIGNATURE} signature does not match {url} and the form parameters.")
 
 
-def hmac_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The `X-Signature` value for `body` sent at `timestamp` (what providers compute, and tests)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+def payment_signed_content(timestamp: str, provider: str, body: bytes) -> bytes:
+    """What a payment provider signs: `"<timestamp>.<provider>.<raw body>"`."""
+    return b".".join((timestamp.encode(), provider.encode(), body))
+
+
+def hmac_signature(secret: str, timestamp: str, provider: str, body: bytes) -> str:
+    """The `X-Signature` value for `provider`'s `body` sent at `timestamp` (what providers compute)."""
+    digest = hmac.new(secret.encode(), payment_signed_content(timestamp, provider, body), hashlib.sha256).hexdigest()
     return f"{HMAC_SCHEME}{digest}"
 
 
 def verify_hmac(
     secret: SecretStr | None,
+    provider: str,
     body: bytes,
     signature: str | None,
     timestamp: str | None,
@@ -115,14 +125,18 @@ def verify_hmac(
     tolerance_s: int,
     now: datetime,
 ) -> None:
-    """Accept a payment-provider webhook only if its HMAC-SHA256 over "<timestamp>.<body>" holds."""
+    """Accept a payment-provider webhook only if its HMAC-SHA256 under `provider`'s own secret over
+    "<timestamp>.<provider>.<body>" holds."""
     if secret is None:
-        raise _refuse("The payment webhook is not configured (no shared secret).")
+        raise _refuse("The payment webhook is not configured (no secret for this provider).")
     if not signature:
         raise _refuse(f"The {HMAC_SIGNATURE} header is missing.")
     if not signature.startswith(HMAC_SCHEME):
         raise _refuse(f"The {HMAC_SIGNATURE} header must read '{HMAC_SCHEME}<hex digest>'.")
     stamp = check_timestamp(timestamp, HMAC_TIMESTAMP, tolerance_s, now)
-    expected = hmac_signature(secret.get_secret_value(), stamp, body)
+    expected = hmac_signature(secret.get_secret_value(), stamp, provider, body)
     if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
-        raise _refuse(f"The {HMAC_SIGNATURE} signature does not match the body and timestamp.")
+        raise _refuse(
+            f"The {HMAC_SIGNATURE} signature does not match the timestamp, the provider in the path and the body "
+            "under this provider's secret."
+        )

@@ -4,8 +4,10 @@ list an account's payments.
 Recording is idempotent by the provider's payment id: a repeat answers 200 with the payment
 already recorded, never a second row. The payment is allocated (the open promise first, else
 the earliest due plan instalments) and the account's workflow is signalled `payment_received`;
-the workflow counts each ledger id once, so repeated signals are harmless. When the workflow has
-finished (a closed account), the payment is still recorded and the answer says `signalled: false`.
+the workflow counts each ledger id once, so repeated signals are harmless. The answer says
+`delivered: false` when the workflow could not be told: Temporal unavailable (the worker's
+reconciler delivers the payment later; no retry needed), the account not launched yet (the
+reconciler delivers it once launched), or its workflow finished (a closed account; the payment stays recorded).
 The payment-provider webhook (api/routers/webhooks.py) records through `receive_payment` too.
 """
 
@@ -16,12 +18,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 from sqlalchemy.orm import Session
+from temporalio.service import RPCError
 
 from api.deps import IdempotencyKeyHeader, SessionDep, Supervisor, TemporalDep
 from api.errors import ProblemError, ProblemItem
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
 from api.schemas.payments import DB_INT_MAX, PaymentIn, PaymentOut, PaymentRecorded
-from api.temporal import TemporalGateway
+from api.temporal import TemporalGateway, fresh
 from db.models import Account, Payment
 from db.repositories import payments as ledger
 from domain.events import PaymentReceived
@@ -52,20 +55,36 @@ def payment_out(payment: Payment) -> PaymentOut:
     )
 
 
-def signal_payment(temporal: TemporalGateway, workflow_id: str, payment: Payment) -> bool:
-    """Tell the account's workflow; False when it is not running (the payment stays recorded)."""
+def deliver_payment(session: Session, temporal: TemporalGateway, payment: Payment) -> bool:
+    """Tell the account's workflow about a recorded payment unless it already has it, and mark the
+    outcome; True when the workflow has it. When Temporal cannot be reached the payment stays
+    `pending` and the answer is False: the worker's reconciler delivers it later, so the caller
+    has nothing to retry. A finished workflow marks it `closed` (the ledger keeps it)."""
+    if payment.delivery != ledger.PENDING:
+        return payment.delivery == ledger.DELIVERED
+    payment_id = payment.id
+    account = session.get(Account, payment.account_id)
+    if account is None or account.launched_at is None:
+        return False  # no workflow yet: the reconciler delivers it once the account is launched
+    workflow_id = account.workflow_id
     event = PaymentReceived(
         payment_id=ledger_payment_id(payment.provider, payment.provider_payment_id),
         amount=payment.amount,
         currency=payment.currency,
     )
+    fresh(session)  # hold no database lock while Temporal is called (it may be slow to fail)
     try:
         temporal.signal(workflow_id, "payment_received", event)
+        outcome = ledger.DELIVERED
     except ProblemError as exc:
-        if exc.status == status.HTTP_409_CONFLICT:  # finished or never started
+        if exc.status != status.HTTP_409_CONFLICT:  # 503: Temporal unavailable
             return False
-        raise  # Temporal unavailable: 503; the payment is recorded and a retry signals it
-    return True
+        outcome = ledger.CLOSED  # the workflow has finished: nothing will take the payment
+    except RPCError:
+        return False  # any other failure to reach the workflow: still pending, still recorded
+    ledger.mark_delivery(session, payment_id, outcome, datetime.now(UTC))
+    session.commit()
+    return outcome == ledger.DELIVERED
 
 
 def receive_payment(
@@ -104,11 +123,13 @@ def receive_payment(
             f"on account {payment.account_id}; the same provider payment id cannot carry other facts.",
         )
     # The ledger is the truth and the workflow counts each payment id once: commit before
-    # signalling, so a signal that fails (503, the caller retries) never leaves the workflow
-    # counting a payment the ledger lacks; a retry finds the payment and signals again.
+    # signalling, so a signal that fails never leaves the workflow counting a payment the ledger
+    # lacks; the payment stays pending and the worker's reconciler delivers it.
     session.commit()
-    signalled = signal_payment(temporal, account.workflow_id, payment)
-    return PaymentRecorded(**payment_out(payment).model_dump(), created=recorded.created, signalled=signalled)
+    delivered = deliver_payment(session, temporal, payment)
+    return PaymentRecorded(
+        **payment_out(payment).model_dump(), created=recorded.created, signalled=delivered, delivered=delivered
+    )
 
 
 @router.post(
@@ -128,7 +149,8 @@ def record_payment(
     """Record a payment on an account: 201 the first time, 200 with the same payment on a
     repeat. It is allocated to the account's open promise, else to the earliest due
     instalments of its active plan, else to the balance, and the account's workflow is
-    signalled (`signalled: false` when the workflow has finished, e.g. the account is closed)."""
+    signalled (`delivered: false` when Temporal is unavailable, delivered later by the worker's
+    reconciler, or when the workflow has finished, e.g. the account is closed)."""
     account = session.get(Account, body.account_id)
     if account is None:
         raise ProblemError(

@@ -2,10 +2,14 @@
 and inbound messages (`X-Twilio-Signature`).
 
 They carry no API key: the signature is the credential, checked on the raw body before anything
-is parsed (api/signatures.py), and a missing, stale or wrong one is a 403 problem. Providers
-redeliver; each event is claimed once in `webhook_receipts` (source + the provider's event id)
-inside the request's transaction, so a redelivery changes nothing, and a failure (e.g. Temporal
-unavailable, 503) rolls the claim back so the provider's retry is processed afresh.
+is parsed (api/signatures.py), and a missing, stale or wrong one is a 403 problem. Nothing that
+feeds a key or an effect comes from an unsigned part of the request: a payment's provider is in
+its signed string, SendGrid's keys are in its signed body, Twilio signs the URL and the form.
+Providers redeliver; each event is claimed once in `webhook_receipts` (source + the provider's
+event id) inside the request's transaction, so a redelivery changes nothing, and a failure of the
+message webhooks (e.g. Temporal unavailable, 503) rolls the claim back so the provider's retry is
+processed afresh. A payment is committed before its workflow is told: when Temporal is down the
+answer is still 2xx (`delivered: false`) and the worker's reconciler delivers it later.
 
 Facts go to the database first (payments, message events, contact-point opt-outs); then the
 account workflows concerned are signalled. A workflow that is not running (closed account) is
@@ -26,11 +30,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import signatures
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ProblemError, ProblemItem
-from api.routers.payments import receive_payment, signal_payment
+from api.routers.payments import deliver_payment, receive_payment
 from api.schemas.webhooks import (
     TWILIO_INBOUND_FORM,
     TWILIO_STATUS_FORM,
@@ -120,8 +125,9 @@ def _twiml() -> Response:
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-def _parse(adapter: TypeAdapter[T], body: bytes) -> T:
-    """The signed body as `adapter`'s type: 400 when it is not JSON, 422 (with pointers) when it does not fit."""
+def _parse(adapter: TypeAdapter[T], body: bytes, max_items: int | None = None) -> T:
+    """The signed body as `adapter`'s type: 400 when it is not JSON, 413 when it is a list longer
+    than `max_items`, 422 (with pointers) when it does not fit."""
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
@@ -130,6 +136,13 @@ def _parse(adapter: TypeAdapter[T], body: bytes) -> T:
         ) from None
     except (UnicodeDecodeError, RecursionError) as exc:
         raise ProblemError(400, f"The body is not usable JSON: {type(exc).__name__}.") from None
+    if max_items is not None and isinstance(data, list) and len(data) > max_items:
+        raise ProblemError(
+            413,
+            f"The batch holds {len(data)} events; at most {max_items} are accepted in one request. "
+            "Send it in smaller batches.",
+            errors=[ProblemItem(pointer="/body", detail=f"at most {max_items} items")],
+        )
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:
@@ -172,7 +185,7 @@ def _account_of(session: Session, event: PaymentEvent) -> Account:
 
 @router.post(
     "/payments/{provider}",
-    summary="A payment provider reports a payment (HMAC-SHA256 signed)",
+    summary="A payment provider reports a payment (HMAC-SHA256 signed, one secret per provider)",
     openapi_extra=_json_body(PaymentEvent.model_json_schema()),
 )
 def payment_webhook(
@@ -185,31 +198,46 @@ def payment_webhook(
         str | None, Header(alias=signatures.HMAC_SIGNATURE, description='"sha256=" + hex HMAC-SHA256')
     ] = None,
     timestamp: Annotated[
-        str | None, Header(alias=signatures.HMAC_TIMESTAMP, description="Unix seconds; signed with the body")
+        str | None,
+        Header(alias=signatures.HMAC_TIMESTAMP, description="Unix seconds; signed with the provider and the body"),
     ] = None,
 ) -> PaymentWebhookAck:
-    """Sign `"<X-Signature-Timestamp>.<raw body>"` with HMAC-SHA256 under the shared secret and
-    send `X-Signature: sha256=<hex>`; timestamps older than the tolerance (300 s) are refused.
-    The same `event_id`, or the same `provider_payment_id`, counts once (`duplicate`)."""
+    """Sign `"<X-Signature-Timestamp>.<provider>.<raw body>"` with HMAC-SHA256 under this
+    provider's own secret and send `X-Signature: sha256=<hex>`; timestamps older than the tolerance
+    (300 s) are refused, and a provider without a secret is a 404. The same `event_id`, or the
+    same `provider_payment_id`, of the same provider counts once (`duplicate`). `delivered: false`
+    means the payment is recorded but its account's workflow could not be told yet (Temporal
+    unavailable): the worker's reconciler delivers it later, so there is nothing to retry."""
+    secret = settings.payment_webhook_secrets.get(provider)
+    if secret is None:
+        # The same answer as a path that does not exist: which providers are configured is nobody's business.
+        raise StarletteHTTPException(404)
     signatures.verify_hmac(
-        settings.payment_webhook_secret,
+        secret,
+        provider,
         body,
         signature,
         timestamp,
         tolerance_s=settings.webhook_tolerance_s,
         now=datetime.now(UTC),
     )
+    # From here on `provider` is authenticated: the signature covers it, so the receipt and the
+    # ledger may key on it.
     event = _parse(PAYMENT_EVENT, body)
     if not hooks.claim(session, f"payment:{provider}", event.event_id, body.decode("utf-8", "replace")):
         known = ledger.find(session, provider, event.provider_payment_id)
-        # Signal again: the first delivery may have recorded the payment and then failed to reach
-        # Temporal (503). The workflow counts each payment id once, so this is harmless.
-        account = session.get(Account, known.account_id) if known else None
+        if known is None:
+            return PaymentWebhookAck(status="duplicate")
+        # Deliver again if the first delivery recorded the payment but could not reach Temporal.
+        # The workflow counts each payment id once, so this is harmless.
+        payment_id, allocated_to = known.id, known.allocated_to
+        delivered = deliver_payment(session, temporal, known)
         return PaymentWebhookAck(
             status="duplicate",
-            payment_id=known.id if known else None,
-            allocated_to=known.allocated_to if known else None,
-            signalled=signal_payment(temporal, account.workflow_id, known) if known and account else False,
+            payment_id=payment_id,
+            allocated_to=allocated_to,
+            signalled=delivered,
+            delivered=delivered,
         )
     recorded = receive_payment(
         session,
@@ -226,6 +254,7 @@ def payment_webhook(
         payment_id=recorded.id,
         allocated_to=recorded.allocated_to,
         signalled=recorded.signalled,
+        delivered=recorded.delivered,
     )
 
 
@@ -264,32 +293,46 @@ def sendgrid_events(
         tolerance_s=settings.webhook_tolerance_s,
         now=now,
     )
-    events = _parse(SENDGRID_BATCH, body)
-    recorded = duplicates = 0
-    outgoing: list[tuple[str, str, BaseModel]] = []
+    events = _parse(SENDGRID_BATCH, body, max_items=settings.sendgrid_max_batch_events)
+    # Bulk: one claim statement, one communication lookup, one event insert per chunk of the
+    # batch (a 50,000-event batch took minutes one event at a time).
+    claimed = hooks.claim_many(session, "sendgrid", [event.sg_event_id for event in events])
+    new_events: list[SendGridEvent] = []
     for event in events:
-        if not hooks.claim(session, "sendgrid", event.sg_event_id):
-            duplicates += 1
-            continue
-        recorded += 1
-        comm = hooks.communication_by_key(session, event.collect_key) if event.collect_key else None
-        hooks.add_event(
-            session,
-            communication=comm,
-            provider="sendgrid",
-            provider_event_id=event.sg_event_id,
-            event=event.event,
-            occurred_at=_occurred(event.timestamp, now),
-            payload=event.raw(),
-        )
+        if event.sg_event_id in claimed:
+            claimed.discard(event.sg_event_id)  # the same id twice in one batch counts once
+            new_events.append(event)
+    comms = hooks.communications_by_keys(session, [e.collect_key for e in new_events if e.collect_key])
+    hooks.add_events(
+        session,
+        [
+            {
+                "communication_id": comm.id if comm is not None else None,
+                "provider": "sendgrid",
+                "provider_event_id": event.sg_event_id,
+                "event": event.event,
+                "occurred_at": _occurred(event.timestamp, now),
+                "payload": event.raw(),
+            }
+            for event in new_events
+            for comm in [comms.get(event.collect_key or "")]
+        ],
+    )
+    opting = [e for e in new_events if e.event in SENDGRID_OPT_OUTS | SENDGRID_OPT_INS and e.collect_key in comms]
+    debtors = hooks.debtors_of_accounts(session, [comms[e.collect_key or ""].account_id for e in opting])
+    outgoing: list[tuple[str, str, BaseModel]] = []
+    for event in new_events:
+        comm = comms.get(event.collect_key or "")
         if comm is not None:
-            outgoing.extend(_sendgrid_effects(session, comm, event, now))
-    signalled = sum(_signal(temporal, wf, name, payload) for wf, name, payload in outgoing)
-    return SendGridAck(received=len(events), recorded=recorded, duplicates=duplicates, signalled=signalled)
+            outgoing.extend(_sendgrid_effects(session, comm, event, now, debtors.get(comm.account_id)))
+    signalled = temporal.signal_many(outgoing)
+    return SendGridAck(
+        received=len(events), recorded=len(new_events), duplicates=len(events) - len(new_events), signalled=signalled
+    )
 
 
 def _sendgrid_effects(
-    session: Session, comm: Communication, event: SendGridEvent, now: datetime
+    session: Session, comm: Communication, event: SendGridEvent, now: datetime, debtor: int | None
 ) -> list[tuple[str, str, BaseModel]]:
     """Apply one event to the log and contact points; return the signals it calls for."""
     effects: list[tuple[str, str, BaseModel]] = []
@@ -300,7 +343,6 @@ def _sendgrid_effects(
             (comm.workflow_id, "message_event", ev.MessageEvent(channel=Channel.EMAIL, event=mapped, seq=comm.seq))
         )
     if event.event in SENDGRID_OPT_OUTS | SENDGRID_OPT_INS:
-        debtor = hooks.debtor_of_account(session, comm.account_id)
         address = event.email or comm.to_address
         opting_out = event.event in SENDGRID_OPT_OUTS
         if debtor is not None:

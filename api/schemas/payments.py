@@ -79,7 +79,13 @@ class PaymentOut(BaseModel):
 
 class PaymentRecorded(PaymentOut):
     """The recorded payment, whether this request created it, and whether the account's
-    workflow was told (it is not when the workflow has finished, e.g. the account is closed)."""
+    workflow has it: not when Temporal was unavailable (the worker's reconciler delivers it
+    later, nothing to retry), when the account is not launched yet (delivered once it is), or
+    when the workflow has finished (a closed account)."""
 
     created: bool = Field(description="False: the provider's payment was already recorded; nothing changed.")
-    signalled: bool = Field(description="Whether the account's workflow received the payment.")
+    signalled: bool = Field(description="Whether the account's workflow received the payment (same as `delivered`).")
+    delivered: bool = Field(
+        default=False,
+        description="Whether the account's workflow has the payment; false: recorded, delivered later if it can be.",
+    )

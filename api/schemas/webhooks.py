@@ -47,12 +47,17 @@ class PaymentEvent(BaseModel):
 
 class PaymentWebhookAck(BaseModel):
     """`recorded`: the payment is new; `duplicate`: this event, or this provider payment, was
-    already recorded and nothing changed."""
+    already recorded and nothing changed. Either way the payment is safely in the ledger."""
 
     status: Literal["recorded", "duplicate"]
     payment_id: int | None = None
     allocated_to: str | None = None
-    signalled: bool = False
+    signalled: bool = Field(default=False, description="Same as `delivered` (kept for existing integrations).")
+    delivered: bool = Field(
+        default=False,
+        description="Whether the account's workflow has the payment. False while Temporal is unavailable: the "
+        "payment is recorded and delivered later by the worker's reconciler, so there is nothing to retry.",
+    )
 
 
 class SendGridEvent(BaseModel):

@@ -16,7 +16,7 @@ from db.models.commitments import (
 )
 from db.models.communications import COMMUNICATION_STATUSES, Communication, MessageEvent, OutboxMessage
 from db.models.debtors import CHANNELS, ContactPoint, Debtor
-from db.models.ledger import Fee, Payment
+from db.models.ledger import DELIVERY_STATES, Fee, Payment
 from db.models.legal import APPROVAL_STATUSES, APPROVAL_SUBJECTS, Approval, LegalReferral
 from db.models.read_model import AccountState
 from db.models.strategies import StrategyVersion
@@ -28,6 +28,7 @@ __all__ = [
     "CAMPAIGN_STATUSES",
     "CHANNELS",
     "COMMUNICATION_STATUSES",
+    "DELIVERY_STATES",
     "INSTALLMENT_STATUSES",
     "LAUNCH_STATUSES",
     "PLAN_STATUSES",

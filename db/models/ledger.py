@@ -4,20 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
+from db.models._checks import one_of
 from db.models._money import currency_digits
+
+# Where a payment stands with its account's workflow: `pending` until the workflow has accepted its
+# signal (`delivered`), or until its workflow is found finished (`closed`: nothing will take it).
+DELIVERY_STATES = ("pending", "delivered", "closed")
 
 
 class Payment(Base):
-    """A payment as reported by a provider; (provider, provider_payment_id) makes re-imports harmless."""
+    """A payment as reported by a provider; (provider, provider_payment_id) makes re-imports harmless.
+    `delivery` says whether the account's workflow has it; the reconciler (reconciler.py) finds
+    pending ones through a partial index that holds only them."""
 
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("provider", "provider_payment_id"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(one_of("delivery", DELIVERY_STATES), name="delivery"),
+        Index(
+            "ix_payments_pending_delivery",
+            "id",
+            postgresql_where=text("delivery = 'pending'"),
+            sqlite_where=text("delivery = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -30,6 +44,9 @@ class Payment(Base):
     received_at: Mapped[datetime]
     # What the payment settled, e.g. a promise or plan key; empty until allocated.
     allocated_to: Mapped[str | None] = mapped_column(String)
+    delivery: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    # When `delivery` stopped being pending.
+    delivered_at: Mapped[datetime | None]
 
 
 class Fee(Base):

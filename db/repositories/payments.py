@@ -5,6 +5,10 @@ A payment is recorded once per `(provider, provider_payment_id)`; the unique con
 prior read, is what guarantees it when two deliveries race. Allocation only *names* what the
 payment goes towards (`allocated_to`); whether a promise was kept or an installment paid is the
 workflow's decision, which its `record_turn` activity writes to the promise and plan rows.
+
+Each payment's `delivery` says whether its account's workflow has it. Marking is a conditional
+update from `pending`, so two deliverers racing (the API and a reconciler, or two reconcilers)
+both succeed harmlessly: the workflow counts a payment id once, and the row is marked once.
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Payment, PaymentPlan, PlanInstallment, Promise
+from db.models import Account, Payment, PaymentPlan, PlanInstallment, Promise
 
 # Allocated to neither a promise nor an installment: it just lowers the balance.
 TO_BALANCE = "balance"
+PENDING, DELIVERED, CLOSED = "pending", "delivered", "closed"
 
 
 @dataclass(frozen=True)
@@ -138,3 +143,33 @@ def for_account(session: Session, account_id: int, after: int | None, limit: int
     if after is not None:
         query = query.where(Payment.id > after)
     return list(session.scalars(query.order_by(Payment.id).limit(limit)))
+
+
+def mark_delivery(session: Session, payment_id: int, outcome: str, at: datetime) -> bool:
+    """Mark a pending payment `delivered` or `closed` at `at`; False when it was no longer pending."""
+    result = session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.delivery == PENDING)
+        .values(delivery=outcome, delivered_at=at)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pending_delivery(session: Session, after: int, limit: int) -> list[tuple[Payment, str]]:
+    """Up to `limit` payments after id `after` that no workflow has yet, with their account's
+    workflow id, oldest first. Only launched accounts: a workflow that was never started cannot
+    take a signal, so an account's payments wait here until it is launched."""
+    rows = session.execute(
+        select(Payment, Account.workflow_id)
+        .join(Account, Account.id == Payment.account_id)
+        .where(Payment.delivery == PENDING, Payment.id > after, Account.launched_at.is_not(None))
+        .order_by(Payment.id)
+        .limit(limit)
+    ).all()
+    return [(payment, workflow_id) for payment, workflow_id in rows]
+
+
+def count_pending(session: Session) -> int:
+    """How many payments no workflow has yet (launched or not)."""
+    return int(session.scalar(select(func.count()).select_from(Payment).where(Payment.delivery == PENDING)) or 0)

@@ -1,16 +1,20 @@
 """What provider webhooks write: receipts that make a redelivered event count once, delivery and
 engagement events on the communications log, and opt-outs on contact points.
 
-Every claim is an insert under a unique constraint inside a savepoint, so two deliveries of the
-same event racing each other still record it once.
+Every claim is an insert under a unique constraint (one by one inside a savepoint, or in bulk
+with ON CONFLICT DO NOTHING), so two deliveries of the same event racing each other still record
+it once. Batches (SendGrid posts thousands of events at a time) are read and written in chunks of
+`CHUNK` rows per statement, never one query per event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +25,16 @@ from db.models import Account, Communication, ContactPoint, MessageEvent, Webhoo
 _PROGRESS = {"unknown": 1, "sent": 1, "delivered": 2, "opened": 3, "clicked": 4, "replied": 4}
 _FAILURES = ("bounced", "failed")
 PHONE_CHANNELS = ("sms", "whatsapp", "voice")
+# Rows per statement in bulk reads and writes: well under SQLite's 32,766 and PostgreSQL's 65,535
+# bound parameters per statement.
+CHUNK = 5_000
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def claim(session: Session, source: str, event_id: str, payload: str | None = None) -> bool:
@@ -35,6 +49,51 @@ def claim(session: Session, source: str, event_id: str, payload: str | None = No
     except IntegrityError:
         return False
     return True
+
+
+def claim_many(session: Session, source: str, event_ids: Sequence[str]) -> set[str]:
+    """Claim every `(source, event_id)` not handled before, in bulk; returns the ids claimed now.
+    Ids already claimed (earlier, or by a delivery racing this one) are left out."""
+    unique = list(dict.fromkeys(event_ids))
+    dialect = session.get_bind().dialect.name
+    claimed: set[str] = set()
+    for chunk in _chunks(unique):
+        rows = [{"source": source, "event_id": event_id} for event_id in chunk]
+        if dialect in ("postgresql", "sqlite"):
+            module = postgresql if dialect == "postgresql" else sqlite
+            statement = (
+                module.insert(WebhookReceipt)
+                .on_conflict_do_nothing(index_elements=["source", "event_id"])
+                .returning(WebhookReceipt.event_id)
+            )
+            claimed.update(session.scalars(statement, rows))
+        else:  # no ON CONFLICT: one by one, each in its savepoint
+            claimed.update(event_id for event_id in chunk if claim(session, source, event_id))
+    return claimed
+
+
+def communications_by_keys(session: Session, keys: Sequence[str]) -> dict[str, Communication]:
+    """The communications sent under these idempotency keys, by key (unknown keys left out)."""
+    found: dict[str, Communication] = {}
+    for chunk in _chunks(list(dict.fromkeys(keys))):
+        found.update((c.key, c) for c in session.scalars(select(Communication).where(Communication.key.in_(chunk))))
+    return found
+
+
+def add_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Store many provider events at once; each row has the columns `add_event` takes
+    (`communication_id` instead of the communication)."""
+    if rows:  # SQLAlchemy pages a many-row insert into multi-VALUES statements of 1,000 rows
+        session.execute(insert(MessageEvent), list(rows))
+
+
+def debtors_of_accounts(session: Session, account_ids: Sequence[int]) -> dict[int, int]:
+    """The debtor of each account, by account id."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(list(dict.fromkeys(account_ids))):
+        rows = session.execute(select(Account.id, Account.debtor_id).where(Account.id.in_(chunk)))
+        found.update((account_id, debtor_id) for account_id, debtor_id in rows)
+    return found
 
 
 def communication_by_key(session: Session, key: str) -> Communication | None:

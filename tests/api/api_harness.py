@@ -12,7 +12,9 @@ from workers import TASK_QUEUE
 
 from config import Settings
 
-WEBHOOK_SECRET = "payment-webhook-secret"
+WEBHOOK_SECRET = "payment-webhook-secret"  # khipu's
+# Every payment provider the app under test knows, each with its own secret.
+PAYMENT_SECRETS = {"khipu": WEBHOOK_SECRET, **{f"prov{i}": f"prov{i}-webhook-secret" for i in range(20)}}
 TWILIO_TOKEN = "twilio-test-token"
 PUBLIC_BASE_URL = "https://collect.example"
 
@@ -35,7 +37,7 @@ def api_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": "sqlite://",  # unused: the app gets the test's session factory
         "temporal_task_queue": TASK_QUEUE,
-        "payment_webhook_secret": WEBHOOK_SECRET,
+        "payment_webhook_secrets": PAYMENT_SECRETS,
         "twilio_auth_token": TWILIO_TOKEN,
         "public_base_url": PUBLIC_BASE_URL,
     }

@@ -55,8 +55,9 @@ def twilio_request(token: str, url: str, params: dict[str, str]) -> tuple[bytes,
     return urlencode(params).encode(), headers
 
 
-def payment_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    """The payment-provider webhook's HMAC-SHA256 headers for `body`."""
+def payment_headers(secret: str, provider: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The HMAC-SHA256 headers `provider` sends with `body`: it signs "<timestamp>.<provider>.<body>"
+    under its own `secret`, so the signature names the provider."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    digest = hmac.new(secret.encode(), f"{stamp}.{provider}.".encode() + body, hashlib.sha256).hexdigest()
     return {"X-Signature": f"sha256={digest}", "X-Signature-Timestamp": stamp, "Content-Type": "application/json"}

@@ -126,7 +126,9 @@ async def test_publish_import_launch_promise_payment_kpis(api: Api) -> None:
     body = json.dumps(event).encode()
     for expected in ("recorded", "duplicate"):
         ack = await json_of(
-            await api.http.post("/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, body))
+            await api.http.post(
+                "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
+            )
         )
         assert ack["status"] == expected
 
