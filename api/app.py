@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from api import errors
+from api.cors import CodecCorsMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
-from api.routers import agents, campaigns, kpis, payments, strategies, supervisors, webhooks
+from api.routers import agents, campaigns, codec, kpis, payments, strategies, supervisors, webhooks
 from api.temporal import TemporalGateway
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
@@ -31,6 +32,8 @@ Collection campaigns run as durable workflows, one per account.
 * **Agents** work their queue of tasks and record outcomes, promises, plans and notes.
 * **Supervisors** list accounts, read KPIs and steer accounts and campaigns.
 * **Providers** (SendGrid, Twilio, payment processors) call the signed webhooks.
+* **Temporal's Web UI and CLI** open the product's encrypted payloads through the codec endpoint
+  (supervisors and admins).
 
 Authenticate with a personal key in `X-API-Key`. Every state-changing POST accepts an
 `Idempotency-Key`. Errors are `application/problem+json` (RFC 9457).
@@ -65,7 +68,7 @@ def create_app(
     if client is not None:
         app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
     errors.install(app)
-    for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks):
+    for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
         app.include_router(router.router)
 
     @app.get("/health", tags=["health"], summary="Liveness: the process answers")
@@ -75,4 +78,6 @@ def create_app(
     # Outermost first: the size limit applies before idempotency reads a body.
     app.add_middleware(IdempotencyMiddleware, sessions=sessions)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    # Outermost: a refused or failed codec call still carries CORS headers, so the UI can show why.
+    app.add_middleware(CodecCorsMiddleware, origins=settings.codec_cors_origins)
     return app
