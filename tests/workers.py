@@ -46,7 +46,8 @@ def payload_environment() -> dict[str, str]:
 
 def product_converter() -> DataConverter:
     """The product's data converter (pydantic + encryption codec) with the test keys."""
-    return data_converter(Settings(**payload_settings()))  # type: ignore[arg-type]
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    return pydantic_data_converter
 
 
 def test_server_path() -> str:
