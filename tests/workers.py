@@ -46,8 +46,7 @@ def payload_environment() -> dict[str, str]:
 
 def product_converter() -> DataConverter:
     """The product's data converter (pydantic + encryption codec) with the test keys."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
-    return pydantic_data_converter
+    return data_converter(Settings(**payload_settings()))  # type: ignore[arg-type]
 
 
 def test_server_path() -> str:
