@@ -4,7 +4,9 @@ production-like connection without keys refuses to start."""
 
 from __future__ import annotations
 
+import ast
 import base64
+import re
 import stat
 from pathlib import Path
 
@@ -88,3 +90,49 @@ class TestNoKeysConfigured:
         (tmp_path / "dev.key").write_text(base64.b64encode(b"short").decode())
         with pytest.raises(PayloadKeysMissing, match="holds no 32-byte base64 key"):
             payload_codec(settings(tmp_path))
+
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPORAL_CLIENT = re.compile(r"from temporalio\.client import [^\n]*\bClient\b")
+HERE = Path(__file__).resolve().relative_to(ROOT)
+# Calls that talk to Temporal with a data converter of their own choosing (the SDK's default, without
+# the codec, when none is passed).
+DOORS = {"connect", "start_time_skipping", "start_local", "Replayer", "Client"}
+CODEC_BEARING = {"data_converter", "product_converter", "converter_for", "rotated"}
+
+
+def _called_name(node: ast.expr) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+
+
+def test_nothing_reaches_temporal_without_the_codec() -> None:
+    """Every client, test server, dev server and replayer in the product and its tests gets the
+    codec-bearing converter; the plain pydantic converter appears only where that one is built."""
+    wrong = []
+    for path in sorted(ROOT.glob("**/*.py")):
+        if ".venv" in path.parts or path.name.startswith("."):
+            continue
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(ROOT)
+        if "pydantic_data_converter" in text and where not in (Path("workflows/converter.py"), HERE):
+            wrong.append(f"{where}: uses pydantic_data_converter directly")
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.Call) or _called_name(node.func) not in DOORS:
+                continue
+            if _called_name(node.func) == "Client" and not re.search(
+                r"from temporalio\.client import [^\n]*\bClient\b", text
+            ):
+                continue  # another SDK's Client (Twilio)
+            if _called_name(node.func) == "connect" and not (
+                isinstance(node.func, ast.Attribute) and _called_name(node.func.value) == "Client"
+            ):
+                continue  # engine.connect(), our own workflows.connect.connect(settings)
+            given = {k.arg: k.value for k in node.keywords}
+            if any(k.arg is None for k in node.keywords):
+                continue  # Client(**config): checked where the config's converter is chosen
+            value = given.get("data_converter")
+            if not (isinstance(value, ast.Call) and _called_name(value.func) in CODEC_BEARING):
+                wrong.append(
+                    f"{where}:{node.lineno}: {_called_name(node.func)}(...) without the codec-bearing converter"
+                )
+    assert wrong == []
