@@ -6,14 +6,18 @@ instead of patching the environment. Variables are prefixed `COLLECT_` (e.g. `CO
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from functools import lru_cache
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What a payment provider may be called (the webhook's path segment and the ledger's `provider`).
 PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,23}")
+PAYLOAD_KEY_BYTES = 32  # AES-256-GCM
+_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class Settings(BaseSettings):
@@ -30,6 +34,21 @@ class Settings(BaseSettings):
     temporal_tls_cert_path: str | None = None
     temporal_tls_key_path: str | None = None
     temporal_api_key: SecretStr | None = None
+
+    # Encryption of every payload the product puts in Temporal (workflow inputs, results, signals,
+    # updates, activity arguments: names, emails, phones, amounts). AES-256-GCM; each payload names
+    # the id of the key that sealed it, so keys rotate: add the new key, make it current, keep the
+    # old ones listed until the histories they sealed have passed the namespace's retention.
+    # JSON in the environment: COLLECT_PAYLOAD_KEYS='{"2026-11": "<base64 of 32 random bytes>"}'
+    # and COLLECT_PAYLOAD_KEY_ID=2026-11. Generate a key with
+    # `python -c "import base64,os; print(base64.b64encode(os.urandom(32)).decode())"`.
+    payload_keys: dict[str, SecretStr] = {}
+    payload_key_id: str | None = None
+    # With no keys configured, a local Temporal (no TLS, no API key) gets a development key,
+    # generated once and kept in this file (every process started from the same folder shares it).
+    # A production-like connection (TLS, client certificate or API key) with no keys refuses to start:
+    # a key made up on one machine would leave the others unable to read what it sealed.
+    payload_dev_key_path: str = "collect-payload-dev.key"
 
     sendgrid_api_key: SecretStr | None = None
     sendgrid_from_email: str = "cobranza@example.com"
@@ -49,6 +68,9 @@ class Settings(BaseSettings):
 
     # API: the largest request body accepted (account imports are the big ones).
     api_max_body_bytes: int = 20 * 1024 * 1024
+    # The Temporal Web UI origins allowed to call the codec endpoint (/codec/decode, /codec/encode)
+    # from the browser. The dev server's UI is http://localhost:8233.
+    codec_cors_origins: list[str] = ["http://localhost:8233", "http://127.0.0.1:8233"]
     # Webhook secrets. SendGrid signs events with ECDSA; this is its public key (base64 DER, as
     # SendGrid shows it). Twilio signs with the account's auth token (twilio_auth_token).
     sendgrid_webhook_public_key: str | None = None
@@ -103,6 +125,35 @@ class Settings(BaseSettings):
                 )
             seen[value] = provider
         return self
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _keys_are_aes_256(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key_id, key in keys.items():
+            if not _KEY_ID.fullmatch(key_id):
+                raise ValueError(f"payload key id {key_id!r}: use 1-64 letters, digits, '.', '_' or '-'")
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except binascii.Error:
+                raise ValueError(f"payload key {key_id!r} is not valid base64") from None
+            if len(raw) != PAYLOAD_KEY_BYTES:
+                raise ValueError(f"payload key {key_id!r} must be {PAYLOAD_KEY_BYTES} bytes, got {len(raw)}")
+        return keys
+
+    @model_validator(mode="after")
+    def _current_key_is_listed(self) -> Settings:
+        if self.payload_keys and self.payload_key_id not in self.payload_keys:
+            raise ValueError(
+                f"payload_key_id {self.payload_key_id!r} must name one of payload_keys: {', '.join(self.payload_keys)}"
+            )
+        if self.payload_key_id is not None and not self.payload_keys:
+            raise ValueError("payload_key_id is set but payload_keys is empty")
+        return self
+
+    @property
+    def temporal_is_production_like(self) -> bool:
+        """A TLS cluster or Temporal Cloud, as opposed to a local dev or test server."""
+        return bool(self.temporal_tls or self.temporal_api_key is not None or self.temporal_tls_cert_path is not None)
 
 
 @lru_cache

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from api import errors
+from api.cors import CodecCorsMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
-from api.routers import agents, campaigns, kpis, payments, strategies, supervisors, webhooks
+from api.routers import agents, campaigns, codec, kpis, payments, strategies, supervisors, webhooks
 from api.temporal import TemporalGateway
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
@@ -32,6 +33,8 @@ Collection campaigns run as durable workflows, one per account.
 * **Agents** work their queue of tasks and record outcomes, promises, plans and notes.
 * **Supervisors** list accounts, read KPIs and steer accounts and campaigns.
 * **Providers** (SendGrid, Twilio, payment processors) call the signed webhooks.
+* **Temporal's Web UI and CLI** open the product's encrypted payloads through the codec endpoint
+  (supervisors and admins).
 
 Authenticate with a personal key in `X-API-Key`. Every state-changing POST accepts an
 `Idempotency-Key`. Errors are `application/problem+json` (RFC 9457).
@@ -67,7 +70,7 @@ def create_app(
     if client is not None:
         app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
     errors.install(app)
-    for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks):
+    for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
         app.include_router(router.router)
 
     @app.get("/health", tags=["health"], summary="Liveness: the process answers")
@@ -81,4 +84,6 @@ def create_app(
         max_bytes=settings.api_max_body_bytes,
         per_path={"/strategies": strategies.MAX_BODY_BYTES},
     )
+    # Outermost: a refused or failed codec call still carries CORS headers, so the UI can show why.
+    app.add_middleware(CodecCorsMiddleware, origins=settings.codec_cors_origins)
     return app

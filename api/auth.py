@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,10 @@ API_KEY_HEADER = "X-API-Key"
 _scheme = APIKeyHeader(
     name=API_KEY_HEADER, auto_error=False, description="A personal API key (`collect api-key create`)."
 )
+
+# The same key as a bearer token, admitted only where a client cannot set our header: Temporal's
+# codec clients (`temporal ... --codec-auth "Bearer ck_..."`) send `Authorization`.
+_bearer = HTTPBearer(auto_error=False, description="A personal API key as a bearer token (codec endpoint only).")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,19 @@ def _unauthenticated(detail: str) -> ProblemError:
 
 def authenticate(request: Request, key: Annotated[str | None, Depends(_scheme)]) -> Principal:
     """The caller's principal; 401 when the key is missing, unknown or revoked."""
+    return _principal(request, key)
+
+
+def authenticate_key_or_bearer(
+    request: Request,
+    key: Annotated[str | None, Depends(_scheme)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """`authenticate`, also taking the key from `Authorization: Bearer <key>`."""
+    return _principal(request, key or (bearer.credentials if bearer else None))
+
+
+def _principal(request: Request, key: str | None) -> Principal:
     if not key:
         raise _unauthenticated(f"Send your API key in the {API_KEY_HEADER} header.")
     sessions: sessionmaker[Session] = request.app.state.sessions
@@ -99,11 +116,13 @@ def authenticate(request: Request, key: Annotated[str | None, Depends(_scheme)])
     return principal
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
+def require(*roles: str, authenticator: Callable[..., Principal] = authenticate) -> Callable[[Principal], Principal]:
     """A dependency admitting admin and `roles`; 403 for everyone else."""
     admitted = {"admin", *roles}
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    # A default, not an Annotated hint: the hint would be a string naming this closure's variable,
+    # which FastAPI cannot resolve (annotations are postponed in this module).
+    def check(principal: Principal = Depends(authenticator)) -> Principal:  # noqa: B008
         if principal.role not in admitted:
             raise ProblemError(
                 403, f"The {principal.role} role may not do this; it needs one of: {', '.join(sorted(admitted))}."

@@ -12,9 +12,8 @@ import pytest
 from fakes.providers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures for every test package)
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from workers import test_server_path
+from workers import product_converter, test_server_path
 
 from db.migrate import upgrade
 from db.session import make_engine, make_session_factory, normalize_url
@@ -71,7 +70,7 @@ def sessions(migrated_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
+        test_server_existing_path=test_server_path(), data_converter=product_converter()
     ) as environment:
         await search_attributes.ensure_registered(environment.client, "default")
         yield environment

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers import payload_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -67,6 +69,7 @@ def live_stack(database_url: str, workdir: Path, extra_env: dict[str, str] | Non
         "COLLECT_DATABASE_URL": database_url,
         "COLLECT_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
         "COLLECT_TEMPORAL_TASK_QUEUE": "collect-live",
+        **payload_environment(),
         **(extra_env or {}),
     }
     logs = [workdir / name for name in ("temporal.log", "worker.log", "api.log")]

@@ -1,9 +1,12 @@
-"""Temporal for tests: the time-skipping server's path and a worker running every workflow and the
-real activities against a test database."""
+"""Temporal for tests: the time-skipping server's path, the product's data converter with test
+payload keys (the same codec as production, so tests see what production stores), and a worker
+running every workflow and the real activities against a test database."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import shutil
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,17 +14,39 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import build_activities
+from config import Settings
 from domain.types import Channel
 from worker import WORKFLOWS
+from workflows.converter import data_converter
 from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
 
 TASK_QUEUE = "collect-test"
+
+# Payload keys of the test suite (fixed, so recorded histories stay readable by later runs).
+PAYLOAD_KEY_ID = "test-a"
+PAYLOAD_KEYS = {PAYLOAD_KEY_ID: base64.b64encode(b"collect-test-payload-key-32bytes").decode()}
+
+
+def payload_settings() -> dict[str, object]:
+    """The Settings fields that configure the payload codec with the test keys."""
+    return {"payload_keys": PAYLOAD_KEYS, "payload_key_id": PAYLOAD_KEY_ID}
+
+
+def payload_environment() -> dict[str, str]:
+    """The same, as COLLECT_* variables for a worker or API started as a process."""
+    return {"COLLECT_PAYLOAD_KEYS": json.dumps(PAYLOAD_KEYS), "COLLECT_PAYLOAD_KEY_ID": PAYLOAD_KEY_ID}
+
+
+def product_converter() -> DataConverter:
+    """The product's data converter (pydantic + encryption codec) with the test keys."""
+    return data_converter(Settings(**payload_settings()))  # type: ignore[arg-type]
 
 
 def test_server_path() -> str:

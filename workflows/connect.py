@@ -1,11 +1,12 @@
-"""How every process (worker, API, CLI) connects to Temporal: one place, one data converter."""
+"""How every process (worker, API, CLI) connects to Temporal: one place, one data converter
+(pydantic payloads sealed by the encryption codec, see workflows/converter.py)."""
 
 from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from config import Settings
+from workflows.converter import data_converter
 
 
 async def connect(settings: Settings) -> Client:
@@ -21,5 +22,5 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
-from workers import TASK_QUEUE
+from workers import TASK_QUEUE, payload_settings
 
 from config import Settings
 
@@ -40,6 +40,7 @@ def api_settings(**overrides: object) -> Settings:
         "payment_webhook_secrets": PAYMENT_SECRETS,
         "twilio_auth_token": TWILIO_TOKEN,
         "public_base_url": PUBLIC_BASE_URL,
+        **payload_settings(),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -47,6 +47,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/kpis/campaigns/{campaign_id}/agents"): {S, V},
     ("POST", "/payments"): {V},
     ("GET", "/accounts/{account_id}/payments"): {V},
+    ("POST", "/codec/decode"): {V},
+    ("POST", "/codec/encode"): {V},
 }
 WEBHOOKS = {
     ("POST", "/webhooks/payments/{provider}"),

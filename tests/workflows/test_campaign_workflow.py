@@ -22,10 +22,9 @@ from journey import result_of
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
-from workers import TASK_QUEUE
+from workers import TASK_QUEUE, product_converter
 
 from activities import build_activities
 from activities.campaigns import CampaignActivities
@@ -56,9 +55,7 @@ T = TypeVar("T")
 
 
 def campaign_replayer() -> Replayer:
-    return Replayer(
-        workflows=[CampaignWorkflow], workflow_runner=workflow_runner(), data_converter=pydantic_data_converter
-    )
+    return Replayer(workflows=[CampaignWorkflow], workflow_runner=workflow_runner(), data_converter=product_converter())
 
 
 @pytest.mark.parametrize("name", ["paused-launch", "stop"])

@@ -15,10 +15,10 @@ import pytest
 from journey import communications, result_of, workflow_timeline
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 from test_debtor_journeys import BALANCE, account, assert_same_timeline, cl, journey, next_monday_9  # noqa: F401
+from workers import product_converter
 
 from domain.strategy import CompiledStrategy
 from domain.types import Resolution
@@ -29,9 +29,7 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 def replayer() -> Replayer:
-    return Replayer(
-        workflows=[DebtorWorkflow], workflow_runner=workflow_runner(), data_converter=pydantic_data_converter
-    )
+    return Replayer(workflows=[DebtorWorkflow], workflow_runner=workflow_runner(), data_converter=product_converter())
 
 
 @pytest.mark.isolated

