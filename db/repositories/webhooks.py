@@ -87,6 +87,19 @@ def add_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(insert(MessageEvent), list(rows))
 
 
+def event_kinds_seen(session: Session, communication_ids: Sequence[int]) -> set[tuple[int, str]]:
+    """The (communication, provider event name) pairs already stored for these messages."""
+    seen: set[tuple[int, str]] = set()
+    for chunk in _chunks(list(dict.fromkeys(communication_ids))):
+        rows = session.execute(
+            select(MessageEvent.communication_id, MessageEvent.event)
+            .where(MessageEvent.communication_id.in_(chunk))
+            .distinct()
+        )
+        seen.update((comm_id, event) for comm_id, event in rows if comm_id is not None)
+    return seen
+
+
 def debtors_of_accounts(session: Session, account_ids: Sequence[int]) -> dict[int, int]:
     """The debtor of each account, by account id."""
     found: dict[int, int] = {}
