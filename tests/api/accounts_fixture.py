@@ -179,7 +179,7 @@ async def start_accounts(
 
 async def settle(api: Api, workflow_id: str) -> WorkflowExecutionStatus | None:
     """Wait until the workflow waits for time or for the outside world (or has ended)."""
-    return await settle_handle(api.env.client.get_workflow_handle(workflow_id))
+    return (await settle_handle(api.env.client.get_workflow_handle(workflow_id))).status
 
 
 async def ended(api: Api, workflow_id: str) -> WorkflowExecutionStatus | None:

@@ -35,6 +35,7 @@ def replayer() -> Replayer:
 
 
 @pytest.mark.isolated
+@pytest.mark.timeout(900)  # spawns its own servers or runs a months-long journey; slow under load
 async def test_long_journey_continues_as_new_and_loses_nothing(
     env: WorkflowEnvironment,
     worker: Worker,
