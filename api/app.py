@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from api import errors
+from api.deps import Clock, system_clock
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.routers import agents, campaigns, kpis, payments, strategies, supervisors, webhooks
@@ -42,6 +43,7 @@ def create_app(
     *,
     sessions: sessionmaker[Session] | None = None,
     client: Client | None = None,
+    clock: Clock = system_clock,
 ) -> FastAPI:
     settings = settings or get_settings()
     if sessions is None:
@@ -62,6 +64,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.sessions = sessions
+    app.state.clock = clock
     if client is not None:
         app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
     errors.install(app)

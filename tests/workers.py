@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from clock import server_clock
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
     WorkflowExecutionDescription,
@@ -47,7 +48,7 @@ async def running_worker(
             task_queue=TASK_QUEUE,
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
-            activities=build_activities(sessions, senders),
+            activities=build_activities(sessions, senders, clock=server_clock(env)),
             activity_executor=executor,
         )
         async with running:
@@ -64,7 +65,8 @@ class Settled:
 
     @property
     def state(self) -> AccountState:
-        assert self.snapshot is not None and self.snapshot.state is not None, "the run has ended"
+        assert self.snapshot is not None, "the run has ended"
+        assert self.snapshot.state is not None, "idle implies started"
         return self.snapshot.state
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from api_harness import Api, api_settings
+from clock import async_server_clock
 
 from api.app import create_app
 from db.models import (
@@ -257,7 +258,12 @@ def r(value: str | None, numerator: int, denominator: int) -> dict[str, Any]:
 async def kpi(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     """The app with known channel costs, over the campaign above."""
     build(api)
-    app = create_app(api_settings(channel_costs=COSTS), sessions=api.sessions, client=api.env.client)
+    app = create_app(
+        api_settings(channel_costs=COSTS),
+        sessions=api.sessions,
+        client=api.env.client,
+        clock=async_server_clock(api.env),
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield http
 

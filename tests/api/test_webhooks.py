@@ -18,6 +18,7 @@ import httpx
 import pytest
 from accounts_fixture import CALLS, StartedAccount, live_state, settle, start_accounts
 from api_harness import PUBLIC_BASE_URL, TWILIO_TOKEN, WEBHOOK_SECRET, Api, api_settings
+from clock import async_server_clock
 from signing import SendGridKey, payment_headers, sendgrid_body, twilio_request
 from sqlalchemy import select
 
@@ -69,7 +70,10 @@ class Signed:
 async def signed(api: Api) -> AsyncIterator[Signed]:
     key = SendGridKey.generate()
     app = create_app(
-        api_settings(sendgrid_webhook_public_key=key.public_b64), sessions=api.sessions, client=api.env.client
+        api_settings(sendgrid_webhook_public_key=key.public_b64),
+        sessions=api.sessions,
+        client=api.env.client,
+        clock=async_server_clock(api.env),
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield Signed(http=http, key=key)
@@ -200,7 +204,12 @@ class TestPaymentWebhook:
         assert rows(api, WebhookReceipt) == []
 
     async def test_an_unconfigured_secret_refuses_everything(self, api: Api) -> None:
-        app = create_app(api_settings(payment_webhook_secret=None), sessions=api.sessions, client=api.env.client)
+        app = create_app(
+            api_settings(payment_webhook_secret=None),
+            sessions=api.sessions,
+            client=api.env.client,
+            clock=async_server_clock(api.env),
+        )
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             body = b"{}"
             answer = await http.post("/webhooks/payments/khipu", content=body, headers=payment_headers("", body))
