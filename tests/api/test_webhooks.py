@@ -18,7 +18,7 @@ import httpx
 import pytest
 from accounts_fixture import CALLS, StartedAccount, live_state, settle, start_accounts
 from api_harness import PUBLIC_BASE_URL, TWILIO_TOKEN, WEBHOOK_SECRET, Api, api_settings
-from clock import async_server_clock
+from clock import TEST_NOW, async_server_clock
 from signing import SendGridKey, payment_headers, sendgrid_body, twilio_request
 from sqlalchemy import select
 
@@ -88,7 +88,7 @@ def logged_message(
     api: Api, account: StartedAccount, channel: str, seq: int, provider_id: str | None = None
 ) -> Communication:
     """A message the account's workflow sent (as the send activity logs it)."""
-    now = datetime.now(UTC)
+    now = TEST_NOW
     with api.sessions() as session:
         row = Communication(
             key=f"{account.workflow_id}:{seq}",

@@ -3,7 +3,7 @@ opt-outs, the send activity's second policy check, and provider errors (retried 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fakes.providers import FakeSendGrid, FakeTwilio
 from journey import communications, run_journey
@@ -70,7 +70,7 @@ async def test_send_activity_checks_the_log_again_and_blocks_what_the_workflow_d
     # A STOP recorded straight in the database (a webhook whose signal has not arrived yet).
     with sessions.begin() as session:
         session.execute(
-            update(ContactPoint).where(ContactPoint.channel == "sms").values(opted_out_at=datetime.now(UTC))
+            update(ContactPoint).where(ContactPoint.channel == "sms").values(opted_out_at=await env.get_current_time())
         )
     later = await run_journey(env, cl, acct, start, scenario.days + 4, [], ScriptedResponder([]), resume=True)
     assert later.handle.id == first.handle.id
