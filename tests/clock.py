@@ -54,13 +54,13 @@ def faketime_library() -> Path:
 def pinned_server(real: str, folder: Path, start: datetime = TEST_NOW) -> str:
     """A launcher for the test server `real` whose clock starts at `start`: a script the SDK runs
     in its place, preloading libfaketime (the server is a native image calling the C library's
-    clock). Only the wall clock is faked; monotonic clocks stay real for the server's waits."""
+    clock). Monotonic clocks are shifted too: with them left real, the server's timed waits
+    (heartbeat and task timeouts) never fired and a stopped worker's activity was never retried."""
     script = folder / f"temporal-test-server-at-{start:%Y%m%dT%H%M%S}"
     script.write_text(
         "#!/bin/sh\n"
         f"export LD_PRELOAD='{faketime_library()}'\n"
         f"export FAKETIME='@{start.astimezone(UTC):%Y-%m-%d %H:%M:%S}'\n"
-        "export FAKETIME_DONT_FAKE_MONOTONIC=1\n"
         f"exec '{real}' \"$@\"\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
