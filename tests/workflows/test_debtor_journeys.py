@@ -45,9 +45,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TZ = "America/Santiago"
 ZONE = ZoneInfo(TZ)
 BALANCE = 150_000
-# Timelines match to the second; the driver answers a task a few milliseconds after the
-# workflow created it, where the simulator answers in the same instant.
-TOLERANCE = timedelta(seconds=5)
+# Timelines match in order and, within this, in time. Between two skips the time-skipping
+# server's clock runs like a real one, so a fired timer's turn is dated as late as the worker is
+# slow to take it (seconds on a loaded machine, and a wait counted from a late turn inherits
+# it); the simulator acts in the same instant. Strategy times are minutes to days apart.
+TOLERANCE = timedelta(minutes=2)
 
 
 @pytest.fixture(scope="module")
