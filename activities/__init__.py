@@ -5,6 +5,7 @@ name; `build_activities` hands the worker their bound methods."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,11 +22,16 @@ from channels.base import Sender
 from domain.types import Channel
 
 
-def build_activities(sessions: sessionmaker[Session], senders: Mapping[Channel, Sender]) -> list[Callable[..., Any]]:
+def build_activities(
+    sessions: sessionmaker[Session],
+    senders: Mapping[Channel, Sender],
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[Callable[..., Any]]:
+    """`clock` is the wall clock sends are checked against (tests pass the Temporal test server's)."""
     campaigns = CampaignActivities(sessions)
     return [
         AccountActivities(sessions).register_account,
-        MessagingActivities(sessions, senders).send_message,
+        MessagingActivities(sessions, senders, clock).send_message,
         AgentTaskActivities(sessions).create_agent_task,
         PaymentActivities(sessions).check_payments,
         LegalActivities(sessions).refer_to_legal,

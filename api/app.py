@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from api import errors
 from api.cors import CodecCorsMiddleware
+from api.deps import Clock, system_clock
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.routers import agents, campaigns, codec, kpis, payments, strategies, supervisors, webhooks
@@ -46,6 +47,7 @@ def create_app(
     *,
     sessions: sessionmaker[Session] | None = None,
     client: Client | None = None,
+    clock: Clock = system_clock,
 ) -> FastAPI:
     settings = settings or get_settings()
     use_pinned_zone_rules()  # before any ZoneInfo: quiet hours and dates follow the locked tzdata
@@ -67,6 +69,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.sessions = sessions
+    app.state.clock = clock
     if client is not None:
         app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
     errors.install(app)

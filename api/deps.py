@@ -1,10 +1,11 @@
 """Request dependencies as `Annotated` aliases: the database session (the request is the unit of
 work: committed when the endpoint returns, rolled back when it raises), Temporal, settings, and
-one caller type per set of admitted roles."""
+one caller type per set of admitted roles, and the time (`NowDep`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -30,6 +31,20 @@ def _temporal(request: Request) -> TemporalGateway:
     return gateway
 
 
+Clock = Callable[[], Awaitable[datetime]]
+
+
+async def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _now(request: Request) -> datetime:
+    """The request's moment, from the app's clock (the machine's; tests give the Temporal test
+    server's, so the API and the workflows agree on what day it is)."""
+    clock: Clock = request.app.state.clock
+    return await clock()
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -39,6 +54,7 @@ def _settings(request: Request) -> Settings:
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+NowDep = Annotated[datetime, Depends(_now)]
 
 Admin = Annotated[Principal, Depends(require())]
 Strategist = Annotated[Principal, Depends(require("strategist"))]

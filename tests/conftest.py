@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from clock import pinned_server
 from fakes.providers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures for every test package)
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,10 +68,17 @@ def sessions(migrated_url: str) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def pinned_test_server(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The time-skipping server, launched so that its clock starts on the suite's fixed day."""
+    return pinned_server(test_server_path(), tmp_path_factory.mktemp("temporal"))
+
+
 @pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
+async def env(pinned_test_server: str) -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping server; its clock starts at TEST_NOW (tests/clock.py)."""
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=product_converter()
+        test_server_existing_path=pinned_test_server, data_converter=product_converter()
     ) as environment:
         await search_attributes.ensure_registered(environment.client, "default")
         yield environment

@@ -10,10 +10,17 @@ import json
 import shutil
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+from clock import server_clock
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import (
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+)
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -21,8 +28,10 @@ from temporalio.worker import Worker
 
 from activities import build_activities
 from config import Settings
+from domain.state import AccountState
 from domain.types import Channel
 from worker import WORKFLOWS
+from workflows.contracts import Snapshot
 from workflows.converter import data_converter
 from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
@@ -64,25 +73,60 @@ async def running_worker(
             task_queue=TASK_QUEUE,
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
-            activities=build_activities(sessions, senders),
+            activities=build_activities(sessions, senders, clock=server_clock(env)),
             activity_executor=executor,
         )
         async with running:
             yield running
 
 
-async def settle(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionStatus | None:
-    """Wait until a debtor workflow waits for time or for the outside world (or has ended).
-    Queries are answered after any pending workflow task, so `idle` sees the effect of a signal
-    or a fired timer."""
-    for _ in range(3000):
-        description = await handle.describe()
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            return description.status
-        try:
-            if await handle.query(DebtorWorkflow.idle):
-                return description.status
-        except (WorkflowQueryFailedError, RPCError):
-            pass  # not started yet, the run just ended or continued as new, or the server was busy
+@dataclass(frozen=True)
+class Settled:
+    """A debtor workflow at rest: its status and, while it runs, its snapshot (idle and state
+    read in one query)."""
+
+    status: WorkflowExecutionStatus | None
+    snapshot: Snapshot | None = None
+
+    @property
+    def state(self) -> AccountState:
+        assert self.snapshot is not None, "the run has ended"
+        assert self.snapshot.state is not None, "idle implies started"
+        return self.snapshot.state
+
+
+def _pending_task(description: WorkflowExecutionDescription) -> bool:
+    raw = description.raw_description
+    return raw.HasField("pending_workflow_task") or len(raw.pending_activities) > 0
+
+
+async def settle(handle: WorkflowHandle[Any, Any]) -> Settled:
+    """Wait until a debtor workflow waits for time or for the outside world (or has ended), and
+    return what it holds then.
+
+    A stale answer is impossible, not just unlikely: the snapshot is trusted only when, before
+    the query, the server had no workflow task and no activity pending for the run (so every
+    event in its history had been handled by a completed task), and after the query the run and
+    its history length are unchanged with still no task pending (so no timer fired, signal
+    arrived or task ran in between). The time-skipping server may answer a query before a
+    fired timer's task runs; that case fails the first condition."""
+    for _ in range(6000):
+        before = await handle.describe()
+        if before.status != WorkflowExecutionStatus.RUNNING:
+            return Settled(before.status)
+        if not _pending_task(before):
+            try:
+                snapshot = await handle.query(DebtorWorkflow.snapshot)
+            except (WorkflowQueryFailedError, RPCError):
+                snapshot = None  # not started yet, the run just ended or continued as new, or the server was busy
+            if snapshot is not None and snapshot.idle:
+                after = await handle.describe()
+                assert after.history_length > 0, "the server does not report history length"
+                if (
+                    after.run_id == before.run_id
+                    and after.history_length == before.history_length
+                    and not _pending_task(after)
+                ):
+                    return Settled(after.status, snapshot)
         await asyncio.sleep(0.01)
     raise AssertionError(f"{handle.id} never settled")

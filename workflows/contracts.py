@@ -82,6 +82,16 @@ class AssignAgent(Frozen):
     by: str = ""
 
 
+class Snapshot(Frozen):
+    """The `snapshot` query's answer: whether the account is idle and its whole interpreter state,
+    read in one query so the two always belong to the same moment (two queries can straddle a
+    workflow task). `turn` counts interpreter calls across runs."""
+
+    idle: bool
+    state: AccountState | None
+    turn: int
+
+
 class AccountView(Frozen):
     """One account's live state, as the `state` query answers it."""
 

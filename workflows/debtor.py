@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         RegisterAccountInput,
         SendInput,
         SendResult,
+        Snapshot,
         TurnRecord,
     )
 
@@ -305,6 +306,17 @@ class DebtorWorkflow:
         """True when the account waits for time or for the outside world: no turn is running and
         no activity is in flight. Tests and tools use it to know the workflow has settled."""
         return self._state is not None and not self._lock.locked()
+
+    @workflow.query(name="snapshot")
+    def snapshot(self) -> Snapshot:
+        """`idle` and the interpreter's state in one answer, so they describe the same moment.
+        Tests' drivers read this between moves (with the server's history length unchanged around
+        it) instead of asking `idle` and then `account_state`. Read-only: no history change."""
+        return Snapshot(
+            idle=self._state is not None and not self._lock.locked() and workflow.all_handlers_finished(),
+            state=self._state,
+            turn=self._turn,
+        )
 
     @workflow.query(name="account_state")
     def account_state(self) -> AccountState:

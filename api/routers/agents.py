@@ -30,7 +30,7 @@ resolve...) come back as 409 with the workflow's reason; malformed input is 422 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,7 +38,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, SessionDep, TemporalDep
+from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, TemporalDep
 from api.errors import ProblemError, ProblemItem
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
 from api.schemas.agents import (
@@ -182,11 +182,12 @@ def _order(task: tasks.TaskRow, parts: ScoreParts) -> tuple[int, float, int, flo
     summary="The task to work next",
     responses={204: {"description": "No open task is waiting in your queues."}},
 )
-def next_task(session: SessionDep, principal: AgentOrSupervisor, queue: QueueQuery = None) -> NextTask | Response:
+def next_task(
+    session: SessionDep, principal: AgentOrSupervisor, now: NowDep, queue: QueueQuery = None
+) -> NextTask | Response:
     """The open task to work next from your queues (supervisors: from any queue, or `queue`),
     ordered by due time and then by score = expected recovery x likelihood of contact; `score`
     shows the parts. 204 when nothing is waiting. The task is not claimed: claim it next."""
-    now = datetime.now(UTC)
     found = tasks.candidates(session, who_of(principal), queue=queue)
     if not found:
         return Response(status_code=204)
@@ -215,7 +216,11 @@ def list_tasks(
 
 @router.post("/agent/tasks/{task_id}/claim", summary="Claim a task")
 def claim_task(
-    task_id: TaskId, session: SessionDep, principal: AgentOrSupervisor, idempotency_key: IdempotencyKeyHeader = None
+    task_id: TaskId,
+    session: SessionDep,
+    principal: AgentOrSupervisor,
+    now: NowDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> TaskPublic:
     """Take an open task: it becomes yours (claimed). Claiming your own claimed task again is a
     no-op; a task someone else holds, or that is finished, is 409."""
@@ -228,7 +233,7 @@ def claim_task(
     if task.assigned_agent not in (None, principal.subject):
         held = "claimed by" if task.status == "claimed" else "reserved for"
         raise ProblemError(409, f"Task {task_id} is {held} {task.assigned_agent}.")
-    if not tasks.claim(session, task_id, principal.subject, datetime.now(UTC)):
+    if not tasks.claim(session, task_id, principal.subject, now):
         raise ProblemError(409, f"Task {task_id} was just taken by someone else.")
     session.refresh(task)
     return task_public(row)
@@ -257,18 +262,18 @@ def _currency_errors(given: str, expected: str, pointer: str) -> list[ProblemIte
     return [ProblemItem(pointer=pointer, detail=f"the account is in {expected}, not {given}")]
 
 
-def _debtor_today(account: Account) -> date:
+def _debtor_today(account: Account, now: datetime) -> date:
     try:
         zone = ZoneInfo(str(account.snapshot_json.get("timezone") or "UTC"))
     except (ValueError, ZoneInfoNotFoundError):  # imports validate zones; an old row may not have
         zone = ZoneInfo("UTC")
-    return datetime.now(UTC).astimezone(zone).date()
+    return now.astimezone(zone).date()
 
 
-def _date_errors(day: date, account: Account, pointer: str) -> list[ProblemItem]:
+def _date_errors(day: date, account: Account, pointer: str, now: datetime) -> list[ProblemItem]:
     """A date that is not after the debtor's today, or years away, is refused here; the workflow
     checks the strategy's own limits (how far ahead) with its own clock."""
-    today = _debtor_today(account)
+    today = _debtor_today(account, now)
     if day <= today:
         return [ProblemItem(pointer=pointer, detail=f"{day.isoformat()} is not after today ({today.isoformat()})")]
     latest = years_from(today, MAX_YEARS_AHEAD)
@@ -293,6 +298,7 @@ def record_outcome(
     session: SessionDep,
     temporal: TemporalDep,
     principal: AgentOrSupervisor,
+    now: NowDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> OutcomeResult:
     """Answer the task with an outcome code (one the step allows: see the task's
@@ -309,9 +315,9 @@ def record_outcome(
     assert account is not None, "agent_tasks.account_id is a foreign key"
     errors = _terms_errors(body, account.currency)
     if body.promise is not None:
-        errors += _date_errors(body.promise.due, account, "/body/promise/due")
+        errors += _date_errors(body.promise.due, account, "/body/promise/due", now)
     if body.plan is not None:
-        errors += _date_errors(body.plan.first_due, account, "/body/plan/first_due")
+        errors += _date_errors(body.plan.first_due, account, "/body/plan/first_due", now)
     _refuse(errors)
     outcome = ev.AgentOutcome(
         code=body.code,
@@ -344,6 +350,7 @@ def record_promise(
     session: SessionDep,
     temporal: TemporalDep,
     principal: AgentOrSupervisor,
+    now: NowDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> AccountView:
     """A promise made outside a call's outcome (e.g. by email). The strategy decides how far ahead
@@ -351,7 +358,7 @@ def record_promise(
     account = account_for(session, principal, account_id)
     _refuse(
         _currency_errors(body.currency, account.currency, "/body/currency")
-        + _date_errors(body.due, account, "/body/due")
+        + _date_errors(body.due, account, "/body/due", now)
     )
     made = ev.PromiseMade(terms=ev.PromiseTerms(amount=body.amount, due=body.due))
     return update_account(session, temporal, account.workflow_id, "record_promise", made)
@@ -364,6 +371,7 @@ def agree_plan(
     session: SessionDep,
     temporal: TemporalDep,
     principal: AgentOrSupervisor,
+    now: NowDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> AccountView:
     """A plan within the strategy's (or the current offer's) limits: number of installments,
@@ -371,7 +379,7 @@ def agree_plan(
     account = account_for(session, principal, account_id)
     _refuse(
         _currency_errors(body.currency, account.currency, "/body/currency")
-        + _date_errors(body.first_due, account, "/body/first_due")
+        + _date_errors(body.first_due, account, "/body/first_due", now)
     )
     terms = ev.PlanTerms(
         installments=body.installments,

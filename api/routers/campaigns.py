@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from api import account_import
 from api.account_import import KNOWN, REQUIRED, FileUnreadable, ImportedAccount, ParsedRows, parse_csv, parse_json
-from api.deps import IdempotencyKeyHeader, Planner, SessionDep, Strategist, Supervisor, TemporalDep
+from api.deps import IdempotencyKeyHeader, NowDep, Planner, SessionDep, Strategist, Supervisor, TemporalDep
 from api.errors import PROBLEM_JSON, Problem, ProblemError
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
 from api.schemas.campaigns import (
@@ -220,6 +220,7 @@ def import_accounts(
     session: SessionDep,
     campaign_id: CampaignPath,
     upload: AccountFileDep,
+    now: NowDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> ImportReport:
     """Valid rows are written (new, updated or unchanged); the rest are reported by row and field.
@@ -233,13 +234,13 @@ def import_accounts(
     strategy = CompiledStrategy.model_validate(version.compiled_json)
     try:
         parse = parse_csv if upload.kind == "csv" else parse_json
-        parsed = parse(upload.data, strategy.currency, today=datetime.now(UTC).date())
+        parsed = parse(upload.data, strategy.currency, today=now.date())
     except FileUnreadable as exc:
         raise ProblemError(exc.status, exc.detail) from None
     rejected = [
         RejectedRow(row=p.row, external_id=p.external_id, field=p.field, detail=p.detail) for p in parsed.problems
     ]
-    valid = _admitted(parsed, strategy, rejected)
+    valid = _admitted(parsed, strategy, rejected, now)
     outcomes = repo.write_accounts(session, campaign.id, [item.record for item in valid])
     skipped = [
         SkippedRow(row=item.row, external_id=item.external_id, detail="already launched; its workflow owns it")
@@ -258,11 +259,12 @@ def import_accounts(
     )
 
 
-def _admitted(parsed: ParsedRows, strategy: CompiledStrategy, rejected: list[RejectedRow]) -> list[ImportedAccount]:
-    """The rows to write: each account once, and only those the strategy can start."""
+def _admitted(
+    parsed: ParsedRows, strategy: CompiledStrategy, rejected: list[RejectedRow], now: datetime
+) -> list[ImportedAccount]:
+    """The rows to write: each account once, and only those the strategy can start (at `now`)."""
     first: dict[str, int] = {}
     catch_all = any(segment.when is None for segment in strategy.segments)
-    now = datetime.now(UTC)
     out: list[ImportedAccount] = []
     for item in parsed.accounts:
         if item.external_id in first:
@@ -295,6 +297,7 @@ def launch_campaign(
     session: SessionDep,
     temporal: TemporalDep,
     campaign_id: CampaignPath,
+    now: NowDep,
     body: Annotated[LaunchRequest | None, Body()] = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> CampaignPublic:
@@ -311,7 +314,7 @@ def launch_campaign(
         raise ProblemError(409, f"All {progress.total} accounts of campaign {campaign.id} are already launched.")
     settings = body or LaunchRequest()
     if campaign.launch_status != "running":
-        repo.begin_launch(session, campaign, datetime.now(UTC))
+        repo.begin_launch(session, campaign, now)
     session.flush()
     # Signalled before the commit: if Temporal refuses, the request fails and nothing changes.
     _send(

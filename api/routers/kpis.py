@@ -27,7 +27,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
-from api.deps import Planner, SessionDep, SettingsDep
+from api.deps import NowDep, Planner, SessionDep, SettingsDep
 from api.errors import ProblemError, ProblemItem
 from api.schemas.dates import Day
 from api.schemas.kpis import (
@@ -342,7 +342,7 @@ def agent_kpis(f: Facts, done: dict[str, int]) -> list[AgentKpis]:
 
 
 def _scope(
-    session: Session, campaign_id: str, currency: str | None, start: date | None, end: date | None
+    session: Session, campaign_id: str, currency: str | None, start: date | None, end: date | None, now: datetime
 ) -> tuple[str | None, Span, list[facts.PlacedAccount]]:
     """The report's currency, its window and the accounts in it; 404, or 422 for an unclear ask."""
     for name, day in (("from", start), ("to", end)):
@@ -363,7 +363,7 @@ def _scope(
                 errors=[ProblemItem(pointer="/query/currency", detail=f"choose one of {', '.join(found)}")],
             )
         currency = found[0] if found else None
-    last = end or datetime.now(UTC).date()
+    last = end or now.date()
     accounts = facts.placed_accounts(session, campaign_id, currency) if currency else []
     first = start or min((a.placed_at.astimezone(UTC).date() for a in accounts), default=last)
     if start is not None and start > last:
@@ -398,6 +398,7 @@ def campaign_kpis(
     session: SessionDep,
     settings: SettingsDep,
     who: Planner,
+    now: NowDep,
     from_: FromQuery = None,
     to: ToQuery = None,
     currency: CurrencyQuery = None,
@@ -406,7 +407,7 @@ def campaign_kpis(
     account, roll rates between past-due buckets, amount collected per day and cost per amount
     collected (commercial-and-compliance.md §1.4), for the campaign and for each
     champion/challenger variant. Every rate shows its numerator and denominator."""
-    code, span, accounts = _scope(session, campaign_id, currency, from_, to)
+    code, span, accounts = _scope(session, campaign_id, currency, from_, to, now)
     f = _facts(session, campaign_id, code, span, accounts) if code else Facts([], [], [], [], [])
     by_variant: dict[str | None, set[int]] = defaultdict(set)
     for a in accounts:
@@ -421,7 +422,7 @@ def campaign_kpis(
         currency=code,
         from_date=span.first,
         to_date=span.last,
-        as_of=datetime.now(UTC),
+        as_of=now,
         overall=kpi_set(f, span, costs),
         variants=variants,
     )
@@ -432,6 +433,7 @@ def campaign_agent_kpis(
     campaign_id: CampaignPath,
     session: SessionDep,
     who: Planner,
+    now: NowDep,
     from_: FromQuery = None,
     to: ToQuery = None,
     currency: CurrencyQuery = None,
@@ -439,7 +441,7 @@ def campaign_agent_kpis(
     """For each agent who worked the campaign in the window: tasks done, dial attempts,
     right-party contacts, promises taken, kept and broken, and the amount collected on their
     promises (§1.4 agent KPIs)."""
-    code, span, accounts = _scope(session, campaign_id, currency, from_, to)
+    code, span, accounts = _scope(session, campaign_id, currency, from_, to, now)
     agents: list[AgentKpis] = []
     if code:
         f = _facts(session, campaign_id, code, span, accounts)
@@ -449,6 +451,6 @@ def campaign_agent_kpis(
         currency=code,
         from_date=span.first,
         to_date=span.last,
-        as_of=datetime.now(UTC),
+        as_of=now,
         agents=agents,
     )

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Path, Response, status
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
-from api.deps import IdempotencyKeyHeader, SessionDep, Supervisor, TemporalDep
+from api.deps import IdempotencyKeyHeader, NowDep, SessionDep, Supervisor, TemporalDep
 from api.errors import ProblemError, ProblemItem
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
 from api.schemas.payments import DB_INT_MAX, PaymentIn, PaymentOut, PaymentRecorded
@@ -144,6 +144,7 @@ def record_payment(
     session: SessionDep,
     temporal: TemporalDep,
     who: Supervisor,
+    now: NowDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> PaymentRecorded:
     """Record a payment on an account: 201 the first time, 200 with the same payment on a
@@ -166,7 +167,7 @@ def record_payment(
         provider_payment_id=body.provider_payment_id,
         amount=body.amount,
         currency=body.currency,
-        received_at=body.received_at or datetime.now(UTC),
+        received_at=body.received_at or now,
     )
     if not recorded.created:
         response.status_code = status.HTTP_200_OK

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import ValidationError
 
-from api.deps import IdempotencyKeyHeader, Planner, SessionDep, Strategist
+from api.deps import IdempotencyKeyHeader, NowDep, Planner, SessionDep, Strategist
 from api.errors import PROBLEM_JSON, Problem, ProblemError, ProblemItem
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
 from api.schemas.strategies import (
@@ -282,12 +282,12 @@ def _named_changes(a: dict[str, Any], b: dict[str, Any]) -> NamedChanges:
     response_model=SimulationResult,
 )
 def simulate_strategy(
-    _: Strategist, session: SessionDep, strategy_hash: HashPath, scenario: SimulateRequest
+    _: Strategist, session: SessionDep, strategy_hash: HashPath, scenario: SimulateRequest, now: NowDep
 ) -> SimulationResult:
     """The account's timeline on a virtual clock, each moment in UTC and in the debtor's zone."""
     row = _version(session, strategy_hash)
     strategy = CompiledStrategy.model_validate(row.compiled_json)
-    fallback = datetime.now(UTC).replace(second=0, microsecond=0)
+    fallback = now.replace(second=0, microsecond=0)
     try:
         begin = parse_start(scenario.start, strategy.timezone, fallback)
     except (ValueError, KeyError, OverflowError):

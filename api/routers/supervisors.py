@@ -11,14 +11,14 @@ keeps those events in its history only.
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowQueryFailedError
 
-from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, SessionDep, Supervisor, TemporalDep
+from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, Supervisor, TemporalDep
 from api.errors import ProblemError, ProblemItem
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
 from api.routers.agents import (
@@ -101,14 +101,11 @@ def summary(account: Account, row: AccountStateRow | None, today: date) -> Accou
     )
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
 @router.get("/accounts", summary="List accounts")
 def list_accounts(
     session: SessionDep,
     principal: AgentOrSupervisor,
+    now: NowDep,
     campaign_id: FilterQuery = None,
     stage: StageQuery = None,
     segment: FilterQuery = None,
@@ -131,7 +128,7 @@ def list_accounts(
         agent=agent,
         dpd_bucket=dpd_bucket,
     )
-    today = _today()
+    today = now.date()
     rows = accounts.listing(
         session, filters, today=today, who=who_of(principal), after=decode_cursor(cursor), limit=limit
     )
@@ -155,7 +152,7 @@ def _live(temporal: TemporalGateway, account: Account) -> tuple[AccountView | No
 
 @router.get("/accounts/{account_id}", summary="One account in full")
 def get_account(
-    account_id: AccountId, session: SessionDep, temporal: TemporalDep, principal: AgentOrSupervisor
+    account_id: AccountId, session: SessionDep, temporal: TemporalDep, principal: AgentOrSupervisor, now: NowDep
 ) -> AccountDetail:
     """The account's facts, debtor and contact points, its workflow's live state (`live`, null
     with `live_status` when it is not running), its open tasks and its timeline."""
@@ -166,7 +163,7 @@ def get_account(
     debtor = accounts.debtor(session, account.debtor_id)
     open_tasks = tasks.active_for_account(session, account.id)
     return AccountDetail(
-        account=summary(account, accounts.state(session, account.id), _today()),
+        account=summary(account, accounts.state(session, account.id), now.date()),
         debtor=DebtorPublic(
             id=debtor.id,
             external_id=debtor.external_id,

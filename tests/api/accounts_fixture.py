@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from api_harness import Api
+from clock import TEST_NOW
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
@@ -120,7 +121,7 @@ def write_rows(
         original_amount=snap.original_amount,
         due_date=snap.due_date,
         snapshot_json=snap.model_dump(mode="json"),
-        launched_at=datetime.now(UTC),
+        launched_at=TEST_NOW,
     )
     session.add(account)
     session.flush()
@@ -179,7 +180,7 @@ async def start_accounts(
 
 async def settle(api: Api, workflow_id: str) -> WorkflowExecutionStatus | None:
     """Wait until the workflow waits for time or for the outside world (or has ended)."""
-    return await settle_handle(api.env.client.get_workflow_handle(workflow_id))
+    return (await settle_handle(api.env.client.get_workflow_handle(workflow_id))).status
 
 
 async def ended(api: Api, workflow_id: str) -> WorkflowExecutionStatus | None:

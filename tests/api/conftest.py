@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from api_harness import CALLERS, Api, api_settings
+from clock import async_server_clock
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -27,7 +28,8 @@ async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> A
 @pytest.fixture
 async def api(env: WorkflowEnvironment, sessions: sessionmaker[Session], worker: Worker) -> AsyncIterator[Api]:
     settings = api_settings()
-    app = create_app(settings, sessions=sessions, client=env.client)
+    # The API reads the test server's clock, so it agrees with the workflows on what day it is.
+    app = create_app(settings, sessions=sessions, client=env.client, clock=async_server_clock(env))
     keys = {}
     with sessions() as session:
         for who, (subject, role, queues) in CALLERS.items():

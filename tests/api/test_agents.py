@@ -5,7 +5,7 @@ notes, disputes and the timeline, with the access rules (ana and beto work `call
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,7 +82,7 @@ class TestNextTask:
             session.execute(
                 update(AgentTask)
                 .where(AgentTask.account_id == small.id)
-                .values(due_at=datetime.now(UTC) + timedelta(minutes=30))
+                .values(due_at=await api.env.get_current_time() + timedelta(minutes=30))
             )
             session.commit()
         response = await api.http.get("/agent/tasks/next", headers=api.as_("agent"))

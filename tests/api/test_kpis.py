@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from api_harness import Api, api_settings
+from clock import async_server_clock
 
 from api.app import create_app
 from db.models import (
@@ -257,7 +258,12 @@ def r(value: str | None, numerator: int, denominator: int) -> dict[str, Any]:
 async def kpi(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     """The app with known channel costs, over the campaign above."""
     build(api)
-    app = create_app(api_settings(channel_costs=COSTS), sessions=api.sessions, client=api.env.client)
+    app = create_app(
+        api_settings(channel_costs=COSTS),
+        sessions=api.sessions,
+        client=api.env.client,
+        clock=async_server_clock(api.env),
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield http
 
@@ -345,7 +351,7 @@ class TestCampaignKpis:
     ) -> None:
         report = (await kpi.get(f"/kpis/campaigns/{CAMPAIGN}", headers=api.as_("supervisor"))).json()
         assert report["from_date"] == "2025-01-10"
-        assert report["to_date"] == datetime.now(UTC).date().isoformat()
+        assert report["to_date"] == (await api.env.get_current_time()).date().isoformat()
         assert report["overall"]["collected_amount"] == 170_000  # March's 20,000 now counts
         assert report["overall"]["promises"]["made"] == 5
         # Month ends from Jan 31 to today: one period per month; by the end everyone is 90+ or paid.

@@ -66,6 +66,7 @@ def stack(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.mark.isolated
+@pytest.mark.timeout(900)  # spawns its own servers or runs a months-long journey; slow under load
 def test_no_operation_answers_500_or_breaks_its_schema(stack: tuple[LiveStack, str]) -> None:
     running, key = stack
     schema = schemathesis.openapi.from_url(f"{running.base_url}/openapi.json")

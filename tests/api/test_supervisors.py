@@ -5,7 +5,7 @@ decisions, strategy moves) as the workflow's own `state` query sees it."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import httpx
 import pytest
 from accounts_fixture import CALLS, ended, live_state, publish, settle, snapshot, start_accounts, write_rows
 from api_harness import Api
+from clock import TEST_TODAY
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowExecutionStatus
@@ -53,7 +54,7 @@ def listed_account(i: int) -> dict[str, Any]:
 def write_listed(api: Api, n: int) -> list[int]:
     """`n` accounts with read-model rows written directly (no workflows: lists never ask them)."""
     strategy = publish(api.sessions, CALLS)
-    today = datetime.now(UTC).date()
+    today = TEST_TODAY  # the API reads the test server's clock, which starts on this day
     ids = []
     with api.sessions() as session:
         for i in range(n):

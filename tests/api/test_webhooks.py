@@ -20,6 +20,7 @@ import httpx
 import pytest
 from accounts_fixture import CALLS, StartedAccount, live_state, settle, start_accounts
 from api_harness import PAYMENT_SECRETS, PUBLIC_BASE_URL, TWILIO_TOKEN, WEBHOOK_SECRET, Api, api_settings
+from clock import TEST_NOW, async_server_clock
 from signing import SendGridKey, payment_headers, sendgrid_body, twilio_request
 from sqlalchemy import func, select
 
@@ -71,7 +72,10 @@ class Signed:
 async def signed(api: Api) -> AsyncIterator[Signed]:
     key = SendGridKey.generate()
     app = create_app(
-        api_settings(sendgrid_webhook_public_key=key.public_b64), sessions=api.sessions, client=api.env.client
+        api_settings(sendgrid_webhook_public_key=key.public_b64),
+        sessions=api.sessions,
+        client=api.env.client,
+        clock=async_server_clock(api.env),
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield Signed(http=http, key=key)
@@ -86,7 +90,7 @@ def logged_message(
     api: Api, account: StartedAccount, channel: str, seq: int, provider_id: str | None = None
 ) -> Communication:
     """A message the account's workflow sent (as the send activity logs it)."""
-    now = datetime.now(UTC)
+    now = TEST_NOW
     with api.sessions() as session:
         row = Communication(
             key=f"{account.workflow_id}:{seq}",
@@ -288,7 +292,12 @@ class TestPaymentWebhook:
         assert unknown.headers["content-type"] == PROBLEM
         assert {**unknown.json(), "instance": None} == {**nowhere.json(), "instance": None}
         # With no provider configured at all, every provider is unknown.
-        app = create_app(api_settings(payment_webhook_secrets={}), sessions=api.sessions, client=api.env.client)
+        app = create_app(
+            api_settings(payment_webhook_secrets={}),
+            sessions=api.sessions,
+            client=api.env.client,
+            clock=async_server_clock(api.env),
+        )
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             answer = await http.post(
                 "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)

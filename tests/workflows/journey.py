@@ -4,7 +4,8 @@ tasks with scripted outcomes, supervisors decide approvals, the debtor's scripte
 at their times. So one scenario runs through both and their timelines can be compared.
 
 Between two moves the driver waits until the workflow has nothing in flight (no workflow task,
-no activity), then skips virtual time straight to the next timer or scripted event.
+no activity) and reads its state in the same breath (`workers.settle`), then skips virtual time
+straight to the next timer or scripted event.
 """
 
 from __future__ import annotations
@@ -163,10 +164,11 @@ async def run_journey(
     answered: set[int] = set()
     asked: set[tuple[str, int, int]] = set()
     while True:
-        run.status = await settle(handle)
+        settled = await settle(handle)
+        run.status = settled.status
         if run.status != WorkflowExecutionStatus.RUNNING:
             break
-        state = await handle.query(DebtorWorkflow.account_state)
+        state = settled.state  # idle and state from one query, with no task in flight around it
         run.state = state
         if state.closed:
             await result_of(handle)
@@ -213,13 +215,7 @@ async def run_journey(
             await start_at(env, wake)
         else:
             await asyncio.sleep(0.02)  # the timer is due; its workflow task is on its way
-    if run.status == WorkflowExecutionStatus.RUNNING:
-        # The loop may have stopped on a state whose turn was still sending: under load the
-        # server answered `idle` before a fired timer's task and `account_state` after it. Let
-        # whatever is in flight finish (no time passes) before the journey's facts are read.
-        await settle(handle)
-        run.state = await handle.query(DebtorWorkflow.account_state)
-    else:
+    if run.status != WorkflowExecutionStatus.RUNNING:
         try:
             result = await result_of(handle)
         except Exception as exc:  # say why, not just that it failed

@@ -3,7 +3,7 @@ opt-outs, the send activity's second policy check, and provider errors (retried 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fakes.providers import FakeSendGrid, FakeTwilio
 from journey import communications, run_journey
@@ -35,7 +35,7 @@ async def test_stop_on_sms_stops_sms_and_email_goes_on(
     fake_sendgrid: FakeSendGrid,
     fake_twilio: FakeTwilio,
 ) -> None:
-    start = await next_monday_9(env)
+    start = next_monday_9()
     wf = await run(env, cl, start, {"days": 12, "events": [{"day": 1, "opt_out": "sms"}]})
 
     assert fake_twilio.messages == []  # the day-3 SMS reminder never reached Twilio
@@ -63,14 +63,14 @@ async def test_send_activity_checks_the_log_again_and_blocks_what_the_workflow_d
     cl: CompiledStrategy,  # noqa: F811
     fake_twilio: FakeTwilio,
 ) -> None:
-    start = await next_monday_9(env)
+    start = next_monday_9()
     acct = account(cl, start)
     scenario = ScenarioDoc.model_validate({"days": 2})
     first = await run_journey(env, cl, acct, start, 2, [], ScriptedResponder([]))
     # A STOP recorded straight in the database (a webhook whose signal has not arrived yet).
     with sessions.begin() as session:
         session.execute(
-            update(ContactPoint).where(ContactPoint.channel == "sms").values(opted_out_at=datetime.now(UTC))
+            update(ContactPoint).where(ContactPoint.channel == "sms").values(opted_out_at=await env.get_current_time())
         )
     later = await run_journey(env, cl, acct, start, scenario.days + 4, [], ScriptedResponder([]), resume=True)
     assert later.handle.id == first.handle.id
@@ -95,7 +95,7 @@ async def test_provider_errors_throttling_retries_and_an_invalid_number_follows_
     cl: CompiledStrategy,  # noqa: F811
     fake_twilio: FakeTwilio,
 ) -> None:
-    start = await next_monday_9(env)
+    start = next_monday_9()
     fake_twilio.fail_next(429, {"code": 20429, "message": "Too Many Requests", "status": 429}, times=1)
     fake_twilio.fail_next(
         400, {"code": 21211, "message": "The 'To' number +56912345678 is not valid.", "status": 400}, times=1

@@ -33,6 +33,7 @@ def replayer() -> Replayer:
 
 
 @pytest.mark.isolated
+@pytest.mark.timeout(900)  # spawns its own servers or runs a months-long journey; slow under load
 async def test_long_journey_continues_as_new_and_loses_nothing(
     env: WorkflowEnvironment,
     worker: Worker,
@@ -40,7 +41,7 @@ async def test_long_journey_continues_as_new_and_loses_nothing(
     cl: CompiledStrategy,  # noqa: F811
     database_url: str,
 ) -> None:
-    start = await next_monday_9(env)
+    start = next_monday_9()
     acct = account(cl, start)
     real, simulated = await journey(env, cl, acct, start, {"days": 150}, turns_per_run=4)
 
@@ -56,7 +57,7 @@ async def test_long_journey_continues_as_new_and_loses_nothing(
     assert result.resolution == Resolution.LEGAL
     keys = [c.key for c in communications(sessions, real.handle.id)]
     assert len(keys) == len(set(keys))
-    assert len(keys) >= 8
+    assert len(keys) > 4, "fewer contacts than one run's turns: the journey never continued as new"
     assert_same_timeline(sessions, real, simulated)  # the sequence numbers went on across runs
     assert workflow_timeline(sessions, real.handle.id)[-1][1] == "legal"
 
@@ -70,7 +71,7 @@ async def test_a_fresh_history_replays_and_is_recorded_on_request(
 ) -> None:
     """Every kind of input in one history: timers, activities, updates (outcome, dispute),
     signals (payment, opt-out), the policy moving a contact, a promise kept, the account closed."""
-    start = await next_monday_9(env)
+    start = next_monday_9()
     acct = account(cl, start)
     doc = {
         "days": 60,

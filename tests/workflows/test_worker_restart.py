@@ -106,6 +106,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.mark.isolated
+@pytest.mark.timeout(900)  # spawns its own servers or runs a months-long journey; slow under load
 async def test_worker_killed_mid_journey_every_account_continues_nothing_sent_twice(
     dev_env: WorkflowEnvironment,
     sessions: sessionmaker[Session],
