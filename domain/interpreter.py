@@ -59,18 +59,8 @@ class Result:
 
 def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime) -> Result:
     """Place a new account in its segment and variant and run it until it first waits."""
-    variant = choose_variant(strategy, account.account_id)
-    probe = AccountState(
-        account=account,
-        segment="",
-        variant=variant,
-        stage=Stage.OUTREACH,
-        step="",
-        step_started_at=now,
-        last_action_at=now,
-        balance=account.balance,
-        opted_out=account.opted_out,
-    )
+    probe = _unplaced(strategy, account, now, Stage.OUTREACH)
+    variant = probe.variant
     ctx = conditions.context(probe, now)
     for segment in strategy.segments:
         if segment.when is None or conditions.evaluate(segment.when, ctx):
@@ -137,18 +127,22 @@ def hold_for_error(state: AccountState, reason: str) -> Result:
 
 def held_at_start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime, reason: str) -> Result:
     """`hold_for_error` for an account whose start itself failed (a segment condition, say)."""
-    probe = AccountState(
+    return hold_for_error(_unplaced(strategy, account, now, Stage.HOLD), reason)
+
+
+def _unplaced(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime, stage: Stage) -> AccountState:
+    """A new account's state before its segment and step are chosen."""
+    return AccountState(
         account=account,
         segment="",
         variant=choose_variant(strategy, account.account_id),
-        stage=Stage.HOLD,
+        stage=stage,
         step="",
         step_started_at=now,
         last_action_at=now,
         balance=account.balance,
         opted_out=account.opted_out,
     )
-    return hold_for_error(probe, reason)
 
 
 def choose_variant(strategy: st.CompiledStrategy, account_id: str) -> str | None:
