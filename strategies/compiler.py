@@ -627,16 +627,28 @@ class _Compiler:
         state: dict[str, int] = {}
         stack: list[str] = []
 
-        def visit(node: str) -> None:
-            state[node] = 1
-            stack.append(node)
-            for nxt in graph[node]:
-                if state.get(nxt) == 1:
+        # Depth-first, with an explicit stack: a chain of a few thousand steps must not hit Python's
+        # recursion limit (it did, as "maximum recursion depth exceeded" at 1:1).
+        for root in graph:
+            if root in state:
+                continue
+            state[root] = 1
+            stack.append(root)
+            pending = [iter(graph[root])]
+            while pending:
+                nxt = next(pending[-1], None)
+                if nxt is None:
+                    pending.pop()
+                    state[stack.pop()] = 2
+                elif state.get(nxt) == 1:
                     cycle = stack[stack.index(nxt) :]
                     key = frozenset(cycle)
                     if key not in reported:
                         reported.add(key)
-                        path = " -> ".join([*cycle, nxt])
+                        shown = [*cycle, nxt]
+                        if len(shown) > 12:  # a long chain is named by its ends, not thousands of steps
+                            shown = [*shown[:6], f"... {len(shown) - 10} more ...", *shown[-4:]]
+                        path = " -> ".join(shown)
                         self.fail(
                             ("steps", nxt),
                             f"loop with no wait in it: {path}; it would run forever in an instant, "
@@ -644,13 +656,9 @@ class _Compiler:
                             at_key=True,
                         )
                 elif nxt not in state:
-                    visit(nxt)
-            stack.pop()
-            state[node] = 2
-
-        for name in graph:
-            if name not in state:
-                visit(name)
+                    state[nxt] = 1
+                    stack.append(nxt)
+                    pending.append(iter(graph[nxt]))
 
     # ---- templates -------------------------------------------------------------------------------
 

@@ -54,3 +54,38 @@ def test_collect_strategy_validate_refuses_it_quickly_at_its_line(case: Hostile,
     lines = result.stderr.strip().splitlines()
     assert all(line.startswith(f"{path}:") for line in lines), lines
     _assert_refused_at(lines, case)
+
+
+def _chain(steps: int, *, loop: bool) -> str:
+    lines = [
+        "id: chain",
+        "name: Chain",
+        "locale: es-CL",
+        "currency: CLP",
+        "timezone: America/Santiago",
+        "policy: {preset: NONE}",
+        "segments:",
+        "  - {name: all, start: s0}",
+        "steps:",
+    ]
+    for n in range(steps):
+        last = n + 1 == steps
+        action = "end: written_off" if last and not loop else f"goto: s{0 if last else n + 1}"
+        lines += [f"  s{n}:", "    stage: outreach", "    do:", f"      - {action}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("loop", [False, True], ids=["chain", "loop"])
+def test_a_long_chain_of_steps_is_judged_without_recursion(loop: bool) -> None:
+    """The graph checks walk steps with explicit stacks: a 1,001-step chain once failed as
+    'maximum recursion depth exceeded' at 1:1; a loop through it is named by its ends."""
+    source = _chain(1_500, loop=loop)  # beyond the recursion limit, within the size limit
+    if not loop:
+        compile_text(source, "chain.yaml")
+        return
+    with pytest.raises(StrategyInvalid) as caught:
+        compile_text(source, "chain.yaml")
+    message = str(caught.value)
+    assert "loop with no wait in it: s0 -> s1" in message
+    assert "more ... -> s1497 -> s1498 -> s1499 -> s0" in message
+    assert len(message) < 1_000
