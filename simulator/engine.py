@@ -60,6 +60,13 @@ class Run:
     closed_at: datetime | None = None
     legal_at: datetime | None = None
     error: str | None = None  # the interpreter failed: the account is held, as the workflow holds it
+    stopped: str | None = None  # the run hit MAX_TURNS before its end (a strategy that wakes every minute)
+
+
+# Turns (events and wake-ups) one simulated account may take. A real strategy takes a few hundred
+# in a year; a retry every minute for ten years would take millions, holding a request or a
+# Monte Carlo run for minutes, so the run stops and says so.
+MAX_TURNS = 5_000
 
 
 def simulate(
@@ -96,7 +103,13 @@ def simulate(
     run = Run(result.state)
     clock = start
     _absorb(run, result, start, responder, push, record)
+    turns = 0
     while run.state.resolution is None:
+        turns += 1
+        if turns > MAX_TURNS:
+            run.stopped = f"stopped after {MAX_TURNS:,} turns: the strategy wakes more often than a simulation follows"
+            run.timeline.append(Entry(clock, "stopped", run.state.step, run.state.stage, run.stopped))
+            break
         wake = run.state.wake_at()
         if queue and (wake is None or queue[0][0] <= wake):
             at, _, event = heapq.heappop(queue)

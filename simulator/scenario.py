@@ -40,15 +40,15 @@ class _Doc(BaseModel):
 
 class CallDoc(_Doc):
     code: Outcome
-    amount: int | None = None  # promise amount; default: the whole balance
-    in_days: int = 7  # promise date, or the plan's first due date, this many days after the call
-    installments: int = 3
-    down_payment: int = 0
+    amount: int | None = Field(default=None, gt=0, le=10**15)  # promise amount; default: the whole balance
+    in_days: int = Field(default=7, ge=0, le=3650)  # promise date, or the plan's first due, this many days on
+    installments: int = Field(default=3, ge=1, le=120)
+    down_payment: int = Field(default=0, ge=0, le=10**15)
     frequency: Literal["weekly", "biweekly", "monthly"] = "monthly"
 
 
 class EventDoc(_Doc):
-    day: int = Field(ge=0)
+    day: int = Field(ge=0, le=3650)
     at: str = "12:00"
     payment: int | None = Field(default=None, gt=0)
     payment_id: str | None = None
@@ -79,13 +79,22 @@ class EventDoc(_Doc):
         return self
 
 
+# A scenario is typed by a person: these bounds are far above any real script and keep one
+# request from holding a worker thread for minutes (100,000 scripted calls once did).
+MAX_CALLS = 500
+MAX_EVENTS = 1_000
+MAX_DAYS = 3650
+# The start must be a moment the simulation can run `MAX_DAYS` from and still name dates.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 class ScenarioDoc(_Doc):
-    account: dict[str, Any] = Field(default_factory=dict)
-    start: str | None = None
-    days: int = Field(default=120, ge=1, le=3650)
-    calls: list[Outcome | CallDoc] = Field(default_factory=list)
+    account: dict[str, Any] = Field(default_factory=dict, max_length=50)
+    start: str | None = Field(default=None, max_length=40)
+    days: int = Field(default=120, ge=1, le=MAX_DAYS)
+    calls: list[Outcome | CallDoc] = Field(default_factory=list, max_length=MAX_CALLS)
     approvals: Literal["approve", "reject"] = "approve"
-    events: list[EventDoc] = Field(default_factory=list)
+    events: list[EventDoc] = Field(default_factory=list, max_length=MAX_EVENTS)
 
 
 def default_account(strategy: CompiledStrategy, start: date, overrides: dict[str, Any]) -> AccountSnapshot:
@@ -119,6 +128,8 @@ def parse_start(text: str | None, tz: str, fallback: datetime) -> datetime:
     if text is None:
         return fallback
     parsed = datetime.fromisoformat(text.replace(" ", "T"))
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise ValueError(f"the start must fall between {FIRST_YEAR} and {LAST_YEAR}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz))
     return parsed.astimezone(ZoneInfo("UTC"))

@@ -290,11 +290,11 @@ def simulate_strategy(
     fallback = now.replace(second=0, microsecond=0)
     try:
         begin = parse_start(scenario.start, strategy.timezone, fallback)
-    except (ValueError, KeyError, OverflowError):
+    except (ValueError, KeyError, OverflowError) as exc:
         raise ProblemError(
             422,
             "The start is not a local date and time like '2026-11-02 09:00'.",
-            errors=[ProblemItem(pointer="/start", detail=f"cannot read {scenario.start!r}")],
+            errors=[ProblemItem(pointer="/start", detail=f"cannot read {scenario.start!r}: {exc}")],
         ) from None
     try:
         account = default_account(strategy, begin.date(), scenario.account)
@@ -349,5 +349,6 @@ def simulate_strategy(
         currency=account.currency,
         contacts=state.counters.contacts,
         closed_at=run.closed_at.astimezone(UTC) if run.closed_at else None,
+        stopped=run.stopped,
         timeline=timeline,
     )

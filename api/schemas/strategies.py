@@ -75,7 +75,10 @@ class SimulateRequest(ScenarioDoc):
 class TimelineEntry(BaseModel):
     at: datetime = Field(description="When, in UTC.")
     at_local: datetime = Field(description="The same moment in the debtor's time zone.")
-    kind: str = Field(description="send | call | task | blocked | fee | approval | legal | closed | event | rejected")
+    kind: str = Field(
+        description="send | call | task | blocked | fee | approval | legal | closed | event | rejected | error"
+        " | stopped"
+    )
     step: str
     stage: str
     detail: str
@@ -101,4 +104,7 @@ class SimulationResult(BaseModel):
     currency: str
     contacts: int
     closed_at: datetime | None
+    stopped: str | None = Field(
+        default=None, description="Why the run ended before `days` (it took more turns than a simulation follows)."
+    )
     timeline: list[TimelineEntry]

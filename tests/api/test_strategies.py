@@ -259,6 +259,51 @@ class TestSimulate:
         assert (body["balance"], body["paid_total"], body["currency"]) == (0, 200000, "CLP")
         assert body["timeline"][-1]["kind"] == "closed"
 
+    async def test_a_scenario_is_bounded_in_every_part(self, api: Api) -> None:
+        """Each list, number and date of a scenario has a bound, so no request holds a thread for
+        minutes (100,000 scripted calls ran for more than seven minutes after the client left)."""
+        published = await publish(api)
+        url = f"/strategies/{published['hash']}/simulate"
+        strategist = api.as_("strategist")
+        oversized = {
+            "/body/calls": {"calls": ["no_answer"] * 501},
+            "/body/events": {"events": [{"day": 1, "payment": 1}] * 1_001},
+            "/body/days": {"days": 3_651},
+            "/body/events/0/day": {"events": [{"day": 100_000, "payment": 1}]},
+            "/body/calls/0/function-after[_exactly_one(), CallDoc]/installments": {
+                "calls": [{"code": "payment_plan", "installments": 10_000}]
+            },
+            "/start": {"start": "9999-12-30 09:00"},
+        }
+        for pointer, scenario in oversized.items():
+            body = problem(await api.http.post(url, json=scenario, headers=strategist), 422)
+            pointers = [e["pointer"] for e in body["errors"]]
+            assert any(p.startswith(pointer.split("/function")[0]) for p in pointers), (pointer, body)
+
+    async def test_a_strategy_that_wakes_every_minute_stops_at_the_turn_budget(self, api: Api) -> None:
+        text = """id: every-minute
+name: Every minute
+locale: es-CL
+currency: CLP
+timezone: America/Santiago
+policy: {preset: NONE}
+segments:
+  - {name: all, start: tick}
+steps:
+  tick:
+    stage: outreach
+    do:
+      - wait: 1m
+      - goto: tick
+"""
+        published = await publish(api, text)
+        url = f"/strategies/{published['hash']}/simulate"
+        answer = await api.http.post(url, json={"days": 3650}, headers=api.as_("strategist"))
+        assert answer.status_code == 200, answer.text[:300]
+        body = answer.json()
+        assert body["stopped"].startswith("stopped after 5,000 turns")
+        assert body["timeline"][-1]["kind"] == "stopped"
+
     async def test_bad_scenarios_are_422_with_where(self, api: Api) -> None:
         published = await publish(api)
         url = f"/strategies/{published['hash']}/simulate"
