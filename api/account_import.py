@@ -5,6 +5,10 @@ Columns (CSV header, or keys of each JSON object; names are case-insensitive):
 
 * `account_id` (required): the creditor's id for the account; re-importing it updates, never duplicates.
   `debtor_id`: the creditor's id for the person (default: the account id). `debtor_name`.
+  A row may create a debtor or update one whose accounts are all in this campaign; a row that
+  would change the name, country, time zone, locale, addresses or consent of a debtor with an
+  account in another campaign is refused (naming each such field), and the debtor stays as it is.
+  No import clears a debtor's opt-out.
 * `country` (required): ISO 3166 alpha-2. `currency` (required): ISO 4217, the strategy's currency.
 * `balance` (required), `original_amount` (default: the balance): decimal amounts in MAJOR units
   ("1500.00" USD, "150000" CLP), converted exactly to minor units; more decimals than the currency

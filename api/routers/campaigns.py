@@ -242,6 +242,12 @@ def import_accounts(
     ]
     valid = _admitted(parsed, strategy, rejected, now)
     outcomes = repo.write_accounts(session, campaign.id, [item.record for item in valid])
+    rejected.extend(
+        RejectedRow(row=item.row, external_id=item.external_id, field=column, detail=detail)
+        for item, outcome in zip(valid, outcomes, strict=True)
+        if isinstance(outcome, repo.Refused)
+        for column, detail in outcome.problems
+    )
     skipped = [
         SkippedRow(row=item.row, external_id=item.external_id, detail="already launched; its workflow owns it")
         for item, outcome in zip(valid, outcomes, strict=True)

@@ -4,7 +4,7 @@ bookkeeping (which accounts are still to start, which have started, launch progr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -23,6 +23,19 @@ T = TypeVar("T")
 CHUNK = 500
 
 WriteOutcome = Literal["accepted", "updated", "unchanged", "skipped"]
+# The import column behind each debtor fact (`debtor_facts`) and each channel's address, named
+# when a row is refused for changing them; and the words for the facts.
+FACT_COLUMNS = {"name": "debtor_name", "country": "country", "timezone": "timezone", "locale": "locale"}
+FACT_WORDS = {"name": "name", "country": "country", "timezone": "time zone", "locale": "locale"}
+CONTACT_COLUMNS = {
+    Channel.EMAIL: "email",
+    Channel.SMS: "phone",
+    Channel.WHATSAPP: "whatsapp",
+    Channel.VOICE: "phone",
+    Channel.LETTER: "postal_address",
+}
+# Channels whose consent the import asks for (the others need none).
+CONSENTED = frozenset({Channel.EMAIL, Channel.SMS, Channel.WHATSAPP})
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,15 @@ class AccountRecord:
     snapshot: AccountSnapshot
     debtor_external_id: str
     contacts: tuple[ContactRecord, ...]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A record not written: it would change a debtor who has accounts in another campaign.
+    `problems`: (import column, detail) for each fact it would change."""
+
+    debtor_external_id: str
+    problems: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -107,27 +129,49 @@ def progress(session: Session, campaign_id: str) -> Progress:
 # ---- imports -----------------------------------------------------------------------------------
 
 
-def write_accounts(session: Session, campaign_id: str, records: Sequence[AccountRecord]) -> list[WriteOutcome]:
+def write_accounts(
+    session: Session, campaign_id: str, records: Sequence[AccountRecord]
+) -> list[WriteOutcome | Refused]:
     """Write each record's debtor, contact points and account; one outcome per record, in order.
 
     Idempotent by the account's external id within the campaign: a known account not yet launched
     is updated (or left unchanged), a launched one is skipped (its workflow owns it now). New rows
     go in as multi-row INSERTs (thousands per file); known ones are updated through the ORM.
+
+    A debtor belongs to every campaign holding one of their accounts: a record that would change
+    the facts (`debtor_facts`) or contact points of a debtor with an account in another campaign
+    is refused and writes nothing, so no campaign can redirect another's messages. A record that
+    repeats those facts as they stand may still add its account.
     """
     existing: dict[str, Account] = {}
     for part in _chunks([r.snapshot.account_id for r in records]):
         query = select(Account).where(Account.campaign_id == campaign_id, Account.external_id.in_(part))
         existing.update({a.external_id: a for a in session.scalars(query)})
-    writable = [
-        r for r in records if (known := existing.get(r.snapshot.account_id)) is None or known.launched_at is None
-    ]
-    debtor_ids = _write_debtors(session, writable)
 
-    outcomes: list[WriteOutcome] = []
+    def launched(record: AccountRecord) -> bool:
+        known = existing.get(record.snapshot.account_id)
+        return known is not None and known.launched_at is not None
+
+    debtors = _debtors(session, {r.debtor_external_id for r in records if not launched(r)})
+    shared = _shared(session, campaign_id, [d.id for d in debtors.values()])
+    refusals: dict[int, Refused] = {}
+    for index, record in enumerate(records):
+        debtor = debtors.get(record.debtor_external_id)
+        if debtor is None or debtor.id not in shared or launched(record):
+            continue
+        if changes := _changes(debtor, record):
+            refusals[index] = Refused(record.debtor_external_id, tuple(changes))
+    writable = [r for i, r in enumerate(records) if i not in refusals and not launched(r)]
+    debtor_ids = _write_debtors(session, writable, debtors)
+
+    outcomes: list[WriteOutcome | Refused] = []
     new_accounts: list[dict[str, Any]] = []
-    for record in records:
+    for index, record in enumerate(records):
         snap = record.snapshot
         account = existing.get(snap.account_id)
+        if index in refusals:
+            outcomes.append(refusals[index])
+            continue
         if account is not None and account.launched_at is not None:
             outcomes.append("skipped")
             continue
@@ -162,30 +206,82 @@ def write_accounts(session: Session, campaign_id: str, records: Sequence[Account
     return outcomes
 
 
-def _write_debtors(session: Session, records: Sequence[AccountRecord]) -> dict[str, int]:
-    """Create or update the records' debtors and contact points; the id of each debtor by external id."""
+def debtor_facts(snapshot: AccountSnapshot) -> dict[str, str]:
+    """The debtor's columns an imported row sets, by column of the debtors table."""
+    return {
+        "name": snapshot.debtor_name,
+        "country": snapshot.country,
+        "timezone": snapshot.timezone,
+        "locale": snapshot.locale or "",
+    }
+
+
+def _debtors(session: Session, external_ids: set[str]) -> dict[str, Debtor]:
+    """The known debtors among `external_ids`, with their contact points, locked for this
+    transaction (on PostgreSQL): a concurrent import into another campaign waits, then sees the
+    accounts this one adds before deciding whether the debtor is shared."""
+    debtors: dict[str, Debtor] = {}
+    for part in _chunks(sorted(external_ids)):  # one lock order for every import
+        found = session.scalars(
+            select(Debtor)
+            .where(Debtor.external_id.in_(part))
+            .order_by(Debtor.external_id)
+            .options(selectinload(Debtor.contact_points))
+            .with_for_update(of=Debtor)
+        )
+        debtors.update({d.external_id: d for d in found})
+    return debtors
+
+
+def _shared(session: Session, campaign_id: str, debtor_ids: Sequence[int]) -> set[int]:
+    """The debtors among `debtor_ids` with an account in a campaign other than `campaign_id`."""
+    shared: set[int] = set()
+    for part in _chunks(debtor_ids):
+        query = select(Account.debtor_id).where(Account.debtor_id.in_(part), Account.campaign_id != campaign_id)
+        shared.update(session.scalars(query.distinct()))
+    return shared
+
+
+def _changes(debtor: Debtor, record: AccountRecord) -> list[tuple[str, str]]:
+    """(import column, what it would change) for each fact of `debtor` the record differs on;
+    never the stored value, which belongs to another campaign too."""
+    found: dict[str, str] = {}
+    for name, value in debtor_facts(record.snapshot).items():
+        if getattr(debtor, name) != value:
+            found.setdefault(FACT_COLUMNS[name], f"its {FACT_WORDS[name]}")
+    points = {(p.channel, p.address): p for p in debtor.contact_points}
+    for contact in record.contacts:
+        point = points.get((contact.channel.value, contact.address))
+        if point is None:
+            found.setdefault(CONTACT_COLUMNS[contact.channel], f"a {contact.channel.value} address it does not have")
+        elif point.consent != contact.consent or point.consent_source != contact.consent_source:
+            column = f"{contact.channel.value}_consent" if contact.channel in CONSENTED else "consent"
+            found.setdefault(column, f"its {contact.channel.value} consent")
+    who = record.debtor_external_id
+    return [
+        (
+            column,
+            f"would change {what} for debtor {who}, who also has accounts in another campaign; an import "
+            "may change only debtors whose accounts are all in this campaign (give their facts unchanged "
+            "to add this account)",
+        )
+        for column, what in found.items()
+    ]
+
+
+def _write_debtors(session: Session, records: Sequence[AccountRecord], debtors: Mapping[str, Debtor]) -> dict[str, int]:
+    """Create or update the records' debtors and contact points (`debtors`: the known ones, by
+    external id); the id of each debtor by external id."""
     latest = {r.debtor_external_id: r for r in records}  # a debtor named twice takes its last row
     contacts: dict[str, dict[tuple[str, str], ContactRecord]] = {key: {} for key in latest}
     for record in records:
         for contact in record.contacts:
             contacts[record.debtor_external_id][(contact.channel.value, contact.address)] = contact
-    debtors: dict[str, Debtor] = {}
-    for part in _chunks(sorted(latest)):
-        found = session.scalars(
-            select(Debtor).where(Debtor.external_id.in_(part)).options(selectinload(Debtor.contact_points))
-        )
-        debtors.update({d.external_id: d for d in found})
-    ids = {key: debtor.id for key, debtor in debtors.items()}
+    ids = {key: debtor.id for key, debtor in debtors.items() if key in latest}
 
-    for key, debtor in debtors.items():
-        snap = latest[key].snapshot
-        fields = {
-            "name": snap.debtor_name,
-            "country": snap.country,
-            "timezone": snap.timezone,
-            "locale": snap.locale or "",
-        }
-        for name, value in fields.items():
+    for key in ids:
+        debtor = debtors[key]
+        for name, value in debtor_facts(latest[key].snapshot).items():
             if getattr(debtor, name) != value:
                 setattr(debtor, name, value)
         points = {(p.channel, p.address): p for p in debtor.contact_points}
@@ -201,20 +297,13 @@ def _write_debtors(session: Session, records: Sequence[AccountRecord]) -> dict[s
                     )
                 )
             elif point.consent != contact.consent or point.consent_source != contact.consent_source:
+                # Consent is the creditor's record; an opt-out (opted_out_at) is the debtor's own
+                # word and no import touches it.
                 point.consent, point.consent_source = contact.consent, contact.consent_source
 
     fresh = [key for key in latest if key not in debtors]
     if fresh:
-        rows = [
-            {
-                "external_id": key,
-                "name": latest[key].snapshot.debtor_name,
-                "country": latest[key].snapshot.country,
-                "timezone": latest[key].snapshot.timezone,
-                "locale": latest[key].snapshot.locale or "",
-            }
-            for key in fresh
-        ]
+        rows = [{"external_id": key, **debtor_facts(latest[key].snapshot)} for key in fresh]
         created = session.execute(insert(Debtor).returning(Debtor.id, Debtor.external_id), rows)
         ids.update({external_id: id_ for id_, external_id in created})
         points_rows = [

@@ -334,6 +334,28 @@ class TestImport:
         assert AccountSnapshot.model_validate(third.snapshot_json).phone == "+12125550100"
         assert AccountSnapshot.model_validate(third.snapshot_json).timezone == "America/New_York"
 
+    async def test_another_campaigns_debtor_cannot_be_rewritten(self, api: Api) -> None:
+        await new_campaign(api, "loop")
+        await new_campaign(api, "edge")
+        assert (await import_csv(api, "loop", [chilean(5)]))["accepted"] == 1
+        attack = chilean(
+            9, debtor_id="CL-00005", debtor_name="Mallory", email="mallory@evil.example", phone="9 80000005"
+        )
+        report = await import_csv(api, "edge", [attack, chilean(10)])
+        assert report["accepted"] == 1, report
+        assert [(r["row"], r["field"]) for r in report["rejected"]] == [(1, "debtor_name"), (1, "email")]
+        for rejected in report["rejected"]:
+            assert "CL-00005" in rejected["detail"]
+            assert "loop" not in rejected["detail"]
+            assert "Deudor 5" not in rejected["detail"]
+        with api.sessions() as session:
+            debtor = session.scalars(select(Debtor).where(Debtor.external_id == "CL-00005")).one()
+            assert debtor.name == "Deudor 5"
+            assert {p.address for p in debtor.contact_points} == {"deudor5@example.cl", "+56980000005"}
+        # The same debtor, facts unchanged: the new account is welcome.
+        same = chilean(5, account_id="CL-00011")
+        assert (await import_csv(api, "edge", [same]))["accepted"] == 1
+
     async def test_a_file_that_repeats_an_account_keeps_the_first(self, api: Api) -> None:
         await new_campaign(api)
         report = await import_csv(api, "cl-2026-11", [chilean(1), chilean(2), chilean(1, balance="5")])
