@@ -256,7 +256,7 @@ class _BoundedCodeGenerator(CodeGenerator):
     def _charge_body(node: nodes.Macro | nodes.CallBlock) -> None:
         if not getattr(node, "bounded", False):
             node.body.insert(0, _charge(_size(*node.body), node.lineno))
-            node.bounded = True  # type: ignore[attr-defined]
+            node.bounded = True  # type: ignore[union-attr]
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.bounded_text(")
