@@ -36,9 +36,15 @@ MAX_LOOP_ITERATIONS = 10_000
 MAX_TEMPLATE_TEXT = 64 * 1024
 # Binary digits of any integer a template computes (2**4096 has 1,234 decimal digits).
 MAX_INT_BITS = 4_096
-# Seconds of rendering: for all of a strategy's templates at compile time, and for one at send time.
-COMPILE_RENDER_SECONDS = 2.0
-SEND_RENDER_SECONDS = 1.0
+# Steps of work one render may do, counted, never timed, so that whether a template is valid does
+# not depend on how fast or loaded the machine is. Each call, filter and intercepted operator costs
+# one step plus one per 64 characters or items it is given; each loop iteration and each macro call
+# costs the number of nodes in its body (the work it does that no hook sees). A 20 KB template
+# with 500 variables costs about 1,500; the cap takes tens of milliseconds to reach.
+MAX_RENDER_WORK = 200_000
+# Wall-clock seconds of one render at send time: a last-resort safety net that no template within
+# the work bounds comes near (they take milliseconds). Compile-time validation uses no clock at all.
+SEND_RENDER_SAFETY_SECONDS = 5.0
 
 # ---- the compiled strategy (strategies/compiler.py) -------------------------------------------
 # Canonical JSON bytes of a compiled strategy. Temporal refuses payloads over 2 MB, and the

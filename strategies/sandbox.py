@@ -3,18 +3,25 @@
 Jinja's immutable sandbox stops a template from reaching Python's internals, but not from
 burning a core or the memory: two nested `range(100000)` loops ran for half an hour,
 `lipsum(n=100000)` for 22 s and `3**(10**7)` for 15 s. A thread cannot be killed, so the bound
-is enforced inside rendering, where the template does its work:
+is enforced inside rendering, where the template does its work, and it is a bound on WORK, counted,
+not on time: whether a template is valid must not depend on how loaded the machine is.
 
 - every `{% for %}` iterates through `bounded_iter` (the code generator wraps each loop's
-  iterable), which counts iterations and checks the deadline;
-- every call, filter and intercepted operator checks the deadline too, refuses arguments that
-  would build something huge *before* building it (`'x' * 10**9`, `3 ** 10**7`, `center(10**9)`,
-  `replace('', s)`, format widths), and refuses any result over the size limit;
+  iterable), which counts iterations and charges each one the size of the loop's body;
+- every macro (and `{% call %}` block) charges the size of its body each time it runs;
+- every call, filter and intercepted operator charges one step plus the size of what it is given,
+  refuses arguments that would build something huge *before* building it (`'x' * 10**9`,
+  `3 ** 10**7`, `center(10**9)`, `replace('', s)`, format widths), and refuses any result over
+  the size limit;
 - `~` concatenation and the output itself are measured as they are produced;
 - `range()` gives at most MAX_RANGE items; `lipsum` and the padding methods of text are gone.
 
-The deadline and counters of the render under way live in a context variable, so that renders
-in concurrent threads (the API's thread pool, the worker's activities) never share them.
+Between two hooks a template can only do the work its own nodes describe, so the steps counted
+bound the time. A wall-clock deadline remains only as a safety net at send time, and its
+refusal (RenderTookTooLong) says that the machine was slow, not that the template is costly.
+
+The counters of the render under way live in a context variable, so that renders in concurrent
+threads (the API's thread pool, the worker's activities) never share them.
 """
 
 from __future__ import annotations
@@ -32,36 +39,71 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from strategies.limits import MAX_INT_BITS, MAX_LOOP_ITERATIONS, MAX_RANGE, MAX_TEMPLATE_TEXT
+from strategies.limits import (
+    MAX_INT_BITS,
+    MAX_LOOP_ITERATIONS,
+    MAX_RANGE,
+    MAX_RENDER_WORK,
+    MAX_TEMPLATE_TEXT,
+)
+
+# The clock of the send-time safety net (a module attribute, so a test can make the machine "slower").
+clock: Callable[[], float] = time.monotonic
 
 
 class TemplateTooCostly(Exception):
-    """The template asked for more work or memory than a message may take."""
+    """The template asked for more work or memory than a message may take (the same on any machine)."""
+
+
+class RenderTookTooLong(Exception):
+    """The safety net: a render ran past its wall-clock deadline on this machine. Not a verdict on the
+    template (the work bounds are that); the machine was slow or overloaded."""
 
 
 @dataclass
 class RenderBudget:
-    """What one render may still spend: until `deadline` (time.monotonic) and MAX_LOOP_ITERATIONS."""
+    """What one render has spent: steps of work, loop iterations; and its safety-net deadline, if any."""
 
-    deadline: float
-    seconds: float
+    deadline: float | None = None
+    seconds: float = 0.0
+    work: int = 0
     iterations: int = 0
 
-    def tick(self) -> None:
-        if time.monotonic() > self.deadline:
+    def spend(self, steps: int) -> None:
+        self.work += steps
+        if self.work > MAX_RENDER_WORK:
             raise TemplateTooCostly(
-                f"the template takes longer than {self.seconds:g} s to render; a message template must be quick "
-                "(avoid big loops)"
+                f"the template does more than {MAX_RENDER_WORK:,} steps of work (loop iterations, calls, filters) "
+                "in one message; a message template must be simple"
+            )
+        if self.deadline is not None and clock() > self.deadline:
+            raise RenderTookTooLong(
+                f"rendering the template took longer than {self.seconds:g} s on this machine (a safety net; "
+                "the machine may be overloaded)"
             )
 
 
 _BUDGET: ContextVar[RenderBudget | None] = ContextVar("template_render_budget", default=None)
 
+# Characters of text that cost one more step when a call, filter or operator is given them: text is
+# copied or scanned in C. An item of a collection costs a step of its own, as a filter may run
+# Python code for each (`sort` calls a key function per item).
+_CHARS_PER_STEP = 64
 
-def _tick() -> None:
+
+def _weight(value: Any) -> int:
+    if isinstance(value, str | bytes):
+        return len(value) // _CHARS_PER_STEP
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        return len(value)
+    return 0
+
+
+def _spend(*values: Any) -> None:
+    """Charge one step, plus the weight of what the call, filter or operator is given."""
     budget = _BUDGET.get()
     if budget is not None:
-        budget.tick()
+        budget.spend(1 + sum(_weight(value) for value in values))
 
 
 def _sized(value: Any) -> Any:
@@ -143,7 +185,7 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)  # keeps jinja_pass_arg, so Jinja still passes context or environment
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        _tick()
+        _spend(*args, *kwargs.values())
         offset = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
         value = args[offset] if len(args) > offset else None
         if name in _SIZED_FILTERS:
@@ -177,17 +219,44 @@ def bounded_range(*args: int) -> range:
     return items
 
 
+def _size(*parts: nodes.Node | None) -> int:
+    """Nodes in `parts` and under them: the work one run of them can do without passing a hook."""
+    return sum(1 + sum(1 for _ in part.find_all(nodes.Node)) for part in parts if part is not None)
+
+
+def _charge(size: int, lineno: int) -> nodes.ExprStmt:
+    """`environment.charge(size)` as a statement, to run at the start of a body."""
+    call = nodes.Call(nodes.EnvironmentAttribute("charge"), [nodes.Const(size)], [], None, None, lineno=lineno)
+    return nodes.ExprStmt(call, lineno=lineno)
+
+
 class _BoundedCodeGenerator(CodeGenerator):
-    """Routes every loop's iterable through `environment.bounded_iter` and every `~` through
-    `environment.bounded_text`, so that loops and concatenation are counted where they run."""
+    """Routes every loop's iterable through `environment.bounded_iter` (charging each iteration its
+    body's size), makes every macro and call block charge its body's size when it runs, and routes
+    every `~` through `environment.bounded_text`, so that work is counted where it runs."""
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         if not getattr(node, "bounded", False):
+            cost = nodes.Const(_size(*node.body, node.test))
             node.iter = nodes.Call(
-                nodes.EnvironmentAttribute("bounded_iter"), [node.iter], [], None, None, lineno=node.lineno
+                nodes.EnvironmentAttribute("bounded_iter"), [node.iter, cost], [], None, None, lineno=node.lineno
             )
             node.bounded = True  # type: ignore[attr-defined]
         super().visit_For(node, frame)
+
+    def visit_Macro(self, node: nodes.Macro, frame: Frame) -> None:
+        self._charge_body(node)
+        super().visit_Macro(node, frame)
+
+    def visit_CallBlock(self, node: nodes.CallBlock, frame: Frame) -> None:
+        self._charge_body(node)
+        super().visit_CallBlock(node, frame)
+
+    @staticmethod
+    def _charge_body(node: nodes.Macro | nodes.CallBlock) -> None:
+        if not getattr(node, "bounded", False):
+            node.body.insert(0, _charge(_size(*node.body), node.lineno))
+            node.bounded = True  # type: ignore[union-attr]
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.bounded_text(")
@@ -226,16 +295,16 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().wrap_str_format(value)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        _tick()
+        _spend(left, right)
         _check_binop(operator, left, right)
         return _sized(super().call_binop(context, operator, left, right))
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        _tick()
+        _spend(*args, *kwargs.values())
         _check_method(__obj, args, kwargs)
         return _sized(super().call(__context, __obj, *args, **kwargs))
 
-    def bounded_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
+    def bounded_iter(self, iterable: Iterable[Any], cost: int = 1) -> Iterator[Any]:
         budget = _BUDGET.get()
         for item in iterable:
             if budget is not None:
@@ -244,18 +313,26 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                     raise TemplateTooCostly(
                         f"the template's loops run more than {MAX_LOOP_ITERATIONS:,} times in one message"
                     )
-                budget.tick()
+                budget.spend(cost)
             yield item
 
+    def charge(self, size: int) -> None:
+        """A macro or call block's body is about to run: charge its size."""
+        budget = _BUDGET.get()
+        if budget is not None:
+            budget.spend(size)
+
     def bounded_text(self, value: Any) -> Any:
-        _tick()
+        _spend(value)
         return _sized(value)
 
 
-def render_bounded(template: Template, context: dict[str, Any], *, deadline: float, seconds: float) -> str:
-    """Render within the deadline (time.monotonic), the loop budget and the output limit;
-    raises TemplateTooCostly when the template asks for more."""
-    token = _BUDGET.set(RenderBudget(deadline=deadline, seconds=seconds))
+def render_bounded(template: Template, context: dict[str, Any], *, seconds: float | None = None) -> str:
+    """Render within the work budget and the output limit, raising TemplateTooCostly when the
+    template asks for more; with `seconds`, also within that wall-clock safety net, raising
+    RenderTookTooLong past it."""
+    deadline = None if seconds is None else clock() + seconds
+    token = _BUDGET.set(RenderBudget(deadline=deadline, seconds=seconds or 0.0))
     try:
         parts: list[str] = []
         size = 0
@@ -263,7 +340,6 @@ def render_bounded(template: Template, context: dict[str, Any], *, deadline: flo
             size += len(chunk)
             if size > MAX_TEMPLATE_TEXT:
                 raise TemplateTooCostly(f"the message would be longer than {MAX_TEMPLATE_TEXT:,} characters")
-            _tick()
             parts.append(chunk)
         return "".join(parts)
     except RecursionError as exc:  # keep its traceback: it holds the template line that recursed
