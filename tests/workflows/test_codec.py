@@ -86,7 +86,7 @@ async def test_a_history_holds_no_personal_data_in_plain_text(
     worker: Worker,
     cl: CompiledStrategy,  # noqa: F811
 ) -> None:
-    start = await next_monday_9(env)
+    start = next_monday_9()
     acct = account(cl, start, debtor_name=NAME, email=EMAIL, phone=PHONE)
     real, _ = await journey(env, cl, acct, start, {"days": 20, "calls": ["no_answer"]})
     history = await real.handle.fetch_history()  # raw events: the client does not decode history

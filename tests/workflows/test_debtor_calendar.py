@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from test_debtor_history import replayer
 from test_debtor_journeys import TZ, ZONE, account, assert_same_timeline, journey, next_monday_9
+from workers import product_converter
 
 from domain.policy import _holiday_calendar, check_contact
 from domain.policy_presets import CL
@@ -61,7 +62,7 @@ def first_send(sessions: sessionmaker[Session], workflow_id: str) -> tuple[Any, 
 async def test_a_history_replays_with_the_same_decisions_under_a_changed_calendar(
     env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = await next_monday_9(env)
+    start = next_monday_9()
     strategy = compile_file(str(CL_YAML), compiled_on=start.date()).strategy
     real, _ = await journey(env, strategy, account(strategy, start), start, {"days": 10})
     history = await real.handle.fetch_history()
@@ -80,7 +81,7 @@ async def test_a_history_replays_with_the_same_decisions_under_a_changed_calenda
 async def test_a_running_workflow_decides_on_its_compiled_calendar_not_the_installed_one(
     env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = await next_monday_9(env)
+    start = next_monday_9()
     compiled_a = compile_file(str(CL_YAML), compiled_on=start.date()).strategy
     install_changed_calendar(monkeypatch, start.astimezone(ZONE).date())  # calendar B: day 1 is a holiday
     compiled_b = compile_file(str(CL_YAML), compiled_on=start.date()).strategy
@@ -102,7 +103,7 @@ async def test_a_running_workflow_decides_on_its_compiled_calendar_not_the_insta
 async def test_a_strategy_compiled_before_frozen_calendars_gets_its_dates_once_in_history(
     env: WorkflowEnvironment, worker: Worker, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = await next_monday_9(env)
+    start = next_monday_9()
     compiled = compile_file(str(CL_YAML), compiled_on=start.date()).strategy
     # As stored before this change: a holiday country, no dates.
     old: CompiledStrategy = compiled.model_copy(
@@ -111,13 +112,16 @@ async def test_a_strategy_compiled_before_frozen_calendars_gets_its_dates_once_i
     real, _ = await journey(env, old, account(old, start), start, {"days": 10})
     history = await real.handle.fetch_history()
     recorded = history.to_json()
-    markers = [
-        payload.data.decode()
+    sealed = [
+        payload
         for event in history.events
         if event.HasField("marker_recorded_event_attributes")
         for details in event.marker_recorded_event_attributes.details.values()
         for payload in details.payloads
     ]
+    codec = product_converter().payload_codec
+    assert codec is not None
+    markers = [payload.data.decode() for payload in await codec.decode(sealed)]  # payloads are encrypted
     assert any(CALENDAR_PATCH in m for m in markers)  # the patch marker
     assert any('"activity_type":"freeze_holiday_calendar"' in m for m in markers)  # the local activity
     assert any('"country":"CL"' in m and '"dates":[' in m for m in markers)  # and its result, the dates

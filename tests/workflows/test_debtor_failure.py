@@ -98,10 +98,10 @@ async def test_a_failing_condition_holds_the_account_with_its_reason(
         task_queue=TASK_QUEUE,
     )
     if where == "branch":  # the condition runs after the first wait, on a timer's turn
-        assert await asyncio.wait_for(settle(handle), 120) == WorkflowExecutionStatus.RUNNING
+        assert (await asyncio.wait_for(settle(handle), 120)).status == WorkflowExecutionStatus.RUNNING
         await start_at(env, start + timedelta(days=3))
 
-    assert await asyncio.wait_for(settle(handle), 120) == WorkflowExecutionStatus.RUNNING
+    assert (await asyncio.wait_for(settle(handle), 120)).status == WorkflowExecutionStatus.RUNNING
     view = await handle.query(DebtorWorkflow.state)
     assert (view.stage, view.hold) == ("hold", "error")
     assert view.hold_reason is not None
@@ -121,7 +121,7 @@ async def test_a_failing_condition_holds_the_account_with_its_reason(
 
     # Nothing more happens on its own: three weeks later the account still waits, held.
     await start_at(env, start + timedelta(days=21))
-    assert await asyncio.wait_for(settle(handle), 120) == WorkflowExecutionStatus.RUNNING
+    assert (await asyncio.wait_for(settle(handle), 120)).status == WorkflowExecutionStatus.RUNNING
     assert (await handle.query(DebtorWorkflow.state)).hold == "error"
 
 
