@@ -20,7 +20,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain import actions as act
@@ -57,8 +57,20 @@ class Result:
     actions: tuple[act.Action, ...]
 
 
+def as_utc(now: datetime) -> datetime:
+    """`now` as UTC, the only zone the interpreter counts in. A datetime aware of a `ZoneInfo`
+    adds a timedelta in wall time (7 days after Monday 09:00 -03 is Monday 09:00 -04 across a DST
+    end, 169 hours), so a caller handing in the debtor's local time (the simulator from a local
+    start) would otherwise move every wait and retry by the DST shift, unlike the workflow, whose
+    `workflow.now()` is UTC. Local-time rules convert explicitly (policy, `wait_target`)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be a timezone-aware datetime, got naive {now.isoformat()}")
+    return now.astimezone(UTC)
+
+
 def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime) -> Result:
     """Place a new account in its segment and variant and run it until it first waits."""
+    now = as_utc(now)
     probe = _unplaced(strategy, account, now, Stage.OUTREACH)
     variant = probe.variant
     ctx = conditions.context(probe, now)
@@ -76,6 +88,7 @@ def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime
 
 def step(strategy: st.CompiledStrategy, state: AccountState, event: ev.Event, now: datetime) -> Result:
     """Apply one event at `now` and run the account until it waits again."""
+    now = as_utc(now)
     run = _Run(strategy, state.model_copy(), now)
     if not isinstance(event, ev.Tick):
         # Whatever fell due before this event happens first (a timer the shell fired late must
@@ -94,6 +107,7 @@ def switch_strategy(strategy: st.CompiledStrategy, state: AccountState, step_nam
     new version's step is at least as long (so nothing already done is done again); otherwise it
     enters `step_name` from its start. Promises, plans, counters and the contact ledger carry over.
     """
+    now = as_utc(now)
     if state.closed:
         raise EventRejected(f"account is closed ({state.resolution})")
     name = step_name or state.step
@@ -127,7 +141,7 @@ def hold_for_error(state: AccountState, reason: str) -> Result:
 
 def held_at_start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime, reason: str) -> Result:
     """`hold_for_error` for an account whose start itself failed (a segment condition, say)."""
-    return hold_for_error(_unplaced(strategy, account, now, Stage.HOLD), reason)
+    return hold_for_error(_unplaced(strategy, account, as_utc(now), Stage.HOLD), reason)
 
 
 def _unplaced(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime, stage: Stage) -> AccountState:

@@ -79,7 +79,10 @@ def simulate(
     *,
     record: bool = True,
 ) -> Run:
-    """Run the account from `start` for `days`, or until it closes."""
+    """Run the account from `start` for `days`, or until it closes. Times may be given in any
+    zone; the run counts in UTC, as the workflow does (a local start plus 60 days is not 60 x 24
+    hours later when a DST change falls in between)."""
+    start = interpreter.as_utc(start)
     end = start + timedelta(days=days)
     queue: list[tuple[datetime, int, ev.Event]] = []
     order = 0
@@ -90,7 +93,7 @@ def simulate(
         heapq.heappush(queue, (at, order, event))
 
     for at, event in scripted:
-        push(at, event)
+        push(interpreter.as_utc(at), event)
     try:
         result = interpreter.start(strategy, account, start)
     except EventRejected:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from clock import TEST_NOW
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import api.schemas
@@ -88,7 +89,7 @@ def test_a_timestamp_is_not_turned_into_a_date_in_python_either() -> None:
 @pytest.mark.parametrize("day", [date(9999, 12, 1), date(9999, 12, 31), date(2200, 1, 1)])
 def test_a_promise_or_plan_date_years_away_is_refused_with_the_limit_named(day: date) -> None:
     account = Account(snapshot_json={"timezone": "America/Santiago"})
-    (problem,) = _date_errors(day, account, "/body/plan/first_due")
+    (problem,) = _date_errors(day, account, "/body/plan/first_due", TEST_NOW)
     assert problem.pointer == "/body/plan/first_due"
     assert f"more than {MAX_YEARS_AHEAD} years after today" in problem.detail
     assert "must be on or before" in problem.detail

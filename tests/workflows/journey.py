@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -134,6 +134,7 @@ async def run_journey(
     """Start the account's workflow at `start` (or, with `resume`, keep driving the running one)
     and play the journey until `days` after `start` or until the account closes."""
     client: Client = env.client
+    start = start.astimezone(UTC)  # count days as the simulator does: in UTC, not across a DST shift
     end = start + timedelta(days=days)
     queue: list[tuple[datetime, int, ev.Event]] = []
     order = 0
