@@ -324,7 +324,7 @@ async def consistent_snapshot(
     was idle before and after (so no turn ran in between) with no timer of it due; None once the
     workflow has ended."""
     for _ in range(200):
-        if await settle_handle(handle) != WorkflowExecutionStatus.RUNNING:
+        if (await settle_handle(handle)).status != WorkflowExecutionStatus.RUNNING:
             return None
         try:
             before = await handle.query(DebtorWorkflow.state)
