@@ -54,7 +54,8 @@ def check_timestamp(raw: str | None, header: str, tolerance_s: int, now: datetim
         raise _refuse(f"The {header} header must be a unix time in seconds.")
     age = now.timestamp() - int(value)
     if abs(age) > tolerance_s:
-        raise _refuse(f"The {header} header is {int(age)} s away from now; at most {tolerance_s} s is accepted.")
+        when = f"{int(age)} s in the past" if age > 0 else f"{int(-age)} s in the future"
+        raise _refuse(f"The {header} header is {when}; at most {tolerance_s} s either way is accepted.")
     return value
 
 

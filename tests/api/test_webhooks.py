@@ -223,7 +223,7 @@ class TestPaymentWebhook:
             answer = await api.http.post(f"/webhooks/payments/{provider}", content=body, headers=headers)
             assert_forbidden(answer, "does not match")
         # Providers nobody configured: not found, like any path that does not exist.
-        for provider in ("acme", "khipu2", "k", "khipu.", "0"):
+        for provider in ("acme", "khipu2", "k", "khipu.", "0", "KHIPU", "Khipu", "k%20hipu", "x" * 300):
             answer = await api.http.post(f"/webhooks/payments/{provider}", content=body, headers=headers)
             assert answer.status_code == 404, (provider, answer.text)
         # The same request with its unsigned parts changed.
