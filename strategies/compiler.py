@@ -538,10 +538,11 @@ class _Compiler:
 
     # ---- graph checks ----------------------------------------------------------------------------
 
-    def edges(self, name: str, *, instant_only: bool) -> list[str]:
+    def edges(self, name: str, *, instant_only: bool, uncallable: bool = False) -> list[str]:
         """Steps `name` can lead to; with instant_only, only those reached without waiting.
         For reachability a misspelt reference counts as the step it most likely means; loop
-        detection only follows references that exist."""
+        detection only follows references that exist. `uncallable`: as for an account that
+        cannot be called, whose agent task routes to `no_answer` at once instead of waiting."""
         step = self.doc.steps[name]
         out: list[str] = []
         waited = step.approval == "supervisor"
@@ -554,6 +555,11 @@ class _Compiler:
                 case sc.AgentTaskDoc(agent_task=spec):
                     if not instant_only:
                         out.extend(spec.outcomes.values())
+                    elif uncallable:
+                        no_answer = spec.outcomes.get(Outcome.NO_ANSWER)
+                        if no_answer is not None:
+                            out.append(no_answer)
+                        break  # the interpreter leaves the step by that route
                 case sc.BranchDoc(branch=items):
                     out.extend(i.goto if isinstance(i, sc.BranchCaseDoc) else i.otherwise for i in items)
                 case sc.GotoDoc(goto=target):
@@ -621,43 +627,29 @@ class _Compiler:
                 )
 
     def check_loops(self) -> None:
-        graph = {name: self.edges(name, instant_only=True) for name in self.doc.steps}
-        reported: set[frozenset[str]] = set()
-        state: dict[str, int] = {}
-        stack: list[str] = []
-
-        # Depth-first, with an explicit stack: a chain of a few thousand steps must not hit Python's
-        # recursion limit (it did, as "maximum recursion depth exceeded" at 1:1).
-        for root in graph:
-            if root in state:
-                continue
-            state[root] = 1
-            stack.append(root)
-            pending = [iter(graph[root])]
-            while pending:
-                nxt = next(pending[-1], None)
-                if nxt is None:
-                    pending.pop()
-                    state[stack.pop()] = 2
-                elif state.get(nxt) == 1:
-                    cycle = stack[stack.index(nxt) :]
-                    key = frozenset(cycle)
-                    if key not in reported:
-                        reported.add(key)
-                        shown = [*cycle, nxt]
-                        if len(shown) > 12:  # a long chain is named by its ends, not thousands of steps
-                            shown = [*shown[:6], f"... {len(shown) - 10} more ...", *shown[-4:]]
-                        path = " -> ".join(shown)
-                        self.fail(
-                            ("steps", nxt),
-                            f"loop with no wait in it: {path}; it would run forever in an instant, "
-                            "so add a wait or an agent_task on the way",
-                            at_key=True,
-                        )
-                elif nxt not in state:
-                    state[nxt] = 1
-                    stack.append(nxt)
-                    pending.append(iter(graph[nxt]))
+        steps = list(self.doc.steps)
+        instant = {name: self.edges(name, instant_only=True) for name in steps}
+        loops = list(_cycles(instant))
+        for cycle in loops:
+            self.fail(
+                ("steps", cycle[0]),
+                f"loop with no wait in it: {_path(cycle)}; it would run forever in an instant, "
+                "so add a wait or an agent_task on the way",
+                at_key=True,
+            )
+        # An agent task waits only when the account can be called: with no phone, or opted out of
+        # calls, it routes to `no_answer` at once. A loop through such a route (the redial shape,
+        # `no_answer: call` on step `call`) then runs in an instant and the account is held for
+        # a supervisor; it is a fine strategy for callable accounts, so this is a warning.
+        known = {frozenset(c) for c in loops}
+        uncallable = {name: self.edges(name, instant_only=True, uncallable=True) for name in steps}
+        for cycle in _cycles(uncallable):
+            if frozenset(cycle) not in known:
+                self.warnings.append(
+                    f"steps.{cycle[0]}: for an account that cannot be called (no phone, or opted out of "
+                    f"calls) an agent task's no_answer loops with no wait: {_path(cycle)}; such an account "
+                    "is held for a supervisor at once. Add a wait on the way, or route no_answer elsewhere"
+                )
 
     # ---- templates -------------------------------------------------------------------------------
 
@@ -898,3 +890,39 @@ def _parse_until(text: str) -> tuple[Weekday | None, int | None] | None:
     if match is None or int(match[2]) > 23 or int(match[3]) > 59:
         return None
     return (Weekday(match[1]) if match[1] else None), int(match[2]) * 60 + int(match[3])
+
+
+def _cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:
+    """Each cycle of `graph` found by a depth-first walk, once per set of steps. The walk keeps
+    its own stack: a chain of a few thousand steps must not hit Python's recursion limit (it did,
+    as "maximum recursion depth exceeded" at 1:1)."""
+    seen: set[frozenset[str]] = set()
+    state: dict[str, int] = {}
+    for root in graph:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [root]
+        pending = [iter(graph[root])]
+        while pending:
+            nxt = next(pending[-1], None)
+            if nxt is None:
+                pending.pop()
+                state[stack.pop()] = 2
+            elif state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt) :]
+                if frozenset(cycle) not in seen:
+                    seen.add(frozenset(cycle))
+                    yield cycle
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append(nxt)
+                pending.append(iter(graph[nxt]))
+
+
+def _path(cycle: list[str]) -> str:
+    """`a -> b -> a`; a long loop is named by its ends, not by thousands of steps."""
+    shown = [*cycle, cycle[0]]
+    if len(shown) > 12:
+        shown = [*shown[:6], f"... {len(shown) - 10} more ...", *shown[-4:]]
+    return " -> ".join(shown)

@@ -89,3 +89,15 @@ def test_a_long_chain_of_steps_is_judged_without_recursion(loop: bool) -> None:
     assert "loop with no wait in it: s0 -> s1" in message
     assert "more ... -> s1497 -> s1498 -> s1499 -> s0" in message
     assert len(message) < 1_000
+
+
+def test_a_redial_loop_warns_about_accounts_that_cannot_be_called() -> None:
+    """`no_answer: call` on step `call` is fine while the debtor can be called; without a phone
+    the agent task routes to no_answer at once, so validate says so (the account would be held)."""
+    redial = (Path(__file__).parent.parent / "api" / "strategies" / "redial.yaml").read_text()
+    warnings = compile_text(redial, "redial.yaml").warnings
+    assert any("cannot be called" in w and "call -> call" in w for w in warnings), warnings
+    waited = redial.replace("            no_answer: call\n", "            no_answer: pause\n").replace(
+        "  done:\n", "  pause:\n    stage: contact\n    do:\n      - wait: 1d\n      - goto: call\n  done:\n"
+    )
+    assert not [w for w in compile_text(waited, "redial.yaml").warnings if "cannot be called" in w]
