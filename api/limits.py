@@ -36,7 +36,7 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope.get("path", ""))
         for name, value in scope["headers"]:
             if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._refuse(send, limit)
+                await self._refuse(send, limit, scope)
                 return
         seen = 0
         exceeded = False
@@ -60,11 +60,20 @@ class BodyLimitMiddleware:
         with contextlib.suppress(BodyTooLarge):
             await self.app(scope, counting_receive, guarded_send)
         if exceeded:
-            await self._refuse(send, limit)
+            await self._refuse(send, limit, scope)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
+    async def _refuse(self, send: Send, limit: int, scope: Scope) -> None:
         detail = f"The request body is larger than {limit:,} bytes, the most this endpoint accepts."
-        body = json.dumps({"type": "about:blank", "title": TITLES[413], "status": 413, "detail": detail}).encode()
+        # The same shape as every other problem (api/errors.py): where it happened and what.
+        problem = {
+            "type": "about:blank",
+            "title": TITLES[413],
+            "status": 413,
+            "detail": detail,
+            "instance": scope.get("path"),
+            "errors": [{"pointer": "/body", "detail": f"more than {limit:,} bytes"}],
+        }
+        body = json.dumps(problem).encode()
         headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -68,6 +68,8 @@ async def test_a_body_too_big_is_refused_while_streaming_without_a_content_lengt
     )
     assert response.status_code == 413
     assert f"{MAX_BODY_BYTES:,} bytes" in response.json()["detail"]
+    assert response.json()["instance"] == "/strategies/validate"
+    assert response.json()["errors"] == [{"pointer": "/body", "detail": f"more than {MAX_BODY_BYTES:,} bytes"}]
     assert sent < 64, "the whole body was read before refusing it"
 
 
