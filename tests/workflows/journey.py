@@ -59,6 +59,10 @@ SIGNALS = {
     "close": "close",
 }
 
+# A time skip or a result long poll answers in well under a second here; one that has not
+# answered in this long lost its stream and is asked again.
+STALLED_CALL_S = 60
+
 
 def account_in_variant(strategy: CompiledStrategy, variant: str | None, prefix: str = "ACC") -> str:
     """An account id the champion/challenger split puts in `variant`."""
@@ -83,7 +87,10 @@ async def result_of(handle: WorkflowHandle[Any, Any]) -> Any:
     completion event is written ("No completion event found"); asking again is safe."""
     for _ in range(50):
         try:
-            return await handle.result()
+            # Bounded: a long poll whose stream the server dropped would otherwise wait forever.
+            return await asyncio.wait_for(handle.result(), STALLED_CALL_S)
+        except TimeoutError:
+            continue
         except RuntimeError as exc:
             if "No completion event found" not in str(exc):
                 raise
@@ -105,14 +112,15 @@ async def deliver(handle: WorkflowHandle[Any, Any], event: ev.Event) -> str | No
 
 async def start_at(env: WorkflowEnvironment, moment: datetime) -> None:
     """Skip virtual time to `moment`. The test server sometimes drops the HTTP/2 stream of a
-    long skip ("h2 protocol error"); asking again for what is left is safe."""
+    long skip ("h2 protocol error", or no answer at all, seen as an idle suite waiting for 15
+    minutes); asking again for what is left is safe."""
     for _ in range(5):
         now = await env.get_current_time()
         if moment <= now:
             return
         try:
-            await env.sleep(moment - now)
-        except RPCError:
+            await asyncio.wait_for(env.sleep(moment - now), STALLED_CALL_S)
+        except (RPCError, TimeoutError):
             continue
         return
     raise AssertionError(f"could not skip time to {moment}")
