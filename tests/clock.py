@@ -21,10 +21,12 @@ import asyncio
 import os
 import stat
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import libfaketime
+from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 TODAY_ENV = "COLLECT_TEST_TODAY"
@@ -81,3 +83,33 @@ def server_clock(env: WorkflowEnvironment) -> Callable[[], datetime]:
 def async_server_clock(env: WorkflowEnvironment) -> Callable[[], Awaitable[datetime]]:
     """The test server's time for code on the event loop (the API under test)."""
     return env.get_current_time
+
+
+# A skip of virtual time answers within a second or two here, even across months of timers. Now
+# and then the time-skipping server loses a skip request and never answers it (seen: the suite
+# idle for 15 minutes, the server's clock creeping in real time past a timer that never fired,
+# while a fresh skip request moved it at once). The SDK's env.sleep has no deadline and its call
+# cannot be cancelled, so skips go through `skip_to` with a deadline and are asked again.
+SKIP_DEADLINE = timedelta(seconds=20)
+SKIP_ATTEMPTS = 10
+
+
+async def skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
+    """Skip the test server's virtual time to `moment` (no-op when it is already there)."""
+    for _ in range(SKIP_ATTEMPTS):
+        left = moment - await env.get_current_time()
+        if left <= timedelta(0):
+            return
+        request = SleepRequest()
+        request.duration.FromTimedelta(left)
+        try:
+            await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_DEADLINE)
+        except RPCError:
+            continue  # lost or dropped ("h2 protocol error"): ask again for what is left
+        return
+    raise AssertionError(f"the test server never skipped to {moment}")
+
+
+async def skip(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """Skip `duration` of virtual time (the bounded replacement of env.sleep)."""
+    await skip_to(env, await env.get_current_time() + duration)

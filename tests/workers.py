@@ -10,12 +10,15 @@ import json
 import shutil
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from clock import server_clock
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
+    Client,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
@@ -37,6 +40,11 @@ from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
 
 TASK_QUEUE = "collect-test"
+
+# Every call a test makes to the server is bounded: the time-skipping server now and then drops
+# a call's stream and never answers it (seen as a suite idle for 15 minutes, every process
+# asleep). An unanswered describe or query is asked again; it reads, so asking twice is safe.
+RPC_TIMEOUT = timedelta(seconds=20)
 
 # Payload keys of the test suite (fixed, so recorded histories stay readable by later runs).
 PAYLOAD_KEY_ID = "test-a"
@@ -64,17 +72,28 @@ def test_server_path() -> str:
     return path
 
 
+@asynccontextmanager
 async def running_worker(
-    env: WorkflowEnvironment, sessions: sessionmaker[Session], senders: dict[Channel, Any]
+    env: WorkflowEnvironment,
+    sessions: sessionmaker[Session],
+    senders: dict[Channel, Any],
+    *,
+    client: Client | None = None,
+    cached: bool = True,
 ) -> AsyncIterator[Worker]:
+    """The product's worker on the test server: every workflow, the real activities on the test
+    clock. `client` replaces the environment's (e.g. one with other payload keys); `cached=False`
+    keeps no workflow in memory and no sticky queue, so a replacement worker gets the workflow's
+    tasks at once (the time-skipping server never reaches a sticky queue's timeout)."""
     with ThreadPoolExecutor(max_workers=8) as executor:
         running = Worker(
-            env.client,
+            client or env.client,
             task_queue=TASK_QUEUE,
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
             activities=build_activities(sessions, senders, clock=server_clock(env)),
             activity_executor=executor,
+            **({} if cached else {"max_cached_workflows": 0}),
         )
         async with running:
             yield running
@@ -111,16 +130,22 @@ async def settle(handle: WorkflowHandle[Any, Any]) -> Settled:
     arrived or task ran in between). The time-skipping server may answer a query before a
     fired timer's task runs; that case fails the first condition."""
     for _ in range(6000):
-        before = await handle.describe()
+        try:
+            before = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+        except RPCError:
+            continue  # not answered in time (or the server was busy): ask again
         if before.status != WorkflowExecutionStatus.RUNNING:
             return Settled(before.status)
         if not _pending_task(before):
             try:
-                snapshot = await handle.query(DebtorWorkflow.snapshot)
+                snapshot = await handle.query(DebtorWorkflow.snapshot, rpc_timeout=RPC_TIMEOUT)
             except (WorkflowQueryFailedError, RPCError):
                 snapshot = None  # not started yet, the run just ended or continued as new, or the server was busy
             if snapshot is not None and snapshot.idle:
-                after = await handle.describe()
+                try:
+                    after = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+                except RPCError:
+                    continue
                 assert after.history_length > 0, "the server does not report history length"
                 if (
                     after.run_id == before.run_id

@@ -21,7 +21,7 @@ from api.auth import issue_key
 
 @pytest.fixture
 async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> AsyncIterator[Worker]:
-    async for running in running_worker(env, sessions, {}):
+    async with running_worker(env, sessions, {}) as running:
         yield running
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from api_harness import WEBHOOK_SECRET, Api
+from clock import skip
 from signing import payment_headers
 from sqlalchemy import func, select
 from test_campaigns import chilean, csv_of, eventually, new_campaign
@@ -84,7 +85,7 @@ async def test_publish_import_launch_promise_payment_kpis(api: Api) -> None:
     # Days pass: reminders go out (sandbox outbox), then the strategy hands calls to agents.
     task = None
     for _ in range(14):
-        await api.env.sleep(timedelta(days=1))
+        await skip(api.env, timedelta(days=1))
         response = await api.http.get("/agent/tasks/next", headers=api.as_("caller"))
         if response.status_code == 200:
             task = response.json()
@@ -112,7 +113,7 @@ async def test_publish_import_launch_promise_payment_kpis(api: Api) -> None:
     )
 
     # The provider's webhook: the full amount, two days later, delivered twice.
-    await api.env.sleep(timedelta(days=2))
+    await skip(api.env, timedelta(days=2))
     paid_at = await api.env.get_current_time()
     event = {
         "event_id": "evt-e2e-1",

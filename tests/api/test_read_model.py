@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from accounts_fixture import STRATEGIES, ZONE, StartedAccount, ended, live_state, start_accounts
 from api_harness import PUBLIC_BASE_URL, TWILIO_TOKEN, Api
+from clock import skip
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as hs
 from signing import twilio_request
@@ -439,7 +440,7 @@ class Journey:
                     # No call to answer yet: let time run to the account's next move instead.
                     self.log.append("time to the next wake-up")
                     lapse = wake - await self.api.env.get_current_time() + timedelta(minutes=1)
-                    await self.api.env.sleep(max(lapse, timedelta(minutes=1)))
+                    await skip(self.api.env, max(lapse, timedelta(minutes=1)))
                 for task in open_tasks:
                     allowed = sorted(task.allowed_outcomes, key=lambda c: c != "no_answer")
                     code = allowed[0] if n % 2 == 0 else allowed[n % len(allowed)]
@@ -516,7 +517,7 @@ class Journey:
             case "time":
                 lapse = LAPSES[n % len(LAPSES)]
                 self.log.append(f"{lapse} pass")
-                await self.api.env.sleep(lapse)
+                await skip(self.api.env, lapse)
         return False
 
 

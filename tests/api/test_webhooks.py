@@ -20,7 +20,7 @@ import httpx
 import pytest
 from accounts_fixture import CALLS, StartedAccount, live_state, settle, start_accounts
 from api_harness import PAYMENT_SECRETS, PUBLIC_BASE_URL, TWILIO_TOKEN, WEBHOOK_SECRET, Api, api_settings
-from clock import TEST_NOW, async_server_clock
+from clock import TEST_NOW, async_server_clock, skip
 from signing import SendGridKey, payment_headers, sendgrid_body, twilio_request
 from sqlalchemy import func, select
 
@@ -669,7 +669,7 @@ class TestTwilioInbound:
         assert points["voice"] is None
         assert points["email"] is None
 
-        await api.env.sleep(timedelta(days=1, hours=6))  # past the first SMS
+        await skip(api.env, timedelta(days=1, hours=6))  # past the first SMS
         await settle(api, account.workflow_id)
         assert [m.channel for m in rows(api, OutboxMessage)] == []
         assert sms_log(api, account.workflow_id) == [("blocked", "opt-out")]
@@ -678,7 +678,7 @@ class TestTwilioInbound:
         assert (await twilio_post(api, "/webhooks/twilio/inbound", start)).status_code == 200
         assert (await live_state(api, account.workflow_id)).opted_out == ()
         assert {p.channel: p.opted_out_at for p in rows(api, ContactPoint)}["sms"] is None
-        await api.env.sleep(timedelta(days=1))  # past the second SMS
+        await skip(api.env, timedelta(days=1))  # past the second SMS
         await settle(api, account.workflow_id)
         assert [(m.channel, m.to_address) for m in rows(api, OutboxMessage)] == [("sms", NUMBER)]
 

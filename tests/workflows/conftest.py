@@ -21,7 +21,7 @@ from domain.types import Channel
 @pytest.fixture
 async def worker(env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> AsyncIterator[Worker]:
     """No credentials: every channel goes to the sandbox outbox."""
-    async for running in running_worker(env, sessions, {}):
+    async with running_worker(env, sessions, {}) as running:
         yield running
 
 
@@ -45,5 +45,5 @@ async def provider_worker(
         Channel.SMS: twilio,
         Channel.VOICE: twilio,
     }
-    async for running in running_worker(env, sessions, senders):
+    async with running_worker(env, sessions, senders) as running:
         yield running

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from clock import skip_to
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
@@ -23,10 +25,11 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
-from workers import TASK_QUEUE, settle
+from workers import RPC_TIMEOUT, TASK_QUEUE, settle
 
 from db.models import AgentTask, Communication, LegalReferral
 from domain import actions as act
@@ -59,9 +62,9 @@ SIGNALS = {
     "close": "close",
 }
 
-# A time skip or a result long poll answers in well under a second here; one that has not
-# answered in this long lost its stream and is asked again.
-STALLED_CALL_S = 60
+# A result long poll answers in well under a second here; one that has not answered in this
+# long lost its stream and is asked again.
+STALLED_CALL = timedelta(seconds=60)
 
 
 def account_in_variant(strategy: CompiledStrategy, variant: str | None, prefix: str = "ACC") -> str:
@@ -84,13 +87,14 @@ class JourneyRun:
 
 async def result_of(handle: WorkflowHandle[Any, Any]) -> Any:
     """The workflow's result. The time-skipping server's long poll sometimes returns before the
-    completion event is written ("No completion event found"); asking again is safe."""
+    completion event is written ("No completion event found"), or loses its stream and never
+    answers (hence the deadline); asking again is safe."""
     for _ in range(50):
         try:
-            # Bounded: a long poll whose stream the server dropped would otherwise wait forever.
-            return await asyncio.wait_for(handle.result(), STALLED_CALL_S)
-        except TimeoutError:
-            continue
+            return await handle.result(rpc_timeout=STALLED_CALL)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.DEADLINE_EXCEEDED:
+                raise
         except RuntimeError as exc:
             if "No completion event found" not in str(exc):
                 raise
@@ -99,31 +103,27 @@ async def result_of(handle: WorkflowHandle[Any, Any]) -> Any:
 
 
 async def deliver(handle: WorkflowHandle[Any, Any], event: ev.Event) -> str | None:
-    """Send one event as the API would (update or signal); return a rejection's message."""
+    """Send one event as the API would (update or signal); return a rejection's message.
+    An update not answered in time is asked again under the same id, which the server
+    deduplicates, so it is applied once."""
     if event.kind in UPDATES:
-        try:
-            await handle.execute_update(UPDATES[event.kind], event)  # type: ignore[arg-type]
-        except WorkflowUpdateFailedError as exc:
-            return str(exc.cause)
-        return None
-    await handle.signal(SIGNALS[event.kind], event)
+        update_id = str(uuid.uuid4())
+        for _ in range(5):
+            try:
+                await handle.execute_update(
+                    UPDATES[event.kind],  # type: ignore[arg-type]
+                    event,
+                    id=update_id,
+                    rpc_timeout=RPC_TIMEOUT,
+                )
+            except WorkflowUpdateFailedError as exc:
+                return str(exc.cause)
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                continue
+            return None
+        raise AssertionError(f"update {event.kind} was never answered")
+    await handle.signal(SIGNALS[event.kind], event, rpc_timeout=RPC_TIMEOUT)
     return None
-
-
-async def start_at(env: WorkflowEnvironment, moment: datetime) -> None:
-    """Skip virtual time to `moment`. The test server sometimes drops the HTTP/2 stream of a
-    long skip ("h2 protocol error", or no answer at all, seen as an idle suite waiting for 15
-    minutes); asking again for what is left is safe."""
-    for _ in range(5):
-        now = await env.get_current_time()
-        if moment <= now:
-            return
-        try:
-            await asyncio.wait_for(env.sleep(moment - now), STALLED_CALL_S)
-        except (RPCError, TimeoutError):
-            continue
-        return
-    raise AssertionError(f"could not skip time to {moment}")
 
 
 async def run_journey(
@@ -154,7 +154,7 @@ async def run_journey(
 
     for at, event in scripted:
         push(at, event)
-    await start_at(env, start)
+    await skip_to(env, start)
     extra = {"turns_per_run": turns_per_run} if turns_per_run else {}
     workflow_id = debtor_workflow_id(campaign, account.account_id)
     first_run_id = None
@@ -212,7 +212,7 @@ async def run_journey(
             at = queue[0][0]
             if at > end:
                 break
-            await start_at(env, at)
+            await skip_to(env, at)
             _, _, event = heapq.heappop(queue)
             problem = await deliver(handle, event)
             if problem is not None:
@@ -221,7 +221,7 @@ async def run_journey(
         if wake is None or wake > end:
             break
         if wake > now:
-            await start_at(env, wake)
+            await skip_to(env, wake)
         else:
             await asyncio.sleep(0.02)  # the timer is due; its workflow task is on its way
     if run.status != WorkflowExecutionStatus.RUNNING:

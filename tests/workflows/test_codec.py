@@ -8,12 +8,11 @@ that is not configured fails with a message naming it. Histories recorded before
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from clock import skip
 from google.protobuf.message import Message
 from journey import result_of
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,9 +22,8 @@ from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 from test_debtor_journeys import account, cl, journey, next_monday_9  # noqa: F401
-from workers import PAYLOAD_KEY_ID, PAYLOAD_KEYS, TASK_QUEUE, settle
+from workers import PAYLOAD_KEY_ID, PAYLOAD_KEYS, TASK_QUEUE, running_worker, settle
 
-from activities import build_activities
 from domain import events as ev
 from domain.strategy import CompiledStrategy
 from workflows.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyError
@@ -104,24 +102,6 @@ async def test_a_history_holds_no_personal_data_in_plain_text(
     assert all(secret.encode() in opened for secret in (NAME, EMAIL, PHONE))
 
 
-@asynccontextmanager
-async def worker_on(client: Client, sessions: sessionmaker[Session]) -> AsyncIterator[Worker]:
-    with ThreadPoolExecutor(max_workers=4) as executor:
-        running = Worker(
-            client,
-            task_queue=TASK_QUEUE,
-            workflows=[DebtorWorkflow],
-            workflow_runner=workflow_runner(),
-            activities=build_activities(sessions, {}),
-            activity_executor=executor,
-            # No sticky queue: the next worker gets the workflow's tasks at once, not after the
-            # sticky queue's timeout (which the time-skipping server never reaches).
-            max_cached_workflows=0,
-        )
-        async with running:
-            yield running
-
-
 def rotated(keys: dict[str, bytes], current: str) -> DataConverter:
     return converter_for(codec(keys, current))
 
@@ -136,7 +116,7 @@ async def test_keys_rotate_a_history_sealed_with_the_old_key_still_reads_and_rep
     start = await env.get_current_time()
     acct = account(cl, start, debtor_name=NAME, email=EMAIL, phone=PHONE)
     workflow_id = debtor_workflow_id("rotation", acct.account_id)
-    async with worker_on(env.client, sessions):
+    async with running_worker(env, sessions, {}, cached=False):
         handle = await env.client.start_workflow(
             DebtorWorkflow.run,
             DebtorInput(campaign=CampaignInfo(id="rotation", creditor_name="Acme"), account=acct, strategy=cl),
@@ -149,8 +129,8 @@ async def test_keys_rotate_a_history_sealed_with_the_old_key_still_reads_and_rep
     # The environment's client with the rotated converter (and its time-skipping interceptor).
     client_b = Client(**{**env.client.config(), "data_converter": rotated(both, "test-b")})
     handle_b = client_b.get_workflow_handle_for(DebtorWorkflow.run, workflow_id)
-    async with worker_on(client_b, sessions):
-        await env.sleep(timedelta(days=2))  # a timer or two fire under the new key
+    async with running_worker(env, sessions, {}, client=client_b, cached=False):
+        await skip(env, timedelta(days=2))  # a timer or two fire under the new key
         await handle_b.signal(DebtorWorkflow.close, ev.Close(reason="rotation test"))
         result = await result_of(handle_b)
     assert result.resolution is not None

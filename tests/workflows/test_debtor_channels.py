@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from clock import skip
 from fakes.providers import FakeSendGrid, FakeTwilio
 from journey import communications, run_journey
 from sqlalchemy import update
@@ -82,7 +83,7 @@ async def test_send_activity_checks_the_log_again_and_blocks_what_the_workflow_d
         sms = [c for c in communications(sessions, first.handle.id) if c.template == "recordatorio_sms"]
         if sms:
             break
-        await env.sleep(timedelta(hours=1))
+        await skip(env, timedelta(hours=1))
     assert [(c.channel, c.status, c.blocked_rule) for c in sms] == [("sms", "blocked", "opt-out")]
     assert fake_twilio.messages == []
     assert [c.status for c in communications(sessions, first.handle.id) if c.channel == "email"] == ["sent"]

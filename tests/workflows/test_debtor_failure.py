@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from journey import start_at
+from clock import skip_to
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import WorkflowExecutionStatus
@@ -90,7 +90,7 @@ async def test_a_failing_condition_holds_the_account_with_its_reason(
     start = (await env.get_current_time()) + timedelta(hours=1)
     acct = account(strategy, start, account_id=f"FAIL-{where}", risk_score=0.1)
     workflow_id = debtor_workflow_id("camp-fail", acct.account_id)
-    await start_at(env, start)
+    await skip_to(env, start)
     handle = await env.client.start_workflow(
         DebtorWorkflow.run,
         DebtorInput(campaign=CampaignInfo(id="camp-fail", creditor_name="Acme"), account=acct, strategy=strategy),
@@ -99,7 +99,7 @@ async def test_a_failing_condition_holds_the_account_with_its_reason(
     )
     if where == "branch":  # the condition runs after the first wait, on a timer's turn
         assert (await asyncio.wait_for(settle(handle), 120)).status == WorkflowExecutionStatus.RUNNING
-        await start_at(env, start + timedelta(days=3))
+        await skip_to(env, start + timedelta(days=3))
 
     assert (await asyncio.wait_for(settle(handle), 120)).status == WorkflowExecutionStatus.RUNNING
     view = await handle.query(DebtorWorkflow.state)
@@ -120,7 +120,7 @@ async def test_a_failing_condition_holds_the_account_with_its_reason(
     assert failed == [], "an interpreter failure must not fail workflow tasks"
 
     # Nothing more happens on its own: three weeks later the account still waits, held.
-    await start_at(env, start + timedelta(days=21))
+    await skip_to(env, start + timedelta(days=21))
     assert (await asyncio.wait_for(settle(handle), 120)).status == WorkflowExecutionStatus.RUNNING
     assert (await handle.query(DebtorWorkflow.state)).hold == "error"
 
