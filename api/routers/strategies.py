@@ -204,16 +204,7 @@ def publish_strategy(
 ) -> StrategyVersionDetail:
     """Compile and store an immutable version; identical content returns the existing one (200)."""
     compiled = _compile(source)
-    strategy = compiled.strategy
-    row, created = repo.publish(
-        session,
-        strategy_id=strategy.id,
-        hash_=strategy.hash,
-        name=strategy.name,
-        source_yaml=source,
-        compiled=strategy.model_dump(mode="json"),
-        published_by=principal.subject,
-    )
+    row, created = repo.publish(session, compiled.strategy, source_yaml=source, published_by=principal.subject)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/strategies/{row.hash}"
     return _detail(row)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import StrategyVersion
+from domain.strategy import CompiledStrategy
 
 
 def by_hash(session: Session, hash_: str) -> StrategyVersion | None:
@@ -17,25 +16,19 @@ def by_hash(session: Session, hash_: str) -> StrategyVersion | None:
 
 
 def publish(
-    session: Session,
-    *,
-    strategy_id: str,
-    hash_: str,
-    name: str,
-    source_yaml: str,
-    compiled: dict[str, Any],
-    published_by: str,
+    session: Session, strategy: CompiledStrategy, *, source_yaml: str, published_by: str
 ) -> tuple[StrategyVersion, bool]:
     """Store a version unless its hash is already published; returns (version, created)."""
+    hash_ = strategy.hash
     found = by_hash(session, hash_)
     if found is not None:
         return found, False
     row = StrategyVersion(
-        strategy_id=strategy_id,
+        strategy_id=strategy.id,
         hash=hash_,
-        name=name,
+        name=strategy.name,
         source_yaml=source_yaml,
-        compiled_json=compiled,
+        compiled_json=strategy.model_dump(mode="json"),
         published_by=published_by,
     )
     try:

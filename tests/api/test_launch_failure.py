@@ -24,15 +24,8 @@ def _publish_oversized(api: Api) -> str:
     strategy = strategy.model_copy(update={"description": "x" * BIG})
     strategy = strategy.model_copy(update={"hash": content_hash(strategy)})
     with api.sessions() as session:
-        strategies_repo.publish(
-            session,
-            strategy_id=strategy.id,
-            hash_=strategy.hash,
-            name=strategy.name,
-            source_yaml="(published before compiled strategies were bounded)",
-            compiled=strategy.model_dump(mode="json"),
-            published_by="sofia",
-        )
+        source = "(published before compiled strategies were bounded)"
+        strategies_repo.publish(session, strategy, source_yaml=source, published_by="sofia")
         session.commit()
     return strategy.hash
 

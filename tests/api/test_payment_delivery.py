@@ -62,6 +62,13 @@ def payment_body(account: StartedAccount, n: int, amount: int) -> bytes:
     return json.dumps(event).encode()
 
 
+async def post_payment(http: httpx.AsyncClient, body: bytes) -> httpx.Response:
+    """The payment provider's webhook call, signed as khipu signs it."""
+    return await http.post(
+        "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
+    )
+
+
 def deliveries(api: Api) -> list[tuple[int, str]]:
     with api.sessions() as session:
         return [(p.account_id, p.delivery) for p in session.scalars(select(Payment).order_by(Payment.id))]
@@ -83,13 +90,9 @@ class TestPaymentsDuringAnOutage:
         down = create_app(api.settings, sessions=api.sessions, client=stopped_temporal)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://testserver") as http:
             body = payment_body(first, 1, 1_000)
-            hook = await http.post(
-                "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
-            )
+            hook = await post_payment(http, body)
             # The provider's redelivery during the outage: still recorded once, still not delivered.
-            again = await http.post(
-                "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
-            )
+            again = await post_payment(http, body)
             manual = await http.post(
                 "/payments",
                 json={
@@ -140,9 +143,7 @@ class TestPaymentsDuringAnOutage:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://testserver") as http:
             for n in (1, 2):
                 body = payment_body(account, n, 100 * n)
-                answer = await http.post(
-                    "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
-                )
+                answer = await post_payment(http, body)
                 assert answer.json()["delivered"] is False, answer.text
         assert await PaymentReconciler(stopped_temporal, api.sessions).run_once() == Round(pending=2)
         assert deliveries(api) == [(account.id, "pending")] * 2
@@ -163,9 +164,7 @@ class TestAccountsThatCannotTakeAPayment:
         await ended(api, closing.workflow_id)
         for account in (waiting, closing):
             body = payment_body(account, account.id, 500)
-            answer = await api.http.post(
-                "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
-            )
+            answer = await post_payment(api.http, body)
             assert answer.json()["delivered"] is False, answer.text
         assert sorted(deliveries(api)) == sorted([(waiting.id, "pending"), (closing.id, "closed")])
         # Nothing to do while `waiting` is not launched; once it is, its payment goes out.
@@ -185,9 +184,7 @@ class TestReconcilerLoop:
         down = create_app(api.settings, sessions=api.sessions, client=stopped_temporal)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://testserver") as http:
             body = payment_body(account, 1, 700)
-            answer = await http.post(
-                "/webhooks/payments/khipu", content=body, headers=payment_headers(WEBHOOK_SECRET, "khipu", body)
-            )
+            answer = await post_payment(http, body)
         assert answer.json()["delivered"] is False
         stop = asyncio.Event()
         loop = asyncio.create_task(PaymentReconciler(api.env.client, api.sessions).run(stop, interval_s=0.05))

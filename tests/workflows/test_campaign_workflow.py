@@ -10,9 +10,7 @@ import asyncio
 import dataclasses
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -24,9 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
-from workers import TASK_QUEUE, product_converter
+from workers import TASK_QUEUE, product_converter, running_worker
 
-from activities import build_activities
 from activities.campaigns import CampaignActivities
 from api.account_import import parse_csv
 from db.models import Account, Campaign
@@ -35,7 +32,6 @@ from db.repositories import strategies as strategies_repo
 from domain.account import AccountSnapshot
 from domain.strategy import CompiledStrategy
 from strategies.compiler import compile_file
-from worker import WORKFLOWS
 from workflows.campaign import CampaignWorkflow
 from workflows.contracts import (
     CampaignCommand,
@@ -74,15 +70,7 @@ def prepare(sessions: sessionmaker[Session], accounts: int, status: str = "runni
     parsed = parse_csv("\n".join(lines).encode(), "CLP", today=date(2026, 11, 30))
     assert not parsed.problems
     with sessions() as session:
-        strategies_repo.publish(
-            session,
-            strategy_id=strategy.id,
-            hash_=strategy.hash,
-            name=strategy.name,
-            source_yaml="",
-            compiled=strategy.model_dump(mode="json"),
-            published_by="test",
-        )
+        strategies_repo.publish(session, strategy, source_yaml="", published_by="test")
         campaign = Campaign(
             id=CAMPAIGN,
             name="Launch",
@@ -137,24 +125,6 @@ async def command(client: Client, action: Literal["launch", "pause", "resume", "
 async def launch_done(sessions: sessionmaker[Session]) -> Campaign | None:
     campaign, _ = rows(sessions)
     return campaign if campaign.launch_status == "done" else None
-
-
-@asynccontextmanager
-async def uncached_worker(env: WorkflowEnvironment, sessions: sessionmaker[Session]) -> AsyncIterator[Worker]:
-    """A worker that keeps no workflow in memory, so a replacement gets its workflow tasks at once
-    (the time-skipping server does not hand a stopped worker's sticky tasks back on its own)."""
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        worker = Worker(
-            env.client,
-            task_queue=TASK_QUEUE,
-            workflows=WORKFLOWS,
-            workflow_runner=workflow_runner(),
-            activities=build_activities(sessions, {}),
-            activity_executor=executor,
-            max_cached_workflows=0,
-        )
-        async with worker:
-            yield worker
 
 
 class TestLaunchActivity:
@@ -267,13 +237,13 @@ class TestCampaignWorkflow:
             launched = rows(sessions)[0].launched
             return launched if launched >= 4 else None
 
-        async with uncached_worker(env, sessions):
+        async with running_worker(env, sessions, {}, cached=False):
             await command(env.client, "launch")
             await eventually(some_launched, "the first batches")
         at_stop = rows(sessions)[0].launched
         assert at_stop < 40, "the launch finished before the worker stopped: nothing was interrupted"
 
-        async with uncached_worker(env, sessions):
+        async with running_worker(env, sessions, {}, cached=False):
             campaign = await eventually(lambda: launch_done(sessions), "the launch to finish after the restart")
             _, accounts = rows(sessions)
             assert campaign.launched == len(accounts) == 40
