@@ -18,6 +18,7 @@ tests/test_no_real_clock.py keeps reads of the machine's clock out of tests/.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import stat
 from collections.abc import Awaitable, Callable
@@ -104,8 +105,10 @@ async def skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
         request.duration.FromTimedelta(left)
         try:
             await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_DEADLINE)
-        except RPCError:
-            continue  # lost or dropped ("h2 protocol error"): ask again for what is left
+        except RPCError as exc:
+            # Lost or dropped ("h2 protocol error"): ask again for what is left.
+            logging.getLogger(__name__).warning("skip to %s not answered (%s); asking again", moment, exc)
+            continue
         return
     raise AssertionError(f"the test server never skipped to {moment}")
 
