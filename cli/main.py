@@ -25,11 +25,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import issue_key, revoke_key
 from config import get_settings
-from db.migrate import upgrade
+from db.migrate import current_revision, upgrade
 from db.models import ROLES, ApiKey
 from db.session import make_engine, make_session_factory, session_scope
 from domain.errors import DomainError
@@ -193,8 +194,15 @@ def _sessions() -> sessionmaker[Session]:
 @db_app.command(name="upgrade")
 def db_upgrade() -> None:
     """Migrate the configured database to the latest revision."""
-    upgrade(get_settings().database_url)
-    out.print("database is at the latest revision")
+    url = get_settings().database_url
+    before = current_revision(url)
+    upgrade(url)
+    after = current_revision(url)
+    where = make_url(url).render_as_string(hide_password=True)
+    if before == after:
+        out.print(f"{where}: already at {after}, nothing to do")
+    else:
+        out.print(f"{where}: migrated from {before or 'an empty database'} to {after}")
 
 
 @keys_app.command(name="create")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 
 # alembic.ini sits at the repository root, next to the `db` package.
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
@@ -23,6 +25,16 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Run `alembic upgrade <revision>` (default head) against `url`."""
     command.upgrade(alembic_config(url), revision)
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the database at `url` is at (None before the first migration)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from config import get_settings
+from db.migrate import current_revision
 
 HERE = Path(__file__).parent
 BASE = HERE / "strategies" / "valid" / "base.yaml"
@@ -117,3 +119,22 @@ class TestSimulate:
         assert "Extra inputs are not permitted" not in result.stderr
         assert "errors.pydantic.dev" not in result.stderr
         assert re.search(rf"^{re.escape(str(scenario))}:3:\d+: ", result.stderr, re.M)
+
+
+class TestDbUpgrade:
+    def test_says_which_database_and_revision_and_is_idempotent(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        url = f"sqlite:///{tmp_path / 'collect.db'}"
+        monkeypatch.setenv("COLLECT_DATABASE_URL", url)
+        get_settings.cache_clear()
+        try:
+            first = runner.invoke(app, ["db", "upgrade"])
+            again = runner.invoke(app, ["db", "upgrade"])
+        finally:
+            get_settings.cache_clear()
+        head = current_revision(url)
+        assert head is not None
+        assert first.exit_code == 0, first.output
+        assert f"migrated from an empty database to {head}" in first.output
+        assert f"already at {head}, nothing to do" in again.output
