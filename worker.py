@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Worker
 
 from activities import build_activities
@@ -103,8 +104,26 @@ def main() -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    logging.captureWarnings(True)  # Python warnings become JSON lines too
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every header at INFO
-    asyncio.run(run(settings))
+    # Temporal's core (Rust) writes its own plain-text lines to stderr unless its logs are handed
+    # to Python's logging: then every line the worker writes is one JSON object.
+    Runtime.set_default(
+        Runtime(
+            telemetry=TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="WARN", other_level="WARN"),
+                    forwarding=LogForwardingConfig(logger=logging.getLogger("temporal.core")),
+                )
+            )
+        )
+    )
+    try:
+        asyncio.run(run(settings))
+    except Exception:
+        # One JSON line with the traceback inside, not a bare traceback on stderr.
+        log.exception("worker stopped on an error (Temporal at %s)", settings.temporal_address)
+        return 1
     return 0
 
 

@@ -57,6 +57,7 @@ class LiveStack:
     base_url: str
     temporal_address: str
     environment: dict[str, str]
+    worker_log: Path
 
 
 @contextmanager
@@ -116,7 +117,9 @@ def live_stack(database_url: str, workdir: Path, extra_env: dict[str, str] | Non
         )
         base = f"http://127.0.0.1:{api_port}"
         wait_for(lambda: _http_ok(f"{base}/health"), "the API", 30, logs)
-        yield LiveStack(base_url=base, temporal_address=env["COLLECT_TEMPORAL_ADDRESS"], environment=env)
+        yield LiveStack(
+            base_url=base, temporal_address=env["COLLECT_TEMPORAL_ADDRESS"], environment=env, worker_log=logs[1]
+        )
     finally:
         for process in reversed(processes):
             process.terminate()

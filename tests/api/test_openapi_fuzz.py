@@ -6,6 +6,7 @@ status codes, content types, headers and schemas the description declares."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -92,3 +93,21 @@ def test_no_operation_answers_500_or_breaks_its_schema(stack: tuple[LiveStack, s
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:3000])
     assert operations > 0
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.isolated
+def test_every_line_the_worker_logged_is_one_json_object(stack: tuple[LiveStack, str]) -> None:
+    """Operators feed the worker's stderr to a log pipeline: a plain-text line (Temporal's core,
+    a Python warning) would break its parsing. Runs after the fuzzer, so the log has content."""
+    running, _ = stack
+    lines = [line for line in running.worker_log.read_text().splitlines() if line.strip()]
+    assert lines, "the worker logged nothing (it logs 'worker started')"
+    not_json = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            not_json.append(line)
+            continue
+        assert {"ts", "level", "logger", "message"} <= entry.keys(), line
+    assert not_json == []
