@@ -134,6 +134,12 @@ async def settle(handle: WorkflowHandle[Any, Any]) -> Settled:
             before = await handle.describe(rpc_timeout=RPC_TIMEOUT)
         except RPCError:
             continue  # not answered in time (or the server was busy): ask again
+        if before.status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+            # Between two runs the test server may still describe the old one: the chain goes
+            # on, so wait for the new run (ending here sent a driver to wait for a result that
+            # only its own next moves could bring).
+            await asyncio.sleep(0.01)
+            continue
         if before.status != WorkflowExecutionStatus.RUNNING:
             return Settled(before.status)
         if not _pending_task(before):
