@@ -86,6 +86,9 @@ def _score(
     return priority(balance, kept, broken, calls, contacts).score
 
 
+_RESCORE = tasks.rescorer(_score)
+
+
 def of_task(task: AgentTask) -> Priority[int]:
     """The task's priority from its stored inputs (its `score` is the same number)."""
     return priority(
@@ -107,9 +110,9 @@ def hold_debtor(session: Session, debtor_id: int) -> None:
 def rescore_debtor(session: Session, debtor_id: int) -> None:
     """Recompute the score of every open or claimed task of the debtor from what is in the
     database now (this transaction's writes included)."""
-    tasks.rescore(session, _score, debtor_id=debtor_id)
+    tasks.rescore(session, _RESCORE, debtor_id=debtor_id)
 
 
 def rescore_all(session: Session) -> None:
     """Recompute every open or claimed task's score (after loading data in bulk)."""
-    tasks.rescore(session, _score, debtor_id=None)
+    tasks.rescore(session, _RESCORE, debtor_id=None)

@@ -18,7 +18,11 @@ class AgentTask(Base):
     """A task created by a workflow step (e.g. a call); `key` is its idempotency key."""
 
     __tablename__ = "agent_tasks"
-    __table_args__ = (CheckConstraint(one_of("status", AGENT_TASK_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(one_of("status", AGENT_TASK_STATUSES), name="status"),
+        # An agent's held tasks among all they ever worked (which accounts are theirs).
+        Index(None, "assigned_agent", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String, unique=True)
@@ -30,7 +34,7 @@ class AgentTask(Base):
     attempt: Mapped[int]
     allowed_outcomes: Mapped[list[str]]
     status: Mapped[str] = mapped_column(String, default="open")
-    assigned_agent: Mapped[str | None] = mapped_column(String, index=True)
+    assigned_agent: Mapped[str | None] = mapped_column(String)
     priority: Mapped[int] = mapped_column(default=0)
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

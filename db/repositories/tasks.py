@@ -16,8 +16,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, and_, case, false, func, literal_column, or_, select, true, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from db.models import Account, AgentTask, ApiKey, Debtor, OutcomeRecord, Promise
 from db.models import AccountState as AccountStateRow
@@ -135,55 +151,95 @@ def _nonnegative(value: ColumnElement[int]) -> ColumnElement[int]:
     return case((value > 0, value), else_=0)
 
 
-def rescore(session: Session, scorer: Scorer, *, debtor_id: int | None) -> None:
-    """Recompute the stored score inputs and score of every open or claimed task of the debtor
-    (None: of every debtor), in one UPDATE: the account's balance (the read model's, else the
-    imported one; never below 0), the debtor's promises kept and broken (those the creditor
-    reported on the task's account at import, plus every settled promise on any of the debtor's
-    accounts), and the debtor's recorded call outcomes and how many reached the right party."""
-    # `owner`: the task's account; `kin`: every account of the same debtor.
-    owner, kin = aliased(Account, name="owner"), aliased(Account, name="kin")
-    of_task = owner.id == AgentTask.account_id
-    debtor = select(owner.debtor_id).where(of_task).correlate(AgentTask).scalar_subquery()
-    debtors_accounts = select(kin.id).where(kin.debtor_id == debtor)
+@dataclass(frozen=True)
+class Rescorer:
+    """The UPDATEs that recompute stored scores with a given formula, built once: building and
+    keying a statement this size costs SQLAlchemy several times what the database spends on it."""
+
+    one_debtor: Update  # takes the bound parameter `debtor_id`
+    every_debtor: Update
+
+
+def rescorer(scorer: Scorer) -> Rescorer:
+    """Rescore statements for `scorer`: each sets, on every open or claimed task (of one debtor,
+    or of all), the account's balance (the read model's, else the imported one; never below 0),
+    the debtor's promises kept and broken (those the creditor reported on the task's account at
+    import, plus every settled promise on any of the debtor's accounts), the debtor's recorded
+    call outcomes and how many reached the right party, and the score computed from them."""
+    return Rescorer(one_debtor=_rescore(scorer, bindparam("debtor_id")), every_debtor=_rescore(scorer, None))
+
+
+def _rescore(scorer: Scorer, debtor: BindParameter[int] | None) -> Update:
+    kin = aliased(Account, name="kin")  # every account of the debtor, for their history
+
+    def of_debtor(query: Select[Any], column: QueryableAttribute[int]) -> Select[Any]:
+        return query.where(column == debtor) if debtor is not None else query
+
+    contact = case((OutcomeRecord.code.in_(NO_CONTACT_CODES), 0), else_=1)
+    calls = of_debtor(
+        select(kin.debtor_id, func.count(OutcomeRecord.id).label("calls"), func.sum(contact).label("contacts"))
+        .join(OutcomeRecord, OutcomeRecord.account_id == kin.id)
+        .group_by(kin.debtor_id),
+        kin.debtor_id,
+    ).subquery("calls")
+    settled = of_debtor(
+        select(
+            kin.debtor_id,
+            func.sum(case((Promise.status == "kept", 1), else_=0)).label("kept"),
+            func.sum(case((Promise.status == "broken", 1), else_=0)).label("broken"),
+        )
+        .join(Promise, Promise.account_id == kin.id)
+        .group_by(kin.debtor_id),
+        kin.debtor_id,
+    ).subquery("settled")
 
     def reported(key: str) -> ColumnElement[int]:
-        snapshot = func.coalesce(owner.snapshot_json[key].as_integer(), 0)
-        return select(_nonnegative(snapshot)).where(of_task).correlate(AgentTask).scalar_subquery()
+        return _nonnegative(func.coalesce(Account.snapshot_json[key].as_integer(), 0))
 
-    def settled(status: str) -> ColumnElement[int]:
-        return (
-            select(func.count(Promise.id))
-            .where(Promise.account_id.in_(debtors_accounts), Promise.status == status)
-            .scalar_subquery()
+    facts = of_debtor(
+        select(
+            Account.id.label("account_id"),
+            _nonnegative(func.coalesce(AccountStateRow.balance, Account.balance)).label("balance"),
+            (reported("promises_kept") + func.coalesce(settled.c.kept, 0)).label("kept"),
+            (reported("promises_broken") + func.coalesce(settled.c.broken, 0)).label("broken"),
+            func.coalesce(calls.c.calls, 0).label("calls"),
+            func.coalesce(calls.c.contacts, 0).label("contacts"),
         )
+        .outerjoin(AccountStateRow, AccountStateRow.account_id == Account.id)
+        .outerjoin(calls, calls.c.debtor_id == Account.debtor_id)
+        .outerjoin(settled, settled.c.debtor_id == Account.debtor_id),
+        Account.debtor_id,
+    ).subquery("facts")
+    return (
+        update(AgentTask)
+        .where(AgentTask.account_id == facts.c.account_id, AgentTask.status.in_(ACTIVE))
+        .values(
+            score_balance=facts.c.balance,
+            score_promises_kept=facts.c.kept,
+            score_promises_broken=facts.c.broken,
+            score_calls=facts.c.calls,
+            score_contacts=facts.c.contacts,
+            score=scorer(facts.c.balance, facts.c.kept, facts.c.broken, facts.c.calls, facts.c.contacts),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
-    outcomes = select(func.count(OutcomeRecord.id)).where(OutcomeRecord.account_id.in_(debtors_accounts))
-    balance = (
-        select(_nonnegative(func.coalesce(AccountStateRow.balance, owner.balance)))
-        .select_from(owner)
-        .outerjoin(AccountStateRow, AccountStateRow.account_id == owner.id)
-        .where(of_task)
-        .correlate(AgentTask)
-        .scalar_subquery()
-    )
-    kept = reported("promises_kept") + settled("kept")
-    broken = reported("promises_broken") + settled("broken")
-    calls = outcomes.scalar_subquery()
-    contacts = outcomes.where(OutcomeRecord.code.not_in(NO_CONTACT_CODES)).scalar_subquery()
-    statement = update(AgentTask).where(AgentTask.status.in_(ACTIVE))
-    if debtor_id is not None:
-        statement = statement.where(AgentTask.account_id.in_(select(Account.id).where(Account.debtor_id == debtor_id)))
-    session.execute(
-        statement.values(
-            score_balance=balance,
-            score_promises_kept=kept,
-            score_promises_broken=broken,
-            score_calls=calls,
-            score_contacts=contacts,
-            score=scorer(balance, kept, broken, calls, contacts),
-        ).execution_options(synchronize_session=False)
-    )
+
+_ACTIVE_OF_DEBTOR = (
+    select(AgentTask.id)
+    .join(Account, Account.id == AgentTask.account_id)
+    .where(Account.debtor_id == bindparam("debtor_id"), AgentTask.status.in_(ACTIVE))
+    .limit(1)
+)
+
+
+def rescore(session: Session, statements: Rescorer, *, debtor_id: int | None) -> None:
+    """Recompute the stored scores of the debtor's open and claimed tasks (None: everyone's); a
+    debtor with none costs one index lookup."""
+    if debtor_id is None:
+        session.execute(statements.every_debtor)
+    elif session.scalar(_ACTIVE_OF_DEBTOR, {"debtor_id": debtor_id}) is not None:
+        session.execute(statements.one_debtor, {"debtor_id": debtor_id})
 
 
 # Spelled as literals, not bound parameters, so that the planner (SQLite's, and PostgreSQL's on a

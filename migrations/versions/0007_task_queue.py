@@ -6,7 +6,8 @@
   two orders. Open and claimed tasks already there are scored here, with the formula as it
   stands at this revision (a revision must not import the code that may change after it).
 * `accounts (campaign_id, id)` pages a campaign's accounts; the read model's single-column
-  indexes give way to (filter, account_id) ones that serve each list filter in page order.
+  indexes give way to (filter, account_id) ones that serve each list filter in page order, and
+  `agent_tasks (assigned_agent)` to `(assigned_agent, status)` (an agent's held tasks).
 * `accounts.snapshot_json` becomes jsonb on PostgreSQL, so reading a field no longer re-parses
   the document.
 
@@ -131,6 +132,8 @@ def upgrade() -> None:
     _score_existing_tasks()
     for name, (columns, where) in QUEUE_INDEXES.items():
         op.create_index(name, "agent_tasks", columns, unique=False, postgresql_where=where, sqlite_where=where)
+    op.drop_index("ix_agent_tasks_assigned_agent", table_name="agent_tasks")
+    op.create_index("ix_agent_tasks_assigned_agent_status", "agent_tasks", ["assigned_agent", "status"], unique=False)
     op.create_index("ix_accounts_campaign_id_id", "accounts", ["campaign_id", "id"], unique=False)
     for name in OLD_STATE_INDEXES:
         op.drop_index(name, table_name="account_states")
@@ -144,6 +147,8 @@ def downgrade() -> None:
     for name, columns in OLD_STATE_INDEXES.items():
         op.create_index(name, "account_states", columns, unique=False)
     op.drop_index("ix_accounts_campaign_id_id", table_name="accounts")
+    op.drop_index("ix_agent_tasks_assigned_agent_status", table_name="agent_tasks")
+    op.create_index("ix_agent_tasks_assigned_agent", "agent_tasks", ["assigned_agent"], unique=False)
     for name, (_, where) in QUEUE_INDEXES.items():
         op.drop_index(name, table_name="agent_tasks", postgresql_where=where, sqlite_where=where)
     with op.batch_alter_table("agent_tasks", schema=None) as batch_op:
