@@ -1,5 +1,6 @@
 """Agent tasks: a call the strategy hands to a person, queued until an agent records an outcome
-(through the workflow's `record_outcome` update; the turn record then closes the task)."""
+(through the workflow's `record_outcome` update; the turn record then closes the task). A task
+is queued with its score (services/task_priority.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from temporalio import activity
 from activities.lookups import account_by_workflow, id_by_key
 from db.models import AgentTask
 from db.session import session_scope
+from services import task_priority
 from workflows.contracts import AgentTaskInput
 
 
@@ -24,6 +26,7 @@ class AgentTaskActivities:
             if found is not None:
                 return found
             account = account_by_workflow(session, input.workflow_id)
+            task_priority.hold_debtor(session, account.debtor_id)
             task = input.task
             row = AgentTask(
                 key=input.key,
@@ -40,4 +43,5 @@ class AgentTaskActivities:
             )
             session.add(row)
             session.flush()
+            task_priority.rescore_debtor(session, account.debtor_id)
             return row.id

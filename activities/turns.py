@@ -3,7 +3,9 @@ that is not a channel send (blocked contacts, fees, approval requests and decisi
 outcomes, promises, plans, task status) and projects the state into the supervisors' read model.
 
 Keys make every write idempotent: a retried activity finds its rows and writes nothing twice;
-the read model only moves forward (`version` is the turn number).
+the read model only moves forward (`version` is the turn number). What a turn writes is every
+input of the agents' task scores, so it recomputes the debtor's open tasks' scores last
+(services/task_priority.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from db.session import session_scope
 from domain import actions as act
 from domain.conditions import days_past_due
 from domain.state import AccountState
+from services import task_priority
 from workflows.contracts import TurnRecord
 
 
@@ -42,6 +45,7 @@ class TurnActivities:
     def record_turn(self, record: TurnRecord) -> None:
         with session_scope(self._sessions) as session:
             account = account_by_workflow(session, record.workflow_id)
+            task_priority.hold_debtor(session, account.debtor_id)
             self._actions(session, account, record)
             self._event(session, account, record)
             self._approvals(session, record)
@@ -49,6 +53,8 @@ class TurnActivities:
             self._promises(session, account, record)
             self._plans(session, account, record)
             self._project(session, account, record)
+            # Outcomes, settled promises and the balance are what tasks' scores count.
+            task_priority.rescore_debtor(session, account.debtor_id)
 
     def _actions(self, session: Session, account: Account, record: TurnRecord) -> None:
         wf, currency = record.workflow_id, record.state.account.currency

@@ -7,22 +7,9 @@ still resolve its dispute or read its timeline afterwards); supervisors and admi
 or account an agent may not see answers 404, exactly as one that does not exist, so the API does
 not reveal what is in other queues. A task they may see but someone else holds answers 409.
 
-Priority of the next task (GET /agent/tasks/next), all in integers:
-
-* recovery propensity (basis points) = (promises kept + 1) / (promises kept + broken + 2), over the
-  debtor's history: what the creditor reported at import plus this system's settled promises, on
-  every account of the debtor. Laplace smoothing: no history gives 50%.
-* expected recovery (minor units) = balance x recovery propensity; the balance is the read
-  model's (fees and payments included), or the imported one before the first turn.
-* contact likelihood (basis points) = (right-party contacts + 1) / (call outcomes + 2), over the
-  debtor's recorded call outcomes; every outcome but no_answer and wrong_party is a contact.
-* score = expected recovery x contact likelihood: the amount a call is expected to bring in.
-* Due times: a task due within the next two hours (or already due) comes first, soonest due
-  first, because the workflow counts it as an unanswered attempt when it expires. Then the rest,
-  highest score first; ties go to the earlier due time, then the older task.
-
-Scores compare amounts, so they rank well within one currency; queues are per strategy, and a
-strategy has one currency.
+The next task (GET /agent/tasks/next, and POST /agent/tasks/next/claim to take it in one step)
+comes by due time, then by score = expected recovery x likelihood of contact: the formula and
+how the stored scores stay current are in services/task_priority.py.
 
 Workflow rejections (an outcome the step does not allow, a promise too far ahead, nothing to
 resolve...) come back as 409 with the workflow's reason; malformed input is 422 with a pointer.
@@ -30,7 +17,7 @@ resolve...) come back as 409 with the workflow's reason; malformed input is 422 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,14 +50,13 @@ from db.repositories import accounts, tasks
 from db.repositories import timeline as history
 from domain import events as ev
 from domain.types import Outcome
+from services import next_task as queue_service
 from workflows.contracts import AccountView
 
 router = APIRouter(tags=["agents"])
 
-URGENT_WITHIN = timedelta(hours=2)
 # How far ahead a promise or a plan's first installment may be: beyond it, a date is a typo.
 MAX_YEARS_AHEAD = 10
-BP = 10_000  # basis points in one
 
 TaskId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The task's id.")]
 AccountId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The account's id.")]
@@ -139,38 +125,20 @@ def timeline_entries(session: Session, account_id: int) -> list[TimelineEntry]:
     ]
 
 
-# ---- priority ---------------------------------------------------------------------------------------
-
-
-def _count(snapshot: dict[str, object], key: str) -> int:
-    value = snapshot.get(key, 0)
-    return value if isinstance(value, int) and value > 0 else 0
-
-
-def score(candidate: tasks.Candidate, past: tasks.DebtorHistory, now: datetime) -> ScoreParts:
-    """The task's priority and its parts (formula in the module docstring)."""
-    kept = past.promises_kept + _count(candidate.snapshot, "promises_kept")
-    broken = past.promises_broken + _count(candidate.snapshot, "promises_broken")
-    propensity = BP * (kept + 1) // (kept + broken + 2)
-    contact = BP * (past.contacts + 1) // (past.outcomes + 2)
-    balance = max(candidate.row.balance, 0)
-    expected = balance * propensity // BP
-    return ScoreParts(
-        score=expected * contact // BP,
-        expected_recovery=expected,
-        balance=balance,
-        currency=candidate.row.currency,
-        recovery_propensity_bp=propensity,
-        contact_likelihood_bp=contact,
-        due_soon=candidate.row.task.due_at <= now + URGENT_WITHIN,
+def next_public(ranked: queue_service.Ranked) -> NextTask:
+    parts = ranked.priority
+    return NextTask(
+        **task_public(ranked.row).model_dump(),
+        score=ScoreParts(
+            score=parts.score,
+            expected_recovery=parts.expected_recovery,
+            balance=ranked.balance,
+            currency=ranked.row.currency,
+            recovery_propensity_bp=parts.recovery_propensity_bp,
+            contact_likelihood_bp=parts.contact_likelihood_bp,
+            due_soon=ranked.due_soon,
+        ),
     )
-
-
-def _order(task: tasks.TaskRow, parts: ScoreParts) -> tuple[int, float, int, float, int]:
-    due = task.task.due_at.timestamp()
-    if parts.due_soon:
-        return (0, due, -parts.score, 0.0, task.task.id)
-    return (1, 0.0, -parts.score, due, task.task.id)
 
 
 # ---- tasks -----------------------------------------------------------------------------------------
@@ -187,14 +155,30 @@ def next_task(
 ) -> NextTask | Response:
     """The open task to work next from your queues (supervisors: from any queue, or `queue`),
     ordered by due time and then by score = expected recovery x likelihood of contact; `score`
-    shows the parts. 204 when nothing is waiting. The task is not claimed: claim it next."""
-    found = tasks.candidates(session, who_of(principal), queue=queue)
-    if not found:
-        return Response(status_code=204)
-    past = tasks.histories(session, (c.debtor_id for c in found))
-    ranked = [(c, score(c, past.get(c.debtor_id, tasks.DebtorHistory()), now)) for c in found]
-    best, parts = min(ranked, key=lambda pair: _order(pair[0].row, pair[1]))
-    return NextTask(**task_public(best.row).model_dump(), score=parts)
+    shows the parts. 204 when nothing is waiting. The task is not claimed: claim it next, or use
+    POST /agent/tasks/next/claim."""
+    found = queue_service.next_task(session, who_of(principal), queue=queue, now=now)
+    return next_public(found) if found is not None else Response(status_code=204)
+
+
+@router.post(
+    "/agent/tasks/next/claim",
+    summary="Claim the task to work next",
+    responses={404: {"description": "No open task is waiting in your queues."}},
+)
+def claim_next_task(
+    session: SessionDep,
+    principal: AgentOrSupervisor,
+    now: NowDep,
+    queue: QueueQuery = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> NextTask:
+    """Take the task GET /agent/tasks/next would answer, in one step: it becomes yours (claimed).
+    Agents claiming at the same time each get a different task. 404 when nothing is waiting."""
+    found = queue_service.claim_next(session, who_of(principal), principal.subject, queue=queue, now=now)
+    if found is None:
+        raise ProblemError(404, "No open task is waiting in your queues.")
+    return next_public(found)
 
 
 @router.get("/agent/tasks", summary="Your open and claimed tasks")

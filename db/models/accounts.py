@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -16,7 +17,11 @@ class Account(Base):
     """An account as loaded at launch; `snapshot_json` keeps the exact input the workflow started from."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("campaign_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "external_id"),
+        # A campaign's accounts page by id (GET /accounts?campaign_id=...&cursor=...).
+        Index(None, "campaign_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
@@ -28,7 +33,8 @@ class Account(Base):
     balance: Mapped[int] = mapped_column(BigInteger)
     original_amount: Mapped[int] = mapped_column(BigInteger)
     due_date: Mapped[date]
-    snapshot_json: Mapped[dict[str, Any]]
+    # jsonb on PostgreSQL: reading a field (`snapshot_json ->> 'balance'`) does not re-parse the text.
+    snapshot_json: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set once the account's workflow has been started; the launcher picks rows where it is null.
     launched_at: Mapped[datetime | None] = mapped_column(index=True)

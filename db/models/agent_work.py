@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -17,7 +18,11 @@ class AgentTask(Base):
     """A task created by a workflow step (e.g. a call); `key` is its idempotency key."""
 
     __tablename__ = "agent_tasks"
-    __table_args__ = (CheckConstraint(one_of("status", AGENT_TASK_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(one_of("status", AGENT_TASK_STATUSES), name="status"),
+        # An agent's held tasks among all they ever worked (which accounts are theirs).
+        Index(None, "assigned_agent", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String, unique=True)
@@ -29,12 +34,47 @@ class AgentTask(Base):
     attempt: Mapped[int]
     allowed_outcomes: Mapped[list[str]]
     status: Mapped[str] = mapped_column(String, default="open")
-    assigned_agent: Mapped[str | None] = mapped_column(String, index=True)
+    assigned_agent: Mapped[str | None] = mapped_column(String)
     priority: Mapped[int] = mapped_column(default=0)
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # The task's priority and what it is computed from (services/task_priority.py), kept current
+    # by whoever changes an input, so that "next task" is one indexed ORDER BY ... LIMIT 1.
+    score: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    score_balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    score_promises_kept: Mapped[int] = mapped_column(default=0, server_default="0")
+    score_promises_broken: Mapped[int] = mapped_column(default=0, server_default="0")
+    score_calls: Mapped[int] = mapped_column(default=0, server_default="0")
+    score_contacts: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+# The queue's indexes hold open tasks only (a small, moving share of every task ever made), in the
+# two orders "next task" reads (services/task_priority.py): by due time for the urgent band, by
+# score for the rest. Unassigned tasks are indexed per queue and across queues (supervisors),
+# reserved ones per agent. `assigned_agent IS NULL` is a predicate, not a column: PostgreSQL does
+# not read an index in order past a column tested with IS NULL. Queries must spell the predicate
+# with literal values (db/repositories/tasks.py) for the planner to match it.
+OPEN_UNASSIGNED = "status = 'open' AND assigned_agent IS NULL"
+OPEN_RESERVED = "status = 'open' AND assigned_agent IS NOT NULL"
+
+
+def _open_index(name: str, *columns: Any, reserved: bool = False) -> Index:
+    where = text(OPEN_RESERVED if reserved else OPEN_UNASSIGNED)
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
+_by_due = (AgentTask.due_at, AgentTask.score.desc(), AgentTask.id)
+_by_score = (AgentTask.score.desc(), AgentTask.due_at, AgentTask.id)
+QUEUE_INDEXES = (
+    _open_index("ix_agent_tasks_open_queue_due", AgentTask.queue, *_by_due),
+    _open_index("ix_agent_tasks_open_queue_score", AgentTask.queue, *_by_score),
+    _open_index("ix_agent_tasks_open_due", *_by_due),
+    _open_index("ix_agent_tasks_open_score", *_by_score),
+    _open_index("ix_agent_tasks_reserved_due", AgentTask.assigned_agent, *_by_due, reserved=True),
+    _open_index("ix_agent_tasks_reserved_score", AgentTask.assigned_agent, *_by_score, reserved=True),
+)
 
 
 class OutcomeRecord(Base):

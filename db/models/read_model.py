@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -18,11 +18,20 @@ class AccountState(Base):
     """
 
     __tablename__ = "account_states"
+    # The supervisors' list filters by these and pages by account id (db/repositories/accounts.py):
+    # each index serves one filter (within a campaign, or across campaigns) in page order.
+    __table_args__ = (
+        Index(None, "campaign_id", "stage", "account_id"),
+        Index(None, "campaign_id", "segment", "account_id"),
+        Index(None, "campaign_id", "variant", "account_id"),
+        Index(None, "stage", "account_id"),
+        Index(None, "assigned_agent", "account_id"),
+    )
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String, unique=True)
-    campaign_id: Mapped[str] = mapped_column(String(64), index=True)
-    stage: Mapped[str] = mapped_column(String, index=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String)
     step: Mapped[str] = mapped_column(String)
     segment: Mapped[str] = mapped_column(String)
     variant: Mapped[str | None] = mapped_column(String)
@@ -37,7 +46,7 @@ class AccountState(Base):
     promise_amount: Mapped[int | None] = mapped_column(BigInteger)
     promise_due: Mapped[date | None]
     plan_summary: Mapped[str | None] = mapped_column(String)
-    assigned_agent: Mapped[str | None] = mapped_column(String, index=True)
+    assigned_agent: Mapped[str | None] = mapped_column(String)
     days_past_due: Mapped[int]
     contacts: Mapped[int]
     version: Mapped[int]

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from db.models import Account, AgentNote, AgentTask, Debtor, StrategyVersion
 from db.models import AccountState as AccountStateRow
@@ -68,19 +68,29 @@ def debtor(session: Session, debtor_id: int) -> Debtor:
 def _agent_sees(who: Who) -> ColumnElement[bool]:
     """Accounts assigned to `who` (the read model's agent, or an open task given to them) or whose
     latest task is in one of their queues: the queue that works an account keeps it between calls
-    (while it waits, is on hold or is settled), until a task of it goes to another queue."""
-    held = select(AgentTask.account_id).where(
-        AgentTask.assigned_agent == who.subject, AgentTask.status.in_(("open", "claimed"))
-    )
-    clauses = [AccountStateRow.assigned_agent == who.subject, Account.id.in_(held)]
-    if who.queues:
-        later = aliased(AgentTask)
-        latest = (
-            select(AgentTask.account_id)
-            .where(AgentTask.queue.in_(who.queues))
-            .where(~select(later.id).where(later.account_id == AgentTask.account_id, later.id > AgentTask.id).exists())
+    (while it waits, is on hold or is settled), until a task of it goes to another queue.
+
+    Each test looks at the account's own rows (correlated, through agent_tasks' account index), so
+    asking about one account, or walking a page of accounts, never reads other accounts' tasks."""
+    held = (
+        select(AgentTask.id)
+        .where(
+            AgentTask.account_id == Account.id,
+            AgentTask.assigned_agent == who.subject,
+            AgentTask.status.in_(("open", "claimed")),
         )
-        clauses.append(Account.id.in_(latest))
+        .exists()
+    )
+    clauses = [AccountStateRow.assigned_agent == who.subject, held]
+    if who.queues:
+        latest = (
+            select(AgentTask.queue)
+            .where(AgentTask.account_id == Account.id)
+            .order_by(AgentTask.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        clauses.append(latest.in_(who.queues))
     return or_(*clauses)
 
 
@@ -98,18 +108,35 @@ def listing(
     session: Session, filters: AccountFilters, *, today: date, who: Who | None, after: int | None, limit: int
 ) -> list[tuple[Account, AccountStateRow | None]]:
     """Accounts matching `filters` by id, `limit + 1` of them (see api.pagination); an agent (`who`)
-    sees only their own. Filters on the read model leave out accounts that have not started."""
-    query = select(Account, AccountStateRow).outerjoin(AccountStateRow, AccountStateRow.account_id == Account.id)
+    sees only their own. Filters on the read model leave out accounts that have not started.
+
+    With a read-model filter the read model drives the page: its (campaign, filter, account id)
+    indexes hold each filter's accounts in page order, so a deep page reads no more than a first
+    one. Without one, accounts (campaign, id) does."""
+    projected = [
+        (column, value)
+        for column, value in (
+            (AccountStateRow.stage, filters.stage),
+            (AccountStateRow.segment, filters.segment),
+            (AccountStateRow.variant, filters.variant),
+            (AccountStateRow.assigned_agent, filters.agent),
+        )
+        if value is not None
+    ]
+    # The cursor bounds both tables, so neither side of the join is read from its start.
+    after = min(after, MAX_ID) if after is not None else 0
+    joined = and_(AccountStateRow.account_id == Account.id, AccountStateRow.account_id > after)
+    query = select(Account, AccountStateRow).where(Account.id > after)
+    if projected:
+        query = query.join(AccountStateRow, joined).where(*(column == value for column, value in projected))
+        key: InstrumentedAttribute[int] = AccountStateRow.account_id
+    else:
+        query = query.outerjoin(AccountStateRow, joined)
+        key = Account.id
     if filters.campaign_id is not None:
         query = query.where(Account.campaign_id == filters.campaign_id)
-    for column, value in (
-        (AccountStateRow.stage, filters.stage),
-        (AccountStateRow.segment, filters.segment),
-        (AccountStateRow.variant, filters.variant),
-        (AccountStateRow.assigned_agent, filters.agent),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+        if projected:  # the read model's copy of the campaign leads its indexes
+            query = query.where(AccountStateRow.campaign_id == filters.campaign_id)
     if filters.dpd_bucket is not None:
         low, high = DPD_BUCKETS[filters.dpd_bucket]
         # Late by at least `low` days <=> due on or before today - low.
@@ -119,9 +146,7 @@ def listing(
             query = query.where(Account.due_date >= today - timedelta(days=high))
     if who is not None:
         query = query.where(_agent_sees(who))
-    if after is not None:
-        query = query.where(Account.id > min(after, MAX_ID))
-    rows = session.execute(query.order_by(Account.id).limit(limit + 1)).all()
+    rows = session.execute(query.order_by(key).limit(limit + 1)).all()
     return [(account, row) for account, row in rows]
 
 

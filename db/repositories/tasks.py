@@ -1,22 +1,41 @@
-"""The agents' task queue: which tasks an agent may see, their lists, the candidates for "next
-task" with what their priority is computed from, claiming and reassigning.
+"""The agents' task queue: which tasks an agent may see, their lists, picking the next task in
+the queue's order, keeping each task's stored score inputs current, claiming and reassigning.
 
 A task is visible to an agent when it is assigned to them or sits in one of their queues. An open
 task with an assigned agent is reserved for that agent (a supervisor reassigned it to them).
 Supervisors and admins see every task (`who=None`).
+
+The queue's order and the score formula are services/task_priority.py's; here is the SQL that
+reads them from the partial indexes of db/models/agent_work.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from db.models import Account, AgentTask, ApiKey, OutcomeRecord, Promise
+from db.models import Account, AgentTask, ApiKey, Debtor, OutcomeRecord, Promise
 from db.models import AccountState as AccountStateRow
 
 ACTIVE = ("open", "claimed")
@@ -44,25 +63,6 @@ class TaskRow:
     external_id: str
     currency: str
     balance: int
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An open task and the history its priority is computed from (see api/routers/agents.py)."""
-
-    row: TaskRow
-    debtor_id: int
-    snapshot: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DebtorHistory:
-    """A debtor's record across all their accounts: call outcomes, and promises kept or broken."""
-
-    outcomes: int = 0
-    contacts: int = 0
-    promises_kept: int = 0
-    promises_broken: int = 0
 
 
 def visible(who: Who) -> ColumnElement[bool]:
@@ -126,40 +126,174 @@ def active_for_account(session: Session, account_id: int) -> list[TaskRow]:
     return [_row(r) for r in session.execute(query.order_by(AgentTask.id))]
 
 
-def candidates(session: Session, who: Who | None, *, queue: str | None) -> list[Candidate]:
-    """Every open task `who` may take now (optionally in one queue), with its account's facts."""
-    query = _with_account().add_columns(Account.snapshot_json).where(workable(who))
-    if queue is not None:
-        query = query.where(AgentTask.queue == queue)
-    return [Candidate(row=_row(r), debtor_id=r[5], snapshot=r[6]) for r in session.execute(query)]
+class Scorer(Protocol):
+    """A task's score from its inputs, as SQL (services/task_priority.py owns the formula)."""
+
+    def __call__(
+        self,
+        balance: ColumnElement[int],
+        kept: ColumnElement[int],
+        broken: ColumnElement[int],
+        calls: ColumnElement[int],
+        contacts: ColumnElement[int],
+    ) -> ColumnElement[int]: ...
 
 
-def histories(session: Session, debtor_ids: Iterable[int]) -> dict[int, DebtorHistory]:
-    """Each debtor's outcomes (and how many were conversations) and settled promises, across accounts."""
-    ids = sorted(set(debtor_ids))
-    if not ids:
-        return {}
+def lock_debtor(session: Session, debtor_id: int) -> None:
+    """Hold the debtor's row until the transaction ends, so that transactions changing what their
+    tasks' scores are computed from take turns (see services/task_priority.py). FOR NO KEY UPDATE:
+    inserts that merely reference the debtor (accounts, contact points) are not held up. SQLite has
+    no row locks and needs none: its writers already take turns."""
+    session.execute(select(Debtor.id).where(Debtor.id == debtor_id).with_for_update(key_share=True))
+
+
+def _nonnegative(value: ColumnElement[int]) -> ColumnElement[int]:
+    return case((value > 0, value), else_=0)
+
+
+@dataclass(frozen=True)
+class Rescorer:
+    """The UPDATEs that recompute stored scores with a given formula, built once: building and
+    keying a statement this size costs SQLAlchemy several times what the database spends on it."""
+
+    one_debtor: Update  # takes the bound parameter `debtor_id`
+    every_debtor: Update
+
+
+def rescorer(scorer: Scorer) -> Rescorer:
+    """Rescore statements for `scorer`: each sets, on every open or claimed task (of one debtor,
+    or of all), the account's balance (the read model's, else the imported one; never below 0),
+    the debtor's promises kept and broken (those the creditor reported on the task's account at
+    import, plus every settled promise on any of the debtor's accounts), the debtor's recorded
+    call outcomes and how many reached the right party, and the score computed from them."""
+    return Rescorer(one_debtor=_rescore(scorer, bindparam("debtor_id")), every_debtor=_rescore(scorer, None))
+
+
+def _rescore(scorer: Scorer, debtor: BindParameter[int] | None) -> Update:
+    kin = aliased(Account, name="kin")  # every account of the debtor, for their history
+
+    def of_debtor(query: Select[Any], column: QueryableAttribute[int]) -> Select[Any]:
+        return query.where(column == debtor) if debtor is not None else query
+
     contact = case((OutcomeRecord.code.in_(NO_CONTACT_CODES), 0), else_=1)
-    outcomes = session.execute(
-        select(Account.debtor_id, func.count(OutcomeRecord.id), func.coalesce(func.sum(contact), 0))
-        .join(Account, Account.id == OutcomeRecord.account_id)
-        .where(Account.debtor_id.in_(ids))
-        .group_by(Account.debtor_id)
-    ).all()
-    kept = func.coalesce(func.sum(case((Promise.status == "kept", 1), else_=0)), 0)
-    broken = func.coalesce(func.sum(case((Promise.status == "broken", 1), else_=0)), 0)
-    promises = session.execute(
-        select(Account.debtor_id, kept, broken)
-        .join(Account, Account.id == Promise.account_id)
-        .where(Account.debtor_id.in_(ids))
-        .group_by(Account.debtor_id)
-    ).all()
-    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
-    for debtor_id, total, contacts in outcomes:
-        counts[debtor_id].update(outcomes=int(total), contacts=int(contacts))
-    for debtor_id, k, b in promises:
-        counts[debtor_id].update(promises_kept=int(k), promises_broken=int(b))
-    return {i: DebtorHistory(**c) for i, c in counts.items()}
+    calls = of_debtor(
+        select(kin.debtor_id, func.count(OutcomeRecord.id).label("calls"), func.sum(contact).label("contacts"))
+        .join(OutcomeRecord, OutcomeRecord.account_id == kin.id)
+        .group_by(kin.debtor_id),
+        kin.debtor_id,
+    ).subquery("calls")
+    settled = of_debtor(
+        select(
+            kin.debtor_id,
+            func.sum(case((Promise.status == "kept", 1), else_=0)).label("kept"),
+            func.sum(case((Promise.status == "broken", 1), else_=0)).label("broken"),
+        )
+        .join(Promise, Promise.account_id == kin.id)
+        .group_by(kin.debtor_id),
+        kin.debtor_id,
+    ).subquery("settled")
+
+    def reported(key: str) -> ColumnElement[int]:
+        return _nonnegative(func.coalesce(Account.snapshot_json[key].as_integer(), 0))
+
+    facts = of_debtor(
+        select(
+            Account.id.label("account_id"),
+            _nonnegative(func.coalesce(AccountStateRow.balance, Account.balance)).label("balance"),
+            (reported("promises_kept") + func.coalesce(settled.c.kept, 0)).label("kept"),
+            (reported("promises_broken") + func.coalesce(settled.c.broken, 0)).label("broken"),
+            func.coalesce(calls.c.calls, 0).label("calls"),
+            func.coalesce(calls.c.contacts, 0).label("contacts"),
+        )
+        .outerjoin(AccountStateRow, AccountStateRow.account_id == Account.id)
+        .outerjoin(calls, calls.c.debtor_id == Account.debtor_id)
+        .outerjoin(settled, settled.c.debtor_id == Account.debtor_id),
+        Account.debtor_id,
+    ).subquery("facts")
+    return (
+        update(AgentTask)
+        .where(AgentTask.account_id == facts.c.account_id, AgentTask.status.in_(ACTIVE))
+        .values(
+            score_balance=facts.c.balance,
+            score_promises_kept=facts.c.kept,
+            score_promises_broken=facts.c.broken,
+            score_calls=facts.c.calls,
+            score_contacts=facts.c.contacts,
+            score=scorer(facts.c.balance, facts.c.kept, facts.c.broken, facts.c.calls, facts.c.contacts),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+_ACTIVE_OF_DEBTOR = (
+    select(AgentTask.id)
+    .join(Account, Account.id == AgentTask.account_id)
+    .where(Account.debtor_id == bindparam("debtor_id"), AgentTask.status.in_(ACTIVE))
+    .limit(1)
+)
+
+
+def rescore(session: Session, statements: Rescorer, *, debtor_id: int | None) -> None:
+    """Recompute the stored scores of the debtor's open and claimed tasks (None: everyone's); a
+    debtor with none costs one index lookup."""
+    if debtor_id is None:
+        session.execute(statements.every_debtor)
+    elif session.scalar(_ACTIVE_OF_DEBTOR, {"debtor_id": debtor_id}) is not None:
+        session.execute(statements.one_debtor, {"debtor_id": debtor_id})
+
+
+# Spelled as literals, not bound parameters, so that the planner (SQLite's, and PostgreSQL's on a
+# generic plan for a prepared statement) can match the partial indexes' predicates.
+_OPEN: ColumnElement[str] = literal_column("'open'")
+_URGENT_ORDER = (AgentTask.due_at, AgentTask.score.desc(), AgentTask.id)
+_SCORE_ORDER = (AgentTask.score.desc(), AgentTask.due_at, AgentTask.id)
+Head = Row[tuple[int, datetime, int]]
+
+
+def _sources(who: Who | None, queue: str | None) -> list[ColumnElement[bool]]:
+    """Where the open tasks `who` may take now sit, each one index range: every queue of theirs
+    (unassigned tasks), and the tasks reserved for them. For supervisors, unassigned tasks in
+    every queue. `queue` narrows either to that queue."""
+    unassigned = and_(AgentTask.status == _OPEN, AgentTask.assigned_agent.is_(None))
+    if who is None:
+        return [and_(unassigned, AgentTask.queue == queue) if queue is not None else unassigned]
+    sources = [and_(unassigned, AgentTask.queue == q) for q in who.queues if queue in (None, q)]
+    reserved = and_(AgentTask.status == _OPEN, AgentTask.assigned_agent == who.subject)
+    sources.append(and_(reserved, AgentTask.queue == queue) if queue is not None else reserved)
+    return sources
+
+
+def _urgent_key(head: Head) -> tuple[datetime, int, int]:
+    return (head.due_at, -head.score, head.id)
+
+
+def _score_key(head: Head) -> tuple[int, datetime, int]:
+    return (-head.score, head.due_at, head.id)
+
+
+def pick(session: Session, who: Who | None, *, queue: str | None, urgent_until: datetime, lock: bool) -> int | None:
+    """The id of the first open task `who` may take now, in the queue's order: those due by
+    `urgent_until` by due time (then higher score, then older); if none, all by score (then
+    earlier due, then older). Each source answers with one indexed ORDER BY ... LIMIT 1 and the
+    best of those heads wins. `lock` takes the heads with FOR UPDATE SKIP LOCKED (PostgreSQL), so
+    concurrent claimers each get a different task instead of queueing on the same row."""
+    bands: tuple[tuple[ColumnElement[bool], Sequence[Any], Callable[[Head], Any]], ...] = (
+        (AgentTask.due_at <= urgent_until, _URGENT_ORDER, _urgent_key),
+        (true(), _SCORE_ORDER, _score_key),
+    )
+    for band, order, key in bands:
+        heads = []
+        for source in _sources(who, queue):
+            query = select(AgentTask.id, AgentTask.due_at, AgentTask.score).where(source, band)
+            query = query.order_by(*order).limit(1)
+            if lock:
+                query = query.with_for_update(skip_locked=True)
+            head = session.execute(query).first()
+            if head is not None:
+                heads.append(head)
+        if heads:
+            return int(min(heads, key=key).id)
+    return None
 
 
 def claim(session: Session, task_id: int, subject: str, now: datetime) -> bool:

@@ -15,7 +15,8 @@ from accounts_fixture import CALLS, ZONE, StartedAccount, live_state, start_acco
 from api_harness import Api
 from sqlalchemy import select, update
 
-from db.models import AgentNote, AgentTask, OutcomeRecord, Promise
+from db.models import Account, AgentNote, AgentTask, OutcomeRecord, Promise
+from services import task_priority
 
 PROBLEM = "application/problem+json"
 
@@ -95,6 +96,10 @@ class TestNextTask:
         with api.sessions() as session:
             for n in range(2):
                 session.add(OutcomeRecord(key=f"test:{n}", account_id=unreachable.id, code="no_answer", agent="beto"))
+            # Whoever writes a score input rescores the debtor's tasks (services/task_priority.py).
+            account = session.get(Account, unreachable.id)
+            assert account is not None
+            task_priority.rescore_debtor(session, account.debtor_id)
             session.commit()
         response = await api.http.get("/agent/tasks/next", headers=api.as_("agent"))
         assert response.json()["account_id"] == answered.id

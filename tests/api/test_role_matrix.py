@@ -26,6 +26,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/campaigns/{campaign_id}/stop"): {S, V},
     ("POST", "/campaigns/{campaign_id}/strategy"): {V},
     ("GET", "/agent/tasks/next"): {A, V},
+    ("POST", "/agent/tasks/next/claim"): {A, V},
     ("GET", "/agent/tasks"): {A, V},
     ("POST", "/agent/tasks/{task_id}/claim"): {A, V},
     ("POST", "/agent/tasks/{task_id}/outcome"): {A, V},
