@@ -13,7 +13,9 @@ import httpx
 import pytest
 from accounts_fixture import CALLS, ZONE, StartedAccount, live_state, start_accounts
 from api_harness import Api
+from ranking_oracle import scored
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from db.models import Account, AgentNote, AgentTask, OutcomeRecord, Promise
 from services import task_priority
@@ -30,6 +32,42 @@ def task_of(api: Api, account: StartedAccount) -> AgentTask:
         task = session.scalar(select(AgentTask).where(AgentTask.account_id == account.id).order_by(AgentTask.id.desc()))
     assert task is not None, "the strategy's first step hands the account to the calls queue"
     return task
+
+
+def task_of_session(session: Session, account: StartedAccount) -> AgentTask:
+    task = session.scalar(
+        select(AgentTask)
+        .where(AgentTask.account_id == account.id, AgentTask.status.in_(("open", "claimed")))
+        .order_by(AgentTask.id.desc())
+    )
+    assert task is not None, f"account {account.id} waits for a call"
+    return task
+
+
+async def stored(api: Api, account: StartedAccount) -> task_priority.Priority[int]:
+    """The priority stored on the account's open task."""
+    with api.sessions() as session:
+        return task_priority.of_task(task_of_session(session, account))
+
+
+async def agree_with_oracle(api: Api) -> None:
+    """Every open task's stored priority is what the Python ranking computes from the database,
+    and the supervisor's next task is that ranking's first."""
+    now = await api.env.get_current_time()
+    with api.sessions() as session:
+        expected = scored(session, None, (), None, now)
+        assert expected, "some task waits"
+        for oracle in expected:
+            task = session.get_one(AgentTask, oracle.task_id)
+            parts = task_priority.of_task(task)
+            assert (task.score, parts.recovery_propensity_bp, parts.contact_likelihood_bp, task.score_balance) == (
+                oracle.score,
+                oracle.recovery_propensity_bp,
+                oracle.contact_likelihood_bp,
+                oracle.balance,
+            )
+    response = await api.http.get("/agent/tasks/next", headers=api.as_("supervisor"))
+    assert response.json()["id"] == expected[0].task_id
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -116,6 +154,45 @@ class TestNextTask:
             out.append({"account_id": response.json()["account_id"], **response.json()["score"]})
             await api.http.post(f"/agent/tasks/{response.json()['id']}/claim", headers=api.as_("agent"))
         return out
+
+    async def test_scores_follow_the_debtors_outcomes_promises_and_payments(self, api: Api) -> None:
+        """The stored scores move with every input the turns write, on every account of the
+        debtor, and stay equal to the ranking that scored every task in Python."""
+        first, second, third = await start_accounts(
+            api, CALLS, 3, prefix="S", debtor_key="one-debtor", balances=[100_000, 200_000, 300_000]
+        )
+        await agree_with_oracle(api)
+
+        # No answer on the first account: the debtor's other calls are less likely to connect.
+        await self._outcome(api, first, {"code": "no_answer"})
+        assert (await stored(api, second)).contact_likelihood_bp == 3_333  # (0 + 1) / (1 + 2)
+        await agree_with_oracle(api)
+
+        # A promise on the second account, kept by a payment: the third account's call is worth more.
+        due = await debtor_today(api) + timedelta(days=5)
+        promise = {"amount": 80_000, "currency": "CLP", "due": due.isoformat()}
+        await self._outcome(api, second, {"code": "promise_to_pay", "promise": promise})
+        await self._pay(api, second, 80_000, "kp-promise")
+        assert (await stored(api, third)).recovery_propensity_bp == 6_666  # (1 + 1) / (1 + 0 + 2)
+        await agree_with_oracle(api)
+
+        # A partial payment on the third account lowers the balance its score counts.
+        await self._pay(api, third, 50_000, "kp-partial")
+        with api.sessions() as session:
+            assert task_of_session(session, third).score_balance == 250_000
+        await agree_with_oracle(api)
+
+    async def _outcome(self, api: Api, account: StartedAccount, body: dict[str, Any]) -> None:
+        task = task_of(api, account)
+        response = await api.http.post(f"/agent/tasks/{task.id}/outcome", json=body, headers=api.as_("agent"))
+        assert response.status_code == 200, response.text
+        await live_state(api, account.workflow_id)
+
+    async def _pay(self, api: Api, account: StartedAccount, amount: int, reference: str) -> None:
+        body = {"account_id": account.id, "provider": "khipu", "provider_payment_id": reference, "amount": amount}
+        response = await api.http.post("/payments", json=body | {"currency": "CLP"}, headers=api.as_("supervisor"))
+        assert response.status_code == 201, response.text
+        await live_state(api, account.workflow_id)
 
     async def test_nothing_in_the_queue_is_204(self, api: Api) -> None:
         await start_accounts(api, CALLS, 1)
