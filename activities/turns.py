@@ -4,6 +4,12 @@ outcomes, promises, plans, task status) and projects the state into the supervis
 
 Keys make every write idempotent: a retried activity finds its rows and writes nothing twice;
 the read model only moves forward (`version` is the turn number).
+
+An update's turn is written twice. `record_update` (a local activity) writes the whole record
+before the update answers, so what the answer tells the agent or supervisor is on their screens
+at once: the task the outcome answered is done, the outcome, the call, a promise or plan, an
+approval decided, fees, and the read model's row. The turn's actions (sends, new tasks, a legal
+referral) follow, then `record_turn` as after any turn; it finds those rows and writes none twice.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from domain.conditions import days_past_due
 from domain.state import AccountState
 from workflows.contracts import TurnRecord
 
+# Task statuses that still wait for an agent.
+ACTIVE = ("open", "claimed")
+
 
 class TurnActivities:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
@@ -40,12 +49,28 @@ class TurnActivities:
 
     @activity.defn(name="record_turn")
     def record_turn(self, record: TurnRecord) -> None:
+        """A turn's record, after its actions ran."""
+        self._write(record, before_actions=False)
+
+    @activity.defn(name="record_update")
+    def record_update(self, record: TurnRecord) -> None:
+        """An update's turn's record, before its actions run and before the update answers."""
+        self._write(record, before_actions=True)
+
+    def _write(self, record: TurnRecord, *, before_actions: bool) -> None:
+        event = record.event
+        # An outcome that names no task (the API always names it) is matched to one only after
+        # the turn's own tasks exist (see `_answered_task`), so it waits for `record_turn`, and
+        # so do the expiries, which would otherwise take the task it answered.
+        unmatched = before_actions and event.get("kind") == "agent_outcome" and event.get("task_seq") is None
         with session_scope(self._sessions) as session:
             account = account_by_workflow(session, record.workflow_id)
             self._actions(session, account, record)
-            self._event(session, account, record)
+            if not unmatched:
+                self._event(session, account, record)
             self._approvals(session, record)
-            self._tasks(session, record)
+            if not unmatched:
+                self._tasks(session, record)
             self._promises(session, account, record)
             self._plans(session, account, record)
             self._project(session, account, record)
@@ -182,7 +207,7 @@ class TurnActivities:
             update(AgentTask)
             .where(
                 AgentTask.workflow_id == record.workflow_id,
-                AgentTask.status.in_(("open", "claimed")),
+                AgentTask.status.in_(ACTIVE),
                 AgentTask.seq != (still_open if still_open is not None else -1),
             )
             .values(status="expired", completed_at=record.at)
@@ -274,9 +299,7 @@ def _answered_task(session: Session, record: TurnRecord) -> AgentTask | None:
     turn created and no longer waits for (a timer that fell due first replaced the task), else the
     one open before the turn. Never "the latest open task": the outcome's own route may already
     have created the next task in this turn."""
-    active = select(AgentTask).where(
-        AgentTask.workflow_id == record.workflow_id, AgentTask.status.in_(("open", "claimed"))
-    )
+    active = select(AgentTask).where(AgentTask.workflow_id == record.workflow_id, AgentTask.status.in_(ACTIVE))
     named = record.event.get("task_seq")
     if named is not None:
         return session.scalar(active.where(AgentTask.seq == int(named)))
