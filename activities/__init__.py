@@ -29,13 +29,15 @@ def build_activities(
 ) -> list[Callable[..., Any]]:
     """`clock` is the wall clock sends are checked against (tests pass the Temporal test server's)."""
     campaigns = CampaignActivities(sessions)
+    turns = TurnActivities(sessions)
     return [
         AccountActivities(sessions).register_account,
         MessagingActivities(sessions, senders, clock).send_message,
         AgentTaskActivities(sessions).create_agent_task,
         PaymentActivities(sessions).check_payments,
         LegalActivities(sessions).refer_to_legal,
-        TurnActivities(sessions).record_turn,
+        turns.record_turn,
+        turns.record_update,
         campaigns.launch_accounts,
         campaigns.signal_accounts,
         campaigns.finish_launch,

@@ -116,7 +116,7 @@ class CampaignActivities:
 
         def starter(id_: int, workflow_id: str, account: AccountSnapshot) -> Callable[[], Awaitable[None]]:
             async def start() -> None:
-                debtor_input = DebtorInput(campaign=info, account=account, strategy=strategy)
+                debtor_input = DebtorInput(campaign=info, account=account, strategy=strategy, strategy_published=True)
                 size = sum(p.ByteSize() for p in await client.data_converter.encode([debtor_input]))
                 if size > MAX_WORKFLOW_INPUT_BYTES:
                     impossible.append(
@@ -206,7 +206,7 @@ class CampaignActivities:
         """Move up to `batch_size` launched accounts after `after_id` to a strategy version, each by
         the `change_strategy` update; a refusal (no such step) is counted, not raised."""
         rows, strategy = await asyncio.to_thread(self._move_batch, input)
-        change = ChangeStrategy(strategy=strategy, step=input.step, by=input.by)
+        change = ChangeStrategy(strategy=strategy, step=input.step, by=input.by, published=True)
         client: Client = activity.client()
 
         async def move(workflow_id: str) -> str:

@@ -29,12 +29,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.lookups import account_by_workflow
+from activities.strategy_versions import StrategyVersions
 from channels.base import ChannelError, OutgoingMessage, Sender
 from db.models import Account, Communication, ContactPoint, OutboxMessage
 from db.session import session_scope
 from domain.conditions import days_past_due
-from domain.policy import ContactRecord, check_contact
+from domain.policy import ContactPolicy, ContactRecord, check_contact
 from domain.state import CONTACT_HISTORY_DAYS
+from domain.strategy import Template
 from domain.types import Channel
 from strategies.rendering import render
 from workflows.contracts import SendInput, SendResult
@@ -117,10 +119,20 @@ class MessagingActivities:
         sessions: sessionmaker[Session],
         senders: Mapping[Channel, Sender],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        strategies: StrategyVersions | None = None,
     ) -> None:
         self._sessions = sessions
         self._senders = senders
         self._clock = clock
+        self._strategies = strategies or StrategyVersions(sessions)
+
+    def _template_and_policy(self, input: SendInput) -> tuple[Template, ContactPolicy]:
+        """What the input carries (sends scheduled by older runs), else the published version's."""
+        if input.template is not None and input.policy is not None:
+            return input.template, input.policy
+        assert input.strategy_hash is not None, "SendInput validates that one of the two is there"
+        strategy = self._strategies.get(input.strategy_hash)
+        return strategy.template_for(input.template_name, input.locale), strategy.policy
 
     @activity.defn(name="send_message")
     def send_message(self, input: SendInput) -> SendResult:
@@ -128,7 +140,8 @@ class MessagingActivities:
         # the policy at the hour it really goes out (and a test server's skipped clock runs ahead
         # of the wall clock, where the planned moment is the truth).
         now = max(input.planned_at, self._clock())
-        planned = self._plan(input, now)
+        template, policy = self._template_and_policy(input)
+        planned = self._plan(input, template, policy, now)
         if isinstance(planned, SendResult):
             return planned
         row_id, message, sender = planned
@@ -148,7 +161,9 @@ class MessagingActivities:
             )
         return SendResult(status="sent", provider=sender.provider, provider_id=receipt.provider_id)
 
-    def _plan(self, input: SendInput, now: datetime) -> SendResult | tuple[int, OutgoingMessage, Sender]:
+    def _plan(
+        self, input: SendInput, template: Template, policy: ContactPolicy, now: datetime
+    ) -> SendResult | tuple[int, OutgoingMessage, Sender]:
         """Everything before the provider call, in one transaction; a SendResult ends the send."""
         with session_scope(self._sessions) as session:
             existing = session.scalar(select(Communication).where(Communication.key == input.key))
@@ -173,7 +188,7 @@ class MessagingActivities:
             session.add(row)
             history = contact_history(session, account.debtor_id, now - timedelta(days=CONTACT_HISTORY_DAYS))
             opted_out = set(input.opted_out) | opted_out_channels(session, account.debtor_id)
-            decision = check_contact(input.policy, input.channel, now, input.account.timezone, history, opted_out)
+            decision = check_contact(policy, input.channel, now, input.account.timezone, history, opted_out)
             invalid = session.scalar(
                 select(ContactPoint.invalid_reason).where(
                     ContactPoint.debtor_id == account.debtor_id,
@@ -194,11 +209,9 @@ class MessagingActivities:
             context = message_context(input, now)
             try:
                 row.subject = (
-                    render(input.template.subject, input.locale, input.currency, context)
-                    if input.template.subject
-                    else None
+                    render(template.subject, input.locale, input.currency, context) if template.subject else None
                 )
-                row.body = render(input.template.body, input.locale, input.currency, context)
+                row.body = render(template.body, input.locale, input.currency, context)
             except Exception as exc:  # a template error must be logged, not retried forever
                 row.status, row.error_code, row.error_message = "failed", "template", f"template error: {exc}"
                 return SendResult(status="failed", reason=row.error_message)

@@ -6,6 +6,12 @@ Keys make every write idempotent: a retried activity finds its rows and writes n
 the read model only moves forward (`version` is the turn number). What a turn writes is every
 input of the agents' task scores, so it recomputes the debtor's open tasks' scores last
 (services/task_priority.py).
+
+An update's turn is written twice. `record_update` (a local activity) writes the whole record
+before the update answers, so what the answer tells the agent or supervisor is on their screens
+at once: the task the outcome answered is done, the outcome, the call, a promise or plan, an
+approval decided, fees, and the read model's row. The turn's actions (sends, new tasks, a legal
+referral) follow, then `record_turn` as after any turn; it finds those rows and writes none twice.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ from domain.state import AccountState
 from services import task_priority
 from workflows.contracts import TurnRecord
 
+# Task statuses that still wait for an agent.
+ACTIVE = ("open", "claimed")
+
 
 class TurnActivities:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
@@ -43,13 +52,29 @@ class TurnActivities:
 
     @activity.defn(name="record_turn")
     def record_turn(self, record: TurnRecord) -> None:
+        """A turn's record, after its actions ran."""
+        self._write(record, before_actions=False)
+
+    @activity.defn(name="record_update")
+    def record_update(self, record: TurnRecord) -> None:
+        """An update's turn's record, before its actions run and before the update answers."""
+        self._write(record, before_actions=True)
+
+    def _write(self, record: TurnRecord, *, before_actions: bool) -> None:
+        event = record.event
+        # An outcome that names no task (the API always names it) is matched to one only after
+        # the turn's own tasks exist (see `_answered_task`), so it waits for `record_turn`, and
+        # so do the expiries, which would otherwise take the task it answered.
+        unmatched = before_actions and event.get("kind") == "agent_outcome" and event.get("task_seq") is None
         with session_scope(self._sessions) as session:
             account = account_by_workflow(session, record.workflow_id)
             task_priority.hold_debtor(session, account.debtor_id)
             self._actions(session, account, record)
-            self._event(session, account, record)
+            if not unmatched:
+                self._event(session, account, record)
             self._approvals(session, record)
-            self._tasks(session, record)
+            if not unmatched:
+                self._tasks(session, record)
             self._promises(session, account, record)
             self._plans(session, account, record)
             self._project(session, account, record)
@@ -188,7 +213,7 @@ class TurnActivities:
             update(AgentTask)
             .where(
                 AgentTask.workflow_id == record.workflow_id,
-                AgentTask.status.in_(("open", "claimed")),
+                AgentTask.status.in_(ACTIVE),
                 AgentTask.seq != (still_open if still_open is not None else -1),
             )
             .values(status="expired", completed_at=record.at)
@@ -280,9 +305,7 @@ def _answered_task(session: Session, record: TurnRecord) -> AgentTask | None:
     turn created and no longer waits for (a timer that fell due first replaced the task), else the
     one open before the turn. Never "the latest open task": the outcome's own route may already
     have created the next task in this turn."""
-    active = select(AgentTask).where(
-        AgentTask.workflow_id == record.workflow_id, AgentTask.status.in_(("open", "claimed"))
-    )
+    active = select(AgentTask).where(AgentTask.workflow_id == record.workflow_id, AgentTask.status.in_(ACTIVE))
     named = record.event.get("task_seq")
     if named is not None:
         return session.scalar(active.where(AgentTask.seq == int(named)))

@@ -114,8 +114,8 @@ class TemporalGateway:
 def fresh(session: Session) -> None:
     """End the request's transaction before calling the account's workflow. On SQLite every
     transaction takes the write lock when it begins (BEGIN IMMEDIATE, see db/session.py), and an
-    update returns only after the workflow's activities have written its turn, which needs that
-    lock. Nothing has been written yet, so nothing is lost; later reads see the turn's rows."""
+    update returns only after the workflow has written its turn's record (`record_update`), which
+    needs that lock. Nothing has been written yet, so nothing is lost; later reads see the record."""
     session.rollback()
 
 

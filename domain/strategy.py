@@ -213,3 +213,8 @@ class CompiledStrategy(Frozen):
     def digits(self) -> int:
         """The exponent of the strategy's currency: as recorded, else the product's table."""
         return minor_digits(self.currency) if self.currency_digits is None else self.currency_digits
+
+    def template_for(self, name: str, locale: str) -> Template:
+        """Template `name` in `locale`, else in the strategy's locale, else its first one."""
+        per_locale = self.templates[name]
+        return per_locale.get(locale) or per_locale.get(self.locale) or next(iter(per_locale.values()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from domain import actions as act
 from domain.account import AccountSnapshot
@@ -21,6 +21,7 @@ from domain.policy import ContactPolicy
 from domain.state import AccountState, BlockedContact, Counters
 from domain.strategy import CompiledStrategy, Template
 from domain.types import Channel
+from workflows.shared_strategies import shared
 
 # Turns (interpreter calls) per workflow run before continuing as new. Each turn adds a handful
 # of events; 400 keeps a run well under Temporal's suggested 4,096 events and its limit of 2,000
@@ -56,6 +57,15 @@ class DebtorInput(Frozen):
     # How long one send may take before Temporal retries it elsewhere (a worker that died
     # mid-send is noticed after this long). Providers answer in well under 10 s.
     send_timeout_s: int = Field(default=60, ge=1)
+    # True when `strategy` is a published version (a strategy_versions row, as every launch and
+    # move gives): activities may then find it there by hash instead of carrying its parts.
+    strategy_published: bool = False
+
+    @field_validator("strategy")
+    @classmethod
+    def _one_copy_per_process(cls, strategy: CompiledStrategy) -> CompiledStrategy:
+        """Decoded once per workflow, held once per process (workflows/shared_strategies.py)."""
+        return shared(strategy)
 
 
 class DebtorResult(Frozen):
@@ -73,6 +83,13 @@ class ChangeStrategy(Frozen):
     strategy: CompiledStrategy
     step: str | None = None
     by: str = ""
+    published: bool = False  # `strategy` is a strategy_versions row (see DebtorInput.strategy_published)
+
+    @field_validator("strategy")
+    @classmethod
+    def _one_copy_per_process(cls, strategy: CompiledStrategy) -> CompiledStrategy:
+        """Decoded once per workflow, held once per process (workflows/shared_strategies.py)."""
+        return shared(strategy)
 
 
 class AssignAgent(Frozen):
@@ -139,7 +156,12 @@ class RegisterAccountInput(Frozen):
 
 
 class SendInput(Frozen):
-    """One planned message. `key` (workflow id + action sequence) makes the send idempotent."""
+    """One planned message. `key` (workflow id + action sequence) makes the send idempotent.
+
+    The message's template and the contact policy come from the published strategy version
+    `strategy_hash` (the activity reads it once per process). Sends scheduled before that, or by
+    a run whose strategy is not a published version as it stands, carry `template` and `policy`
+    themselves instead."""
 
     key: str
     workflow_id: str
@@ -149,16 +171,23 @@ class SendInput(Frozen):
     account: AccountSnapshot
     channel: Channel
     template_name: str
-    template: Template
+    strategy_hash: str | None = None
+    template: Template | None = None
     locale: str
     currency: str
-    policy: ContactPolicy
+    policy: ContactPolicy | None = None
     planned_at: datetime
     balance: int
     fees_total: int
     promise: PromiseTerms | None = None
     offer: dict[str, str] = Field(default_factory=dict)
     opted_out: tuple[Channel, ...] = ()
+
+    @model_validator(mode="after")
+    def _template_and_policy_known(self) -> SendInput:
+        if self.strategy_hash is None and (self.template is None or self.policy is None):
+            raise ValueError("a send names its strategy version or carries its template and policy")
+        return self
 
 
 class SendResult(Frozen):

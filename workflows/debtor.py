@@ -4,15 +4,18 @@ interpreter (`domain.interpreter`).
 The shell owns time and side effects, nothing else: it sleeps until the state's next wake-up,
 turns updates and signals into domain events, asks the interpreter what to do, runs each action
 as an activity (sends, agent tasks, payment checks, legal referral) and feeds results back as
-events. Every turn is serialized by one lock, so an update, a signal and a timer never interleave
-inside the interpreter. Activities are called by name, so this module imports nothing that does
-I/O and stays cheap to load in the sandbox.
+events. Every turn, side effects included, is serialized by one lock, so an update, a signal and
+a timer never interleave; an update answers once its event is applied and leaves its turn's side
+effects to the next holder of the lock (see `_handle`). Activities are called by name, so this
+module imports nothing that does I/O and stays cheap to load in the sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -27,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import interpreter
     from domain.errors import DomainError, EventRejected
     from domain.policy import HolidayCalendar
-    from domain.state import AccountState
+    from domain.state import AccountState, Counters
     from domain.strategy import CompiledStrategy
     from workflows import options
     from workflows import search_attributes as sa
@@ -59,6 +62,25 @@ CALENDAR_PATCH = "holiday-calendar-frozen"
 # workflow task forever (or, at the start, failing the workflow).
 HOLD_ON_FAILURE = "hold-on-interpreter-failure"
 
+# Patch id: an update (outcome, promise, plan, dispute, approval) answers as soon as its event is
+# applied to the state, and the turn's side effects follow from the main loop (see `_handle`).
+# Like every patch, decided once per run at its first use: a run that handled an update before
+# this patch keeps answering after the whole turn until it continues as new.
+EARLY_UPDATE_ANSWER = "update-answers-when-applied"
+
+# Patch id: sends name the published strategy version (hash) instead of carrying the template
+# and the contact policy (see `_send_input`).
+SEND_BY_VERSION = "send-names-strategy-version"
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A turn the state has taken whose side effects have not run yet."""
+
+    result: interpreter.Result
+    now: datetime
+    record: TurnRecord  # written by record_turn after the actions, as the turn left the state
+
 
 def _interpret(call: Callable[..., T], *args: Any) -> T:
     """Run a pure interpreter function. The sandbox's restrictions are lifted for the call
@@ -75,11 +97,18 @@ class DebtorWorkflow:
     @workflow.init
     def __init__(self, input: DebtorInput) -> None:
         self._input = input
+        # Shared with every workflow of this worker that runs the same version (the input's
+        # validator swapped the decoded copy for it: workflows/shared_strategies.py).
         self._strategy: CompiledStrategy = input.strategy
+        # The strategy is, as it stands, a published version: sends may name it by hash.
+        self._published = input.strategy_published
         self._state: AccountState | None = input.state
         self._turn = input.turn
         self._turns_this_run = 0
+        # One turn at a time, side effects included: whoever takes the lock first runs what
+        # `_deferred` holds (see `_turn_lock`).
         self._lock = asyncio.Lock()
+        self._deferred: list[_Accepted] = []
         self._changed = False
         self._agent: str | None = input.assigned_agent
         self._attributes: dict[str, str] = {}
@@ -117,11 +146,15 @@ class DebtorWorkflow:
                     result = interpreter.held_at_start(self._strategy, input.account, now, reason)
                 await self._commit(result, {"kind": "start"}, now)
         while True:
+            if self._deferred:  # an update answered; its turn's side effects run now
+                async with self._turn_lock():
+                    pass
+                continue
             state = self._live
             if state.closed:
                 break
             if self._turns_this_run >= input.turns_per_run or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._quiesce()
                 workflow.continue_as_new(
                     DebtorInput(
                         campaign=input.campaign,
@@ -132,6 +165,7 @@ class DebtorWorkflow:
                         turns_per_run=input.turns_per_run,
                         assigned_agent=self._agent,
                         send_timeout_s=input.send_timeout_s,
+                        strategy_published=self._published,
                     )
                 )
             wake = state.wake_at()
@@ -141,10 +175,10 @@ class DebtorWorkflow:
                 continue
             try:
                 timeout = None if wake is None else wake - workflow.now()
-                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+                await workflow.wait_condition(lambda: self._changed or bool(self._deferred), timeout=timeout)
             except TimeoutError:
                 await self._tick()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._quiesce()
         final = self._live
         return DebtorResult(
             account_id=final.account.account_id,
@@ -162,7 +196,7 @@ class DebtorWorkflow:
         policy = self._strategy.policy
         if policy.holidays is None or policy.calendar is not None or not workflow.patched(CALENDAR_PATCH):
             return
-        async with self._lock:  # no turn may run on the undated policy meanwhile
+        async with self._turn_lock():  # no turn may run on the undated policy meanwhile
             calendar = await workflow.execute_local_activity(
                 "freeze_holiday_calendar",
                 FreezeCalendarInput(country=policy.holidays, on=workflow.now().date()),
@@ -172,9 +206,30 @@ class DebtorWorkflow:
             self._strategy = self._strategy.model_copy(
                 update={"policy": policy.model_copy(update={"calendar": calendar})}
             )
+            self._published = False  # its policy is no longer the published version's
+
+    @asynccontextmanager
+    async def _turn_lock(self) -> AsyncIterator[None]:
+        """The turn lock. Whoever takes it first runs the side effects of a turn an update has
+        already answered, so turns never interleave and side effects keep the order of turns.
+        (With nothing deferred it is the bare lock: taking a free lock does not yield, so runs
+        recorded before EARLY_UPDATE_ANSWER replay unchanged.)"""
+        async with self._lock:
+            while self._deferred:
+                await self._effects(self._deferred.pop(0))
+            yield
+
+    async def _quiesce(self) -> None:
+        """Wait until no handler runs and no answered turn waits for its side effects."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._deferred:
+                return
+            async with self._turn_lock():
+                pass
 
     async def _tick(self) -> None:
-        async with self._lock:
+        async with self._turn_lock():
             wake = self._live.wake_at()
             if wake is not None and wake <= workflow.now():  # a handler may have moved it
                 await self._apply(ev.Tick())
@@ -234,13 +289,14 @@ class DebtorWorkflow:
     @workflow.update(name="change_strategy")
     async def change_strategy(self, change: ChangeStrategy) -> AccountView:
         await workflow.wait_condition(lambda: self._state is not None)
-        async with self._lock:
+        async with self._turn_lock():
             now = workflow.now()
             try:
                 result = _interpret(interpreter.switch_strategy, change.strategy, self._live, change.step, now)
             except DomainError as exc:
                 raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
             self._strategy = change.strategy
+            self._published = change.published
             event = {"kind": "change_strategy", "strategy_hash": change.strategy.hash, "by": change.by}
             await self._commit(result, event, now)
         return self._view()
@@ -305,7 +361,7 @@ class DebtorWorkflow:
     def idle(self) -> bool:
         """True when the account waits for time or for the outside world: no turn is running and
         no activity is in flight. Tests and tools use it to know the workflow has settled."""
-        return self._state is not None and not self._lock.locked()
+        return self._state is not None and not self._lock.locked() and not self._deferred
 
     @workflow.query(name="snapshot")
     def snapshot(self) -> Snapshot:
@@ -313,7 +369,10 @@ class DebtorWorkflow:
         Tests' drivers read this between moves (with the server's history length unchanged around
         it) instead of asking `idle` and then `account_state`. Read-only: no history change."""
         return Snapshot(
-            idle=self._state is not None and not self._lock.locked() and workflow.all_handlers_finished(),
+            idle=self._state is not None
+            and not self._lock.locked()
+            and not self._deferred
+            and workflow.all_handlers_finished(),
             state=self._state,
             turn=self._turn,
         )
@@ -346,17 +405,38 @@ class DebtorWorkflow:
             return  # accepted: the handler meets the same failure and holds the account
 
     async def _handle(self, event: ev.Event) -> AccountView:
+        """Apply an update's event and answer with the account's new view.
+
+        From EARLY_UPDATE_ANSWER on, the answer does not wait for the turn's actions (sends, new
+        tasks, a legal referral): they are deferred to whoever takes the turn lock next (the main
+        loop at once, or a handler already queued for it), before any other turn is decided. What
+        the answer says is on the agents' and supervisors' screens before it is given: a local
+        activity (`record_update`, no round trip through the server) writes the turn's record
+        first (the answered task done, the outcome and the call, a promise, plan or approval
+        decision, the read model's row at this turn's version); `record_turn` confirms it after
+        the actions, as after every turn."""
         await workflow.wait_condition(lambda: self._state is not None)
-        async with self._lock:
+        if not workflow.patched(EARLY_UPDATE_ANSWER):
+            async with self._turn_lock():
+                try:
+                    await self._apply(event)
+                except DomainError as exc:  # the state moved between validation and the lock
+                    raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
+            return self._view()
+        async with self._turn_lock():
+            now = workflow.now()
             try:
-                await self._apply(event)
+                result = self._decide(event, now)
             except DomainError as exc:  # the state moved between validation and the lock
                 raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
-        return self._view()
+            accepted = self._accept(result, event.model_dump(mode="json"), now)
+            self._deferred.append(accepted)
+            await workflow.execute_local_activity("record_update", accepted.record, **options.LOCAL_DATABASE)
+            return self._view()
 
     async def _signal(self, event: ev.Event) -> None:
         await workflow.wait_condition(lambda: self._state is not None)
-        async with self._lock:
+        async with self._turn_lock():
             try:
                 await self._apply(event)
             except DomainError as exc:
@@ -364,8 +444,13 @@ class DebtorWorkflow:
 
     async def _apply(self, event: ev.Event) -> None:
         now = workflow.now()
+        result = self._decide(event, now)
+        await self._commit(result, event.model_dump(mode="json"), now)
+
+    def _decide(self, event: ev.Event, now: datetime) -> interpreter.Result:
+        """The interpreter's turn for `event`; a rejection is raised, a defect holds the account."""
         try:
-            result = _interpret(interpreter.step, self._strategy, self._live, event, now)
+            return _interpret(interpreter.step, self._strategy, self._live, event, now)
         except EventRejected:
             raise
         except Exception as exc:
@@ -373,8 +458,7 @@ class DebtorWorkflow:
             # same way forever, so the account is held, visibly, for a supervisor.
             if not workflow.patched(HOLD_ON_FAILURE):
                 raise
-            result = interpreter.hold_for_error(self._live, self._failure(event.kind, exc))
-        await self._commit(result, event.model_dump(mode="json"), now)
+            return interpreter.hold_for_error(self._live, self._failure(event.kind, exc))
 
     def _failure(self, what: str, exc: Exception) -> str:
         reason = f"{what}: {exc}" if isinstance(exc, DomainError) else f"{what}: {type(exc).__name__}: {exc}"
@@ -383,36 +467,43 @@ class DebtorWorkflow:
 
     async def _commit(self, result: interpreter.Result, event: Mapping[str, Any], now: datetime) -> None:
         """Keep the new state, run its side effects, record the turn, feed results back."""
-        previous = self._state.counters if self._state is not None else result.state.counters
+        await self._effects(self._accept(result, event, now))
+
+    def _accept(self, result: interpreter.Result, event: Mapping[str, Any], now: datetime) -> _Accepted:
+        """Keep the new state; return the turn whose side effects are still to run."""
+        previous: Counters = self._state.counters if self._state is not None else result.state.counters
         self._state = result.state
         self._turn += 1
         self._turns_this_run += 1
         self._changed = True
+        next_action, next_at = self._next_action()
+        record = TurnRecord(
+            key=f"{self._wf_id}:turn:{self._turn}",
+            workflow_id=self._wf_id,
+            campaign_id=self._input.campaign.id,
+            strategy_hash=self._strategy.hash,
+            turn=self._turn,
+            at=now,
+            event=dict(event),
+            actions=tuple(a for a in result.actions if not isinstance(a, act.SendMessage)),
+            state=self._live,
+            previous_counters=previous,
+            next_action=next_action,
+            next_action_at=next_at,
+            assigned_agent=self._agent,
+        )
+        return _Accepted(result=result, now=now, record=record)
+
+    async def _effects(self, turn: _Accepted) -> None:
+        """Run a turn's actions in order, record it, then feed their results back as events.
+        The state is still the turn's own here: every other turn waits for the turn lock."""
+        result, now = turn.result, turn.now
         follow_ups: list[ev.Event] = []
         for action in result.actions:
             follow_ups.extend(await self._perform(action, now))
         if any(isinstance(a, act.AccountClosed) for a in result.actions):
             self._closed_at = now
-        next_action, next_at = self._next_action()
-        await workflow.execute_activity(
-            "record_turn",
-            TurnRecord(
-                key=f"{self._wf_id}:turn:{self._turn}",
-                workflow_id=self._wf_id,
-                campaign_id=self._input.campaign.id,
-                strategy_hash=self._strategy.hash,
-                turn=self._turn,
-                at=now,
-                event=dict(event),
-                actions=tuple(a for a in result.actions if not isinstance(a, act.SendMessage)),
-                state=self._live,
-                previous_counters=previous,
-                next_action=next_action,
-                next_action_at=next_at,
-                assigned_agent=self._agent,
-            ),
-            **options.DATABASE,
-        )
+        await workflow.execute_activity("record_turn", turn.record, **options.DATABASE)
         self._upsert_attributes()
         for follow_up in follow_ups:
             try:
@@ -481,11 +572,12 @@ class DebtorWorkflow:
                 return []  # blocked contacts, fees, approvals, closure: written by record_turn
 
     def _send_input(self, action: act.SendMessage, key: str, now: datetime) -> SendInput:
+        """The send's facts. A published version is named by its hash (the activity reads the
+        template and the policy from it, once per process); otherwise they travel inline, as all
+        sends did before SEND_BY_VERSION."""
         state = self._live
-        per_locale = self._strategy.templates[action.template]
-        template = (
-            per_locale.get(action.locale) or per_locale.get(self._strategy.locale) or next(iter(per_locale.values()))
-        )
+        by_version = self._published and workflow.patched(SEND_BY_VERSION)
+        strategy = self._strategy
         promise = (
             ev.PromiseTerms(amount=state.promise.amount, due=state.promise.due) if state.promise is not None else None
         )
@@ -498,10 +590,11 @@ class DebtorWorkflow:
             account=state.account,
             channel=action.channel,
             template_name=action.template,
-            template=template,
+            strategy_hash=strategy.hash if by_version else None,
+            template=None if by_version else strategy.template_for(action.template, action.locale),
             locale=action.locale,
-            currency=self._strategy.currency,
-            policy=self._strategy.policy,
+            currency=strategy.currency,
+            policy=None if by_version else strategy.policy,
             planned_at=now,
             balance=state.balance,
             fees_total=state.fees_total,

@@ -27,11 +27,15 @@ def send(timeout_s: int) -> dict[str, Any]:
 # Reading the installed holiday calendar: local, pure and quick; retried like any activity.
 LOCAL: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30)}
 
-DATABASE: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=1),
-    ),
-}
+DATABASE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+
+DATABASE: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": DATABASE_RETRY}
+
+# The database write an update's answer waits for (`record_update`): local, so the answer costs
+# no round trip through the server; retried like any database activity (never given up, so an
+# update is never refused after its event was applied).
+LOCAL_DATABASE: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": DATABASE_RETRY}

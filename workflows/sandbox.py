@@ -12,7 +12,17 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from domain.zone_rules import use_pinned_zone_rules
 
-PASSED_THROUGH = ("domain", "workflows.contracts", "cel", "holidays", "dateutil", "zoneinfo")
+# workflows.shared_strategies must be one module for the whole process (not re-imported per run):
+# it is the registry that lets all workflows of a worker hold one copy of each strategy.
+PASSED_THROUGH = (
+    "domain",
+    "workflows.contracts",
+    "workflows.shared_strategies",
+    "cel",
+    "holidays",
+    "dateutil",
+    "zoneinfo",
+)
 
 
 def _preload_holiday_calendars() -> None:

@@ -351,7 +351,7 @@ def move_strategy(
         raise ProblemError(
             409, f"Strategy {strategy.id} works in {strategy.currency}; account {account_id} is in {account.currency}."
         )
-    change = ChangeStrategy(strategy=strategy, step=body.step, by=principal.subject)
+    change = ChangeStrategy(strategy=strategy, step=body.step, by=principal.subject, published=True)
     view = update_account(session, temporal, account.workflow_id, "change_strategy", change)
     accounts.add_note(
         session,

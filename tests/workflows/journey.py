@@ -32,6 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from workers import RPC_TIMEOUT, TASK_QUEUE, settle
 
 from db.models import AgentTask, Communication, LegalReferral
+from db.repositories import strategies as strategies_repo
 from domain import actions as act
 from domain import events as ev
 from domain import strategy as st
@@ -126,6 +127,13 @@ async def deliver(handle: WorkflowHandle[Any, Any], event: ev.Event) -> str | No
     return None
 
 
+def publish(sessions: sessionmaker[Session], strategy: CompiledStrategy) -> None:
+    """Store `strategy` as a published version (once per hash), as the API's publish does."""
+    with sessions() as session:
+        strategies_repo.publish(session, strategy, source_yaml=strategy.model_dump_json(), published_by="tests")
+        session.commit()
+
+
 async def run_journey(
     env: WorkflowEnvironment,
     strategy: CompiledStrategy,
@@ -138,9 +146,12 @@ async def run_journey(
     campaign: str = "camp-1",
     turns_per_run: int | None = None,
     resume: bool = False,
+    published_in: sessionmaker[Session] | None = None,
 ) -> JourneyRun:
     """Start the account's workflow at `start` (or, with `resume`, keep driving the running one)
-    and play the journey until `days` after `start` or until the account closes."""
+    and play the journey until `days` after `start` or until the account closes. With
+    `published_in`, the strategy is published there first and the account starts as a launch
+    starts it (its sends name the published version instead of carrying template and policy)."""
     client: Client = env.client
     start = start.astimezone(UTC)  # count days as the simulator does: in UTC, not across a DST shift
     end = start + timedelta(days=days)
@@ -155,7 +166,10 @@ async def run_journey(
     for at, event in scripted:
         push(at, event)
     await skip_to(env, start)
-    extra = {"turns_per_run": turns_per_run} if turns_per_run else {}
+    extra: dict[str, Any] = {"turns_per_run": turns_per_run} if turns_per_run else {}
+    if published_in is not None:
+        publish(published_in, strategy)
+        extra["strategy_published"] = True
     workflow_id = debtor_workflow_id(campaign, account.account_id)
     first_run_id = None
     if not resume:

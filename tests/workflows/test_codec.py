@@ -8,6 +8,7 @@ that is not configured fails with a message naming it. Histories recorded before
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -66,12 +67,40 @@ def payloads_in(message: Message, path: str = "") -> Iterator[tuple[str, Payload
                 yield from payloads_in(item, f"{where}[{n}]")
 
 
+# The SDK core's own bookkeeping in its markers, which the core itself reads back on replay (so
+# no codec of ours may seal it): a patch's id, and a local activity's sequence, type and times.
+# Its result, the only part the workflow wrote, is a payload of ours and is sealed.
+CORE_MARKER_FIELDS = {
+    "marker_recorded_event_attributes.details[patch-data]": {"id", "deprecated"},
+    "marker_recorded_event_attributes.details[data]": {
+        "seq",
+        "attempt",
+        "activity_id",
+        "activity_type",
+        "complete_time",
+        "backoff",
+        "original_schedule_time",
+        "activation_index",
+    },
+}
+
+
+def core_bookkeeping(path: str, payload: Payload) -> bool:
+    """A core marker's plain details, checked to hold nothing but the core's known fields."""
+    for where, fields in CORE_MARKER_FIELDS.items():
+        if where in path:
+            assert set(json.loads(payload.data)) <= fields, f"{path} holds more than the core's bookkeeping"
+            return True
+    return False
+
+
 def history_payloads(history: WorkflowHistory) -> list[tuple[str, Payload]]:
     return [
         (f"event {event.event_id}{path}", payload)
         for event in history.events
         for path, payload in payloads_in(event)
         if "search_attributes" not in path  # indexed by the server: must stay readable (no personal data)
+        and not core_bookkeeping(path, payload)
     ]
 
 

@@ -4,6 +4,8 @@ workflow or the interpreter that would break running accounts fails the suite.
 
 To record fresh histories after an intentional, patched change:
     COLLECT_RECORD_HISTORIES=1 bin/test tests/workflows/test_debtor_history.py
+Give the fresh journey's file a new name (FRESH_HISTORY) when the change is patched, so the
+histories older code recorded stay committed and keep replaying.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
 
 HISTORIES = Path(__file__).parent / "histories"
+# Recorded with updates answering as soon as their event is applied (EARLY_UPDATE_ANSWER) and
+# sends naming the published version (SEND_BY_VERSION); journey-promise-dispute-optout.json is
+# the same journey as recorded before those patches.
+FRESH_HISTORY = "journey-early-answers-sends-by-version.json"
 
 
 def replayer() -> Replayer:
@@ -43,7 +49,7 @@ async def test_long_journey_continues_as_new_and_loses_nothing(
 ) -> None:
     start = next_monday_9()
     acct = account(cl, start)
-    real, simulated = await journey(env, cl, acct, start, {"days": 150}, turns_per_run=4)
+    real, simulated = await journey(env, cl, acct, start, {"days": 150}, turns_per_run=4, published_in=sessions)
 
     first_run = env.client.get_workflow_handle(real.handle.id, run_id=real.first_run_id)
     assert (await first_run.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
@@ -83,12 +89,12 @@ async def test_a_fresh_history_replays_and_is_recorded_on_request(
             {"day": 3, "payment": 50_000, "payment_id": "early"},
         ],
     }
-    real, _ = await journey(env, cl, acct, start, doc)
+    real, _ = await journey(env, cl, acct, start, doc, published_in=sessions)
     history = await real.handle.fetch_history()
     await replayer().replay_workflow(history)
     if os.environ.get("COLLECT_RECORD_HISTORIES") and database_url.startswith("sqlite"):
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "journey-promise-dispute-optout.json").write_text(history.to_json())
+        (HISTORIES / FRESH_HISTORY).write_text(history.to_json())
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)

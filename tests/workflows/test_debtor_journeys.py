@@ -135,7 +135,7 @@ async def test_contact_promise_payment_in_full_closes_paid(
         "calls": [{"code": "promise_to_pay", "in_days": 5}],
         "events": [{"day": 11, "at": "15:00", "payment": BALANCE}],
     }
-    real, simulated = await journey(env, cl, acct, start, doc)
+    real, simulated = await journey(env, cl, acct, start, doc, published_in=sessions)
 
     assert real.status == WorkflowExecutionStatus.COMPLETED
     result = await result_of(real.handle)
@@ -161,7 +161,7 @@ async def test_nobody_answers_reminders_calls_final_letter_legal(
 ) -> None:
     start = next_monday_9()
     acct = account(cl, start)
-    real, simulated = await journey(env, cl, acct, start, {"days": 150, "approvals": "approve"})
+    real, simulated = await journey(env, cl, acct, start, {"days": 150, "approvals": "approve"}, published_in=sessions)
 
     result = await result_of(real.handle)
     assert result.resolution == Resolution.LEGAL
@@ -190,7 +190,7 @@ async def test_broken_promise_takes_the_broken_promise_route(
     start = next_monday_9()
     acct = account(cl, start)
     doc = {"days": 20, "calls": [{"code": "promise_to_pay", "amount": 100_000, "in_days": 4}]}
-    real, simulated = await journey(env, cl, acct, start, doc)
+    real, simulated = await journey(env, cl, acct, start, doc, published_in=sessions)
 
     wf = real.handle.id
     assert templates_sent(sessions, wf)[2:5] == ["promesa_confirmada", "promesa_recordatorio", "promesa_incumplida"]
@@ -217,7 +217,7 @@ async def test_partial_payments_down_to_zero_count_each_payment_once(
             {"day": 6, "payment": 50_000, "payment_id": "p3"},
         ],
     }
-    real, simulated = await journey(env, cl, acct, start, doc)
+    real, simulated = await journey(env, cl, acct, start, doc, published_in=sessions)
 
     result = await result_of(real.handle)
     assert (result.resolution, result.balance, result.paid_total) == (Resolution.PAID, 0, BALANCE)
@@ -234,7 +234,7 @@ async def test_plan_tolerates_one_missed_installment_and_routes_the_second(
         "days": 100,
         "calls": [{"code": "payment_plan", "installments": 3, "down_payment": 15_000, "in_days": 5}],
     }
-    real, simulated = await journey(env, cl, acct, start, doc)
+    real, simulated = await journey(env, cl, acct, start, doc, published_in=sessions)
 
     wf = real.handle.id
     sent_templates = templates_sent(sessions, wf)
@@ -255,7 +255,7 @@ async def test_dispute_stops_every_contact_until_resolved(
     start = next_monday_9()
     acct = account(cl, start)
     doc = {"days": 40, "events": [{"day": 1, "dispute": "open"}, {"day": 25, "at": "11:00", "dispute": "resolved"}]}
-    real, simulated = await journey(env, cl, acct, start, doc)
+    real, simulated = await journey(env, cl, acct, start, doc, published_in=sessions)
 
     wf = real.handle.id
     opened = start + timedelta(days=1, hours=3)
@@ -284,7 +284,7 @@ async def test_late_evening_send_waits_for_the_next_allowed_time_never_a_holiday
     )
     start = datetime.combine(holiday - timedelta(days=1), time(23, 0), tzinfo=ZONE)
     acct = account(cl, start)
-    real, simulated = await journey(env, cl, acct, start, {"days": 3})
+    real, simulated = await journey(env, cl, acct, start, {"days": 3}, published_in=sessions)
 
     wf = real.handle.id
     log = communications(sessions, wf)
