@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -16,7 +16,18 @@ class Account(Base):
     """An account as loaded at launch; `snapshot_json` keeps the exact input the workflow started from."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("campaign_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "external_id"),
+        # The launcher's next batch, `campaign_id = ? AND launched_at IS NULL ORDER BY id LIMIT n`,
+        # reads only accounts still to start, in order, however many the campaign has launched.
+        Index(
+            "ix_accounts_unlaunched",
+            "campaign_id",
+            "id",
+            postgresql_where=text("launched_at IS NULL"),
+            sqlite_where=text("launched_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
