@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "collect"
+    # Where the launcher starts account workflows; unset, on its own queue. Another queue lets a
+    # deployment run accounts on their own workers (and the launch benchmark start accounts with
+    # no worker running them, to time the starts alone).
+    temporal_account_task_queue: str | None = None
     temporal_tls: bool = False
     temporal_tls_cert_path: str | None = None
     temporal_tls_key_path: str | None = None

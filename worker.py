@@ -63,7 +63,9 @@ def build_worker(
         # The same sandbox configuration as the tests: the domain passed through, holiday
         # calendars preloaded. (Before issue 4 the worker used the SDK's default runner here.)
         workflow_runner=workflow_runner(),
-        activities=build_activities(sessions, build_senders(settings)),
+        activities=build_activities(
+            sessions, build_senders(settings), account_task_queue=settings.temporal_account_task_queue
+        ),
         activity_executor=executor,
         max_cached_workflows=settings.worker_max_cached_workflows,
     )

@@ -26,9 +26,11 @@ def build_activities(
     sessions: sessionmaker[Session],
     senders: Mapping[Channel, Sender],
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    account_task_queue: str | None = None,
 ) -> list[Callable[..., Any]]:
-    """`clock` is the wall clock sends are checked against (tests pass the Temporal test server's)."""
-    campaigns = CampaignActivities(sessions)
+    """`clock` is the wall clock sends are checked against (tests pass the Temporal test server's);
+    `account_task_queue` where launches start account workflows (default: the worker's queue)."""
+    campaigns = CampaignActivities(sessions, account_task_queue)
     turns = TurnActivities(sessions)
     return [
         AccountActivities(sessions).register_account,

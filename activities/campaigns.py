@@ -16,12 +16,13 @@ import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -47,6 +48,8 @@ from workflows.contracts import (
 # the compiled strategy and the account, so it is measured before the start is sent.
 MAX_WORKFLOW_INPUT_BYTES = 2 * 1024 * 1024
 LAUNCH_IMPOSSIBLE = "LaunchImpossible"
+# Compiled strategies a launcher keeps parsed between batches (one per campaign launching at once).
+KEPT_STRATEGIES = 8
 
 
 async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[None]]]) -> None:
@@ -84,8 +87,13 @@ def _next_after(rows: list[tuple[int, str]], batch_size: int) -> int | None:
 
 
 class CampaignActivities:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    """`account_task_queue`: where account workflows start; by default the launching worker's own
+    queue (a deployment may give accounts their own workers)."""
+
+    def __init__(self, sessions: sessionmaker[Session], account_task_queue: str | None = None) -> None:
         self._sessions = sessions
+        self._account_task_queue = account_task_queue
+        self._strategies: dict[str, CompiledStrategy] = {}
 
     # ---- launching -----------------------------------------------------------------------------
 
@@ -95,13 +103,12 @@ class CampaignActivities:
         batch = await asyncio.to_thread(self._next_batch, input)
         if batch.status != "running" or not batch.accounts:
             return LaunchBatchResult(status=batch.status, done=batch.status == "running")
-        assert batch.compiled is not None
+        campaign = batch.campaign
         try:
-            strategy = CompiledStrategy.model_validate(batch.compiled)
+            strategy = self._strategy(campaign.strategy_hash, batch.compiled)
             accounts = [(id_, wf, AccountSnapshot.model_validate(snap)) for id_, wf, snap in batch.accounts]
         except ValidationError as exc:  # written by our own import: a bug, not a passing fault
             raise ApplicationError(f"cannot read a stored account or strategy: {exc}", non_retryable=True) from exc
-        campaign = batch.campaign
         info = CampaignInfo(
             id=campaign.id,
             creditor_name=campaign.creditor_name,
@@ -110,14 +117,20 @@ class CampaignActivities:
             payment_link_base=campaign.payment_link_base,
         )
         client = activity.client()
-        queue = activity.info().task_queue
+        converter = client.data_converter
+        queue = self._account_task_queue or activity.info().task_queue
         started: list[int] = []
         impossible: list[str] = []
 
         def starter(id_: int, workflow_id: str, account: AccountSnapshot) -> Callable[[], Awaitable[None]]:
             async def start() -> None:
-                debtor_input = DebtorInput(campaign=info, account=account, strategy=strategy, strategy_published=True)
-                size = sum(p.ByteSize() for p in await client.data_converter.encode([debtor_input]))
+                # Serialized once: the size check and the start share the payload (the codec seals
+                # it again on the way out, which costs microseconds; the serialization did not).
+                plain = converter.payload_converter.to_payloads(
+                    [DebtorInput(campaign=info, account=account, strategy=strategy, strategy_published=True)]
+                )
+                sealed = await converter.payload_codec.encode(plain) if converter.payload_codec else plain
+                size = sum(p.ByteSize() for p in sealed)
                 if size > MAX_WORKFLOW_INPUT_BYTES:
                     impossible.append(
                         f"account {account.account_id} cannot start: its workflow input is {size:,} bytes, more "
@@ -130,7 +143,7 @@ class CampaignActivities:
                     with contextlib.suppress(WorkflowAlreadyStartedError):
                         await client.start_workflow(
                             "DebtorWorkflow",
-                            debtor_input,
+                            RawValue(plain[0]),
                             id=workflow_id,
                             task_queue=queue,
                             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -154,6 +167,18 @@ class CampaignActivities:
             raise ApplicationError(reason, type=LAUNCH_IMPOSSIBLE, non_retryable=True)
         return LaunchBatchResult(status="running", started=marked)
 
+    def _strategy(self, strategy_hash: str, compiled: dict[str, Any] | None) -> CompiledStrategy:
+        """The campaign's compiled strategy: read and parsed on the first batch that needs it, then
+        kept (a version is immutable and named by its content hash)."""
+        strategy = self._strategies.get(strategy_hash)
+        if strategy is None:
+            assert compiled is not None  # the repository read it: it was not kept
+            strategy = CompiledStrategy.model_validate(compiled)
+            while len(self._strategies) >= KEPT_STRATEGIES:
+                self._strategies.pop(next(iter(self._strategies)))
+            self._strategies[strategy_hash] = strategy
+        return strategy
+
     def _fail_launch(self, campaign_id: str, reason: str) -> None:
         with session_scope(self._sessions) as session:
             repo.fail_launch(session, campaign_id, reason, datetime.now(UTC))
@@ -161,7 +186,9 @@ class CampaignActivities:
     def _next_batch(self, input: LaunchBatchInput) -> repo.LaunchBatch:
         with session_scope(self._sessions) as session:
             try:
-                return repo.launch_batch(session, input.campaign_id, input.batch_size, True, datetime.now(UTC))
+                return repo.launch_batch(
+                    session, input.campaign_id, input.batch_size, datetime.now(UTC), kept=frozenset(self._strategies)
+                )
             except LookupError as exc:
                 raise ApplicationError(str(exc), type="CampaignMissing", non_retryable=True) from exc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +21,15 @@ class Account(Base):
         UniqueConstraint("campaign_id", "external_id"),
         # A campaign's accounts page by id (GET /accounts?campaign_id=...&cursor=...).
         Index(None, "campaign_id", "id"),
+        # The launcher's next batch, `campaign_id = ? AND launched_at IS NULL ORDER BY id LIMIT n`,
+        # reads only accounts still to start, in order, however many the campaign has launched.
+        Index(
+            "ix_accounts_unlaunched",
+            "campaign_id",
+            "id",
+            postgresql_where=text("launched_at IS NULL"),
+            sqlite_where=text("launched_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -73,7 +73,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class LaunchBatch:
-    """What the launcher needs for one batch; `accounts` is (id, workflow_id, snapshot_json)."""
+    """What the launcher needs for one batch; `accounts` is (id, workflow_id, snapshot_json);
+    `compiled` is None when the caller said it holds the strategy already."""
 
     status: str
     campaign: Campaign
@@ -334,8 +335,12 @@ def begin_launch(session: Session, campaign: Campaign, now: datetime) -> None:
     campaign.launch_error = None
 
 
-def launch_batch(session: Session, campaign_id: str, limit: int, compiled: bool, now: datetime) -> LaunchBatch:
-    """The next accounts to start; when none is left, the launch is marked done in this transaction."""
+def launch_batch(
+    session: Session, campaign_id: str, limit: int, now: datetime, kept: frozenset[str] = frozenset()
+) -> LaunchBatch:
+    """The next accounts to start (by the partial index of accounts not launched); when none is
+    left, the launch is marked done in this transaction. The compiled strategy is read unless its
+    hash is in `kept` (the caller holds it already)."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise LookupError(f"campaign {campaign_id} does not exist")
@@ -353,7 +358,7 @@ def launch_batch(session: Session, campaign_id: str, limit: int, compiled: bool,
             campaign.launch_finished_at = now
         return LaunchBatch(campaign.status, campaign, None, [])
     strategy = None
-    if compiled:
+    if campaign.strategy_hash not in kept:
         strategy = session.scalar(
             select(StrategyVersion.compiled_json).where(StrategyVersion.hash == campaign.strategy_hash)
         )

@@ -112,3 +112,26 @@ def test_concurrent_renders_keep_their_own_budgets() -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: render(slow, "es-CL", "CLP", EXAMPLE_CONTEXT), range(8)))
     assert results == ["done"] * 8
+
+
+def test_a_template_sent_again_is_not_compiled_again_and_renders_each_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each send renders a template of its strategy: compiling it anew for every send cost more
+    than rendering it. The same source, locale and currency compile once; each render still sees
+    its own context and budget."""
+    compiled: list[str] = []
+    real = sandbox.BoundedSandbox.compile
+
+    def counting(self: sandbox.BoundedSandbox, source: str, *args: object, **kwargs: object) -> object:
+        compiled.append(source)
+        return real(self, source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sandbox.BoundedSandbox, "compile", counting)
+    source = "Hola {{ debtor.first_name }}, su saldo es {{ account.balance | money }} (sent-twice test)"
+    first = render(source, "es-CL", "CLP", EXAMPLE_CONTEXT)
+    other = {**EXAMPLE_CONTEXT, "debtor": {"name": "Beto Soto", "first_name": "Beto"}}
+    second = render(source, "es-CL", "CLP", other)
+    assert (first, second) == (
+        "Hola Ana, su saldo es $150.000 (sent-twice test)",
+        "Hola Beto, su saldo es $150.000 (sent-twice test)",
+    )
+    assert compiled.count(source) <= 1

@@ -168,6 +168,35 @@ class TestLaunchActivity:
             if account.workflow_id in earlier:
                 assert described.run_id == earlier[account.workflow_id], "the earlier run is reused, not replaced"
 
+    async def test_accounts_start_on_the_account_queue_with_the_input_a_debtor_workflow_reads(
+        self, env: WorkflowEnvironment, sessions: sessionmaker[Session], worker: Worker
+    ) -> None:
+        """The launcher serializes each input once and hands Temporal those bytes: what the history
+        holds must decode to the very input, sealed once (no worker polls the account queue here,
+        so the accounts only wait there)."""
+        strategy = prepare(sessions, 3)
+        activity_env = ActivityEnvironment(client=env.client)
+        activity_env.info = dataclasses.replace(activity_env.info, task_queue=TASK_QUEUE)
+        launch = CampaignActivities(sessions, account_task_queue="accounts-elsewhere").launch_accounts
+        for _ in range(2):  # two batches: the second uses the strategy the first one read
+            await activity_env.run(launch, LaunchBatchInput(campaign_id=CAMPAIGN, batch_size=2, concurrency=2))
+        campaign, accounts = rows(sessions)
+        assert campaign.launched == 3
+        for account in accounts:
+            handle = env.client.get_workflow_handle(account.workflow_id)
+            described = await handle.describe()
+            assert described.raw_description.execution_config.task_queue.name == "accounts-elsewhere"
+            history = await handle.fetch_history()
+            started = history.events[0].workflow_execution_started_event_attributes
+            (decoded,) = await product_converter().decode(started.input.payloads, [DebtorInput])
+            expected = DebtorInput(
+                campaign=CampaignInfo(id=CAMPAIGN, creditor_name="Andes"),
+                account=AccountSnapshot.model_validate(account.snapshot_json),
+                strategy=strategy,
+            )
+            assert decoded == expected
+            await handle.terminate("test over")
+
     async def test_a_paused_or_stopped_campaign_starts_nothing(
         self, env: WorkflowEnvironment, sessions: sessionmaker[Session], worker: Worker
     ) -> None:
