@@ -193,6 +193,7 @@ class TestLaunchActivity:
                 campaign=CampaignInfo(id=CAMPAIGN, creditor_name="Andes"),
                 account=AccountSnapshot.model_validate(account.snapshot_json),
                 strategy=strategy,
+                strategy_published=True,  # a launch's accounts' sends name the published version
             )
             assert decoded == expected
             await handle.terminate("test over")
