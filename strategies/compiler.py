@@ -294,7 +294,7 @@ class _Compiler:
         if spread > MAX_SPREAD_S:
             self.fail(
                 ("policy", "spread"),
-                f"spread {spread // 3600}h{spread % 3600 // 60:02d}m is longer than a day; a spread only reaches "
+                f"a spread of {spread // 60} minutes is longer than a day (1440 minutes); a spread only reaches "
                 "to the end of the window it starts in, so write at most 1d (0m turns it off)",
             )
             return MAX_SPREAD_S
