@@ -6,7 +6,9 @@ call exactly these two functions, so a simulated timeline is what production doe
 Semantics worth knowing (the README's "How time works" says the same for strategists):
 - A contact the policy forbids *now* is moved to the next allowed moment, never skipped; one it
   forbids for good (opt-out, no address) falls back to the step's fallback channels or is
-  logged as blocked and skipped.
+  logged as blocked and skipped. A policy with a spread moves it a stable per-account offset
+  further into that allowed time (`domain.policy.spread_moved`), so a window's opening is not
+  every waiting account's wake-up at once.
 - Waits are recomputed from their anchor at every event, so a payment that moves the oldest
   unpaid due date, or a new promise date, moves the waits that depend on it.
 - A late wake-up (a worker down for days) runs the steps that fell due *in order*: waits whose
@@ -30,7 +32,7 @@ from domain import strategy as st
 from domain.account import AccountSnapshot
 from domain.errors import EventRejected, InterpreterError
 from domain.fees import cap_total, percent_of, requested_fee
-from domain.policy import ContactRecord, next_allowed
+from domain.policy import ContactRecord, next_allowed, spread_moved
 from domain.state import (
     BLOCKED_KEPT,
     CONTACT_HISTORY_DAYS,
@@ -294,6 +296,17 @@ class _Run:
         )
         if moment is not None and moment <= self.now:
             return True
+        if moment is not None:
+            # Accounts that waited for the same window opening wake spread over its start.
+            moment = spread_moved(
+                self.strategy.policy,
+                channel,
+                moment,
+                self.tz,
+                self.s.contacts,
+                self.s.account.account_id,
+                self.s.opted_out,
+            )
         first = decisions[0] if decisions else None
         rule = first.rule if first and first.rule else "policy"
         reason = first.reason if first else "not allowed"

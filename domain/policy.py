@@ -16,6 +16,11 @@ says to publish again): never contacting on a day that may be a holiday is the s
 Policies without a frozen calendar (compiled before calendars were frozen; recorded histories
 carry them) still consult the installed package, as they always did.
 
+A policy may also spread the contacts it moves (`spread_s`, `spread_moved`): when a window
+opens, every account that waited for it would otherwise wake at the same instant, so each account
+lands at a stable offset (a hash of its id) into the allowed time instead, never past the end of
+that stretch. Policies compiled before the spread existed carry none and move as they always did.
+
 Everything is pure: the time is always an argument (timezone-aware UTC) and local-time rules are
 evaluated in the debtor's IANA zone with `zoneinfo`. Rules only look at history records at or
 before the evaluated instant: the ledger is what has happened, not what is planned.
@@ -23,6 +28,7 @@ before the evaluated instant: the ledger is what has happened, not what is plann
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -54,6 +60,9 @@ _HOLIDAY_HORIZON_DAYS = 366
 # replaced well within three years. About 16 dates a year: a few KB in the workflow input.
 CALENDAR_FIRST_YEAR = 2025
 CALENDAR_YEARS_AFTER = 3
+# The longest spread a policy may declare: a wave is about one window opening, and windows end the
+# same local day.
+MAX_SPREAD_S = 86400
 
 _DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -174,6 +183,10 @@ class ContactPolicy(Frozen):
     cooldowns: tuple[Cooldown, ...] = ()
     channel_lock_after_contact: str | None = None
     overrides: tuple[str, ...] = ()
+    # Seconds over which the contacts this policy moves are spread (`spread_moved`). None (absent
+    # from policies compiled before it existed, so their accounts keep their exact decisions) and
+    # 0 mean none: every moved contact lands on the first allowed instant.
+    spread_s: int | None = Field(default=None, ge=0, le=MAX_SPREAD_S)
 
     @model_validator(mode="after")
     def _calendar_of_the_country(self) -> ContactPolicy:
@@ -613,6 +626,86 @@ def next_allowed(
     raise ValueError(
         f"policy {policy.name!r} has no allowed time for {channel.value} (still blocked after {MAX_ITERATIONS} steps)"
     )
+
+
+def spread_offset(key: str, span_s: int) -> int:
+    """A stable offset in [0, span_s) seconds for `key` (an account id): the same on every
+    process and release (sha256, not Python's salted `hash`), independent of the variant split's
+    hash of the same id, and 0 when there is no span."""
+    if span_s <= 0:
+        return 0
+    digest = hashlib.sha256(f"contact-spread:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % span_s
+
+
+def _shared_boundary(policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo) -> bool:
+    """Whether `at` is a wall-clock instant every account in the zone shares: a window's opening
+    (for a channel the windows govern) or a local midnight. Moves to such an instant make the
+    waves; a move to a time of the account's own (a gap or rolling cap counted from its last
+    contact) is already as spread as that contact was."""
+    wall = _wall(at, zone)
+    if wall.second or wall.microsecond:
+        return False
+    minute = wall.hour * 60 + wall.minute
+    if minute == 0:
+        return True
+    weekday = wall.weekday()
+    return channel in policy.window_channels and any(
+        w.start == minute and any(d.number == weekday for d in w.days) for w in policy.windows
+    )
+
+
+def _allowed_stretch_end(policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo) -> datetime:
+    """Where the stretch of allowed time that `at` opens can end at the earliest: the end of the
+    window(s) covering `at` without a gap, and never past the local midnight, where the day-based
+    rules (holidays, calendar caps, the weekly lock) may change their answer. Within it the other
+    rules only relax as time passes (gaps, rolling caps and cooldowns count from the past)."""
+    wall = _wall(at, zone)
+    end_minute = MINUTES_PER_DAY
+    if channel in policy.window_channels:
+        end_minute = wall.hour * 60 + wall.minute
+        weekday = wall.weekday()
+        covering = [w for w in policy.windows if any(d.number == weekday for d in w.days)]
+        extended = True
+        while extended:
+            extended = False
+            for w in covering:
+                if w.start <= end_minute < w.end:
+                    end_minute, extended = w.end, True
+    midnight = datetime.combine(wall.date(), time())
+    return _wall_to_utc(midnight + timedelta(minutes=end_minute), zone)
+
+
+def spread_moved(
+    policy: ContactPolicy,
+    channel: Channel,
+    moment: datetime,
+    tz: str,
+    history: Sequence[ContactRecord],
+    key: str,
+    opted_out: Collection[Channel] = (),
+) -> datetime:
+    """Where a contact the policy moved to `moment` (an allowed instant from `next_allowed`)
+    lands. When `moment` is a window's opening or a local midnight (`_shared_boundary`), every
+    account that waited for it would land there together, so this one lands `spread_offset(key,
+    span)` later, span being the policy's spread cut to the allowed stretch that `moment` opens:
+    the contact stays inside the same window and day. A landing the policy would not allow (which
+    the stretch should rule out) falls back to `moment`: the spread never moves a contact outside
+    the policy. Other moments, and policies without a spread, are kept as they are."""
+    if not policy.spread_s:
+        return moment
+    zone = ZoneInfo(tz)
+    moment = moment.astimezone(UTC)
+    if not _shared_boundary(policy, channel, moment, zone):
+        return moment
+    room = int((_allowed_stretch_end(policy, channel, moment, zone) - moment).total_seconds())
+    offset = spread_offset(key, min(policy.spread_s, room))
+    if offset == 0:
+        return moment
+    landing = moment + timedelta(seconds=offset)
+    if not check_contact(policy, channel, landing, tz, history, opted_out).allowed:
+        return moment
+    return landing
 
 
 # --------------------------------------------------------------------------------------------

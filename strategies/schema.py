@@ -275,6 +275,13 @@ class PolicyDoc(PolicyRulesDoc):
     fee_cap_unit_value: int | None = Field(
         default=None, ge=1, description="today's value of the fee cap's unit (Chile: UF in CLP)"
     )
+    spread: Duration | None = Field(
+        default=None,
+        description=(
+            "contacts the policy moves land at a stable per-account offset within this much of the allowed "
+            "time, never past the window's end, so a window's opening is not a burst (default 30m; 0m: none)"
+        ),
+    )
 
 
 # ---- actions ---------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ debtor outside the policy's hours, on a holiday, over a cap, below a minimum gap
 opt-out, or during a dispute.
 
 The strategy under test is deliberately aggressive (every channel every 30 minutes), so the
-policy is the only thing standing between the debtor and a flood. The checks below re-derive
+policy is the only thing standing between the debtor and a flood. Its policy spreads the contacts
+it moves over a drawn spread (none, the default, hours), for a drawn account id: the spread must
+never carry a contact out of what the policy allows. The checks below re-derive
 each rule from the preset's figures with their own arithmetic instead of calling
 `domain.policy`, so a bug there cannot hide itself.
 """
@@ -41,7 +43,7 @@ name: Flood
 locale: {locale}
 currency: {currency}
 timezone: {zone}
-policy: {{preset: {preset}}}
+policy: {{preset: {preset}, spread: {spread}}}
 queues: [calls]
 segments: [{{name: all, start: blast}}]
 steps:
@@ -72,10 +74,15 @@ templates:
 CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.WHATSAPP, Channel.VOICE, Channel.LETTER]
 
 
+Case = tuple[str, str, str, str, datetime, list[tuple[float, ev.Event]], list[Outcome]]
+
+
 @hs.composite
-def scenarios(draw: hs.DrawFn) -> tuple[str, str, datetime, list[tuple[float, ev.Event]], list[Outcome]]:
+def scenarios(draw: hs.DrawFn) -> Case:
     preset = draw(hs.sampled_from(sorted(ZONES)))
     zone = draw(hs.sampled_from(ZONES[preset]))
+    spread = draw(hs.sampled_from(["0m", "30m", "4h"]))
+    account_id = draw(hs.text(alphabet="ABCXYZ0123456789-", min_size=1, max_size=10))
     start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=draw(hs.integers(0, 365 * 24 * 60)))
     events: list[tuple[float, ev.Event]] = []
     for _ in range(draw(hs.integers(0, 4))):
@@ -99,16 +106,21 @@ def scenarios(draw: hs.DrawFn) -> tuple[str, str, datetime, list[tuple[float, ev
     calls = draw(
         hs.lists(hs.sampled_from([Outcome.NO_ANSWER, Outcome.RIGHT_PARTY_CONTACT, Outcome.REFUSAL]), max_size=30)
     )
-    return preset, zone, start, events, calls
+    return preset, zone, spread, account_id, start, events, calls
 
 
 def run_scenario(
-    preset: str, zone: str, start: datetime, events: list[tuple[float, ev.Event]], calls: list[Outcome]
+    preset: str,
+    zone: str,
+    spread: str,
+    account_id: str,
+    start: datetime,
+    events: list[tuple[float, ev.Event]],
+    calls: list[Outcome],
 ) -> Run:
-    text = AGGRESSIVE.format(preset=preset, zone=zone, currency=CURRENCY[preset], locale=LOCALE[preset])
-    strategy = compile_text(text, "flood.yaml").strategy
+    strategy = compile_text(flood(preset, zone, spread), "flood.yaml").strategy
     account = AccountSnapshot(
-        account_id="P-1",
+        account_id=account_id,
         country=preset[:2],
         timezone=zone,
         currency=CURRENCY[preset],
@@ -177,14 +189,15 @@ def check(policy: ContactPolicy, zone: str, run: Run, events: list[tuple[float, 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_no_schedule_breaks_the_policy(
-    case: tuple[str, str, datetime, list[tuple[float, ev.Event]], list[Outcome]],
-) -> None:
-    preset, zone, start, events, calls = case
-    run = run_scenario(preset, zone, start, events, calls)
-    check(compile_policy(preset, zone), zone, run, events, start)
+def test_no_schedule_breaks_the_policy(case: Case) -> None:
+    preset, zone, spread, account_id, start, events, calls = case
+    run = run_scenario(preset, zone, spread, account_id, start, events, calls)
+    check(compile_policy(preset, zone, spread), zone, run, events, start)
 
 
-def compile_policy(preset: str, zone: str) -> ContactPolicy:
-    text = AGGRESSIVE.format(preset=preset, zone=zone, currency=CURRENCY[preset], locale=LOCALE[preset])
-    return compile_text(text, "flood.yaml").strategy.policy
+def flood(preset: str, zone: str, spread: str) -> str:
+    return AGGRESSIVE.format(preset=preset, zone=zone, currency=CURRENCY[preset], locale=LOCALE[preset], spread=spread)
+
+
+def compile_policy(preset: str, zone: str, spread: str) -> ContactPolicy:
+    return compile_text(flood(preset, zone, spread), "flood.yaml").strategy.policy

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
+from spread_times import spread_of
 
 from domain.strategy import CompiledStrategy
 from domain.types import Resolution
@@ -80,6 +81,12 @@ def at(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> da
     return datetime(year, month, day, hour, minute, tzinfo=SCL)
 
 
+def opening(strategy: CompiledStrategy, month: int, day: int, hour: int, year: int = 2026) -> datetime:
+    """Where a message the policy moved to the window opening at `hour` lands: the invoice's
+    spread later (every account waiting for the same opening lands at its own offset)."""
+    return at(month, day, hour, year=year) + spread_of(strategy, INVOICE["account_id"])
+
+
 def assert_chilean_contact_rules(run: Run) -> None:
     """CL-T1: Mon-Sat 08:00-20:00, no holidays; CL-F1: one call a week; CL-F2: at most 2 written
     messages in any 7 days, at least 2 days apart."""
@@ -130,8 +137,8 @@ def test_the_five_reminders_in_order_on_their_days(strategy: CompiledStrategy) -
     sent = [(e.detail, local(e)) for e in of_kind(run, "send")]
     assert sent == [
         ("email factura_emitida", at(11, 2, 9)),  # issued
-        # 3 days before the due date is Sunday Nov 29: CL-T1 moves it to Monday 08:00.
-        ("email factura_por_vencer", at(11, 30, 8)),
+        # 3 days before the due date is Sunday Nov 29: CL-T1 moves it to Monday 08:00 (plus spread).
+        ("email factura_por_vencer", opening(strategy, 11, 30, 8)),
         ("email factura_vencida", at(12, 3, 9)),  # the day after the due date
         ("email resumen_deuda", at(12, 23, 9)),  # 21 days late, with the late charge
         ("email pago_recibido", at(12, 29, 11)),  # right after the payment
@@ -195,7 +202,7 @@ def test_partial_payment_sends_an_updated_summary_and_reduces_the_balance(strate
     sent = [(e.detail, local(e)) for e in of_kind(run, "send")]
     assert sent[:5] == [
         ("email factura_emitida", at(11, 2, 9)),
-        ("email factura_por_vencer", at(11, 30, 8)),
+        ("email factura_por_vencer", opening(strategy, 11, 30, 8)),
         ("email factura_vencida", at(12, 3, 9)),
         ("email saldo_actualizado", at(12, 7, 12)),  # the same day as the payment
         ("email resumen_deuda", at(12, 23, 9)),  # the flow goes on for the rest
@@ -282,8 +289,8 @@ def test_a_promise_kept_in_part_sends_the_updated_balance(strategy: CompiledStra
     )
     assert templates(run)[3:6] == ["resumen_deuda", "compromiso_confirmado", "saldo_actualizado"]
     update = of_kind(run, "send")[5]
-    # Paid on New Year's Day (a holiday in Chile): the update goes out on Jan 2 at 08:00.
-    assert (update.step, local(update)) == ("pago_parcial", at(1, 2, 8, year=2027))
+    # Paid on New Year's Day (a holiday in Chile): the update goes out on Jan 2 at 08:00 (plus spread).
+    assert (update.step, local(update)) == ("pago_parcial", opening(strategy, 1, 2, 8, year=2027))
     assert run.state.counters.promises_kept == 1
     assert run.state.balance == AMOUNT + LATE_FEE - 1_000_000
 

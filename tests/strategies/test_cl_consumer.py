@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
+from spread_times import shifted, spread_of
 
 from domain.interpreter import choose_variant
 from domain.policy import ContactRecord, check_contact
@@ -21,7 +22,7 @@ from domain.strategy import CompiledStrategy
 from domain.types import Channel, Resolution, Stage
 from simulator.engine import Entry, Run, simulate
 from simulator.scenario import ScenarioDoc, ScriptedResponder, default_account, to_events
-from strategies.compiler import compile_file
+from strategies.compiler import DEFAULT_SPREAD_S, compile_file
 from strategies.rendering import EXAMPLE_CONTEXT, render
 
 PATH = Path(__file__).resolve().parents[2] / "strategies" / "cl-consumer.yaml"
@@ -61,6 +62,12 @@ def run_scenario(strategy: CompiledStrategy, scenario: dict[str, Any], variant: 
 
 def when(at: datetime) -> str:
     return at.astimezone(ZONE).strftime("%a %Y-%m-%d %H:%M")
+
+
+def later(strategy: CompiledStrategy, text: str, variant: str = "champion") -> str:
+    """`text` plus the spread of the account `run_scenario` runs: where a contact the policy moved
+    to a window's opening lands, and every wait counted from it."""
+    return shifted(text, spread_of(strategy, account_in(strategy, variant)))
 
 
 def of(run: Run, kind: str, step: str | None = None) -> list[Entry]:
@@ -112,7 +119,8 @@ def test_compiles_under_the_chilean_preset_without_warnings() -> None:
     assert compiled.warnings == ()
     assert PATH.read_text(encoding="utf-8").splitlines()[0] == "# yaml-language-server: $schema=../strategy.schema.json"
     assert (s.locale, s.currency, s.timezone) == ("es-CL", "CLP", "America/Santiago")
-    assert s.policy == CL.with_calendar(date(2026, 11, 30))  # the preset as is: nothing loosened, nothing overridden
+    # the preset as is (nothing loosened, nothing overridden), moved contacts spread by the default
+    assert s.policy == CL.with_calendar(date(2026, 11, 30)).model_copy(update={"spread_s": DEFAULT_SPREAD_S})
     assert s.fee_cap is not None
     assert s.fee_cap.rule == "CL-$1"
     assert [(v.name, v.weight) for v in s.variants] == [("champion", 80), ("challenger", 20)]
@@ -294,7 +302,9 @@ def test_broken_promise_takes_the_broken_promise_route(strategy: CompiledStrateg
     assert ("Sat 2026-11-14 10:00", "promesa", "sms promesa_recordatorio") in sent(run)  # on the promised day
     broken = of(run, "send", "promesa_incumplida")
     # promised for 2026-11-14, 2 days of grace: broken at midnight, sent when the CL hours open
-    assert [(when(e.at), e.detail) for e in broken] == [("Tue 2026-11-17 08:00", "sms promesa_incumplida")]
+    assert [(when(e.at), e.detail) for e in broken] == [
+        (later(strategy, "Tue 2026-11-17 08:00"), "sms promesa_incumplida")
+    ]
     steps = steps_taken(run)
     assert steps.index("promesa") < steps.index("promesa_incumplida")
     # first broken promise: back to a call, not straight to the letter
@@ -328,7 +338,7 @@ def test_plan_tolerates_one_missed_installment(strategy: CompiledStrategy) -> No
     assert plan.missed == 1
     assert run.state.stage == Stage.PAYMENT
     assert run.state.step == "plan_cuota_atrasada"
-    assert ("Fri 2026-12-18 08:00", "plan_cuota_atrasada", "sms cuota_atrasada") in sent(run)
+    assert (later(strategy, "Fri 2026-12-18 08:00"), "plan_cuota_atrasada", "sms cuota_atrasada") in sent(run)
     assert not of(run, "send", "plan_incumplido")
 
 
@@ -338,7 +348,7 @@ def test_second_missed_installment_breaks_the_plan(strategy: CompiledStrategy) -
     assert ("Mon 2026-11-09 09:00", "plan_vigente", "email plan_confirmado") in sent(run)
     assert ("Mon 2026-12-07 09:00", "plan_seguimiento", "sms cuota_recordatorio") in sent(run)
     (broken,) = of(run, "send", "plan_incumplido")
-    assert (when(broken.at), broken.detail) == ("Mon 2027-01-18 08:00", "email plan_incumplido")
+    assert (when(broken.at), broken.detail) == (later(strategy, "Mon 2027-01-18 08:00"), "email plan_incumplido")
     steps = steps_taken(run)
     assert steps.index("plan_cuota_atrasada") < steps.index("plan_incumplido") < steps.index("carta_final")
     s = run.state
@@ -453,8 +463,11 @@ def test_every_contact_is_within_chilean_hours_and_limits(strategy: CompiledStra
 def test_the_policy_moves_contacts_that_fall_on_a_sunday_or_holiday(strategy: CompiledStrategy) -> None:
     run = run_scenario(strategy, PROMISE_BROKEN)
     moved = [(when(e.at), e.detail.split(":")[0], when(e.moved_to)) for e in of(run, "blocked") if e.moved_to]
-    assert ("Sun 2026-12-06 08:00", "voice blocked by CL-T1", "Mon 2026-12-07 08:00") in moved
-    assert ("Tue 2026-12-08 08:00", "email blocked by holiday", "Wed 2026-12-09 08:00") in moved
+    # each lands the account's spread after the opening, and the next step counts from there
+    sunday, monday = later(strategy, "Sun 2026-12-06 08:00"), later(strategy, "Mon 2026-12-07 08:00")
+    holiday, wednesday = later(strategy, "Tue 2026-12-08 08:00"), later(strategy, "Wed 2026-12-09 08:00")
+    assert (sunday, "voice blocked by CL-T1", monday) in moved
+    assert (holiday, "email blocked by holiday", wednesday) in moved
 
 
 # ---- (h) champion / challenger ------------------------------------------------------------------
@@ -513,9 +526,9 @@ def test_dispute_holds_the_account_until_resolved(strategy: CompiledStrategy) ->
     assert not [e for e in run.timeline if call.at < e.at < resolved.at and e.kind in ("send", "task")]
     (answer,) = of(run, "send", "disputa")
     # resolved on a Sunday: the answer waits for Monday 08:00
-    assert (when(answer.at), answer.detail) == ("Mon 2026-11-23 08:00", "email disputa_resuelta")
+    assert (when(answer.at), answer.detail) == (later(strategy, "Mon 2026-11-23 08:00"), "email disputa_resuelta")
     # five days later the account is called again
-    assert [when(t.at) for t in of(run, "task")] == ["Mon 2026-11-09 09:00", "Sat 2026-11-28 08:00"]
+    assert [when(t.at) for t in of(run, "task")] == ["Mon 2026-11-09 09:00", later(strategy, "Sat 2026-11-28 08:00")]
     assert run.state.step == "llamada"
     assert run.state.hold is None
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
+from spread_times import shifted, spread_of
 
 from domain.interpreter import choose_variant
 from domain.policy import ContactRecord, check_contact
@@ -21,7 +22,7 @@ from domain.strategy import CompiledStrategy
 from domain.types import Channel, Resolution, Stage
 from simulator.engine import Entry, Run, simulate
 from simulator.scenario import ScenarioDoc, ScriptedResponder, default_account, to_events
-from strategies.compiler import compile_file
+from strategies.compiler import DEFAULT_SPREAD_S, compile_file
 from strategies.rendering import EXAMPLE_CONTEXT, render
 
 PATH = Path(__file__).resolve().parents[2] / "strategies" / "co-consumer.yaml"
@@ -62,6 +63,13 @@ def run_scenario(strategy: CompiledStrategy, scenario: dict[str, Any], variant: 
 
 def when(at: datetime) -> str:
     return at.astimezone(ZONE).strftime("%a %Y-%m-%d %H:%M")
+
+
+def later(strategy: CompiledStrategy, text: str, variant: str = "champion") -> str:
+    """`text` plus the spread of the account `run_scenario` runs: where a contact the policy moved
+    to a window's opening lands, and every wait counted from it. The journeys start on a festivo,
+    so their first contact is such a move and most of what follows counts from it."""
+    return shifted(text, spread_of(strategy, account_in(strategy, variant)))
 
 
 def of(run: Run, kind: str, step: str | None = None) -> list[Entry]:
@@ -112,8 +120,9 @@ def test_compiles_under_the_colombian_preset_without_warnings() -> None:
     assert compiled.warnings == ()
     assert PATH.read_text(encoding="utf-8").splitlines()[0] == "# yaml-language-server: $schema=../strategy.schema.json"
     assert (s.locale, s.currency, s.timezone) == ("es-CO", "COP", "America/Bogota")
-    # The preset as is (Sundays, festivos, 1 contact a day, weekly channel lock), its holidays frozen.
-    assert s.policy == CO.with_calendar(date(2026, 11, 30))
+    # The preset as is (Sundays, festivos, 1 contact a day, weekly channel lock), its holidays frozen,
+    # moved contacts spread by the default.
+    assert s.policy == CO.with_calendar(date(2026, 11, 30)).model_copy(update={"spread_s": DEFAULT_SPREAD_S})
     assert s.fee_cap is None
     assert not [name for name, step in s.steps.items() if step.fees]
     assert [(v.name, v.weight) for v in s.variants] == [("champion", 80), ("challenger", 20)]
@@ -217,16 +226,16 @@ def test_templates_never_ask_why_and_never_threaten(strategy: CompiledStrategy) 
 def test_nobody_answers_reminders_calls_offer_final_letter_and_legal_referral(strategy: CompiledStrategy) -> None:
     run = run_scenario(strategy, NO_ANSWER)
     assert milestones(run) == [
-        ("Tue 2026-11-03 07:00", "send", "aviso_email", "email recordatorio"),  # Mon 2 is a festivo
-        ("Fri 2026-11-06 07:00", "send", "aviso_email", "sms recordatorio_sms"),
-        ("Tue 2026-11-10 07:00", "task", "llamada", "agent task in cobranza_temprana (attempt 1)"),
-        ("Tue 2026-11-10 07:00", "call", "llamada", "call outcome no_answer"),
-        ("Thu 2026-11-12 07:00", "task", "llamada", "agent task in cobranza_temprana (attempt 2)"),
-        ("Thu 2026-11-12 07:00", "call", "llamada", "call outcome no_answer"),
-        ("Sat 2026-11-14 08:00", "task", "llamada", "agent task in cobranza_temprana (attempt 3)"),
-        ("Sat 2026-11-14 08:00", "call", "llamada", "call outcome no_answer"),
+        (later(strategy, "Tue 2026-11-03 07:00"), "send", "aviso_email", "email recordatorio"),  # Mon 2 is a festivo
+        (later(strategy, "Fri 2026-11-06 07:00"), "send", "aviso_email", "sms recordatorio_sms"),
+        (later(strategy, "Tue 2026-11-10 07:00"), "task", "llamada", "agent task in cobranza_temprana (attempt 1)"),
+        (later(strategy, "Tue 2026-11-10 07:00"), "call", "llamada", "call outcome no_answer"),
+        (later(strategy, "Thu 2026-11-12 07:00"), "task", "llamada", "agent task in cobranza_temprana (attempt 2)"),
+        (later(strategy, "Thu 2026-11-12 07:00"), "call", "llamada", "call outcome no_answer"),
+        (later(strategy, "Sat 2026-11-14 08:00"), "task", "llamada", "agent task in cobranza_temprana (attempt 3)"),
+        (later(strategy, "Sat 2026-11-14 08:00"), "call", "llamada", "call outcome no_answer"),
         # one contact a day (CO-F1), no Sunday, Monday 16 is a festivo
-        ("Tue 2026-11-17 07:00", "send", "oferta_plan", "email oferta_plan"),
+        (later(strategy, "Tue 2026-11-17 07:00"), "send", "oferta_plan", "email oferta_plan"),
         ("Wed 2026-12-02 10:00", "send", "carta_final", "letter carta_final"),  # weekly letter run
         ("Thu 2026-12-17 10:00", "approval", "cobro_juridico", "waits for a supervisor's approval (legal)"),
         ("Thu 2026-12-17 11:00", "legal", "cobro_juridico", "referred to legal with balance 250000000"),
@@ -245,11 +254,11 @@ def test_first_contact_moves_off_the_festivo(strategy: CompiledStrategy) -> None
     assert (first.kind, first.channel, when(first.at)) == ("blocked", "email", "Mon 2026-11-02 09:00")
     assert "public holiday in CO" in first.detail
     assert first.moved_to is not None
-    assert when(first.moved_to) == "Tue 2026-11-03 07:00"
+    assert when(first.moved_to) == later(strategy, "Tue 2026-11-03 07:00")
     assert [when(t.at) for t in of(run, "task")] == [
-        "Tue 2026-11-10 07:00",
-        "Fri 2026-11-13 07:00",
-        "Tue 2026-11-17 07:00",  # retry fell on Monday 16, a festivo
+        later(strategy, "Tue 2026-11-10 07:00"),
+        later(strategy, "Fri 2026-11-13 07:00"),
+        later(strategy, "Tue 2026-11-17 07:00"),  # retry fell on Monday 16, a festivo
     ]
 
 
@@ -272,8 +281,8 @@ def test_promise_then_payment_in_full_closes_paid_with_a_receipt(strategy: Compi
     (receipt,) = of(run, "send", "pago_total")
     assert receipt.detail == "email pago_recibido"
     # paid on Saturday 14; after Tuesday's call only voice may be used that week (CO-F2), Monday 16
-    # is a festivo: the receipt goes out on Tuesday 17 at 07:00
-    assert when(receipt.at) == "Tue 2026-11-17 07:00"
+    # is a festivo: the receipt goes out on Tuesday 17 at 07:00, plus the spread
+    assert when(receipt.at) == later(strategy, "Tue 2026-11-17 07:00")
     blocked = [e for e in of(run, "blocked", "pago_total")]
     assert [e.detail.split(":")[0] for e in blocked] == ["email blocked by CO-F2"]
     (closed,) = of(run, "closed")
@@ -291,8 +300,10 @@ def test_promise_then_payment_in_full_closes_paid_with_a_receipt(strategy: Compi
 def test_broken_promise_takes_the_broken_promise_route(strategy: CompiledStrategy) -> None:
     run = run_scenario(strategy, PROMISE_BROKEN)
     broken = of(run, "send", "promesa_incumplida")
-    # promised for Sunday 15, 2 days of grace: broken at midnight on Wednesday 18, sent at 07:00
-    assert [(when(e.at), e.detail) for e in broken] == [("Wed 2026-11-18 07:00", "sms promesa_incumplida")]
+    # promised for Sunday 15, 2 days of grace: broken at midnight on Wednesday 18, sent after 07:00
+    assert [(when(e.at), e.detail) for e in broken] == [
+        (later(strategy, "Wed 2026-11-18 07:00"), "sms promesa_incumplida")
+    ]
     steps = steps_taken(run)
     assert steps.index("llamada") < steps.index("promesa_incumplida")
     assert steps[steps.index("promesa_incumplida") + 1] == "llamada"  # first broken promise: call again
@@ -323,14 +334,14 @@ def test_plan_tolerates_one_missed_installment(strategy: CompiledStrategy) -> No
     assert plan.missed == 1
     assert run.state.step == "plan_vigente"
     assert run.state.stage == Stage.PAYMENT
-    assert ("Sat 2026-12-19 08:00", "plan_cuota_atrasada", "sms cuota_atrasada") in sent(run)
+    assert (later(strategy, "Sat 2026-12-19 08:00"), "plan_cuota_atrasada", "sms cuota_atrasada") in sent(run)
     assert not of(run, "send", "plan_incumplido")
 
 
 def test_second_missed_installment_breaks_the_plan(strategy: CompiledStrategy) -> None:
     run = run_scenario(strategy, PLAN)
     (broken,) = of(run, "send", "plan_incumplido")
-    assert (when(broken.at), broken.detail) == ("Tue 2027-01-19 07:00", "email plan_incumplido")
+    assert (when(broken.at), broken.detail) == (later(strategy, "Tue 2027-01-19 07:00"), "email plan_incumplido")
     steps = steps_taken(run)
     assert steps.index("plan_cuota_atrasada") < steps.index("plan_incumplido") < steps.index("carta_final")
     assert run.state.plan is None
@@ -344,7 +355,7 @@ def test_second_missed_installment_breaks_the_plan(strategy: CompiledStrategy) -
 def test_partial_payments_down_to_zero_close_paid(strategy: CompiledStrategy) -> None:
     run = run_scenario(strategy, PARTIAL)
     assert len([e for e in of(run, "event") if e.detail.startswith("payment")]) == 3
-    assert ("Fri 2026-11-06 07:00", "aviso_email", "sms recordatorio_sms") in sent(run)
+    assert (later(strategy, "Fri 2026-11-06 07:00"), "aviso_email", "sms recordatorio_sms") in sent(run)
     (receipt,) = of(run, "send", "pago_total")
     assert (when(receipt.at), receipt.detail) == ("Sat 2026-11-07 12:00", "email pago_recibido")
     (closed,) = of(run, "closed")
@@ -364,8 +375,8 @@ def test_no_sms_after_an_sms_opt_out(strategy: CompiledStrategy) -> None:
     assert not [e for e in of(run, "send") if e.channel == "sms" and e.at >= opt_out.at]
     blocked = {e.step for e in of(run, "blocked") if e.channel == "sms" and "opted out" in e.detail}
     assert blocked == {"aviso_email", "promesa_incumplida"}
-    assert ("Fri 2026-11-06 07:00", "aviso_email", "email recordatorio_sms") in sent(run)
-    assert ("Wed 2026-11-18 07:00", "promesa_incumplida", "email promesa_incumplida") in sent(run)
+    assert (later(strategy, "Fri 2026-11-06 07:00"), "aviso_email", "email recordatorio_sms") in sent(run)
+    assert (later(strategy, "Wed 2026-11-18 07:00"), "promesa_incumplida", "email promesa_incumplida") in sent(run)
     assert run.state.opted_out == (Channel.SMS,)
 
 
@@ -434,9 +445,9 @@ def test_every_contact_respects_ley_2300(strategy: CompiledStrategy, name: str, 
 def test_after_a_conversation_only_the_phone_is_used_that_week(strategy: CompiledStrategy) -> None:
     run = run_scenario(strategy, {"calls": ["right_party_contact"]})
     (call,) = of(run, "call")
-    assert when(call.at) == "Tue 2026-11-10 07:00"
+    assert when(call.at) == later(strategy, "Tue 2026-11-10 07:00")
     (offer,) = of(run, "send", "oferta_plan")
-    assert when(offer.at) == "Tue 2026-11-17 07:00"  # next week (Monday 16 is a festivo)
+    assert when(offer.at) == later(strategy, "Tue 2026-11-17 07:00")  # next week (Monday 16 is a festivo)
     assert any(e.detail.startswith("email blocked by CO-F2") for e in of(run, "blocked", "oferta_plan"))
 
 
@@ -447,13 +458,14 @@ def test_challenger_starts_with_sms_and_champion_with_email(strategy: CompiledSt
     challenger = run_scenario(strategy, {}, variant="challenger")
     champion = run_scenario(strategy, {}, variant="champion")
     assert (challenger.state.variant, champion.state.variant) == ("challenger", "champion")
+    # each account lands at its own offset after Tuesday's opening
     assert sent(challenger)[:2] == [
-        ("Tue 2026-11-03 07:00", "aviso_sms", "sms recordatorio_sms"),
-        ("Fri 2026-11-06 07:00", "aviso_sms", "email recordatorio"),
+        (later(strategy, "Tue 2026-11-03 07:00", "challenger"), "aviso_sms", "sms recordatorio_sms"),
+        (later(strategy, "Fri 2026-11-06 07:00", "challenger"), "aviso_sms", "email recordatorio"),
     ]
     assert sent(champion)[:2] == [
-        ("Tue 2026-11-03 07:00", "aviso_email", "email recordatorio"),
-        ("Fri 2026-11-06 07:00", "aviso_email", "sms recordatorio_sms"),
+        (later(strategy, "Tue 2026-11-03 07:00"), "aviso_email", "email recordatorio"),
+        (later(strategy, "Fri 2026-11-06 07:00"), "aviso_email", "sms recordatorio_sms"),
     ]
 
 
@@ -469,7 +481,7 @@ def test_high_balance_segment_calls_first(strategy: CompiledStrategy) -> None:
         run = run_scenario(strategy, {"account": {"balance": 600_000_000}}, variant)
         assert run.state.segment == "alto_monto"
         assert run.timeline[1].kind == "task"
-        assert when(run.timeline[1].at) == "Tue 2026-11-03 07:00"
+        assert when(run.timeline[1].at) == later(strategy, "Tue 2026-11-03 07:00", variant)
         assert not [e for e in of(run, "send") if e.at < run.timeline[1].at]
 
 

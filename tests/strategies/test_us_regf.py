@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
+from spread_times import spread_of
 
 from domain.strategy import CompiledStrategy
 from domain.types import Channel, Resolution, Stage
@@ -24,6 +25,7 @@ NY = ZoneInfo("America/New_York")
 START = datetime(2026, 11, 2, 9, 0, tzinfo=NY)  # Monday
 BALANCE = 150_000  # $1,500.00, the simulator's default account
 CONTACT_KINDS = ("send", "task", "call")
+ACCOUNT_ID = "SIM-1"  # the simulator's default account
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,12 @@ def simulate_us(
 
 def local(entry: Entry) -> datetime:
     return entry.at.astimezone(NY)
+
+
+def opening(strategy: CompiledStrategy, year: int, month: int, day: int) -> datetime:
+    """Where a contact the policy moved to that day's 08:00 opening (US-T1) lands: the simulated
+    account's spread later, as each account waiting for the same opening lands at its own offset."""
+    return datetime(year, month, day, 8, 0, tzinfo=NY) + spread_of(strategy, ACCOUNT_ID)
 
 
 def day_of(entry: Entry, start: datetime = START) -> int:
@@ -220,7 +228,7 @@ def test_holiday_call_is_moved_to_the_next_day(strategy: CompiledStrategy) -> No
     blocked = [e for e in of_kind(run, "blocked") if local(e).date() == date(2027, 1, 1)]
     assert [e.detail.split(":")[0] for e in blocked] == ["voice blocked by holiday"]
     last_task = of_kind(run, "task")[-1]
-    assert local(last_task) == datetime(2027, 1, 2, 8, 0, tzinfo=NY)
+    assert local(last_task) == opening(strategy, 2027, 1, 2)
 
 
 def test_promise_then_payment_closes_paid_with_a_receipt(strategy: CompiledStrategy) -> None:
@@ -338,18 +346,19 @@ def test_callback_waits_out_the_seven_days_after_a_conversation(strategy: Compil
     tasks = of_kind(run, "task")
     assert [e.step for e in tasks[:2]] == ["first_call", "callback"]
     assert local(tasks[0]) == datetime(2026, 12, 14, 9, 0, tzinfo=NY)
-    # Conversation on Dec 14 = day 1: calls are blocked until the start of Dec 21 (US-F2).
-    assert local(tasks[1]) == datetime(2026, 12, 21, 8, 0, tzinfo=NY)
+    # Conversation on Dec 14 = day 1: calls are blocked until the start of Dec 21 (US-F2), then
+    # until that day's opening.
+    assert local(tasks[1]) == opening(strategy, 2026, 12, 21)
     blocked = [e for e in of_kind(run, "blocked") if e.step == "callback"]
     assert len(blocked) == 1
     assert blocked[0].moved_to == tasks[1].at
 
 
-def test_payment_late_at_night_gets_its_receipt_at_8am(strategy: CompiledStrategy) -> None:
+def test_payment_late_at_night_gets_its_receipt_after_the_8am_opening(strategy: CompiledStrategy) -> None:
     run = simulate_us(strategy, events=[{"day": 30, "at": "22:30", "payment": BALANCE}])
     receipt = of_kind(run, "send")[-1]
     assert receipt.detail == "email receipt"
-    assert local(receipt) == datetime(2026, 12, 3, 8, 0, tzinfo=NY)
+    assert local(receipt) == opening(strategy, 2026, 12, 3)
     assert any(e.kind == "blocked" and "US-T1" in e.detail for e in run.timeline)
     assert run.state.resolution == Resolution.PAID
 

@@ -34,6 +34,7 @@ from temporalio.worker import Worker
 from db.models import AccountState as AccountStateRow
 from db.models import PaymentPlan, Promise
 from domain.account import AccountSnapshot
+from domain.policy import spread_offset
 from domain.strategy import CompiledStrategy
 from domain.types import Resolution
 from simulator.engine import Run, simulate
@@ -295,4 +296,12 @@ async def test_late_evening_send_waits_for_the_next_allowed_time_never_a_holiday
     local_time = first_sent.planned_at.astimezone(ZONE)
     assert (first_sent.template, local_time.date(), local_time.hour) == ("recordatorio", holiday + timedelta(days=1), 8)
     assert not any(c.planned_at.astimezone(ZONE).date() == holiday for c in log if c.status == "sent")
+    # Moved to the next day's 08:00 opening, it lands the account's spread later, in the simulator
+    # to the second and in the workflow (a timer) no earlier and within the timelines' tolerance.
+    opening = datetime.combine(holiday + timedelta(days=1), time(8, 0), tzinfo=ZONE)
+    landing = opening + timedelta(seconds=spread_offset(acct.account_id, cl.policy.spread_s or 0))
+    assert landing - opening > TOLERANCE, "pick an account whose spread shows beside the tolerance"
+    (simulated_first,) = [e for e in simulated.timeline if e.kind == "send"][:1]
+    assert simulated_first.at == landing
+    assert landing <= first_sent.planned_at <= landing + TOLERANCE
     assert_same_timeline(sessions, real, simulated)
