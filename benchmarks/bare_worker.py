@@ -53,7 +53,7 @@ async def main() -> None:
     sys.meta_path.insert(0, CompiledOnceFinder(["bare_workflows"]))  # as the product's worker does for its own
     from bare_workflows import BareTurn
 
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)  # bare Temporal
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

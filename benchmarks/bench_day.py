@@ -371,7 +371,7 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float, poll: float
 
 async def bare_starts(address: str, queue: str, n: int, concurrency: int, payload_bytes: int, prefix: str) -> float:
     """Start n BareTurn workflows with `concurrency` in flight; workflows per second."""
-    client = await Client.connect(address)
+    client = await Client.connect(address)  # bare Temporal
     payload = "x" * payload_bytes
     gate = asyncio.Semaphore(concurrency)
 
@@ -391,7 +391,7 @@ async def bare_starts(address: str, queue: str, n: int, concurrency: int, payloa
 
 
 async def bare_updates(address: str, prefix: str, n: int, clients: int, requests: int, seconds: float) -> Latencies:
-    client = await Client.connect(address)
+    client = await Client.connect(address)  # bare Temporal
 
     async def poke(i: int) -> None:
         await client.get_workflow_handle(f"{prefix}-{i % n}").execute_update("poke", "note")

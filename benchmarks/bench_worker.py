@@ -226,7 +226,7 @@ async def connect(address: str) -> tuple[Any, Any]:
     from workers import product_converter
 
     product = await Client.connect(address, data_converter=product_converter())
-    bare = await Client.connect(address)
+    bare = await Client.connect(address)  # bare Temporal
     return product, bare
 
 
@@ -431,7 +431,7 @@ def bare_worker(args: argparse.Namespace) -> None:
     from temporalio.worker import Worker
 
     async def main() -> None:
-        client = await Client.connect(args.address)
+        client = await Client.connect(args.address)  # bare Temporal
         stopping = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
         async with Worker(
