@@ -392,11 +392,17 @@ class TestApprovals:
         )
         assert response.status_code == 200, response.text
         assert response.json()["resolution"] == "legal"
+        # The answer comes once the decision is applied and recorded: the supervisors' screens
+        # already say what it said. The referral itself is the turn's action, which follows.
+        with api.sessions() as session:
+            row = session.get(AccountStateRow, account.id)
+            assert row is not None
+            assert row.resolution == "legal"
+        await settle(api, account.workflow_id)
         with api.sessions() as session:
             referral = session.scalar(select(LegalReferral).where(LegalReferral.account_id == account.id))
             assert referral is not None
             assert referral.balance == 6_000_000
-        await settle(api, account.workflow_id)
         entries = (await api.http.get(f"/accounts/{account.id}/timeline", headers=api.as_("supervisor"))).json()[
             "entries"
         ]
