@@ -16,10 +16,12 @@ Facts span January 2025 to early 2026, so roll rates have many month ends.
 
 from __future__ import annotations
 
+import calendar
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -84,6 +86,11 @@ class _Writer:
         self.session.flush()
         placed_at = self.moment(FIRST_DAY + timedelta(days=4), 140)
         due = placed_at.date() - timedelta(days=rng.randint(-20, 120))
+        if rng.random() < 0.4:
+            # On a bucket's edge at one of the next month ends: 0, 30, 60 or 90 days past due, or a day off.
+            year, month = divmod(placed_at.year * 12 + placed_at.month - 1 + rng.randint(0, 3), 12)
+            month_end = date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+            due = month_end - timedelta(days=rng.choice((0, 1, 29, 30, 31, 59, 60, 61, 89, 90, 91)))
         placed = rng.randint(1, 60) * (5_000 if currency == "CLP" else 1_250)
         workflow_id = f"debtor:{self.campaign_id}:{name}"
         account = Account(
@@ -128,10 +135,13 @@ class _Writer:
         rng, session = self.rng, self.session
         other = "USD" if account.currency == "CLP" else "CLP"
         promise_keys: list[str] = []
+        same_day: list[tuple[str, datetime]] = []
         for _ in range(rng.randint(0, 3)):
             key = self.key("promise")
             promise_keys.append(key)
             made = self.moment(placed_at, 200)
+            if rng.random() < 0.25:  # paid the day it was promised
+                same_day.append((key, made.replace(hour=23, minute=59, second=59, microsecond=999_999)))
             session.add(
                 Promise(
                     key=key,
@@ -164,6 +174,18 @@ class _Writer:
                     currency=other if rng.random() < 0.08 else account.currency,
                     received_at=self.moment(placed_at - timedelta(days=20), 260),
                     allocated_to=allocated_to,
+                )
+            )
+        for key, at in same_day:
+            session.add(
+                Payment(
+                    account_id=account.id,
+                    provider="khipu",
+                    provider_payment_id=self.key("payment"),
+                    amount=rng.randint(1, 10) * 1_000,
+                    currency=account.currency,
+                    received_at=at,
+                    allocated_to=promise_ref(key),
                 )
             )
         if rng.random() < 0.3:  # paid off (or more) at some point: a cure
@@ -259,6 +281,28 @@ WINDOWS: tuple[dict[str, str], ...] = (
     {"from": "2025-06-15", "to": "2025-06-20"},
     {"from": "2025-05-01", "to": "2027-06-30"},
 )
+
+
+def edge_windows(session: Session, campaign_id: str, count: int = 6) -> list[dict[str, str]]:
+    """Windows that start or end exactly on the day of a promise that payments went towards, or
+    on the day of a payment: where an off-by-one in a window's bounds shows."""
+    promised = select(Promise.key, Promise.made_at).join(Account, Account.id == Promise.account_id)
+    made = {
+        promise_ref(key): at.astimezone(UTC).date()
+        for key, at in session.execute(promised.where(Account.campaign_id == campaign_id))
+    }
+    paid = select(Payment.allocated_to, Payment.received_at).join(Account, Account.id == Payment.account_id)
+    pairs = sorted(
+        (made[to], at.astimezone(UTC).date())
+        for to, at in session.execute(paid.where(Account.campaign_id == campaign_id))
+        if to in made
+    )
+    windows = []
+    for promise_day, payment_day in pairs[:: max(len(pairs) // count, 1)][:count]:
+        windows.append({"from": promise_day.isoformat(), "to": payment_day.isoformat()})
+        windows.append({"from": (promise_day - timedelta(days=40)).isoformat(), "to": promise_day.isoformat()})
+        windows.append({"from": payment_day.isoformat(), "to": (payment_day + timedelta(days=40)).isoformat()})
+    return windows
 
 
 def day(text: str | None) -> date | None:

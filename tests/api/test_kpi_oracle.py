@@ -19,7 +19,7 @@ from api_harness import api_settings
 from clock import TEST_NOW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kpi_dataset import WINDOWS, day, write_campaign
+from kpi_dataset import WINDOWS, day, edge_windows, write_campaign
 from kpi_oracle import Refused, agent_report, campaign_report
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,7 +102,9 @@ class TestSameAnswersAsTheOldImplementation:
         with sessions() as session:
             session.add(Campaign(id="empty", name="empty", strategy_hash="h" * 64, creditor_name="Acme"))
             session.commit()
-        for window, currency in itertools.product(WINDOWS, ("CLP", "USD")):
+        with sessions() as session:
+            edges = edge_windows(session, "mix")
+        for window, currency in itertools.product([*WINDOWS, *edges], ("CLP", "USD")):
             await kpis.assert_same("mix", {**window, "currency": currency})
         for window in WINDOWS:
             await kpis.assert_same("other", window)
