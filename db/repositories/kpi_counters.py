@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session, SessionTransaction, aliased
 from db.models import Account, AgentTask, Communication, Fee, KpiCounter, OutcomeRecord, Payment, Promise
 from db.models import AccountState as AccountStateRow
 from db.models.kpis import NONE
-from db.repositories.payments import promise_ref
+from db.models.ledger import TOWARDS_PROMISE
 from db.utc_day import utc_day, utc_day_text
 
 # Communications that reached (or may have reached) the debtor: the statuses the send activity's
@@ -59,7 +59,6 @@ CONTACT_STATUSES = ("sent", "unknown", "delivered", "opened", "clicked", "replie
 # Agent calls are logged as voice communications with this provider; they cost agent time, not a
 # per-message channel fee, so they are counted apart (`call`).
 AGENT_PROVIDER = "agent"
-PROMISE_PREFIX = promise_ref("")
 # Ids per statement when many accounts are recounted at once.
 CHUNK = 5_000
 _PENDING = "kpi_counter_deltas"
@@ -159,9 +158,11 @@ def _count_at_commit(session: Session) -> None:
         apply_pending(session)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_on_rollback(session: Session, previous: SessionTransaction) -> None:
-    if previous.parent is None:
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    # Rolled back or closed without a commit: its deltas go with its facts. (Savepoints end too;
+    # writers add no deltas inside one that may roll back.)
+    if transaction.parent is None:
         session.info.pop(_PENDING, None)
 
 
@@ -263,12 +264,12 @@ def payment(session: Session, row: Payment) -> None:
     if row.currency != where.currency:
         return
     agent, made = None, NONE
-    if row.allocated_to and row.allocated_to.startswith(PROMISE_PREFIX):
+    if row.allocated_to and row.allocated_to.startswith(TOWARDS_PROMISE):
         found = session.execute(
             select(Promise.agent, Promise.made_at)
             .join(Account, Account.id == Promise.account_id)
             .where(
-                Promise.key == row.allocated_to.removeprefix(PROMISE_PREFIX),
+                Promise.key == row.allocated_to.removeprefix(TOWARDS_PROMISE),
                 Account.campaign_id == where.campaign_id,
                 Account.currency == where.currency,
             )
@@ -383,8 +384,8 @@ def _fact_queries(accounts: ColumnElement[bool]) -> list[Select[Any]]:
         .outerjoin(
             towards,
             and_(
-                Payment.allocated_to.startswith(PROMISE_PREFIX, autoescape=True),
-                towards.c.key == func.substr(Payment.allocated_to, len(PROMISE_PREFIX) + 1),
+                Payment.allocated_to.startswith(TOWARDS_PROMISE, autoescape=True),
+                towards.c.key == func.substr(Payment.allocated_to, len(TOWARDS_PROMISE) + 1),
                 towards.c.campaign_id == Account.campaign_id,
                 towards.c.currency == Account.currency,
             ),
