@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text
+from sqlalchemy.orm import Session
 
 from db.models import (
     Account,
@@ -50,6 +51,7 @@ from db.models import (
     ContactPoint,
     Debtor,
     Fee,
+    KpiCounter,
     LegalReferral,
     MessageEvent,
     OutcomeRecord,
@@ -59,6 +61,7 @@ from db.models import (
     Promise,
     StrategyVersion,
 )
+from db.repositories import kpi_counters
 from db.repositories.payments import promise_ref
 from domain.account import AccountSnapshot
 from strategies.compiler import compile_file
@@ -615,7 +618,12 @@ def seed(
                         text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), :top)"),
                         {"top": ids.next[table.name]},
                     )
-            for table in ORDER:
+        # The facts went in without their writers: the KPI counters are counted from them.
+        with Session(bind=connection) as session:
+            kpi_counters.rebuild(session, campaign_id)
+            session.flush()
+        if connection.dialect.name == "postgresql":
+            for table in (*ORDER, KpiCounter.__table__):
                 connection.execute(text(f'ANALYZE "{table.name}"'))
     rows = {table.name: len(portfolio.rows.get(table.name, [])) for table in ORDER}
     return Seeded(

@@ -384,11 +384,11 @@ def agent_kpis(activity: Iterable[facts.Sum], collected_on_promises: Mapping[str
     promises: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     done: dict[str, int] = defaultdict(int)
     for s in activity:
-        if s.fact == "outcome":
+        if s.fact == "agent_outcome":
             outcomes[s.group][s.detail] += s.count
-        elif s.fact == "promise":
+        elif s.fact == "agent_promise":
             promises[s.group][s.detail] = (s.count, s.amount)
-        elif s.fact == "task_done":
+        elif s.fact == "agent_task_done":
             done[s.group] += s.count
     out = []
     for agent in sorted(set(outcomes) | set(promises) | set(done)):
@@ -445,7 +445,7 @@ def scope(
     first = start or (facts.first_placement(session, campaign_id, currency) if currency else None) or last
     if start is not None and start > last:
         raise UnclearRequest("from", f"The window starts ({start}) after it ends ({last}).", "must not be after `to`")
-    return Scope(currency=currency, first=first, days=facts.Days(first=start, last=last))
+    return Scope(currency=currency, first=first, days=facts.Days(first=start, last=last, today=now.date()))
 
 
 def _tallies(session: Session, campaign_id: str, currency: str, days: facts.Days) -> dict[str, Tally]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,20 +23,71 @@ from db.models.kpis import NONE
 
 # Facts a roll-rate snapshot is computed from: its inputs' revision sums their counters' revisions.
 ROLL_INPUTS = ("placed", "payment", "fee")
+# A window that runs from the beginning to within this many days of today is read as the totals
+# minus the days after it (fewer rows than its months and days).
+RECENT = timedelta(days=31)
 
 
 @dataclass(frozen=True)
 class Days:
-    """Facts of the days from `first` (None: from the beginning) to `last`, both included (UTC)."""
+    """Facts of the days from `first` (None: from the beginning) to `last`, both included (UTC),
+    asked on `today`."""
 
     first: date | None
     last: date
+    today: date
+
+    def segments(self) -> list[tuple[int, str, date | None, date | None]]:
+        """(sign, grain, from, to) row ranges whose signed sum is the window's: whole months at
+        month grain and the days at its edges, or the totals less the days after the window."""
+        if self.first is None and self.last >= self.today - RECENT:
+            return [(1, "total", None, None), (-1, "day", self.last + timedelta(days=1), None)]
+        first_whole = None if self.first is None else _month_start(self.first - timedelta(days=1)) + _MONTH
+        after_whole = _month_start(self.last + timedelta(days=1))  # the first day of the month after the last whole one
+        if first_whole is not None and first_whole >= after_whole:
+            return [(1, "day", self.first, self.last)]
+        segments: list[tuple[int, str, date | None, date | None]] = []
+        if self.first is not None and first_whole is not None and self.first < first_whole:
+            segments.append((1, "day", self.first, first_whole - timedelta(days=1)))
+        segments.append((1, "month", first_whole, after_whole - timedelta(days=1)))
+        if after_whole <= self.last:
+            segments.append((1, "day", after_whole, self.last))
+        return segments
 
     def bounds(self) -> list[ColumnElement[bool]]:
-        conditions = [KpiCounter.day <= self.last]
+        """Day rows of the window."""
+        conditions = [KpiCounter.grain == "day", KpiCounter.day <= self.last]
         if self.first is not None:
             conditions.append(KpiCounter.day >= self.first)
         return conditions
+
+
+class _Month:
+    """Adding it to the first day of a month gives the first day of the next."""
+
+    def __radd__(self, day: date) -> date:
+        return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+
+
+_MONTH = _Month()
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _signed(days: Days) -> tuple[ColumnElement[bool], Any]:
+    """The rows of the window's segments, and each row's sign."""
+    conditions, signs = [], []
+    for sign, grain, first, last in days.segments():
+        condition = and_(
+            KpiCounter.grain == grain,
+            *([KpiCounter.day >= first] if first is not None else []),
+            *([KpiCounter.day <= last] if last is not None else []),
+        )
+        conditions.append(condition)
+        signs.append((condition, sign))
+    return or_(*conditions), case(*signs, else_=0)
 
 
 @dataclass(frozen=True)
@@ -71,7 +122,7 @@ def currencies(session: Session, campaign_id: str) -> list[str]:
     """The currencies of the campaign's accounts."""
     query = (
         select(KpiCounter.currency)
-        .where(KpiCounter.campaign_id == campaign_id, KpiCounter.fact == "placed")
+        .where(KpiCounter.campaign_id == campaign_id, KpiCounter.fact == "placed", KpiCounter.grain == "total")
         .group_by(KpiCounter.currency)
         .having(func.sum(KpiCounter.count) > 0)
         .order_by(KpiCounter.currency)
@@ -83,7 +134,7 @@ def first_placement(session: Session, campaign_id: str, currency: str) -> date |
     """The UTC day the first account of the campaign in `currency` was placed."""
     days = (
         select(KpiCounter.day)
-        .where(*_of(campaign_id, currency), KpiCounter.fact == "placed")
+        .where(*_of(campaign_id, currency), KpiCounter.fact == "placed", KpiCounter.grain == "day")
         .group_by(KpiCounter.day)
         .having(func.sum(KpiCounter.count) > 0)
         .order_by(KpiCounter.day)
@@ -95,9 +146,19 @@ def first_placement(session: Session, campaign_id: str, currency: str) -> date |
 def _sums(
     session: Session, campaign_id: str, currency: str, facts: Sequence[str], by: Any, days: Days | None
 ) -> list[Sum]:
+    if days is None:
+        rows, sign = KpiCounter.grain == "total", literal_column("1", Integer)
+    else:
+        rows, sign = _signed(days)
     query = (
-        select(KpiCounter.fact, by, KpiCounter.detail, func.sum(KpiCounter.count), func.sum(KpiCounter.amount))
-        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(facts), *(days.bounds() if days else []))
+        select(
+            KpiCounter.fact,
+            by,
+            KpiCounter.detail,
+            func.sum(sign * KpiCounter.count),
+            func.sum(sign * KpiCounter.amount),
+        )
+        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(facts), rows)
         .group_by(KpiCounter.fact, by, KpiCounter.detail)
     )
     return [
@@ -108,8 +169,8 @@ def _sums(
 
 
 def population(session: Session, campaign_id: str, currency: str) -> list[Sum]:
-    """Accounts and their placed balance per variant (`placed`; every day: placement is not an
-    event of the window)."""
+    """Accounts and their placed balance per variant (placement is not an event of the window:
+    every account placed so far counts)."""
     return _sums(session, campaign_id, currency, ["placed"], KpiCounter.variant, None)
 
 
@@ -120,9 +181,9 @@ def variant_activity(session: Session, campaign_id: str, currency: str, days: Da
 
 
 def agent_activity(session: Session, campaign_id: str, currency: str, days: Days) -> list[Sum]:
-    """Outcomes per code, promises per status and finished tasks, per agent (none left out)."""
-    sums = _sums(session, campaign_id, currency, ["outcome", "promise", "task_done"], KpiCounter.agent, days)
-    return [s for s in sums if s.group != NONE]
+    """Outcomes per code, promises per status and finished tasks, per agent."""
+    facts = ["agent_outcome", "agent_promise", "agent_task_done"]
+    return _sums(session, campaign_id, currency, facts, KpiCounter.agent, days)
 
 
 def collected_per_day(session: Session, campaign_id: str, currency: str, days: Days) -> list[tuple[str, date, int]]:
@@ -137,26 +198,50 @@ def collected_per_day(session: Session, campaign_id: str, currency: str, days: D
 
 
 def collected_on_promises(session: Session, campaign_id: str, currency: str, days: Days) -> dict[str, int]:
-    """Per agent: payments received in `days` towards promises the agent took in `days`."""
-    query = select(KpiCounter.agent, func.sum(KpiCounter.amount)).where(
-        *_of(campaign_id, currency), KpiCounter.fact == "payment", KpiCounter.agent != NONE, *days.bounds()
-    )
-    # `detail` is the promise's day as ISO text, which sorts like the date.
-    query = query.where(KpiCounter.detail != NONE, KpiCounter.detail <= days.last.isoformat())
+    """Per agent: payments received in `days` towards promises the agent took in `days`. All the
+    payments received in the window towards the agent's promises, less those towards promises of
+    before the window (received on or after the promise's day) and of after it (received before)."""
+    collected = {
+        s.group: s.amount for s in _sums(session, campaign_id, currency, ["agent_collected"], KpiCounter.agent, days)
+    }
+    # `detail` is the other day, as ISO text, which sorts like the date.
+    last = days.last.isoformat()
+    outside = [
+        and_(
+            KpiCounter.fact == "agent_paid_before",
+            KpiCounter.day > days.last,
+            KpiCounter.detail <= last,
+            *([KpiCounter.detail >= days.first.isoformat()] if days.first is not None else []),
+        )
+    ]
     if days.first is not None:
-        query = query.where(KpiCounter.detail >= days.first.isoformat())
-    return {agent: int(amount) for agent, amount in session.execute(query.group_by(KpiCounter.agent))}
+        outside.append(
+            and_(
+                KpiCounter.fact == "agent_paid_after",
+                KpiCounter.day >= days.first,
+                KpiCounter.day <= days.last,
+                KpiCounter.detail < days.first.isoformat(),
+            )
+        )
+    query = (
+        select(KpiCounter.agent, func.sum(KpiCounter.amount))
+        .where(*_of(campaign_id, currency), KpiCounter.grain == "day", or_(*outside))
+        .group_by(KpiCounter.agent)
+    )
+    for agent, amount in session.execute(query):
+        collected[agent] = collected.get(agent, 0) - int(amount)
+    return collected
 
 
 # ---- month ends -------------------------------------------------------------------------------
 
 
 def roll_input_revisions(session: Session, campaign_id: str, currency: str) -> list[tuple[date, int]]:
-    """Per day, the sum of the revisions of the counters roll rates are computed from, in day
-    order; a month end's inputs revision is the running total up to it."""
+    """Per month (its first day), the sum of the revisions of the counters roll rates are computed
+    from, in order; a month end's inputs revision is the running total up to its month."""
     query = (
         select(KpiCounter.day, func.sum(KpiCounter.revision))
-        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(ROLL_INPUTS))
+        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(ROLL_INPUTS), KpiCounter.grain == "month")
         .group_by(KpiCounter.day)
         .order_by(KpiCounter.day)
     )

@@ -1,12 +1,12 @@
 """KPI counters and roll-rate snapshots: what campaign KPIs are read from instead of every
 account's facts.
 
-`kpi_counters` holds, per campaign, currency, fact, UTC day, variant, agent and detail, a count, an
-amount and a revision (db/models/kpis.py says what each fact counts); the code that writes a fact
-keeps it current from now on, and this revision counts the facts already in the database, with
-the same rules (db/repositories/kpi_counters.py `recount`, written out here in SQL because a
-revision must not import application code). `kpi_roll_snapshots` starts empty: month-end
-transitions are computed when first asked for.
+`kpi_counters` holds, per campaign, fact, currency, grain (day, month, total), day, variant, agent
+and detail, a count, an amount and a revision (db/models/kpis.py says what each fact counts). The
+code that writes a fact keeps it current from now on; this revision counts the facts already in
+the database, with the same rules (db/repositories/kpi_counters.py `recount`, written out here in
+SQL because a revision must not import application code). `kpi_roll_snapshots` starts empty:
+month-end transitions are computed when first asked for.
 
 Revision ID: 0008_kpi_counters
 Revises: 0006_payment_delivery
@@ -25,17 +25,34 @@ down_revision: str | None = "0006_payment_delivery"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-FACTS = ("placed", "message", "call", "outcome", "promise", "payment", "fee", "task_done")
+FACTS = (
+    "placed",
+    "message",
+    "call",
+    "outcome",
+    "promise",
+    "payment",
+    "fee",
+    "agent_outcome",
+    "agent_promise",
+    "agent_task_done",
+    "agent_collected",
+    "agent_paid_after",
+    "agent_paid_before",
+)
+DAY_ONLY = ("agent_paid_after", "agent_paid_before")
 CONTACTED = ("sent", "unknown", "delivered", "opened", "clicked", "replied", "bounced")
-COLUMNS = "campaign_id, currency, fact, day, variant, agent, detail, count, amount, revision"
+COLUMNS = "campaign_id, fact, currency, grain, day, variant, agent, detail, count, amount, revision"
+KEY = "campaign_id, fact, currency, variant, agent, detail"
 
 
 def upgrade() -> None:
     op.create_table(
         "kpi_counters",
         sa.Column("campaign_id", sa.String(length=64), nullable=False),
+        sa.Column("fact", sa.String(length=24), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("fact", sa.String(length=16), nullable=False),
+        sa.Column("grain", sa.String(length=5), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("variant", sa.String(), nullable=False),
         sa.Column("agent", sa.String(), nullable=False),
@@ -46,8 +63,17 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "fact IN (" + ", ".join(f"'{fact}'" for fact in FACTS) + ")", name=op.f("ck_kpi_counters_fact")
         ),
+        sa.CheckConstraint("grain IN ('day', 'month', 'total')", name=op.f("ck_kpi_counters_grain")),
         sa.PrimaryKeyConstraint(
-            "campaign_id", "currency", "fact", "day", "variant", "agent", "detail", name=op.f("pk_kpi_counters")
+            "campaign_id",
+            "fact",
+            "currency",
+            "grain",
+            "day",
+            "variant",
+            "agent",
+            "detail",
+            name=op.f("pk_kpi_counters"),
         ),
     )
     op.create_table(
@@ -80,52 +106,88 @@ def _count_existing_facts() -> None:
     contacted = ", ".join(f"'{status}'" for status in CONTACTED)
     states = "LEFT JOIN account_states s ON s.account_id = a.id"
 
-    def home(table: str) -> str:
-        return f"{table} JOIN accounts a ON a.id = {table.split()[1]}.account_id {states}"
+    def home(table: str, by_variant: bool = True) -> str:
+        return f"{table} JOIN accounts a ON a.id = {table.split()[1]}.account_id {states if by_variant else ''}"
 
     variant = "COALESCE(s.variant, '')"
-    statements = [
-        f"""SELECT a.campaign_id, a.currency, 'placed', {day("a.created_at")}, {variant}, '', '',
+    kind = "CASE WHEN c.provider = 'agent' THEN 'call' ELSE 'message' END"
+    towards = """JOIN (SELECT t.key, t.agent, t.made_at, ta.campaign_id, ta.currency
+                  FROM promises t JOIN accounts ta ON ta.id = t.account_id
+                  WHERE t.agent IS NOT NULL AND t.agent != '') w
+            ON p.allocated_to LIKE 'promise:%' AND w.key = substr(p.allocated_to, 9)
+            AND w.campaign_id = a.campaign_id AND w.currency = a.currency"""
+    days = [
+        f"""SELECT a.campaign_id, 'placed', a.currency, 'day', {day("a.created_at")}, {variant}, '', '',
                 COUNT(*), SUM(COALESCE({balance}, a.balance)), 1
             FROM accounts a {states}
             GROUP BY a.campaign_id, a.currency, {day("a.created_at")}, {variant}""",
-        f"""SELECT a.campaign_id, a.currency, CASE WHEN c.provider = 'agent' THEN 'call' ELSE 'message' END,
-                {day("c.planned_at")}, {variant}, '', c.channel, COUNT(*), 0, 1
+        f"""SELECT a.campaign_id, {kind}, a.currency, 'day', {day("c.planned_at")}, {variant}, '', c.channel,
+                COUNT(*), 0, 1
             FROM {home("communications c")}
             WHERE c.status IN ({contacted})
-            GROUP BY a.campaign_id, a.currency, CASE WHEN c.provider = 'agent' THEN 'call' ELSE 'message' END,
-                {day("c.planned_at")}, {variant}, c.channel""",
-        f"""SELECT a.campaign_id, a.currency, 'outcome', {day("o.recorded_at")}, {variant},
-                COALESCE(o.agent, ''), o.code, COUNT(*), 0, 1
+            GROUP BY a.campaign_id, {kind}, a.currency, {day("c.planned_at")}, {variant}, c.channel""",
+        f"""SELECT a.campaign_id, 'outcome', a.currency, 'day', {day("o.recorded_at")}, {variant}, '', o.code,
+                COUNT(*), 0, 1
             FROM {home("outcomes o")}
-            GROUP BY a.campaign_id, a.currency, {day("o.recorded_at")}, {variant}, COALESCE(o.agent, ''), o.code""",
-        f"""SELECT a.campaign_id, a.currency, 'promise', {day("p.made_at")}, {variant},
-                COALESCE(p.agent, ''), p.status, COUNT(*), SUM(p.amount), 1
+            GROUP BY a.campaign_id, a.currency, {day("o.recorded_at")}, {variant}, o.code""",
+        f"""SELECT a.campaign_id, 'agent_outcome', a.currency, 'day', {day("o.recorded_at")}, '', o.agent, o.code,
+                COUNT(*), 0, 1
+            FROM {home("outcomes o", False)}
+            WHERE o.agent IS NOT NULL AND o.agent != ''
+            GROUP BY a.campaign_id, a.currency, {day("o.recorded_at")}, o.agent, o.code""",
+        f"""SELECT a.campaign_id, 'promise', a.currency, 'day', {day("p.made_at")}, {variant}, '', p.status,
+                COUNT(*), SUM(p.amount), 1
             FROM {home("promises p")}
-            GROUP BY a.campaign_id, a.currency, {day("p.made_at")}, {variant}, COALESCE(p.agent, ''), p.status""",
-        f"""SELECT a.campaign_id, a.currency, 'payment', {day("p.received_at")}, {variant},
-                COALESCE(t.agent, ''), CASE WHEN t.id IS NOT NULL THEN {day_text("t.made_at")} ELSE '' END,
+            GROUP BY a.campaign_id, a.currency, {day("p.made_at")}, {variant}, p.status""",
+        f"""SELECT a.campaign_id, 'agent_promise', a.currency, 'day', {day("p.made_at")}, '', p.agent, p.status,
+                COUNT(*), SUM(p.amount), 1
+            FROM {home("promises p", False)}
+            WHERE p.agent IS NOT NULL AND p.agent != ''
+            GROUP BY a.campaign_id, a.currency, {day("p.made_at")}, p.agent, p.status""",
+        f"""SELECT a.campaign_id, 'payment', a.currency, 'day', {day("p.received_at")}, {variant}, '', '',
                 COUNT(*), SUM(p.amount), 1
             FROM {home("payments p")}
-            LEFT JOIN (promises t JOIN accounts ta ON ta.id = t.account_id)
-                ON p.allocated_to LIKE 'promise:%' AND t.key = substr(p.allocated_to, 9)
-                AND ta.campaign_id = a.campaign_id AND ta.currency = a.currency
             WHERE p.currency = a.currency
-            GROUP BY a.campaign_id, a.currency, {day("p.received_at")}, {variant}, COALESCE(t.agent, ''),
-                CASE WHEN t.id IS NOT NULL THEN {day_text("t.made_at")} ELSE '' END""",
-        f"""SELECT a.campaign_id, a.currency, 'fee', {day("f.applied_at")}, {variant}, '', '',
+            GROUP BY a.campaign_id, a.currency, {day("p.received_at")}, {variant}""",
+        f"""SELECT a.campaign_id, 'agent_collected', a.currency, 'day', {day("p.received_at")}, '', w.agent, '',
+                COUNT(*), SUM(p.amount), 1
+            FROM {home("payments p", False)} {towards}
+            WHERE p.currency = a.currency
+            GROUP BY a.campaign_id, a.currency, {day("p.received_at")}, w.agent""",
+        f"""SELECT a.campaign_id, 'agent_paid_after', a.currency, 'day', {day("p.received_at")}, '', w.agent,
+                {day_text("w.made_at")}, COUNT(*), SUM(p.amount), 1
+            FROM {home("payments p", False)} {towards}
+            WHERE p.currency = a.currency AND {day("w.made_at")} <= {day("p.received_at")}
+            GROUP BY a.campaign_id, a.currency, {day("p.received_at")}, w.agent, {day_text("w.made_at")}""",
+        f"""SELECT a.campaign_id, 'agent_paid_before', a.currency, 'day', {day("w.made_at")}, '', w.agent,
+                {day_text("p.received_at")}, COUNT(*), SUM(p.amount), 1
+            FROM {home("payments p", False)} {towards}
+            WHERE p.currency = a.currency AND {day("w.made_at")} > {day("p.received_at")}
+            GROUP BY a.campaign_id, a.currency, {day("w.made_at")}, w.agent, {day_text("p.received_at")}""",
+        f"""SELECT a.campaign_id, 'fee', a.currency, 'day', {day("f.applied_at")}, {variant}, '', '',
                 COUNT(*), SUM(f.amount), 1
             FROM {home("fees f")}
             WHERE f.currency = a.currency
             GROUP BY a.campaign_id, a.currency, {day("f.applied_at")}, {variant}""",
-        f"""SELECT a.campaign_id, a.currency, 'task_done', {day("t.completed_at")}, {variant},
+        f"""SELECT a.campaign_id, 'agent_task_done', a.currency, 'day', {day("t.completed_at")}, '',
                 t.assigned_agent, '', COUNT(*), 0, 1
-            FROM {home("agent_tasks t")}
-            WHERE t.status = 'done' AND t.assigned_agent IS NOT NULL AND t.completed_at IS NOT NULL
-            GROUP BY a.campaign_id, a.currency, {day("t.completed_at")}, {variant}, t.assigned_agent""",
+            FROM {home("agent_tasks t", False)}
+            WHERE t.status = 'done' AND t.assigned_agent IS NOT NULL AND t.assigned_agent != ''
+                AND t.completed_at IS NOT NULL
+            GROUP BY a.campaign_id, a.currency, {day("t.completed_at")}, t.assigned_agent""",
     ]
-    for statement in statements:
+    for statement in days:
         op.execute(f"INSERT INTO kpi_counters ({COLUMNS}) {statement}")
+    month = "CAST(date_trunc('month', day) AS DATE)" if postgres else "date(day, 'start of month')"
+    rollable = "grain = 'day' AND fact NOT IN (" + ", ".join(f"'{fact}'" for fact in DAY_ONLY) + ")"
+    for grain, at in (("month", month), ("total", "'0001-01-01'")):
+        op.execute(
+            f"""INSERT INTO kpi_counters ({COLUMNS})
+                SELECT campaign_id, fact, currency, '{grain}', {at}, variant, agent, detail,
+                    SUM(count), SUM(amount), 1
+                FROM kpi_counters WHERE {rollable}
+                GROUP BY {KEY}{", " + at if grain == "month" else ""}"""
+        )
 
 
 def downgrade() -> None:

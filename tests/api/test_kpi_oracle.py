@@ -2,7 +2,7 @@
 
 The expected values are computed, in the test, by the old implementation itself
 (tests/api/kpi_oracle.py, a frozen copy of it) over the same rows: a varied campaign from
-tests/api/kpi_dataset.py asked for many windows and both currencies, and random small campaigns
+tests/kpi_dataset.py asked for many windows and both currencies, and random small campaigns
 from Hypothesis. Every body must be equal as JSON, field for field, on SQLite and PostgreSQL.
 """
 

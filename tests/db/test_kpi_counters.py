@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kpi_dataset import write_campaign
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,12 +32,13 @@ from activities.agent_tasks import AgentTaskActivities
 from activities.messaging import MessagingActivities
 from activities.turns import TurnActivities
 from channels.base import ChannelError, OutgoingMessage, ProviderReceipt
-from db.models import Account, Campaign, Communication
+from db.migrate import upgrade
+from db.models import KPI_FACTS, Account, Campaign, Communication
 from db.repositories import campaigns as campaigns_repo
 from db.repositories import kpi_counters
 from db.repositories import payments as payments_repo
 from db.repositories import webhooks as hooks
-from db.session import session_scope
+from db.session import make_engine, make_session_factory, session_scope
 from domain import actions as act
 from domain.account import AccountSnapshot
 from domain.policy import ContactPolicy
@@ -331,7 +333,9 @@ class Writers:
             if comm is not None:
                 hooks.advance(session, comm, status, "550" if status in ("failed", "bounced") else None)
 
-    def pay(self, index: int, hours: int, amount: int, other_currency: bool) -> None:
+    def pay(self, index: int, hours: int, amount: int, other_currency: bool, back: int = 0) -> None:
+        """A payment; `back` hours before the clock: a provider time earlier than when it is
+        recorded (possibly before the promise it goes towards)."""
         debt = self.debt(index)
         if debt is None:
             return
@@ -349,7 +353,7 @@ class Writers:
                 provider_payment_id=f"{self.campaign_id}-{self.payments}",
                 amount=amount,
                 currency=currency,
-                received_at=self.tick(hours),
+                received_at=self.tick(hours) - timedelta(hours=back),
             )
 
 
@@ -394,7 +398,9 @@ WRITES = st.one_of(
     ),
     st.tuples(st.just("pending"), ACCOUNT, HOURS),
     st.tuples(st.just("webhook"), ACCOUNT, st.sampled_from(("delivered", "opened", "clicked", "bounced", "failed"))),
-    st.tuples(st.just("pay"), ACCOUNT, HOURS, st.integers(1, 300).map(lambda n: n * 1_000), st.booleans()),
+    st.tuples(
+        st.just("pay"), ACCOUNT, HOURS, st.integers(1, 300).map(lambda n: n * 1_000), st.booleans(), st.integers(0, 72)
+    ),
 )
 
 
@@ -458,6 +464,7 @@ class TestCountersEqualTheRecount:
         writers.task(0, 1)
         writers.turn(0, 24, variant="champion", outcome=(Outcome.PROMISE_TO_PAY, "ana"), promise=60_000, fee=1_000)
         writers.pay(0, 30, 60_000, False)  # towards ana's promise
+        writers.pay(0, 0, 1_000, False, back=60)  # towards it too, with a provider time before it was made
         writers.turn(0, 24, variant="champion", settle="kept", repeat=True)
         writers.turn(1, 48, variant="challenger", outcome=(Outcome.NO_ANSWER, "beto"), blocked=True)
         writers.turn(1, 48, variant="challenger", promise=10_000)
@@ -467,8 +474,28 @@ class TestCountersEqualTheRecount:
         writers.turn(0, 1, variant="challenger")  # a strategy change moves the account
         assert_counted(sessions, "fixed")
         with sessions() as session:
-            facts = {key[2] for key in kpi_counters.stored(session, "fixed")}
-        assert facts == {"placed", "message", "call", "outcome", "promise", "payment", "fee", "task_done"}
+            facts = {key[1] for key in kpi_counters.stored(session, "fixed")}
+        assert facts == set(KPI_FACTS)
+
+
+class TestTheMigration:
+    def test_counts_the_facts_already_in_the_database(self, database_url: str) -> None:
+        """Facts written before the counters existed are counted by the revision that adds them,
+        with the same rules as the recount."""
+        upgrade(database_url, "0006_payment_delivery")
+        engine = make_engine(database_url)
+        try:
+            sessions = make_session_factory(engine)
+            with sessions() as session:
+                write_campaign(session, "before", seed=11, accounts={"CLP": 25, "USD": 5})
+                session.commit()
+            upgrade(database_url)
+            with sessions() as session:
+                recounted = kpi_counters.recount(session, "before")
+                assert len(recounted) > 100
+                assert kpi_counters.stored(session, "before") == recounted
+        finally:
+            engine.dispose()
 
 
 def _series() -> Iterator[int]:
