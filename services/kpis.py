@@ -234,7 +234,16 @@ class Tally:
     promises: dict[str, tuple[int, int]] = field(default_factory=dict)  # per status: (count, amount)
     messages: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # per channel, agent calls apart
     calls: int = 0
-    transitions: dict[date, list[facts.Transition]] = field(default_factory=lambda: defaultdict(list))
+    # per period end, per (start bucket, end bucket): [accounts, balance at the start, at the end]
+    transitions: dict[date, dict[tuple[str, str], list[int]]] = field(default_factory=lambda: defaultdict(dict))
+
+    def moved(self, end: date, t: facts.Transition) -> None:
+        self._moved(end, (t.start_bucket, t.end_bucket), (t.accounts, t.start_balance, t.end_balance))
+
+    def _moved(self, end: date, buckets: tuple[str, str], figures: Iterable[int]) -> None:
+        totals = self.transitions[end].setdefault(buckets, [0, 0, 0])
+        for index, figure in enumerate(figures):
+            totals[index] += figure
 
     def add(self, other: Tally) -> None:
         self.accounts += other.accounts
@@ -250,7 +259,8 @@ class Tally:
             self.messages[channel] += n
         self.calls += other.calls
         for end, moved in other.transitions.items():
-            self.transitions[end].extend(moved)
+            for buckets, figures in moved.items():
+                self._moved(end, buckets, figures)
 
     @property
     def collected(self) -> int:
@@ -326,22 +336,22 @@ def roll_rates(t: Tally, ends: list[date]) -> list[RollPeriod]:
     window (the latest ten years of them); accounts placed after t−1 join from the next period."""
     periods = []
     for start, end in itertools.pairwise(ends):
-        moved = t.transitions.get(end, [])
+        moved = t.transitions.get(end, {})
         transitions = []
         for index, source in enumerate(FORWARD):
-            cohort = [m for m in moved if m.start_bucket == source]
-            count, amount = sum(m.accounts for m in cohort), sum(m.start_balance for m in cohort)
+            cohort = [figures for (was, _), figures in moved.items() if was == source]
+            count, amount = sum(f[0] for f in cohort), sum(f[1] for f in cohort)
             if count == 0:
                 continue
             for target in [*FORWARD[index + 1 : index + 2], "paid"]:
-                arrived = [m for m in cohort if m.end_bucket == target]
+                arrived = moved.get((source, target), [0, 0, 0])
                 # For cures the numerator is the cured accounts' balance at the start.
-                numerator = sum(m.start_balance if target == "paid" else m.end_balance for m in arrived)
+                numerator = arrived[1] if target == "paid" else arrived[2]
                 transitions.append(
                     RollTransition(
                         from_bucket=source,
                         to_bucket=target,
-                        accounts=ratio(sum(m.accounts for m in arrived), count),
+                        accounts=ratio(arrived[0], count),
                         balance=ratio(numerator, amount),
                     )
                 )
@@ -377,12 +387,15 @@ def kpi_set(t: Tally, first: date, last: date, ends: list[date], channel_costs: 
     )
 
 
-def agent_kpis(activity: Iterable[facts.Sum], collected_on_promises: Mapping[str, int]) -> list[AgentKpis]:
+def agent_kpis(activity: Iterable[facts.Sum], collected_outside: Mapping[str, int]) -> list[AgentKpis]:
     """§1.4 Agent KPIs per agent: promises per RPC, promise-kept rate by agent, amount collected
-    on the promises the agent took (payments allocated to them)."""
+    on the promises the agent took in the window (payments allocated to them, received in the
+    window: all those received towards the agent's promises, less those towards promises of
+    before or after the window)."""
     outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     promises: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     done: dict[str, int] = defaultdict(int)
+    collected: dict[str, int] = defaultdict(int)
     for s in activity:
         if s.fact == "agent_outcome":
             outcomes[s.group][s.detail] += s.count
@@ -390,6 +403,8 @@ def agent_kpis(activity: Iterable[facts.Sum], collected_on_promises: Mapping[str
             promises[s.group][s.detail] = (s.count, s.amount)
         elif s.fact == "agent_task_done":
             done[s.group] += s.count
+        elif s.fact == "agent_collected":
+            collected[s.group] += s.amount
     out = []
     for agent in sorted(set(outcomes) | set(promises) | set(done)):
         rpcs, attempts = right_party_contacts(outcomes.get(agent, {}))
@@ -408,7 +423,7 @@ def agent_kpis(activity: Iterable[facts.Sum], collected_on_promises: Mapping[str
                 promises_broken=counts.broken,
                 promise_rate=ratio(counts.made, rpcs),
                 promise_kept_rate=kept_rate,
-                amount_collected=collected_on_promises.get(agent, 0),
+                amount_collected=collected.get(agent, 0) - collected_outside.get(agent, 0),
             )
         )
     return out
@@ -419,21 +434,24 @@ def agent_kpis(activity: Iterable[facts.Sum], collected_on_promises: Mapping[str
 
 @dataclass(frozen=True)
 class Scope:
-    """The report's currency (None: the campaign has no accounts) and its window of days."""
+    """The report's currency (None: the campaign has no accounts), its window of days and its
+    accounts per variant."""
 
     currency: str | None
     first: date  # the window's first day as shown: `from`, else the first placement
     days: facts.Days  # the facts counted: from `from` (or the beginning) to `to`
+    placed: list[facts.Placed]  # of `currency`
 
 
 def scope(
     session: Session, campaign_id: str, currency: str | None, start: date | None, end: date | None, now: datetime
 ) -> Scope:
     """The report's currency and window; CampaignNotFound, or UnclearRequest for an unclear ask."""
-    if session.get(Campaign, campaign_id) is None:
+    placed = facts.placements(session, campaign_id)
+    if not placed and session.get(Campaign, campaign_id) is None:  # accounts belong to a campaign that exists
         raise CampaignNotFound(f"There is no campaign {campaign_id!r}.")
     if currency is None:
-        found = facts.currencies(session, campaign_id)
+        found = sorted({p.currency for p in placed})
         if len(found) > 1:
             raise UnclearRequest(
                 "currency",
@@ -441,31 +459,35 @@ def scope(
                 f"choose one of {', '.join(found)}",
             )
         currency = found[0] if found else None
+    placed = [p for p in placed if p.currency == currency]
     last = end or now.date()
-    first = start or (facts.first_placement(session, campaign_id, currency) if currency else None) or last
+    first = start or min((p.first_day for p in placed if p.first_day is not None), default=last)
     if start is not None and start > last:
         raise UnclearRequest("from", f"The window starts ({start}) after it ends ({last}).", "must not be after `to`")
-    return Scope(currency=currency, first=first, days=facts.Days(first=start, last=last, today=now.date()))
+    return Scope(currency, first, facts.Days(first=start, last=last, today=now.date()), placed)
 
 
-def _tallies(session: Session, campaign_id: str, currency: str, days: facts.Days) -> dict[str, Tally]:
+def _tallies(session: Session, campaign_id: str, s: Scope) -> dict[str, Tally]:
     """Every variant's sums, by variant (NONE: no variant)."""
     tallies: dict[str, Tally] = defaultdict(Tally)
-    for s in facts.population(session, campaign_id, currency):
-        tallies[s.group].accounts += s.count
-        tallies[s.group].placed += s.amount
-    for variant, day, amount in facts.collected_per_day(session, campaign_id, currency, days):
+    for p in s.placed:
+        tallies[p.variant].accounts += p.accounts
+        tallies[p.variant].placed += p.amount
+    if s.currency is None:
+        return tallies
+    sums, collected = facts.variant_sums(session, campaign_id, s.currency, s.days)
+    for variant, day, amount in collected:
         tallies[variant].collected_per_day[day] += amount
-    for s in facts.variant_activity(session, campaign_id, currency, days):
-        t = tallies[s.group]
-        if s.fact == "outcome":
-            t.outcomes[s.detail] += s.count
-        elif s.fact == "promise":
-            t.promises[s.detail] = (s.count, s.amount)
-        elif s.fact == "message":
-            t.messages[s.detail] += s.count
-        elif s.fact == "call":
-            t.calls += s.count
+    for sum_ in sums:
+        t = tallies[sum_.group]
+        if sum_.fact == "outcome":
+            t.outcomes[sum_.detail] += sum_.count
+        elif sum_.fact == "promise":
+            t.promises[sum_.detail] = (sum_.count, sum_.amount)
+        elif sum_.fact == "message":
+            t.messages[sum_.detail] += sum_.count
+        elif sum_.fact == "call":
+            t.calls += sum_.count
     return tallies
 
 
@@ -513,13 +535,11 @@ def campaign_kpis(
     champion/challenger variant. Every rate shows its numerator and denominator."""
     s = scope(session, campaign_id, currency, start, end, now)
     ends = month_ends(s.first, s.days.last)[-MAX_MONTH_ENDS:]
-    tallies: dict[str, Tally] = {}
-    if s.currency is not None:
-        tallies = _tallies(session, campaign_id, s.currency, s.days)
-        if any(t.accounts for t in tallies.values()):
-            for period_end, moved in _transitions(session, campaign_id, s.currency, ends, now).items():
-                for transition in moved:
-                    tallies.setdefault(transition.variant, Tally()).transitions[period_end].append(transition)
+    tallies = _tallies(session, campaign_id, s)
+    if s.currency is not None and s.placed:
+        for period_end, moved in _transitions(session, campaign_id, s.currency, ends, now).items():
+            for transition in moved:
+                tallies[transition.variant].moved(period_end, transition)
     overall = Tally()
     for t in tallies.values():
         overall.add(t)
@@ -551,7 +571,7 @@ def campaign_agent_kpis(
     if s.currency is not None:
         agents = agent_kpis(
             facts.agent_activity(session, campaign_id, s.currency, s.days),
-            facts.collected_on_promises(session, campaign_id, s.currency, s.days),
+            facts.collected_outside(session, campaign_id, s.currency, s.days),
         )
     return CampaignAgentKpis(
         campaign_id=campaign_id,

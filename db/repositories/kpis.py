@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Date, String, and_, case, func, literal_column, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -118,38 +118,44 @@ def _of(campaign_id: str, currency: str) -> list[ColumnElement[bool]]:
     return [KpiCounter.campaign_id == campaign_id, KpiCounter.currency == currency]
 
 
-def currencies(session: Session, campaign_id: str) -> list[str]:
-    """The currencies of the campaign's accounts."""
+@dataclass(frozen=True)
+class Placed:
+    """The accounts of one currency and variant: how many, their placed balance, the first day
+    one was placed."""
+
+    currency: str
+    variant: str
+    accounts: int
+    amount: int
+    first_day: date | None
+
+
+def placements(session: Session, campaign_id: str) -> list[Placed]:
+    """The campaign's accounts per currency and variant (placement is not an event of a window:
+    every account placed so far counts). One read of the `placed` totals and days."""
+    total = KpiCounter.grain == "total"
     query = (
-        select(KpiCounter.currency)
-        .where(KpiCounter.campaign_id == campaign_id, KpiCounter.fact == "placed", KpiCounter.grain == "total")
-        .group_by(KpiCounter.currency)
-        .having(func.sum(KpiCounter.count) > 0)
-        .order_by(KpiCounter.currency)
+        select(
+            KpiCounter.currency,
+            KpiCounter.variant,
+            func.sum(case((total, KpiCounter.count), else_=0)),
+            func.sum(case((total, KpiCounter.amount), else_=0)),
+            # A day with an account placed has a row above zero under that account's variant.
+            func.min(case((and_(KpiCounter.grain == "day", KpiCounter.count > 0), KpiCounter.day))),
+        )
+        .where(KpiCounter.campaign_id == campaign_id, KpiCounter.fact == "placed")
+        .where(KpiCounter.grain.in_(("day", "total")))
+        .group_by(KpiCounter.currency, KpiCounter.variant)
     )
-    return list(session.scalars(query))
+    return [
+        Placed(currency, variant, int(n), int(amount), first)
+        for currency, variant, n, amount, first in session.execute(query)
+        if n or amount
+    ]
 
 
-def first_placement(session: Session, campaign_id: str, currency: str) -> date | None:
-    """The UTC day the first account of the campaign in `currency` was placed."""
-    days = (
-        select(KpiCounter.day)
-        .where(*_of(campaign_id, currency), KpiCounter.fact == "placed", KpiCounter.grain == "day")
-        .group_by(KpiCounter.day)
-        .having(func.sum(KpiCounter.count) > 0)
-        .order_by(KpiCounter.day)
-        .limit(1)
-    )
-    return session.scalar(days)
-
-
-def _sums(
-    session: Session, campaign_id: str, currency: str, facts: Sequence[str], by: Any, days: Days | None
-) -> list[Sum]:
-    if days is None:
-        rows, sign = KpiCounter.grain == "total", literal_column("1", Integer)
-    else:
-        rows, sign = _signed(days)
+def _sums(session: Session, campaign_id: str, currency: str, facts: Sequence[str], by: Any, days: Days) -> list[Sum]:
+    rows, sign = _signed(days)
     query = (
         select(
             KpiCounter.fact,
@@ -168,42 +174,63 @@ def _sums(
     ]
 
 
-def population(session: Session, campaign_id: str, currency: str) -> list[Sum]:
-    """Accounts and their placed balance per variant (placement is not an event of the window:
-    every account placed so far counts)."""
-    return _sums(session, campaign_id, currency, ["placed"], KpiCounter.variant, None)
+def variant_sums(
+    session: Session, campaign_id: str, currency: str, days: Days
+) -> tuple[list[Sum], list[tuple[str, date, int]]]:
+    """Per variant: messages and calls per channel, outcomes per code and promises per status in
+    the window; and (variant, day, amount received) for each day of it with payments. One read."""
+    rows, sign = _signed(days)
+    activity = (
+        select(
+            KpiCounter.fact,
+            KpiCounter.variant,
+            KpiCounter.detail,
+            literal_column("NULL", Date).label("day"),
+            func.sum(sign * KpiCounter.count).label("count"),
+            func.sum(sign * KpiCounter.amount).label("amount"),
+        )
+        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(("message", "call", "outcome", "promise")), rows)
+        .group_by(KpiCounter.fact, KpiCounter.variant, KpiCounter.detail)
+    )
+    per_day = (
+        select(
+            KpiCounter.fact,
+            KpiCounter.variant,
+            literal_column("''", String).label("detail"),
+            KpiCounter.day,
+            func.sum(KpiCounter.count),
+            func.sum(KpiCounter.amount),
+        )
+        .where(*_of(campaign_id, currency), KpiCounter.fact == "payment", *days.bounds())
+        .group_by(KpiCounter.fact, KpiCounter.variant, KpiCounter.day)
+    )
+    sums: list[Sum] = []
+    collected: list[tuple[str, date, int]] = []
+    for fact, variant, detail, day, count, amount in session.execute(union_all(activity, per_day)):
+        if day is not None:
+            if count:  # a day with payments (its rows may sit at zero after an account moved)
+                collected.append((variant, _as_date(day), int(amount)))
+        elif count or amount:
+            sums.append(Sum(fact, variant, detail, int(count), int(amount)))
+    return sums, collected
 
 
-def variant_activity(session: Session, campaign_id: str, currency: str, days: Days) -> list[Sum]:
-    """Messages and calls per channel, outcomes per code and promises per status, per variant."""
-    facts = ["message", "call", "outcome", "promise"]
-    return _sums(session, campaign_id, currency, facts, KpiCounter.variant, days)
+def _as_date(value: date | str) -> date:
+    # Inside a UNION the result type of SQLite's date text is not applied.
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def agent_activity(session: Session, campaign_id: str, currency: str, days: Days) -> list[Sum]:
-    """Outcomes per code, promises per status and finished tasks, per agent."""
-    facts = ["agent_outcome", "agent_promise", "agent_task_done"]
+    """Outcomes per code, promises per status, finished tasks and payments received towards their
+    promises (`agent_collected`, whatever the promise's day), per agent."""
+    facts = ["agent_outcome", "agent_promise", "agent_task_done", "agent_collected"]
     return _sums(session, campaign_id, currency, facts, KpiCounter.agent, days)
 
 
-def collected_per_day(session: Session, campaign_id: str, currency: str, days: Days) -> list[tuple[str, date, int]]:
-    """(variant, day, amount received) for each day with payments."""
-    query = (
-        select(KpiCounter.variant, KpiCounter.day, func.sum(KpiCounter.amount))
-        .where(*_of(campaign_id, currency), KpiCounter.fact == "payment", *days.bounds())
-        .group_by(KpiCounter.variant, KpiCounter.day)
-        .having(func.sum(KpiCounter.count) > 0)
-    )
-    return [(variant, day, int(amount)) for variant, day, amount in session.execute(query)]
-
-
-def collected_on_promises(session: Session, campaign_id: str, currency: str, days: Days) -> dict[str, int]:
-    """Per agent: payments received in `days` towards promises the agent took in `days`. All the
-    payments received in the window towards the agent's promises, less those towards promises of
-    before the window (received on or after the promise's day) and of after it (received before)."""
-    collected = {
-        s.group: s.amount for s in _sums(session, campaign_id, currency, ["agent_collected"], KpiCounter.agent, days)
-    }
+def collected_outside(session: Session, campaign_id: str, currency: str, days: Days) -> dict[str, int]:
+    """Per agent: payments received in the window towards the agent's promises of before it
+    (received on or after the promise's day) or of after it (received before): what the agent's
+    `agent_collected` of the window holds that does not count for their promises of the window."""
     # `detail` is the other day, as ISO text, which sorts like the date.
     last = days.last.isoformat()
     outside = [
@@ -228,9 +255,7 @@ def collected_on_promises(session: Session, campaign_id: str, currency: str, day
         .where(*_of(campaign_id, currency), KpiCounter.grain == "day", or_(*outside))
         .group_by(KpiCounter.agent)
     )
-    for agent, amount in session.execute(query):
-        collected[agent] = collected.get(agent, 0) - int(amount)
-    return collected
+    return {agent: int(amount) for agent, amount in session.execute(query)}
 
 
 # ---- month ends -------------------------------------------------------------------------------
@@ -257,11 +282,14 @@ def roll_snapshots(
     query = select(KpiRollSnapshot).where(
         KpiRollSnapshot.campaign_id == campaign_id,
         KpiRollSnapshot.currency == currency,
-        KpiRollSnapshot.period_end.in_(list(ends)),
+        KpiRollSnapshot.period_end >= min(ends),
+        KpiRollSnapshot.period_end <= max(ends),
     )
+    wanted = set(ends)
     return {
         row.period_end: (row.inputs_revision, [Transition(*values) for values in row.transitions])
         for row in session.scalars(query)
+        if row.period_end in wanted
     }
 
 

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kpi_dataset import write_campaign
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +45,7 @@ from domain.policy import ContactPolicy
 from domain.state import AccountState, Counters, Promise, Waiting
 from domain.strategy import Template
 from domain.types import Channel, Outcome, Stage
+from services import kpis as kpis_service
 from workflows.contracts import (
     AgentTaskInput,
     CampaignInfo,
@@ -554,3 +555,70 @@ class TestRacingWriters:
             assert record is not None
             at_once(lambda r=record: writers.turns.record_turn(r), lambda r=record: writers.turns.record_turn(r))
         assert_counted(postgres, "race")
+
+
+class TestIndexes:
+    """What KPI reads rely on: the counters' key leads with campaign, fact, currency, grain and
+    day, so every read of a report is a range of one index (on both databases)."""
+
+    def test_the_keys_are_in_the_order_the_reads_need(self, migrated_url: str) -> None:
+        engine = make_engine(migrated_url)
+        try:
+            inspector = inspect(engine)
+            assert inspector.get_pk_constraint("kpi_counters")["constrained_columns"] == [
+                "campaign_id",
+                "fact",
+                "currency",
+                "grain",
+                "day",
+                "variant",
+                "agent",
+                "detail",
+            ]
+            assert inspector.get_pk_constraint("kpi_roll_snapshots")["constrained_columns"] == [
+                "campaign_id",
+                "currency",
+                "period_end",
+            ]
+        finally:
+            engine.dispose()
+
+    def test_every_counter_read_of_a_report_uses_the_key(self, sessions: sessionmaker[Session]) -> None:
+        """On PostgreSQL, with sequential scans off, each statement a report runs against the KPI
+        tables is planned on their keys: the key can answer it, whatever the table's size."""
+        engine = sessions.kw["bind"]
+        if engine.dialect.name != "postgresql":
+            pytest.skip("the plans checked are PostgreSQL's")
+        with sessions() as session:
+            write_campaign(session, "plans", seed=5, accounts={"CLP": 20})
+            kpi_counters.rebuild(session, "plans")
+            session.commit()
+        statements: list[tuple[str, Any]] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+            if "kpi_" in statement and statement.lstrip().upper().startswith("SELECT"):
+                statements.append((statement, parameters))
+
+        now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            with sessions() as session:
+                for start in (None, date(2025, 2, 10)):
+                    kpis_service.campaign_kpis(
+                        session, "plans", start=start, end=None, currency=None, now=now, channel_costs={}
+                    )
+                    kpis_service.campaign_agent_kpis(session, "plans", start=start, end=None, currency=None, now=now)
+                session.rollback()
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert len(statements) >= 8
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE kpi_counters, kpi_roll_snapshots")
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            for statement, parameters in statements:
+                plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+                assert "Seq Scan on kpi_" not in plan, plan
+                # A range of the key, not a walk through all of it: the campaign and the fact (or
+                # the period) are conditions of the index.
+                conditions = [line for line in plan.splitlines() if "Index Cond:" in line]
+                assert any("campaign_id" in c and ("fact" in c or "period_end" in c) for c in conditions), plan
