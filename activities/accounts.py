@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from db.models import Account, Campaign, ContactPoint, Debtor
+from db.repositories import kpi_counters
 from db.session import session_scope
 from domain.types import Channel
 from workflows.contracts import RegisterAccountInput
@@ -72,6 +73,7 @@ class AccountActivities:
             )
             session.add(row)
             session.flush()
+            kpi_counters.placed(session, row)
             return row.id
 
 

@@ -32,6 +32,7 @@ from activities.lookups import account_by_workflow
 from activities.strategy_versions import StrategyVersions
 from channels.base import ChannelError, OutgoingMessage, Sender
 from db.models import Account, Communication, ContactPoint, OutboxMessage
+from db.repositories import kpi_counters
 from db.session import session_scope
 from domain.conditions import days_past_due
 from domain.policy import ContactPolicy, ContactRecord, check_contact
@@ -113,6 +114,11 @@ def _result_of(row: Communication) -> SendResult:
     return SendResult(status="sent", provider=row.provider, provider_id=row.provider_id, duplicate=True)
 
 
+def _locked(session: Session, row_id: int) -> Communication | None:
+    """The message row, locked and read afresh: its status decides what the KPI counters count."""
+    return session.get(Communication, row_id, with_for_update=True, populate_existing=True)
+
+
 class MessagingActivities:
     def __init__(
         self,
@@ -150,15 +156,24 @@ class MessagingActivities:
         except ChannelError as exc:
             if exc.retryable:
                 with session_scope(self._sessions) as session:  # not sent: the retry starts afresh
-                    session.execute(delete(Communication).where(Communication.id == row_id))
+                    # Unless a retry that found it pending already marked it `unknown` (and told the
+                    # workflow so): that row stays, as the workflow was told.
+                    session.execute(
+                        delete(Communication).where(Communication.id == row_id, Communication.status == "pending")
+                    )
                 raise
             return self._failed(input, row_id, exc)
         with session_scope(self._sessions) as session:
-            session.execute(
-                update(Communication)
-                .where(Communication.id == row_id)
-                .values(status="sent", provider=sender.provider, provider_id=receipt.provider_id, sent_at=now)
-            )
+            row = _locked(session, row_id)
+            if row is not None:
+                before = row.status
+                row.status, row.provider, row.provider_id, row.sent_at = (
+                    "sent",
+                    sender.provider,
+                    receipt.provider_id,
+                    now,
+                )
+                kpi_counters.contact(session, row, before)
         return SendResult(status="sent", provider=sender.provider, provider_id=receipt.provider_id)
 
     def _plan(
@@ -166,10 +181,12 @@ class MessagingActivities:
     ) -> SendResult | tuple[int, OutgoingMessage, Sender]:
         """Everything before the provider call, in one transaction; a SendResult ends the send."""
         with session_scope(self._sessions) as session:
-            existing = session.scalar(select(Communication).where(Communication.key == input.key))
+            # Locked: a retry racing the attempt it replaces sees its status as committed.
+            existing = session.scalar(select(Communication).where(Communication.key == input.key).with_for_update())
             if existing is not None:
                 if existing.status == "pending":
                     existing.status = "unknown"
+                    kpi_counters.contact(session, existing, "pending")
                 return _result_of(existing)
             account = account_by_workflow(session, input.workflow_id)
             row = Communication(
@@ -229,6 +246,7 @@ class MessagingActivities:
                 )
                 row.status, row.sent_at = "sent", now
                 row.provider = "print" if input.channel == Channel.LETTER else "sandbox"
+                kpi_counters.contact(session, row, "pending")
                 return SendResult(status="sent", provider=row.provider)
             session.flush()
             message = OutgoingMessage(
@@ -243,8 +261,10 @@ class MessagingActivities:
 
     def _failed(self, input: SendInput, row_id: int, exc: ChannelError) -> SendResult:
         with session_scope(self._sessions) as session:
-            row = session.get_one(Communication, row_id)
+            row = session.get_one(Communication, row_id, with_for_update=True, populate_existing=True)
+            before = row.status
             row.status, row.provider = "failed", exc.provider
+            kpi_counters.contact(session, row, before)
             row.error_code, row.error_message = exc.code, str(exc)
             if exc.invalidates_contact_point:
                 account = session.get_one(Account, row.account_id)

@@ -35,6 +35,7 @@ from db.models import (
     Promise,
 )
 from db.models import AccountState as AccountStateRow
+from db.repositories import kpi_counters
 from db.session import session_scope
 from domain import actions as act
 from domain.conditions import days_past_due
@@ -106,18 +107,18 @@ class TurnActivities:
                 case act.ApplyFee():
                     key = f"{wf}:{action.seq}"
                     if id_by_key(session, Fee, key) is None:
-                        session.add(
-                            Fee(
-                                key=key,
-                                account_id=account.id,
-                                amount=action.amount,
-                                requested=action.requested,
-                                currency=currency,
-                                rule=action.rule,
-                                step=action.step,
-                                applied_at=record.at,
-                            )
+                        fee = Fee(
+                            key=key,
+                            account_id=account.id,
+                            amount=action.amount,
+                            requested=action.requested,
+                            currency=currency,
+                            rule=action.rule,
+                            step=action.step,
+                            applied_at=record.at,
                         )
+                        session.add(fee)
+                        kpi_counters.fee(session, fee)
                 case act.RequestApproval():
                     key = f"{wf}:{action.seq}"
                     if id_by_key(session, Approval, key) is None:
@@ -160,35 +161,36 @@ class TurnActivities:
         if task is not None:
             task.status, task.completed_at = "done", record.at
             task.assigned_agent = task.assigned_agent or (str(event.get("agent") or "") or None)
+            kpi_counters.task_done(session, task)
         code = str(event["code"])
-        session.add(
-            OutcomeRecord(
-                key=key,
-                account_id=account.id,
-                task_id=task.id if task is not None else None,
-                code=code,
-                agent=str(event.get("agent") or "") or None,
-                note=str(event.get("note") or "") or None,
-                recorded_at=record.at,
-            )
+        outcome = OutcomeRecord(
+            key=key,
+            account_id=account.id,
+            task_id=task.id if task is not None else None,
+            code=code,
+            agent=str(event.get("agent") or "") or None,
+            note=str(event.get("note") or "") or None,
+            recorded_at=record.at,
         )
+        session.add(outcome)
+        kpi_counters.outcome(session, outcome)
         # A call is a contact: the communications log holds it, so the send activity's policy
         # check counts it (and its cooldown when it was a conversation).
-        session.add(
-            Communication(
-                key=f"{wf}:call:{record.turn}",
-                account_id=account.id,
-                workflow_id=wf,
-                seq=task.seq if task is not None else None,
-                step=task.step if task is not None else record.state.step,
-                channel="voice",
-                template=code,
-                status="sent",
-                provider="agent",
-                planned_at=record.at,
-                sent_at=record.at,
-            )
+        call = Communication(
+            key=f"{wf}:call:{record.turn}",
+            account_id=account.id,
+            workflow_id=wf,
+            seq=task.seq if task is not None else None,
+            step=task.step if task is not None else record.state.step,
+            channel="voice",
+            template=code,
+            status="sent",
+            provider="agent",
+            planned_at=record.at,
+            sent_at=record.at,
         )
+        session.add(call)
+        kpi_counters.contact(session, call, None)
 
     def _approvals(self, session: Session, record: TurnRecord) -> None:
         """Requests the account no longer waits on undecided (it was closed, paid, disputed or
@@ -229,21 +231,26 @@ class TurnActivities:
             ending = "broken"
         else:
             ending = "cancelled"
-        for row in session.scalars(select(Promise).where(Promise.account_id == account.id, Promise.status == "open")):
+        # Locked: a duplicate attempt of this turn waits, then finds the promise settled and
+        # neither settles nor counts it again.
+        open_promises = select(Promise).where(Promise.account_id == account.id, Promise.status == "open")
+        for row in session.scalars(open_promises.with_for_update()):
             if row.key != key:
                 row.status, row.settled_at = ending, record.at
+                kpi_counters.promise_settled(session, row, "open")
         if promise is not None and key is not None and id_by_key(session, Promise, key) is None:
-            session.add(
-                Promise(
-                    key=key,
-                    account_id=account.id,
-                    amount=promise.amount,
-                    currency=state.account.currency,
-                    due_date=promise.due,
-                    agent=record.assigned_agent,
-                    made_at=promise.made_at,
-                )
+            made = Promise(
+                key=key,
+                account_id=account.id,
+                amount=promise.amount,
+                currency=state.account.currency,
+                due_date=promise.due,
+                status="open",
+                agent=record.assigned_agent,
+                made_at=promise.made_at,
             )
+            session.add(made)
+            kpi_counters.promise_made(session, made)
 
     def _plans(self, session: Session, account: Account, record: TurnRecord) -> None:
         state = record.state
@@ -291,12 +298,19 @@ class TurnActivities:
         state = record.state
         values = projection(state, record)
         account.balance = state.balance
-        row = session.get(AccountStateRow, account.id)
+        # Locked and read afresh: a duplicate attempt of this turn waits and then sees it applied.
+        row = session.get(AccountStateRow, account.id, with_for_update=True, populate_existing=True)
+        moving = (row is None or row.version < record.turn) and (row.variant if row else None) != state.variant
+        if moving:  # the account's KPI counts follow it to its variant
+            kpi_counters.withdraw(session, [account.id])
         if row is None:
             session.add(AccountStateRow(account_id=account.id, **values))
         elif row.version < record.turn:
             for name, value in values.items():
                 setattr(row, name, value)
+        if moving:
+            session.flush()
+            kpi_counters.deposit(session, [account.id])
 
 
 def _answered_task(session: Session, record: TurnRecord) -> AgentTask | None:

@@ -348,7 +348,7 @@ def _sendgrid_effects(
     effects: list[tuple[str, str, BaseModel]] = []
     mapped = SENDGRID_EVENTS.get(event.event)
     if mapped is not None:
-        hooks.advance(comm, mapped)
+        hooks.advance(session, comm, mapped)
     if mapped is not None and not repeat:
         effects.append(
             (comm.workflow_id, "message_event", ev.MessageEvent(channel=Channel.EMAIL, event=mapped, seq=comm.seq))
@@ -458,7 +458,7 @@ def twilio_status(
         return _twiml()
     mapped = (TWILIO_CALL_EVENTS if is_call else TWILIO_MESSAGE_EVENTS).get(status)
     if mapped is not None:
-        hooks.advance(comm, mapped, error_code)
+        hooks.advance(session, comm, mapped, error_code)
         event = ev.MessageEvent(channel=Channel(comm.channel), event=mapped, seq=comm.seq)
         _signal(temporal, comm.workflow_id, "message_event", event)
     if error_code == TWILIO_OPTED_OUT_ERROR and comm.channel in ("sms", "whatsapp") and comm.to_address:
@@ -514,7 +514,7 @@ def twilio_inbound(
     elif intent == "opt_in":
         hooks.set_opted_out(session, debtors, channel.value, number, None)
     elif comm is not None:
-        hooks.advance(comm, "replied")
+        hooks.advance(session, comm, "replied")
     for workflow_id in hooks.workflows_of_debtors(session, debtors):
         payload: BaseModel
         if intent == "opt_out":

@@ -16,6 +16,7 @@ from db.models.commitments import (
 )
 from db.models.communications import COMMUNICATION_STATUSES, Communication, MessageEvent, OutboxMessage
 from db.models.debtors import CHANNELS, ContactPoint, Debtor
+from db.models.kpis import KPI_FACTS, KpiCounter, KpiRollSnapshot
 from db.models.ledger import DELIVERY_STATES, Fee, Payment
 from db.models.legal import APPROVAL_STATUSES, APPROVAL_SUBJECTS, Approval, LegalReferral
 from db.models.read_model import AccountState
@@ -30,6 +31,7 @@ __all__ = [
     "COMMUNICATION_STATUSES",
     "DELIVERY_STATES",
     "INSTALLMENT_STATUSES",
+    "KPI_FACTS",
     "LAUNCH_STATUSES",
     "PLAN_STATUSES",
     "PROMISE_STATUSES",
@@ -46,6 +48,8 @@ __all__ = [
     "Debtor",
     "Fee",
     "IdempotencyRecord",
+    "KpiCounter",
+    "KpiRollSnapshot",
     "LegalReferral",
     "MessageEvent",
     "OutboxMessage",

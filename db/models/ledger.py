@@ -14,6 +14,8 @@ from db.models._money import currency_digits
 # Where a payment stands with its account's workflow: `pending` until the workflow has accepted its
 # signal (`delivered`), or until its workflow is found finished (`closed`: nothing will take it).
 DELIVERY_STATES = ("pending", "delivered", "closed")
+# `allocated_to` of a payment towards a promise: this prefix, then the promise's key.
+TOWARDS_PROMISE = "promise:"
 
 
 class Payment(Base):

@@ -12,7 +12,9 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from db.base import utcnow
 from db.models import Account, AccountState, Campaign, ContactPoint, Debtor, StrategyVersion
+from db.repositories import kpi_counters
 from domain.account import AccountSnapshot
 from domain.money import minor_digits
 from domain.types import Channel
@@ -145,8 +147,11 @@ def write_accounts(
     repeats those facts as they stand may still add its account.
     """
     existing: dict[str, Account] = {}
-    for part in _chunks([r.snapshot.account_id for r in records]):
+    for part in _chunks(sorted({r.snapshot.account_id for r in records})):
+        # Locked (in key order): two imports updating one account apply in turn, each moving the
+        # account's KPI counts from what the other committed.
         query = select(Account).where(Account.campaign_id == campaign_id, Account.external_id.in_(part))
+        query = query.order_by(Account.external_id).with_for_update()
         existing.update({a.external_id: a for a in session.scalars(query)})
 
     def launched(record: AccountRecord) -> bool:
@@ -167,6 +172,8 @@ def write_accounts(
 
     outcomes: list[WriteOutcome | Refused] = []
     new_accounts: list[dict[str, Any]] = []
+    updates: list[tuple[Account, dict[str, Any]]] = []
+    placed_at = utcnow()
     for index, record in enumerate(records):
         snap = record.snapshot
         account = existing.get(snap.account_id)
@@ -191,6 +198,7 @@ def write_accounts(
                     "campaign_id": campaign_id,
                     "external_id": snap.account_id,
                     "workflow_id": debtor_workflow_id(campaign_id, snap.account_id),
+                    "created_at": placed_at,
                     **values,
                 }
             )
@@ -198,12 +206,19 @@ def write_accounts(
         elif all(getattr(account, name) == value for name, value in values.items()):
             outcomes.append("unchanged")
         else:
-            for name, value in values.items():
-                setattr(account, name, value)
+            updates.append((account, values))
             outcomes.append("updated")
+    # An updated placement (balance, due date, currency) moves the account's KPI counts: out
+    # before the change, back in after it.
+    kpi_counters.withdraw(session, [account.id for account, _ in updates])
+    for account, values in updates:
+        for name, value in values.items():
+            setattr(account, name, value)
     if new_accounts:
         session.execute(insert(Account), new_accounts)
+        kpi_counters.placed_rows(session, campaign_id, new_accounts)
     session.flush()
+    kpi_counters.deposit(session, [account.id for account, _ in updates])
     return outcomes
 
 

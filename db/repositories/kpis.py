@@ -1,185 +1,393 @@
-"""The facts campaign KPIs are computed from, aggregated per account in SQL: placements, payments,
-fees, contacts sent, agent outcomes, promises and finished tasks.
+"""The SQL behind campaign KPIs: sums of the KPI counters over a window of days, grouped by
+variant or agent in the database, and the month-end past-due transitions computed from the ledger
+(and the snapshots that keep them).
 
-Every query is scoped to one campaign and one currency (money of two currencies never adds up)
-and, for events, to a window `[start, end)` of UTC instants; the formulas that turn these facts
-into rates live with the KPI endpoints (api/routers/kpis.py).
+Every query is scoped to one campaign and one currency (money of two currencies never adds up).
+The formulas that turn these sums into rates live in services/kpis.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import QueryableAttribute, Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import ColumnElement, Date, String, and_, case, func, literal_column, or_, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-from db.models import Account, AgentTask, Communication, Fee, OutcomeRecord, Payment, Promise
+from db.models import Account, Fee, KpiCounter, KpiRollSnapshot, Payment
 from db.models import AccountState as AccountStateRow
+from db.models.kpis import NONE
 
-_Row = TypeVar("_Row", bound=tuple[Any, ...])
-
-# Communications that reached (or may have reached) the debtor; the same set the send activity's
-# policy check counts as contacts (activities/messaging.py CONTACTED).
-CONTACT_STATUSES = ("sent", "unknown", "delivered", "opened", "clicked", "replied", "bounced")
-# Agent calls are logged as voice communications with this provider; they cost agent time, not
-# a per-message channel fee.
-AGENT_PROVIDER = "agent"
+# Facts a roll-rate snapshot is computed from: its inputs' revision sums their counters' revisions.
+ROLL_INPUTS = ("placed", "payment", "fee")
+# A window that runs from the beginning to within this many days of today is read as the totals
+# minus the days after it (fewer rows than its months and days).
+RECENT = timedelta(days=31)
 
 
 @dataclass(frozen=True)
-class Window:
-    """Events at or after `start` and before `end` (either open)."""
+class Days:
+    """Facts of the days from `first` (None: from the beginning) to `last`, both included (UTC),
+    asked on `today`."""
 
-    start: datetime | None = None
-    end: datetime | None = None
+    first: date | None
+    last: date
+    today: date
 
-    def bounds(self, column: QueryableAttribute[Any]) -> list[ColumnElement[bool]]:
-        """SQL conditions keeping `column` inside the window."""
-        conditions: list[ColumnElement[bool]] = []
-        if self.start is not None:
-            conditions.append(column >= self.start)
-        if self.end is not None:
-            conditions.append(column < self.end)
+    def segments(self) -> list[tuple[int, str, date | None, date | None]]:
+        """(sign, grain, from, to) row ranges whose signed sum is the window's: whole months at
+        month grain and the days at its edges, or the totals less the days after the window."""
+        if self.first is None and self.last >= self.today - RECENT:
+            return [(1, "total", None, None), (-1, "day", self.last + timedelta(days=1), None)]
+        first_whole = None if self.first is None else _month_start(self.first - timedelta(days=1)) + _MONTH
+        after_whole = _month_start(self.last + timedelta(days=1))  # the first day of the month after the last whole one
+        if first_whole is not None and first_whole >= after_whole:
+            return [(1, "day", self.first, self.last)]
+        segments: list[tuple[int, str, date | None, date | None]] = []
+        if self.first is not None and first_whole is not None and self.first < first_whole:
+            segments.append((1, "day", self.first, first_whole - timedelta(days=1)))
+        segments.append((1, "month", first_whole, after_whole - timedelta(days=1)))
+        if after_whole <= self.last:
+            segments.append((1, "day", after_whole, self.last))
+        return segments
+
+    def bounds(self) -> list[ColumnElement[bool]]:
+        """Day rows of the window."""
+        conditions = [KpiCounter.grain == "day", KpiCounter.day <= self.last]
+        if self.first is not None:
+            conditions.append(KpiCounter.day >= self.first)
         return conditions
 
 
-@dataclass(frozen=True)
-class PlacedAccount:
-    id: int
-    variant: str | None
-    placed_balance: int  # the balance the account entered the campaign with
-    due_date: date
-    placed_at: datetime
+class _Month:
+    """Adding it to the first day of a month gives the first day of the next."""
+
+    def __radd__(self, day: date) -> date:
+        return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    account_id: int
-    amount: int
-    at: datetime
-    allocated_to: str | None = None
+_MONTH = _Month()
 
 
-@dataclass(frozen=True)
-class ContactCount:
-    account_id: int
-    channel: str
-    by_agent: bool
-    count: int
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
 
 
-@dataclass(frozen=True)
-class OutcomeCount:
-    account_id: int
-    agent: str | None
-    code: str
-    count: int
-
-
-@dataclass(frozen=True)
-class PromiseFact:
-    account_id: int
-    key: str
-    agent: str | None
-    status: str
-    amount: int
-
-
-def _in_campaign(query: Select[_Row], campaign_id: str, currency: str) -> Select[_Row]:
-    return query.where(Account.campaign_id == campaign_id, Account.currency == currency)
-
-
-def currencies(session: Session, campaign_id: str) -> list[str]:
-    """The currencies of the campaign's accounts."""
-    return list(
-        session.scalars(
-            select(Account.currency).where(Account.campaign_id == campaign_id).distinct().order_by(Account.currency)
+def _signed(days: Days) -> tuple[ColumnElement[bool], Any]:
+    """The rows of the window's segments, and each row's sign."""
+    conditions, signs = [], []
+    for sign, grain, first, last in days.segments():
+        condition = and_(
+            KpiCounter.grain == grain,
+            *([KpiCounter.day >= first] if first is not None else []),
+            *([KpiCounter.day <= last] if last is not None else []),
         )
-    )
+        conditions.append(condition)
+        signs.append((condition, sign))
+    return or_(*conditions), case(*signs, else_=0)
 
 
-def placed_accounts(session: Session, campaign_id: str, currency: str) -> list[PlacedAccount]:
-    """Every account of the campaign in `currency`, with its variant (None until its workflow ran)."""
-    placed = Account.snapshot_json["balance"].as_integer()
+@dataclass(frozen=True)
+class Sum:
+    """Counts and amounts of one fact, summed over a group."""
+
+    fact: str
+    group: str  # the variant or agent; NONE for none
+    detail: str
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Accounts of one variant that were in `start_bucket` at a month end and in `end_bucket` at
+    the next, with their balances then."""
+
+    variant: str
+    start_bucket: str
+    end_bucket: str
+    accounts: int
+    start_balance: int
+    end_balance: int
+
+
+def _of(campaign_id: str, currency: str) -> list[ColumnElement[bool]]:
+    return [KpiCounter.campaign_id == campaign_id, KpiCounter.currency == currency]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """The accounts of one currency and variant: how many, their placed balance, the first day
+    one was placed."""
+
+    currency: str
+    variant: str
+    accounts: int
+    amount: int
+    first_day: date | None
+
+
+def placements(session: Session, campaign_id: str) -> list[Placed]:
+    """The campaign's accounts per currency and variant (placement is not an event of a window:
+    every account placed so far counts). One read of the `placed` totals and days."""
+    total = KpiCounter.grain == "total"
     query = (
-        select(Account.id, AccountStateRow.variant, placed, Account.balance, Account.due_date, Account.created_at)
-        .outerjoin(AccountStateRow, AccountStateRow.account_id == Account.id)
-        .where(Account.campaign_id == campaign_id, Account.currency == currency)
-        .order_by(Account.id)
+        select(
+            KpiCounter.currency,
+            KpiCounter.variant,
+            func.sum(case((total, KpiCounter.count), else_=0)),
+            func.sum(case((total, KpiCounter.amount), else_=0)),
+            # A day with an account placed has a row above zero under that account's variant.
+            func.min(case((and_(KpiCounter.grain == "day", KpiCounter.count > 0), KpiCounter.day))),
+        )
+        .where(KpiCounter.campaign_id == campaign_id, KpiCounter.fact == "placed")
+        .where(KpiCounter.grain.in_(("day", "total")))
+        .group_by(KpiCounter.currency, KpiCounter.variant)
     )
     return [
-        PlacedAccount(
-            id=row[0],
-            variant=row[1],
-            # The snapshot keeps the balance at placement; `balance` moves with payments.
-            placed_balance=int(row[2] if row[2] is not None else row[3]),
-            due_date=row[4],
-            placed_at=row[5],
-        )
-        for row in session.execute(query)
+        Placed(currency, variant, int(n), int(amount), first)
+        for currency, variant, n, amount, first in session.execute(query)
+        if n or amount
     ]
 
 
-def payments(session: Session, campaign_id: str, currency: str, window: Window = Window()) -> list[LedgerEntry]:
-    """The campaign's payments in `currency` received in the window, oldest first."""
-    query = select(Payment.account_id, Payment.amount, Payment.received_at, Payment.allocated_to).join(
-        Account, Account.id == Payment.account_id
+def _sums(session: Session, campaign_id: str, currency: str, facts: Sequence[str], by: Any, days: Days) -> list[Sum]:
+    rows, sign = _signed(days)
+    query = (
+        select(
+            KpiCounter.fact,
+            by,
+            KpiCounter.detail,
+            func.sum(sign * KpiCounter.count),
+            func.sum(sign * KpiCounter.amount),
+        )
+        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(facts), rows)
+        .group_by(KpiCounter.fact, by, KpiCounter.detail)
     )
-    query = _in_campaign(query, campaign_id, currency).where(Payment.currency == currency)
-    query = query.where(*window.bounds(Payment.received_at)).order_by(Payment.received_at, Payment.id)
-    return [LedgerEntry(account_id=a, amount=int(m), at=t, allocated_to=to) for a, m, t, to in session.execute(query)]
+    return [
+        Sum(fact, group, detail, int(count), int(amount))
+        for fact, group, detail, count, amount in session.execute(query)
+        if count or amount
+    ]
 
 
-def fees(session: Session, campaign_id: str, currency: str, window: Window = Window()) -> list[LedgerEntry]:
-    """The fees applied to the campaign's accounts in the window, oldest first."""
-    query = select(Fee.account_id, Fee.amount, Fee.applied_at).join(Account, Account.id == Fee.account_id)
-    query = _in_campaign(query, campaign_id, currency).where(Fee.currency == currency, *window.bounds(Fee.applied_at))
-    return [LedgerEntry(account_id=a, amount=int(m), at=t) for a, m, t in session.execute(query.order_by(Fee.id))]
-
-
-def contacts(session: Session, campaign_id: str, currency: str, window: Window = Window()) -> list[ContactCount]:
-    """Messages and calls that reached out, per account and channel, planned in the window."""
-    query = select(Communication.account_id, Communication.channel, Communication.provider, func.count()).join(
-        Account, Account.id == Communication.account_id
+def variant_sums(
+    session: Session, campaign_id: str, currency: str, days: Days
+) -> tuple[list[Sum], list[tuple[str, date, int]]]:
+    """Per variant: messages and calls per channel, outcomes per code and promises per status in
+    the window; and (variant, day, amount received) for each day of it with payments. One read."""
+    rows, sign = _signed(days)
+    activity = (
+        select(
+            KpiCounter.fact,
+            KpiCounter.variant,
+            KpiCounter.detail,
+            literal_column("NULL", Date).label("day"),
+            func.sum(sign * KpiCounter.count).label("count"),
+            func.sum(sign * KpiCounter.amount).label("amount"),
+        )
+        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(("message", "call", "outcome", "promise")), rows)
+        .group_by(KpiCounter.fact, KpiCounter.variant, KpiCounter.detail)
     )
-    query = _in_campaign(query, campaign_id, currency).where(
-        Communication.status.in_(CONTACT_STATUSES), *window.bounds(Communication.planned_at)
+    per_day = (
+        select(
+            KpiCounter.fact,
+            KpiCounter.variant,
+            literal_column("''", String).label("detail"),
+            KpiCounter.day,
+            func.sum(KpiCounter.count),
+            func.sum(KpiCounter.amount),
+        )
+        .where(*_of(campaign_id, currency), KpiCounter.fact == "payment", *days.bounds())
+        .group_by(KpiCounter.fact, KpiCounter.variant, KpiCounter.day)
     )
-    query = query.group_by(Communication.account_id, Communication.channel, Communication.provider)
-    totals: dict[tuple[int, str, bool], int] = {}
-    for account_id, channel, provider, count in session.execute(query):
-        key = (int(account_id), str(channel), provider == AGENT_PROVIDER)
-        totals[key] = totals.get(key, 0) + int(count)
-    return [ContactCount(a, c, by_agent, n) for (a, c, by_agent), n in sorted(totals.items())]
+    sums: list[Sum] = []
+    collected: list[tuple[str, date, int]] = []
+    for fact, variant, detail, day, count, amount in session.execute(union_all(activity, per_day)):
+        if day is not None:
+            if count:  # a day with payments (its rows may sit at zero after an account moved)
+                collected.append((variant, _as_date(day), int(amount)))
+        elif count or amount:
+            sums.append(Sum(fact, variant, detail, int(count), int(amount)))
+    return sums, collected
 
 
-def outcomes(session: Session, campaign_id: str, currency: str, window: Window = Window()) -> list[OutcomeCount]:
-    """Agent outcomes (one per call attempt) per account, agent and code, recorded in the window."""
-    query = select(OutcomeRecord.account_id, OutcomeRecord.agent, OutcomeRecord.code, func.count()).join(
-        Account, Account.id == OutcomeRecord.account_id
+def _as_date(value: date | str) -> date:
+    # Inside a UNION the result type of SQLite's date text is not applied.
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def agent_activity(session: Session, campaign_id: str, currency: str, days: Days) -> list[Sum]:
+    """Outcomes per code, promises per status, finished tasks and payments received towards their
+    promises (`agent_collected`, whatever the promise's day), per agent."""
+    facts = ["agent_outcome", "agent_promise", "agent_task_done", "agent_collected"]
+    return _sums(session, campaign_id, currency, facts, KpiCounter.agent, days)
+
+
+def collected_outside(session: Session, campaign_id: str, currency: str, days: Days) -> dict[str, int]:
+    """Per agent: payments received in the window towards the agent's promises of before it
+    (received on or after the promise's day) or of after it (received before): what the agent's
+    `agent_collected` of the window holds that does not count for their promises of the window."""
+    # `detail` is the other day, as ISO text, which sorts like the date.
+    last = days.last.isoformat()
+    outside = [
+        and_(
+            KpiCounter.fact == "agent_paid_before",
+            KpiCounter.day > days.last,
+            KpiCounter.detail <= last,
+            *([KpiCounter.detail >= days.first.isoformat()] if days.first is not None else []),
+        )
+    ]
+    if days.first is not None:
+        outside.append(
+            and_(
+                KpiCounter.fact == "agent_paid_after",
+                KpiCounter.day >= days.first,
+                KpiCounter.day <= days.last,
+                KpiCounter.detail < days.first.isoformat(),
+            )
+        )
+    query = (
+        select(KpiCounter.agent, func.sum(KpiCounter.amount))
+        .where(*_of(campaign_id, currency), KpiCounter.grain == "day", or_(*outside))
+        .group_by(KpiCounter.agent)
     )
-    query = _in_campaign(query, campaign_id, currency).where(*window.bounds(OutcomeRecord.recorded_at))
-    query = query.group_by(OutcomeRecord.account_id, OutcomeRecord.agent, OutcomeRecord.code)
-    return [OutcomeCount(int(a), agent, str(code), int(n)) for a, agent, code, n in session.execute(query)]
+    return {agent: int(amount) for agent, amount in session.execute(query)}
 
 
-def promises(session: Session, campaign_id: str, currency: str, window: Window = Window()) -> list[PromiseFact]:
-    """Promises made in the window, with their current status (open, kept, broken, cancelled)."""
-    query = select(Promise.account_id, Promise.key, Promise.agent, Promise.status, Promise.amount).join(
-        Account, Account.id == Promise.account_id
+# ---- month ends -------------------------------------------------------------------------------
+
+
+def roll_input_revisions(session: Session, campaign_id: str, currency: str) -> list[tuple[date, int]]:
+    """Per month (its first day), the sum of the revisions of the counters roll rates are computed
+    from, in order; a month end's inputs revision is the running total up to its month."""
+    query = (
+        select(KpiCounter.day, func.sum(KpiCounter.revision))
+        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(ROLL_INPUTS), KpiCounter.grain == "month")
+        .group_by(KpiCounter.day)
+        .order_by(KpiCounter.day)
     )
-    query = _in_campaign(query, campaign_id, currency).where(*window.bounds(Promise.made_at)).order_by(Promise.id)
-    return [PromiseFact(int(a), k, agent, s, int(m)) for a, k, agent, s, m in session.execute(query)]
+    return [(day, int(revision)) for day, revision in session.execute(query)]
 
 
-def tasks_done(session: Session, campaign_id: str, currency: str, window: Window = Window()) -> dict[str, int]:
-    """Agent tasks finished with an outcome in the window, per agent."""
-    query = select(AgentTask.assigned_agent, func.count()).join(Account, Account.id == AgentTask.account_id)
-    query = _in_campaign(query, campaign_id, currency).where(
-        AgentTask.status == "done", AgentTask.assigned_agent.is_not(None), *window.bounds(AgentTask.completed_at)
+def roll_snapshots(
+    session: Session, campaign_id: str, currency: str, ends: Sequence[date]
+) -> dict[date, tuple[int, list[Transition]]]:
+    """The stored snapshots of the periods ending on `ends`: (inputs revision, transitions)."""
+    if not ends:
+        return {}
+    query = select(KpiRollSnapshot).where(
+        KpiRollSnapshot.campaign_id == campaign_id,
+        KpiRollSnapshot.currency == currency,
+        KpiRollSnapshot.period_end >= min(ends),
+        KpiRollSnapshot.period_end <= max(ends),
     )
-    query = query.group_by(AgentTask.assigned_agent)
-    return {str(agent): int(n) for agent, n in session.execute(query)}
+    wanted = set(ends)
+    return {
+        row.period_end: (row.inputs_revision, [Transition(*values) for values in row.transitions])
+        for row in session.scalars(query)
+        if row.period_end in wanted
+    }
+
+
+def store_roll_snapshot(
+    session: Session,
+    campaign_id: str,
+    currency: str,
+    end: date,
+    inputs_revision: int,
+    transitions: Sequence[Transition],
+    now: datetime,
+) -> None:
+    """Keep a period's transitions with the inputs revision they were computed at (two requests
+    computing the same period at once both write a consistent pair; the later one stays)."""
+    values = {
+        "campaign_id": campaign_id,
+        "currency": currency,
+        "period_end": end,
+        "inputs_revision": inputs_revision,
+        "transitions": [
+            [t.variant, t.start_bucket, t.end_bucket, t.accounts, t.start_balance, t.end_balance] for t in transitions
+        ],
+        "computed_at": now,
+    }
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = module.insert(KpiRollSnapshot).values(values)
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["campaign_id", "currency", "period_end"],
+            set_={name: insert.excluded[name] for name in ("inputs_revision", "transitions", "computed_at")},
+        )
+    )
+
+
+def _bucket(balance: Any, due: Any, day: date) -> Any:
+    """The past-due bucket (services/kpis.py `bucket`) in SQL: days past due on `day` compared
+    through due-date thresholds, so no date arithmetic runs in the database."""
+    return case(
+        (balance <= 0, "paid"),
+        (due >= day, "current"),
+        (due > day - timedelta(days=30), "1-29"),
+        (due > day - timedelta(days=60), "30-59"),
+        (due > day - timedelta(days=90), "60-89"),
+        else_="90+",
+    )
+
+
+def month_end_transitions(
+    session: Session, campaign_id: str, currency: str, start: date, end: date
+) -> list[Transition]:
+    """How the accounts placed by month end `start` moved by month end `end`, per variant and pair
+    of buckets. A balance at the end of a day is the placed balance plus the fees applied minus the
+    payments received by then (both in the account's currency)."""
+    after_start = datetime.combine(start + timedelta(days=1), time(), UTC)
+    after_end = datetime.combine(end + timedelta(days=1), time(), UTC)
+    in_campaign = [Account.campaign_id == campaign_id, Account.currency == currency, Account.created_at < after_start]
+
+    def ledger(amount: Any, at: Any, account_id: Any, row_currency: Any) -> Any:
+        return (
+            select(
+                account_id.label("account_id"),
+                func.sum(case((at < after_start, amount), else_=0)).label("at_start"),
+                func.sum(amount).label("at_end"),
+            )
+            .join(Account, Account.id == account_id)
+            .where(*in_campaign, row_currency == Account.currency, at < after_end)
+            .group_by(account_id)
+            .subquery()
+        )
+
+    paid = ledger(Payment.amount, Payment.received_at, Payment.account_id, Payment.currency)
+    charged = ledger(Fee.amount, Fee.applied_at, Fee.account_id, Fee.currency)
+    placed = func.coalesce(Account.snapshot_json["balance"].as_integer(), Account.balance)
+    balances = (
+        select(
+            func.coalesce(AccountStateRow.variant, NONE).label("variant"),
+            Account.due_date.label("due"),
+            (placed + func.coalesce(charged.c.at_start, 0) - func.coalesce(paid.c.at_start, 0)).label("at_start"),
+            (placed + func.coalesce(charged.c.at_end, 0) - func.coalesce(paid.c.at_end, 0)).label("at_end"),
+        )
+        .select_from(Account)
+        .outerjoin(AccountStateRow, AccountStateRow.account_id == Account.id)
+        .outerjoin(paid, paid.c.account_id == Account.id)
+        .outerjoin(charged, charged.c.account_id == Account.id)
+        .where(*in_campaign)
+        .subquery()
+    )
+    start_bucket = _bucket(balances.c.at_start, balances.c.due, start)
+    end_bucket = _bucket(balances.c.at_end, balances.c.due, end)
+    query = select(
+        balances.c.variant,
+        start_bucket,
+        end_bucket,
+        func.count(),
+        func.sum(balances.c.at_start),
+        func.sum(balances.c.at_end),
+    ).group_by(balances.c.variant, start_bucket, end_bucket)
+    return [
+        Transition(variant, str(b0), str(b1), int(n), int(s0), int(s1))
+        for variant, b0, b1, n, s0, s1 in session.execute(query)
+    ]

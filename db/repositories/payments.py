@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import Account, Payment, PaymentPlan, PlanInstallment, Promise
+from db.models.ledger import TOWARDS_PROMISE
+from db.repositories import kpi_counters
 
 # Allocated to neither a promise nor an installment: it just lowers the balance.
 TO_BALANCE = "balance"
@@ -42,7 +44,7 @@ def find(session: Session, provider: str, provider_payment_id: str) -> Payment |
 
 def promise_ref(key: str) -> str:
     """The `allocated_to` value of a payment towards the promise with `key`."""
-    return f"promise:{key}"
+    return f"{TOWARDS_PROMISE}{key}"
 
 
 def installment_ref(plan_key: str, numbers: list[int]) -> str:
@@ -134,6 +136,7 @@ def record(
         if raced is None:
             raise
         return Recorded(raced, created=False)
+    kpi_counters.payment(session, row)
     return Recorded(row, created=True)
 
 

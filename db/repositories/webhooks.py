@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import Account, Communication, ContactPoint, MessageEvent, WebhookReceipt
+from db.repositories import kpi_counters
 
 # Forward-only progress of a message; a later webhook never moves a message back (providers
 # deliver events out of order: an `open` can arrive before its `delivered`).
@@ -73,10 +74,13 @@ def claim_many(session: Session, source: str, event_ids: Sequence[str]) -> set[s
 
 
 def communications_by_keys(session: Session, keys: Sequence[str]) -> dict[str, Communication]:
-    """The communications sent under these idempotency keys, by key (unknown keys left out)."""
+    """The communications sent under these idempotency keys, by key (unknown keys left out),
+    locked until the transaction ends (see `advance`). Locked in key order, chunk after chunk, so
+    two batches sharing messages take their locks in the same order and never deadlock."""
     found: dict[str, Communication] = {}
-    for chunk in _chunks(list(dict.fromkeys(keys))):
-        found.update((c.key, c) for c in session.scalars(select(Communication).where(Communication.key.in_(chunk))))
+    for chunk in _chunks(sorted(set(keys))):
+        query = select(Communication).where(Communication.key.in_(chunk)).order_by(Communication.key)
+        found.update((c.key, c) for c in session.scalars(query.with_for_update()))
     return found
 
 
@@ -110,19 +114,26 @@ def debtors_of_accounts(session: Session, account_ids: Sequence[int]) -> dict[in
 
 
 def communication_by_key(session: Session, key: str) -> Communication | None:
-    """The communication sent under idempotency key `key` (SendGrid echoes it as `collect_key`)."""
-    return session.scalar(select(Communication).where(Communication.key == key))
+    """The communication sent under idempotency key `key` (SendGrid echoes it as `collect_key`),
+    locked until the transaction ends (see `advance`)."""
+    return session.scalar(select(Communication).where(Communication.key == key).with_for_update())
 
 
 def communication_by_provider_id(session: Session, provider_id: str) -> Communication | None:
-    """The communication a provider knows by `provider_id` (a Twilio message or call SID)."""
+    """The communication a provider knows by `provider_id` (a Twilio message or call SID), locked
+    until the transaction ends (see `advance`)."""
     return session.scalar(
-        select(Communication).where(Communication.provider_id == provider_id).order_by(Communication.id).limit(1)
+        select(Communication)
+        .where(Communication.provider_id == provider_id)
+        .order_by(Communication.id)
+        .limit(1)
+        .with_for_update()
     )
 
 
 def latest_to(session: Session, debtor_ids: list[int], channel: str, address: str) -> Communication | None:
-    """The latest message sent on `channel` to `address` for these debtors (what an inbound reply answers)."""
+    """The latest message sent on `channel` to `address` for these debtors (what an inbound reply
+    answers), locked until the transaction ends (see `advance`)."""
     if not debtor_ids:
         return None
     return session.scalar(
@@ -135,6 +146,7 @@ def latest_to(session: Session, debtor_ids: list[int], channel: str, address: st
         )
         .order_by(Communication.id.desc())
         .limit(1)
+        .with_for_update(of=Communication)
     )
 
 
@@ -161,13 +173,18 @@ def add_event(
     return row
 
 
-def advance(communication: Communication, status: str, error_code: str | None = None) -> None:
-    """Move the message's status forward (never back); a bounce or failure ends a sent message."""
+def advance(session: Session, communication: Communication, status: str, error_code: str | None = None) -> None:
+    """Move the message's status forward (never back); a bounce or failure ends a sent message.
+
+    `communication` must have been read locked (the lookups above do): two webhooks about one
+    message then apply in turn, so a late `delivered` cannot overwrite a `failed` committed
+    meanwhile, and the KPI counters count what the row finally says."""
     current = communication.status
     if status in _FAILURES:
         if current in ("sent", "unknown", "delivered"):
             communication.status = status
             communication.error_code = error_code or communication.error_code
+            kpi_counters.contact(session, communication, current)
         return
     if current in _PROGRESS and status in _PROGRESS and _PROGRESS[status] > _PROGRESS[current]:
         communication.status = status

@@ -16,8 +16,9 @@ from db.models import Account, Campaign, Debtor, Fee, Payment, Promise
 from db.repositories.campaigns import write_accounts
 from db.session import make_engine, make_session_factory, session_scope
 
-# Projections rebuilt from the workflows; they hold no amount of record.
-DERIVED = {"account_states"}
+# Projections rebuilt from the workflows, and KPI sums recounted from the ledger; they hold no
+# amount of record.
+DERIVED = {"account_states", "kpi_counters", "kpi_roll_snapshots"}
 
 CSV = (
     "account_id,country,currency,balance,due_date,timezone\n"
