@@ -79,7 +79,8 @@ DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_day"
 PARTS = ("seed", "launch", "turns", "running", "memory", "api", "outcome")
 ACCOUNT_QUEUE_IDLE = "bench-accounts-idle"
 BARE_IDLE, BARE_RUNNING = "bench-bare-idle", "bench-bare-running"
-DAY = "2026-11-30"
+# The agents' queues of both seeds (the shipped Chilean strategy's), and the outcome campaign's.
+SEEDED_QUEUES = ("cobranza_temprana", "cobranza_tardia", "legal")
 
 
 # ---- figures -------------------------------------------------------------------------------------
@@ -849,7 +850,7 @@ def main() -> None:
     with sessions() as session:
         admin = issue_key(session, "bench", "admin").key
         supervisor = issue_key(session, "marta", "supervisor").key
-        agent = issue_key(session, "agente1", "agent", ["cobranza_temprana", "bench_calls"]).key
+        agent = issue_key(session, "agente01", "agent", [*SEEDED_QUEUES, "bench_calls"]).key
         session.commit()
 
     portfolio = None
@@ -857,8 +858,12 @@ def main() -> None:
         name, seed = seeder()
         print(f"\n== seed: {args.accounts:,} accounts with {name}")
         seeding = time.perf_counter()
-        portfolio = seed(engine, accounts=args.accounts)
+        seeded = seed(engine, accounts=args.accounts)
         seconds = time.perf_counter() - seeding
+        # seed_portfolio answers what it wrote (`Seeded`), the minimal seed the campaign's id.
+        portfolio = str(getattr(seeded, "campaign_id", seeded))
+        if hasattr(seeded, "summary"):
+            print(f"  {seeded.summary()}")
         report.add(
             "seed (PostgreSQL)", f"{args.accounts:,} accounts in {seconds:.1f} s ({args.accounts / seconds:,.0f}/s)"
         )
