@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -48,21 +49,28 @@ from workflows.contracts import (
 # the compiled strategy and the account, so it is measured before the start is sent.
 MAX_WORKFLOW_INPUT_BYTES = 2 * 1024 * 1024
 LAUNCH_IMPOSSIBLE = "LaunchImpossible"
+# How often a batch reports progress (its heartbeat timeout is 30 s).
+HEARTBEAT_EVERY_S = 1.0
 # Compiled strategies a launcher keeps parsed between batches (one per campaign launching at once).
 KEPT_STRATEGIES = 8
 
 
 async def _bounded(limit: int, jobs: list[Callable[[], Awaitable[None]]]) -> None:
-    """Run the jobs with at most `limit` in flight, heartbeating as each finishes."""
+    """Run the jobs with at most `limit` in flight, heartbeating the count finished at most once
+    a second (a heartbeat per job cost each start an encoded heartbeat and a call into the SDK's
+    core; the timeout is 30 s) and when the last one finishes."""
     gate = asyncio.Semaphore(limit)
     finished = 0
+    last = time.monotonic()
 
     async def run(job: Callable[[], Awaitable[None]]) -> None:
-        nonlocal finished
+        nonlocal finished, last
         async with gate:
             await job()
         finished += 1
-        activity.heartbeat(finished)
+        if finished == len(jobs) or time.monotonic() - last >= HEARTBEAT_EVERY_S:
+            last = time.monotonic()
+            activity.heartbeat(finished)
 
     await asyncio.gather(*(run(job) for job in jobs))
 

@@ -79,7 +79,8 @@ DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_day"
 PARTS = ("seed", "launch", "turns", "running", "memory", "api", "outcome")
 ACCOUNT_QUEUE_IDLE = "bench-accounts-idle"
 BARE_IDLE, BARE_RUNNING = "bench-bare-idle", "bench-bare-running"
-DAY = "2026-11-30"
+# The agents' queues of both seeds (the shipped Chilean strategy's), and the outcome campaign's.
+SEEDED_QUEUES = ("cobranza_temprana", "cobranza_tardia", "legal")
 
 
 # ---- figures -------------------------------------------------------------------------------------
@@ -159,6 +160,18 @@ async def load(clients: int, requests: int, seconds: float, call: Callable[[int]
 
     await asyncio.gather(*(client() for _ in range(clients)))
     return Latencies(times, time.perf_counter() - started, errors)
+
+
+async def settle(http: httpx.AsyncClient, quiet_ms: float = 50, seconds: float = 120) -> None:
+    """Wait until the API has drained what an earlier burst left it (requests the client gave up
+    on still run): three GET /health in a row under `quiet_ms`, or `seconds`."""
+    deadline = time.monotonic() + seconds
+    quiet = 0
+    while quiet < 3 and time.monotonic() < deadline:
+        begun = time.perf_counter()
+        await http.get("/health")
+        quiet = quiet + 1 if (time.perf_counter() - begun) * 1000 < quiet_ms else 0
+        await asyncio.sleep(0.1)
 
 
 # ---- the stack -----------------------------------------------------------------------------------
@@ -471,6 +484,19 @@ class Run:
             )
         )
 
+    def steady_rate(self, campaign_id: str) -> float:
+        """Accounts started per second from the first batch marked to the last (the launch's
+        steady state, without the campaign workflow's start and the first batch)."""
+        sql = (
+            "SELECT count(*) FILTER (WHERE launched_at > first),"
+            " EXTRACT(EPOCH FROM max(launched_at) - first)"
+            " FROM accounts, (SELECT min(launched_at) AS first FROM accounts WHERE campaign_id = :c) AS f"
+            " WHERE campaign_id = :c GROUP BY first"
+        )
+        with self.engine.connect() as connection:
+            later, seconds = connection.execute(text(sql), {"c": campaign_id}).one()
+        return float(later) / float(seconds) if seconds else float("nan")
+
     def turned(self, campaign_id: str) -> int:
         return int(scalar(self.engine, "SELECT count(*) FROM account_states WHERE campaign_id = :c", c=campaign_id))
 
@@ -485,6 +511,7 @@ def part_launch_idle_and_turns(run: Run) -> None:
     print(f"\n== launch with the worker idle ({n} accounts), then first turns from the backlog")
     run.api.campaign("launch-idle", run.strategy_hash, accounts_csv("LI", n))
     launcher = stack.worker("worker-launcher", COLLECT_TEMPORAL_ACCOUNT_TASK_QUEUE=ACCOUNT_QUEUE_IDLE)
+    warm_up(run, "warm-idle", turns=False)
     run.payload_bytes = debtor_input_bytes()
     # Bare starts just before and just after the launch (the machine is shared: the mean of the two).
     before = asyncio.run(bare_starts(stack.address, BARE_IDLE, n, run.concurrency(), run.payload_bytes, "bare-idle"))
@@ -495,9 +522,10 @@ def part_launch_idle_and_turns(run: Run) -> None:
         bare_starts(stack.address, f"{BARE_IDLE}-2", n, run.concurrency(), run.payload_bytes, "bare-idle2")
     )
     bare = (before + after) / 2
+    steady = run.steady_rate("launch-idle")
     report.add(
         "launch, worker idle (starts only)",
-        f"{n / seconds:,.1f} workflows/s ({n} in {seconds:.1f} s)",
+        f"{n / seconds:,.1f} workflows/s ({n} in {seconds:.1f} s; {steady:,.1f}/s from the first batch on)",
         f"bare starts, no worker: {bare:,.1f}/s (before {before:,.1f}, after {after:,.1f}; "
         f"payload {run.payload_bytes:,} B, concurrency {run.concurrency()})",
         f"{n / seconds / bare:.2f}x bare",
@@ -521,6 +549,22 @@ def part_launch_idle_and_turns(run: Run) -> None:
         f"bare workflow, 3 activities: {n / bare_turns:,.1f}/s; {bare_cpu / n * 1000:.1f} ms CPU each",
         f"{bare_turns / turns:.2f}x bare",
     )
+
+
+def warm_up(run: Run, name: str, turns: bool) -> None:
+    """Launch a one-account campaign on the workers just started, so the figures that follow are
+    not charged with their first sandbox (importing the workflow modules once costs a second or
+    two) or their first connections; with `turns`, also wait for its first turn."""
+    run.api.campaign(name, run.strategy_hash, accounts_csv(name.upper(), 1))
+    run.api.launch(name, run.launch_settings())
+    wait_until(lambda: run.launched(name), name, 600)
+    if turns:
+        wait_until(lambda: run.turned(name) >= 1, f"first turn of {name}", 600)
+
+
+def started_figure(run: Run, campaign_id: str, n: int, seconds: float) -> str:
+    steady = run.steady_rate(campaign_id)
+    return f"{n / seconds:,.1f} workflows/s ({n} in {seconds:.1f} s; {steady:,.1f}/s from the first batch on)"
 
 
 def launch_and_turn(run: Run, campaign_id: str, n: int) -> tuple[float, float]:
@@ -556,12 +600,13 @@ def part_launch_running(run: Run) -> None:
     run.api.campaign("launch-split", run.strategy_hash, accounts_csv("LS", n))
     launcher = stack.worker("worker-launcher-split", COLLECT_TEMPORAL_ACCOUNT_TASK_QUEUE="bench-accounts-split")
     accounts = stack.worker("worker-accounts-split", COLLECT_TEMPORAL_TASK_QUEUE="bench-accounts-split")
+    warm_up(run, "warm-split", turns=True)
     seconds, turns = launch_and_turn(run, "launch-split", n)
     Stack.stop(launcher)
     Stack.stop(accounts)
     report.add(
         "launch, worker running the first turns; launcher in its own process",
-        f"{n / seconds:,.1f} workflows/s ({n} in {seconds:.1f} s)",
+        started_figure(run, "launch-split", n, seconds),
         baseline,
         f"{n / seconds / bare:.2f}x bare",
     )
@@ -575,6 +620,7 @@ def part_launch_running(run: Run) -> None:
     # As deployed by default: one worker starts the accounts and runs their first turns.
     run.api.campaign("launch-running", run.strategy_hash, accounts_csv("LR", n))
     worker = stack.worker("worker")
+    warm_up(run, "warm-one", turns=True)
     time.sleep(2)
     rss0 = rss_kib(worker)
     seconds, turns = launch_and_turn(run, "launch-running", n)
@@ -583,7 +629,7 @@ def part_launch_running(run: Run) -> None:
     run.worker = worker  # type: ignore[attr-defined]
     report.add(
         "launch, one worker starting and running the first turns",
-        f"{n / seconds:,.1f} workflows/s ({n} in {seconds:.1f} s)",
+        started_figure(run, "launch-running", n, seconds),
         baseline,
         f"{n / seconds / bare:.2f}x bare",
     )
@@ -652,6 +698,7 @@ def part_api(run: Run, agent_key: str, supervisor_key: str) -> None:
             health_seconds = 0.0
             results = []
             for name, path, headers in endpoints:
+                await settle(http)
                 health = await load(clients, args.requests, args.burst_seconds, getter("/health", {}))
                 health_times += health.times
                 health_seconds += health.seconds
@@ -735,8 +782,10 @@ def part_outcome(run: Run, agent_key: str) -> None:
             async def health(_: int) -> None:
                 (await http.get("/health")).raise_for_status()
 
+            await settle(http)
             health_before = await load(clients, args.requests, args.burst_seconds, health)
             measured = await load(clients, len(mine), max(args.burst_seconds, 60), outcome)
+            await settle(http)
             health_after = await load(clients, args.requests, args.burst_seconds, health)
             bare = await bare_updates(
                 stack.address, bare_prefix, bare_count, clients, args.requests, args.burst_seconds
@@ -801,7 +850,7 @@ def main() -> None:
     with sessions() as session:
         admin = issue_key(session, "bench", "admin").key
         supervisor = issue_key(session, "marta", "supervisor").key
-        agent = issue_key(session, "agente1", "agent", ["cobranza_temprana", "bench_calls"]).key
+        agent = issue_key(session, "agente01", "agent", [*SEEDED_QUEUES, "bench_calls"]).key
         session.commit()
 
     portfolio = None
@@ -809,8 +858,12 @@ def main() -> None:
         name, seed = seeder()
         print(f"\n== seed: {args.accounts:,} accounts with {name}")
         seeding = time.perf_counter()
-        portfolio = seed(engine, accounts=args.accounts)
+        seeded = seed(engine, accounts=args.accounts)
         seconds = time.perf_counter() - seeding
+        # seed_portfolio answers what it wrote (`Seeded`), the minimal seed the campaign's id.
+        portfolio = str(getattr(seeded, "campaign_id", seeded))
+        if hasattr(seeded, "summary"):
+            print(f"  {seeded.summary()}")
         report.add(
             "seed (PostgreSQL)", f"{args.accounts:,} accounts in {seconds:.1f} s ({args.accounts / seconds:,.0f}/s)"
         )
