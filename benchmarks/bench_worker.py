@@ -91,23 +91,12 @@ def fresh_database(url: str | None, work: Path) -> str:
 
 
 def publish(sessions: Any, strategy: Any, source: str) -> None:
-    from sqlalchemy import select
 
-    from db.models import StrategyVersion
+    from db.repositories import strategies as strategies_repo
 
     with sessions() as session:
-        if session.scalar(select(StrategyVersion.id).where(StrategyVersion.hash == strategy.hash)) is None:
-            session.add(
-                StrategyVersion(
-                    strategy_id=strategy.id,
-                    hash=strategy.hash,
-                    name=strategy.name,
-                    source_yaml=source,
-                    compiled_json=strategy.model_dump(mode="json"),
-                    published_by="bench",
-                )
-            )
-            session.commit()
+        strategies_repo.publish(session, strategy, source_yaml=source, published_by="bench")
+        session.commit()
 
 
 def spawn(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -24,7 +24,8 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from workers import TASK_QUEUE
 from workers import settle as settle_handle
 
-from db.models import Account, Campaign, ContactPoint, Debtor, StrategyVersion
+from db.models import Account, Campaign, ContactPoint, Debtor
+from db.repositories import strategies as strategies_repo
 from domain.account import AccountSnapshot
 from domain.strategy import CompiledStrategy
 from strategies.compiler import compile_file
@@ -49,18 +50,8 @@ def publish(sessions: sessionmaker[Session], path: Path, by: str = "sofia") -> C
     """Compile the strategy at `path` and store its version row (once per hash)."""
     strategy = compile_file(str(path)).strategy
     with sessions() as session:
-        if session.scalar(select(StrategyVersion.id).where(StrategyVersion.hash == strategy.hash)) is None:
-            session.add(
-                StrategyVersion(
-                    strategy_id=strategy.id,
-                    hash=strategy.hash,
-                    name=strategy.name,
-                    source_yaml=path.read_text(encoding="utf-8"),
-                    compiled_json=strategy.model_dump(mode="json"),
-                    published_by=by,
-                )
-            )
-            session.commit()
+        strategies_repo.publish(session, strategy, source_yaml=path.read_text(encoding="utf-8"), published_by=by)
+        session.commit()
     return strategy
 
 

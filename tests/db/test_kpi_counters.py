@@ -483,7 +483,7 @@ class TestTheMigration:
     def test_counts_the_facts_already_in_the_database(self, database_url: str) -> None:
         """Facts written before the counters existed are counted by the revision that adds them,
         with the same rules as the recount."""
-        upgrade(database_url, "0006_payment_delivery")
+        upgrade(database_url, "0008_launch")
         engine = make_engine(database_url)
         try:
             sessions = make_session_factory(engine)

@@ -29,15 +29,7 @@ def seed(sessions: sessionmaker[Session], campaign_id: str, accounts: int) -> st
     assert not parsed.problems
     with sessions() as session:
         if strategies_repo.by_hash(session, strategy.hash) is None:
-            strategies_repo.publish(
-                session,
-                strategy_id=strategy.id,
-                hash_=strategy.hash,
-                name=strategy.name,
-                source_yaml="",
-                compiled=strategy.model_dump(mode="json"),
-                published_by="test",
-            )
+            strategies_repo.publish(session, strategy, source_yaml="", published_by="test")
         campaign = Campaign(
             id=campaign_id, name=campaign_id, strategy_hash=strategy.hash, creditor_name="Andes", status="running"
         )
