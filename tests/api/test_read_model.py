@@ -54,6 +54,9 @@ class TestRedial:
     async def test_two_unanswered_calls_then_a_conversation_are_all_taken(self, api: Api) -> None:
         (account,) = await start_accounts(api, REDIAL, 1)
         for code in ("no_answer", "no_answer", "right_party_contact"):
+            # The outcome's answer comes before its turn's actions: the next call is on the queue
+            # once the turn has run.
+            await settle_handle(api.env.client.get_workflow_handle(account.workflow_id))
             [task] = [t for t in account_tasks(api, account.id) if t.status == "open"]
             response = await api.http.post(
                 f"/agent/tasks/{task.id}/outcome", json={"code": code}, headers=api.as_("agent")

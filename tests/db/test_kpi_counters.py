@@ -315,7 +315,7 @@ class Writers:
         debt.seq += 1
         at = self.tick(hours)
         message = self.message(debt, Channel.EMAIL, at)
-        self.messaging._plan(message, at)
+        self.messaging._plan(message, *self.messaging._template_and_policy(message), at)
         self.messaging.send_message(message)
 
     def webhook(self, index: int, status: str) -> None:
