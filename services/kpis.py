@@ -461,7 +461,7 @@ def scope(
         currency = found[0] if found else None
     placed = [p for p in placed if p.currency == currency]
     last = end or now.date()
-    first = start or min((p.first_day for p in placed if p.first_day is not None), default=last)
+    first = start or (facts.first_placement(session, campaign_id, currency) if placed and currency else None) or last
     if start is not None and start > last:
         raise UnclearRequest("from", f"The window starts ({start}) after it ends ({last}).", "must not be after `to`")
     return Scope(currency, first, facts.Days(first=start, last=last, today=now.date()), placed)

@@ -68,6 +68,7 @@ ROLL_INPUTS = ("placed", "payment", "fee")
 # Ids per statement when many accounts are recounted at once.
 CHUNK = 5_000
 _PENDING = "kpi_counter_deltas"
+_LOCKED = "kpi_counter_accounts_locked"
 KEY_COLUMNS = ("campaign_id", "fact", "currency", "grain", "day", "variant", "agent", "detail")
 
 # A delta's key, at the grain of a day: campaign, fact, currency, day, variant, agent, detail.
@@ -90,8 +91,17 @@ def utc_date(at: datetime) -> date:
 
 
 def home(session: Session, account_id: int) -> Home:
-    """The campaign, currency and variant the account's facts are counted under now."""
-    account = session.get(Account, account_id)
+    """The campaign, currency and variant the account's facts are counted under now.
+
+    The account's row is read under a share lock (once per transaction): a move of the account
+    (`withdraw`) locks it for update, so a fact counted here is either seen by the move's recount
+    or counted after the move, never counted where the account no longer is."""
+    locked: set[int] = session.info.setdefault(_LOCKED, set())
+    if account_id in locked:
+        account = session.get(Account, account_id)
+    else:
+        account = session.get(Account, account_id, with_for_update={"read": True}, populate_existing=True)
+        locked.add(account_id)
     if account is None:
         raise LookupError(f"no account {account_id}")
     state = session.get(AccountStateRow, account_id)
@@ -180,6 +190,7 @@ def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> Non
     # writers add no deltas inside one that may roll back.)
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_LOCKED, None)
 
 
 # ---- what writers call ------------------------------------------------------------------------
@@ -308,8 +319,17 @@ def fee(session: Session, row: Fee) -> None:
 
 def withdraw(session: Session, account_ids: Sequence[int]) -> None:
     """Take the accounts' counts out of where they are kept now; call before changing their
-    variant, currency or placement, then `deposit` after the change is flushed."""
-    for delta, (count, amount) in _deltas(session, account_ids).items():
+    variant, currency or placement, then `deposit` after the change is flushed. The accounts'
+    rows are locked first: facts being counted for them commit before the recount reads them."""
+    unique = sorted(set(account_ids))
+    for start in range(0, len(unique), CHUNK):
+        session.execute(
+            select(Account.id)
+            .where(Account.id.in_(unique[start : start + CHUNK]))
+            .order_by(Account.id)
+            .with_for_update(key_share=True)
+        ).all()
+    for delta, (count, amount) in _deltas(session, unique).items():
         _add(session, delta, -count, -amount)
 
 

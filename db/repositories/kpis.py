@@ -120,38 +120,38 @@ def _of(campaign_id: str, currency: str) -> list[ColumnElement[bool]]:
 
 @dataclass(frozen=True)
 class Placed:
-    """The accounts of one currency and variant: how many, their placed balance, the first day
-    one was placed."""
+    """The accounts of one currency and variant: how many, and their placed balance."""
 
     currency: str
     variant: str
     accounts: int
     amount: int
-    first_day: date | None
 
 
 def placements(session: Session, campaign_id: str) -> list[Placed]:
     """The campaign's accounts per currency and variant (placement is not an event of a window:
-    every account placed so far counts). One read of the `placed` totals and days."""
-    total = KpiCounter.grain == "total"
+    every account placed so far counts)."""
     query = (
-        select(
-            KpiCounter.currency,
-            KpiCounter.variant,
-            func.sum(case((total, KpiCounter.count), else_=0)),
-            func.sum(case((total, KpiCounter.amount), else_=0)),
-            # A day with an account placed has a row above zero under that account's variant.
-            func.min(case((and_(KpiCounter.grain == "day", KpiCounter.count > 0), KpiCounter.day))),
-        )
-        .where(KpiCounter.campaign_id == campaign_id, KpiCounter.fact == "placed")
-        .where(KpiCounter.grain.in_(("day", "total")))
+        select(KpiCounter.currency, KpiCounter.variant, func.sum(KpiCounter.count), func.sum(KpiCounter.amount))
+        .where(KpiCounter.campaign_id == campaign_id, KpiCounter.fact == "placed", KpiCounter.grain == "total")
         .group_by(KpiCounter.currency, KpiCounter.variant)
     )
-    return [
-        Placed(currency, variant, int(n), int(amount), first)
-        for currency, variant, n, amount, first in session.execute(query)
-        if n or amount
-    ]
+    rows = session.execute(query)
+    return [Placed(currency, variant, int(n), int(amount)) for currency, variant, n, amount in rows if n]
+
+
+def first_placement(session: Session, campaign_id: str, currency: str) -> date | None:
+    """The UTC day the first account of the campaign in `currency` was placed: the first day with
+    a row above zero (an account placed that day is counted under its variant; rows of variants
+    it left sit at zero)."""
+    query = (
+        select(KpiCounter.day)
+        .where(*_of(campaign_id, currency), KpiCounter.fact == "placed", KpiCounter.grain == "day")
+        .where(KpiCounter.count > 0)
+        .order_by(KpiCounter.day)
+        .limit(1)
+    )
+    return session.scalar(query)
 
 
 def _sums(session: Session, campaign_id: str, currency: str, facts: Sequence[str], by: Any, days: Days) -> list[Sum]:

@@ -535,7 +535,7 @@ class TestRacingWriters:
             pytest.skip("SQLite runs one writer at a time")
         return sessions
 
-    def test_webhooks_about_one_message_and_a_retried_turn(self, postgres: sessionmaker[Session]) -> None:
+    def test_webhooks_payments_and_turns_racing(self, postgres: sessionmaker[Session]) -> None:
         writers = Writers(postgres, "race")
         for _ in range(4):
             writers.import_account(100_000, 30, "CLP")
@@ -550,6 +550,11 @@ class TestRacingWriters:
                     lambda i=index: writers.webhook(i, "delivered"),
                     lambda i=index: writers.webhook(i, "failed"),
                 )
+        for index in range(4, 8):  # a payment racing the first turn, which moves the account to its variant
+            writers.import_account(100_000, 30, "CLP")
+            record = writers.turn_record(index, 5, variant="challenger")
+            assert record is not None
+            at_once(lambda i=index: writers.pay(i, 0, 1_000, False), lambda r=record: writers.turns.record_turn(r))
         for index in range(4):  # the same turn recorded twice at once: settles, moves the account
             record = writers.turn_record(index, 5, variant="champion", settle="kept")
             assert record is not None
