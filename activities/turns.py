@@ -7,11 +7,13 @@ the read model only moves forward (`version` is the turn number). What a turn wr
 input of the agents' task scores, so it recomputes the debtor's open tasks' scores last
 (services/task_priority.py).
 
-An update's turn is written twice. `record_update` (a local activity) writes the whole record
-before the update answers, so what the answer tells the agent or supervisor is on their screens
-at once: the task the outcome answered is done, the outcome, the call, a promise or plan, an
-approval decided, fees, and the read model's row. The turn's actions (sends, new tasks, a legal
-referral) follow, then `record_turn` as after any turn; it finds those rows and writes none twice.
+An update's turn is recorded before its actions. `record_update` (a local activity) writes the
+whole record before the update answers, so what the answer tells the agent or supervisor is on
+their screens at once: the task the outcome answered is done, the outcome, the call, a promise or
+plan, an approval decided, fees, and the read model's row. The turn's actions (sends, new tasks,
+a legal referral) follow. Only when the record leaves work that needs those actions' rows
+(`TurnRecord.needs_record_after_actions`) does `record_turn` follow too; it finds what
+`record_update` wrote and writes none of it twice.
 """
 
 from __future__ import annotations
@@ -62,11 +64,10 @@ class TurnActivities:
         self._write(record, before_actions=True)
 
     def _write(self, record: TurnRecord, *, before_actions: bool) -> None:
-        event = record.event
-        # An outcome that names no task (the API always names it) is matched to one only after
-        # the turn's own tasks exist (see `_answered_task`), so it waits for `record_turn`, and
-        # so do the expiries, which would otherwise take the task it answered.
-        unmatched = before_actions and event.get("kind") == "agent_outcome" and event.get("task_seq") is None
+        # An outcome that names no task is matched to one only after the turn's own tasks exist
+        # (see `_answered_task`), so it waits for `record_turn`, and so do the expiries, which
+        # would otherwise take the task it answered.
+        unmatched = before_actions and record.names_no_task
         with session_scope(self._sessions) as session:
             account = account_by_workflow(session, record.workflow_id)
             task_priority.hold_debtor(session, account.debtor_id)

@@ -246,6 +246,22 @@ class TurnRecord(Frozen):
     next_action_at: datetime | None = None
     assigned_agent: str | None = None
 
+    @property
+    def names_no_task(self) -> bool:
+        """An agent outcome naming no task: which task it answered is known only once the tasks
+        this turn creates exist (the API always names it)."""
+        return self.event.get("kind") == "agent_outcome" and self.event.get("task_seq") is None
+
+    def needs_record_after_actions(self) -> bool:
+        """Whether this record, written before the turn's actions (`record_update`), leaves work
+        only a record after them (`record_turn`) can do: matching an outcome that names no task,
+        or expiring a task the turn created but no longer waits for. Neither task exists before
+        the actions run."""
+        w = self.state.waiting
+        still_open = w.task_seq if w is not None and w.kind == "agent" else None
+        created_not_waited = any(isinstance(a, act.CreateAgentTask) and a.seq != still_open for a in self.actions)
+        return self.names_no_task or created_not_waited
+
 
 # ---- the campaign workflow ---------------------------------------------------------------------
 

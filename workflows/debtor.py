@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -79,7 +79,8 @@ class _Accepted:
 
     result: interpreter.Result
     now: datetime
-    record: TurnRecord  # written by record_turn after the actions, as the turn left the state
+    record: TurnRecord  # what the turn decided, as it left the state
+    recorded: bool = False  # written before the actions (`record_update`)
 
 
 def _interpret(call: Callable[..., T], *args: Any) -> T:
@@ -413,8 +414,8 @@ class DebtorWorkflow:
         the answer says is on the agents' and supervisors' screens before it is given: a local
         activity (`record_update`, no round trip through the server) writes the turn's record
         first (the answered task done, the outcome and the call, a promise, plan or approval
-        decision, the read model's row at this turn's version); `record_turn` confirms it after
-        the actions, as after every turn."""
+        decision, the read model's row at this turn's version); `record_turn` follows the actions
+        only when the record needs them (`TurnRecord.needs_record_after_actions`)."""
         await workflow.wait_condition(lambda: self._state is not None)
         if not workflow.patched(EARLY_UPDATE_ANSWER):
             async with self._turn_lock():
@@ -429,7 +430,7 @@ class DebtorWorkflow:
                 result = self._decide(event, now)
             except DomainError as exc:  # the state moved between validation and the lock
                 raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
-            accepted = self._accept(result, event.model_dump(mode="json"), now)
+            accepted = replace(self._accept(result, event.model_dump(mode="json"), now), recorded=True)
             self._deferred.append(accepted)
             await workflow.execute_local_activity("record_update", accepted.record, **options.LOCAL_DATABASE)
             return self._view()
@@ -503,7 +504,8 @@ class DebtorWorkflow:
             follow_ups.extend(await self._perform(action, now))
         if any(isinstance(a, act.AccountClosed) for a in result.actions):
             self._closed_at = now
-        await workflow.execute_activity("record_turn", turn.record, **options.DATABASE)
+        if not turn.recorded or turn.record.needs_record_after_actions():
+            await workflow.execute_activity("record_turn", turn.record, **options.DATABASE)
         self._upsert_attributes()
         for follow_up in follow_ups:
             try:

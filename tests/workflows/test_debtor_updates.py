@@ -36,7 +36,10 @@ from activities.messaging import MessagingActivities
 from activities.turns import TurnActivities
 from db.models import AccountState as AccountRow
 from db.models import AgentTask, Approval, Communication, LegalReferral, OutcomeRecord, Promise
+from domain import actions as act
 from domain import events as ev
+from domain import interpreter
+from domain.state import AccountState
 from domain.strategy import CompiledStrategy
 from strategies.compiler import compile_file
 from worker import WORKFLOWS
@@ -232,9 +235,9 @@ async def test_an_outcome_answers_before_its_side_effects_and_the_screens_alread
     next_key = f"{handle.id}:turn:{disputed.turn}"
     sends = [i for i, (name, _) in enumerate(gate.log) if name == "send_message"]
     assert len(sends) == 1
-    assert gate.index("record_update", turn_key) < sends[0] < gate.index("record_turn", turn_key)
-    assert gate.index("record_turn", turn_key) < gate.index("record_update", next_key)
-    assert gate.index("record_update", next_key) < gate.index("record_turn", next_key)
+    assert gate.index("record_update", turn_key) < sends[0] < gate.index("record_update", next_key)
+    # Recorded before its actions, with nothing left that needs them: no second record.
+    assert ("record_turn", turn_key) not in gate.log
     assert_screen_matches(sessions, disputed)
     with sessions() as session:
         sent = session.scalars(select(Communication).where(Communication.template == "promesa")).one()
@@ -270,6 +273,46 @@ async def test_an_approval_answers_before_the_referral_and_the_approval_list_agr
     with sessions() as session:
         referral = session.scalars(select(LegalReferral)).one()
         assert referral.balance == 6_000_000
-    assert gate.index("record_update", f"{handle.id}:turn:{view.turn}") < gate.index(
-        "record_turn", f"{handle.id}:turn:{view.turn}"
+    (referred,) = [i for i, (name, _) in enumerate(gate.log) if name == "refer_to_legal"]
+    assert gate.index("record_update", f"{handle.id}:turn:{view.turn}") < referred
+
+
+def record(event: dict[str, Any], actions: tuple[Any, ...], waiting_task: int | None) -> TurnRecord:
+    state = interpreter_state(waiting_task)
+    return TurnRecord(
+        key="wf:turn:1",
+        workflow_id="wf",
+        campaign_id="c",
+        strategy_hash="h",
+        turn=1,
+        at=state.last_action_at,
+        event=event,
+        actions=actions,
+        state=state,
+        previous_counters=state.counters,
     )
+
+
+def interpreter_state(waiting_task: int | None) -> AccountState:
+    strategy = compile_file(str(CALLS)).strategy
+    started = interpreter.start(strategy, account(strategy, next_monday_9(), account_id="U-1"), next_monday_9()).state
+    if waiting_task is None:
+        return started.model_copy(update={"waiting": None})
+    assert started.waiting is not None
+    return started.model_copy(update={"waiting": started.waiting.model_copy(update={"task_seq": waiting_task})})
+
+
+def task(seq: int) -> act.CreateAgentTask:
+    return act.CreateAgentTask(seq=seq, step="llamada", queue="calls", due_at=next_monday_9(), attempt=1, outcomes=())
+
+
+def test_an_update_turn_is_recorded_again_after_its_actions_only_when_they_matter() -> None:
+    """`record_update` writes an update's turn before its actions; the record after them is left
+    out unless it has work only they make possible (see TurnRecord.needs_record_after_actions)."""
+    named = {"kind": "agent_outcome", "code": "promise_to_pay", "task_seq": 1}
+    unnamed = {"kind": "agent_outcome", "code": "promise_to_pay"}
+    assert not record(named, (), None).needs_record_after_actions()
+    assert not record(named, (task(2),), 2).needs_record_after_actions()  # the account waits for it
+    assert record(named, (task(2),), None).needs_record_after_actions()  # created, not waited for: expire it
+    assert record(unnamed, (), None).needs_record_after_actions()  # which task it answered: after
+    assert not record({"kind": "approval", "approved": True}, (), None).needs_record_after_actions()
