@@ -70,14 +70,6 @@ def visible(who: Who) -> ColumnElement[bool]:
     return or_(AgentTask.assigned_agent == who.subject, AgentTask.queue.in_(who.queues) if who.queues else false())
 
 
-def workable(who: Who | None) -> ColumnElement[bool]:
-    """Open tasks `who` may take now: unassigned in their queues, or reserved for them."""
-    if who is None:
-        return and_(AgentTask.status == "open", AgentTask.assigned_agent.is_(None))
-    in_queue = and_(AgentTask.assigned_agent.is_(None), AgentTask.queue.in_(who.queues)) if who.queues else false()
-    return and_(AgentTask.status == "open", or_(in_queue, AgentTask.assigned_agent == who.subject))
-
-
 def _with_account() -> Any:
     balance = func.coalesce(AccountStateRow.balance, Account.balance)
     return (
@@ -276,7 +268,8 @@ def pick(session: Session, who: Who | None, *, queue: str | None, urgent_until: 
     `urgent_until` by due time (then higher score, then older); if none, all by score (then
     earlier due, then older). Each source answers with one indexed ORDER BY ... LIMIT 1 and the
     best of those heads wins. `lock` takes the heads with FOR UPDATE SKIP LOCKED (PostgreSQL), so
-    concurrent claimers each get a different task instead of queueing on the same row."""
+    concurrent claimers each get a different task instead of queueing on the same row; heads not
+    chosen stay locked (and skipped by others) until the claim commits, a few milliseconds."""
     bands: tuple[tuple[ColumnElement[bool], Sequence[Any], Callable[[Head], Any]], ...] = (
         (AgentTask.due_at <= urgent_until, _URGENT_ORDER, _urgent_key),
         (true(), _SCORE_ORDER, _score_key),
