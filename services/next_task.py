@@ -1,11 +1,11 @@
 """The next task an agent should work, and claiming it in one step.
 
 The order is services/task_priority.py's. Both read a handful of index entries (one ordered
-LIMIT 1 per queue of the caller's, and one over the tasks reserved for them), whatever the size of
-the queue. Claiming the next task takes the chosen row with FOR UPDATE SKIP LOCKED on
-PostgreSQL, so fifty agents claiming at once each get a different task without waiting on each
-other; on SQLite every transaction holds the database's write lock (db/session.py), so claims
-take turns. Either way a task is handed out once.
+LIMIT 1 per band and queue of the caller's, and per band over the tasks reserved for them),
+whatever the size of the queue; the next task is one statement. Claiming takes the chosen row
+with FOR UPDATE SKIP LOCKED on PostgreSQL, so fifty agents claiming at once each get a different
+task without waiting on each other; on SQLite every transaction holds the database's write lock
+(db/session.py), so claims take turns. Either way a task is handed out once.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ def _ranked(row: tasks.TaskRow, now: datetime) -> Ranked:
 
 def next_task(session: Session, who: tasks.Who | None, *, queue: str | None, now: datetime) -> Ranked | None:
     """The open task `who` (None: a supervisor) should take next, or None; nothing is claimed."""
-    found = tasks.pick(session, who, queue=queue, urgent_until=now + URGENT_WITHIN, lock=False)
-    row = tasks.get(session, found) if found is not None else None
+    row = tasks.first_open(session, who, queue=queue, urgent_until=now + URGENT_WITHIN)
     return _ranked(row, now) if row is not None else None
 
 
@@ -51,7 +50,7 @@ def claim_next(
     """Claim for `subject` the task `next_task` would answer (or, while other claimers hold it,
     the best one nobody holds); None when nothing is left to claim."""
     for _ in range(CLAIM_ATTEMPTS):
-        found = tasks.pick(session, who, queue=queue, urgent_until=now + URGENT_WITHIN, lock=True)
+        found = tasks.lock_first_open(session, who, queue=queue, urgent_until=now + URGENT_WITHIN)
         if found is None:
             return None
         if tasks.claim(session, found, subject, now):

@@ -30,7 +30,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    true,
+    union_all,
     update,
 )
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
@@ -255,33 +255,54 @@ def _sources(who: Who | None, queue: str | None) -> list[ColumnElement[bool]]:
     return sources
 
 
-def _urgent_key(head: Head) -> tuple[datetime, int, int]:
-    return (head.due_at, -head.score, head.id)
+def _head(source: ColumnElement[bool], band: ColumnElement[bool] | None, order: Sequence[Any]) -> Select[Any]:
+    """The first task of one source in one band: one indexed ORDER BY ... LIMIT 1."""
+    query = select(AgentTask.id, AgentTask.due_at, AgentTask.score).where(source)
+    return (query.where(band) if band is not None else query).order_by(*order).limit(1)
 
 
-def _score_key(head: Head) -> tuple[int, datetime, int]:
-    return (-head.score, head.due_at, head.id)
+def first_open(session: Session, who: Who | None, *, queue: str | None, urgent_until: datetime) -> TaskRow | None:
+    """The first open task `who` may take now, in the queue's order, with its account facts; in
+    one statement. Each source's head in each band (tasks due by `urgent_until` by due time, then
+    higher score, then older; all by score, then earlier due, then older) is one indexed
+    ORDER BY ... LIMIT 1, and the best head wins: urgent before the rest, then the band's order."""
+    heads = [
+        _head(source, band, order).subquery()
+        for source in _sources(who, queue)
+        for band, order in ((AgentTask.due_at <= urgent_until, _URGENT_ORDER), (None, _SCORE_ORDER))
+    ]
+    candidates = union_all(*(select(head.c.id, head.c.due_at, head.c.score) for head in heads)).subquery("heads")
+    urgent = candidates.c.due_at <= urgent_until
+    best = (
+        select(candidates.c.id)
+        .order_by(
+            case((urgent, 0), else_=1),
+            case((urgent, candidates.c.due_at)),  # NULL for the rest, who are then ordered by score
+            candidates.c.score.desc(),
+            candidates.c.due_at,
+            candidates.c.id,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    found = session.execute(_with_account().where(AgentTask.id == best)).first()
+    return _row(found) if found is not None else None
 
 
-def pick(session: Session, who: Who | None, *, queue: str | None, urgent_until: datetime, lock: bool) -> int | None:
-    """The id of the first open task `who` may take now, in the queue's order: those due by
-    `urgent_until` by due time (then higher score, then older); if none, all by score (then
-    earlier due, then older). Each source answers with one indexed ORDER BY ... LIMIT 1 and the
-    best of those heads wins. `lock` takes the heads with FOR UPDATE SKIP LOCKED (PostgreSQL), so
-    concurrent claimers each get a different task instead of queueing on the same row; heads not
-    chosen stay locked (and skipped by others) until the claim commits, a few milliseconds."""
-    bands: tuple[tuple[ColumnElement[bool], Sequence[Any], Callable[[Head], Any]], ...] = (
-        (AgentTask.due_at <= urgent_until, _URGENT_ORDER, _urgent_key),
-        (true(), _SCORE_ORDER, _score_key),
+def lock_first_open(session: Session, who: Who | None, *, queue: str | None, urgent_until: datetime) -> int | None:
+    """The id of `first_open`'s task, locked for this transaction; while other transactions hold
+    it (and any other task), the best one nobody holds. Each head is taken with FOR UPDATE SKIP
+    LOCKED (PostgreSQL), so concurrent claimers each get a different task instead of queueing on
+    the same row; heads not chosen stay locked (and skipped by others) until the claim commits, a
+    few milliseconds. The heads' merge is `first_open`'s order."""
+    bands: tuple[tuple[ColumnElement[bool] | None, Sequence[Any], Callable[[Head], Any]], ...] = (
+        (AgentTask.due_at <= urgent_until, _URGENT_ORDER, lambda h: (h.due_at, -h.score, h.id)),
+        (None, _SCORE_ORDER, lambda h: (-h.score, h.due_at, h.id)),
     )
     for band, order, key in bands:
         heads = []
         for source in _sources(who, queue):
-            query = select(AgentTask.id, AgentTask.due_at, AgentTask.score).where(source, band)
-            query = query.order_by(*order).limit(1)
-            if lock:
-                query = query.with_for_update(skip_locked=True)
-            head = session.execute(query).first()
+            head = session.execute(_head(source, band, order).with_for_update(skip_locked=True)).first()
             if head is not None:
                 heads.append(head)
         if heads:
