@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     # cost-per-amount-collected KPI. JSON in the environment, e.g. {"sms": 8, "email": 0}.
     channel_costs: dict[str, int] = {"email": 0, "sms": 0, "whatsapp": 0, "voice": 0, "letter": 0}
 
+    # The web console (/console): its session cookies are signed with this secret (at least 32
+    # characters; every API process must share it). Unset, a local Temporal gets a development
+    # secret generated once and kept in the file below, like the payload key; a production-like
+    # connection refuses to start without one.
+    console_secret: SecretStr | None = None
+    console_dev_secret_path: str = "collect-console-dev.key"
+    # How long a console sign-in lasts; the key's revocation ends it sooner.
+    console_session_hours: float = 8.0
+
     log_level: str = "INFO"
     # Workflows a worker keeps in memory between tasks (sticky execution). 0 turns stickiness
     # off: every task may go to any worker, at the cost of replaying history each time.
@@ -129,6 +138,13 @@ class Settings(BaseSettings):
                 )
             seen[value] = provider
         return self
+
+    @field_validator("console_secret")
+    @classmethod
+    def _console_secret_is_long(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < 32:
+            raise ValueError("console_secret must be at least 32 characters (e.g. `openssl rand -base64 32`)")
+        return secret
 
     @field_validator("payload_keys")
     @classmethod

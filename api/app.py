@@ -1,5 +1,6 @@
 """The FastAPI application: `create_app(settings)` wires settings, the database, Temporal, the
-problem+json handlers, the body limit, idempotency and the routers (one per audience).
+problem+json handlers, the body limit, idempotency, the routers (one per audience) and the web
+console with the API's documentation pages (console/app.py).
 
 `uvicorn --factory api.app:create_app` serves it; `collect api serve` does the same with settings
 from the environment. Tests pass their own session factory and Temporal client.
@@ -22,6 +23,7 @@ from api.limits import BodyLimitMiddleware
 from api.routers import agents, campaigns, codec, kpis, payments, strategies, supervisors, webhooks
 from api.temporal import TemporalGateway
 from config import Settings, get_settings
+from console import app as console
 from db.session import make_engine, make_session_factory
 from domain.zone_rules import use_pinned_zone_rules
 from workflows.connect import connect
@@ -66,6 +68,9 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=errors.PROBLEM_RESPONSES,
+        # /docs and /redoc are served with pinned local assets by console.install, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.sessions = sessions
@@ -75,6 +80,7 @@ def create_app(
     errors.install(app)
     for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
         app.include_router(router.router)
+    console.install(app, settings)
 
     @app.get("/health", tags=["health"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:

@@ -22,6 +22,13 @@ from api.request_session import SessionDep
 from db.models import ROLES, ApiKey
 
 API_KEY_HEADER = "X-API-Key"
+# Who may do what, besides admin (admitted everywhere): the sets the API's endpoints and the
+# console's pages and menus admit.
+PLANNERS = ("strategist", "supervisor")  # read strategies, campaigns and KPIs
+WORKERS = ("agent", "supervisor")  # work accounts (agents: only their own)
+STEERERS = ("supervisor",)  # steer accounts, decide approvals
+STRATEGISTS = ("strategist",)  # publish strategies, run campaigns
+AGENTS = ("agent",)
 _scheme = APIKeyHeader(
     name=API_KEY_HEADER, auto_error=False, description="A personal API key (`collect api-key create`)."
 )
@@ -84,7 +91,23 @@ def lookup(session: Session, key: str) -> Principal | None:
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)))
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
+    return _of(row)
+
+
+def lookup_id(session: Session, key_id: int) -> Principal | None:
+    """The principal of the key with this id while it is live (the console's session holds the
+    key's id, never the key, and asks again on every request so a revoked key signs out)."""
+    row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
+    return _of(row) if row is not None else None
+
+
+def _of(row: ApiKey) -> Principal:
     return Principal(key_id=row.id, subject=row.subject, role=row.role, queues=tuple(row.queues))
+
+
+def admits(principal: Principal, roles: tuple[str, ...]) -> bool:
+    """Whether an endpoint admitting `roles` admits `principal`: admin is admitted everywhere."""
+    return principal.role == "admin" or principal.role in roles
 
 
 def _unauthenticated(detail: str) -> ProblemError:
@@ -124,7 +147,7 @@ def require(*roles: str, authenticator: Callable[..., Principal] = authenticate)
     # A default, not an Annotated hint: the hint would be a string naming this closure's variable,
     # which FastAPI cannot resolve (annotations are postponed in this module).
     def check(principal: Principal = Depends(authenticator)) -> Principal:  # noqa: B008
-        if principal.role not in admitted:
+        if not admits(principal, roles):
             raise ProblemError(
                 403, f"The {principal.role} role may not do this; it needs one of: {', '.join(sorted(admitted))}."
             )

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from api.auth import Principal, require
+from api.auth import AGENTS, PLANNERS, STEERERS, STRATEGISTS, WORKERS, Principal, require
 from api.request_session import SessionDep as SessionDep  # re-exported: routers take every dependency from here
 from api.temporal import TemporalGateway
 from config import Settings
@@ -45,13 +45,13 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]
 
 Admin = Annotated[Principal, Depends(require())]
-Strategist = Annotated[Principal, Depends(require("strategist"))]
-Supervisor = Annotated[Principal, Depends(require("supervisor"))]
-Agent = Annotated[Principal, Depends(require("agent"))]
+Strategist = Annotated[Principal, Depends(require(*STRATEGISTS))]
+Supervisor = Annotated[Principal, Depends(require(*STEERERS))]
+Agent = Annotated[Principal, Depends(require(*AGENTS))]
 # Reading strategies, campaigns and accounts: everyone who plans or steers.
-Planner = Annotated[Principal, Depends(require("strategist", "supervisor"))]
+Planner = Annotated[Principal, Depends(require(*PLANNERS))]
 # Working accounts: agents (limited to their own work) and supervisors.
-AgentOrSupervisor = Annotated[Principal, Depends(require("agent", "supervisor"))]
+AgentOrSupervisor = Annotated[Principal, Depends(require(*WORKERS))]
 
 # Documents the header on every state-changing POST; api/idempotency.py does the work.
 IdempotencyKeyHeader = Annotated[

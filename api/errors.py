@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.errors import ServiceError
+
 PROBLEM_JSON = "application/problem+json"
 
 TITLES = {
@@ -104,6 +106,11 @@ def install(app: FastAPI) -> None:
         return problem_response(
             exc.status, exc.detail, instance=request.url.path, errors=exc.errors, headers=exc.headers, type_=exc.type
         )
+
+    @app.exception_handler(ServiceError)
+    async def _refused(request: Request, exc: ServiceError) -> JSONResponse:
+        errors = [ProblemItem(pointer=f.pointer, detail=f.detail) for f in exc.fields]
+        return problem_response(exc.status, exc.detail, instance=request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import anyio.from_thread
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -105,6 +105,22 @@ class TemporalGateway:
             if exc.status == 409:
                 return None
             raise
+
+    def live_state(self, workflow_id: str, *, launched: bool) -> tuple[AccountView | None, str]:
+        """The live state for an account's page, and why it is missing when it is: `running`,
+        `closed` (a finished workflow still answers with its final state), `not_running`,
+        `not_launched` or `unavailable` (Temporal cannot be reached: the page shows the facts)."""
+        try:
+            view = self.query_state(workflow_id)
+        except WorkflowQueryFailedError:  # started, but its first turn has not run yet
+            return None, "not_running"
+        except ProblemError as exc:
+            if exc.status == 503:
+                return None, "unavailable"
+            raise
+        if view is not None:
+            return view, "running" if view.resolution is None else "closed"
+        return None, "not_running" if launched else "not_launched"
 
     def call(self, call: Callable[[Client], Coroutine[Any, Any, T]]) -> T:
         """Any other client call, with the same error mapping."""

@@ -37,6 +37,7 @@ from db.models import Campaign
 from db.models.kpis import NONE
 from db.repositories import kpis as facts
 from domain.interpreter import NOT_A_CONVERSATION
+from services.errors import Field, Invalid, NotFound
 
 # Past-due buckets (§1.4 roll rate: 30-day buckets), in order; `paid` is the cure.
 FORWARD = ("current", "1-29", "30-59", "60-89", "90+")
@@ -44,18 +45,20 @@ NOT_CONVERSATIONS = frozenset(str(code) for code in NOT_A_CONVERSATION)
 SIX_PLACES = Decimal("0.000001")
 # Roll rates are computed for at most this many month ends (the latest ones): ten years.
 MAX_MONTH_ENDS = 121
+# Dates a report may ask about; outside them date arithmetic overflows and nothing was collected.
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 
 
-class CampaignNotFound(LookupError):
+class CampaignNotFound(NotFound):
     """No campaign has this id."""
 
 
-class UnclearRequest(ValueError):
+class UnclearRequest(Invalid):
     """The request cannot be answered as asked; `parameter` names the query parameter to fix."""
 
     def __init__(self, parameter: str, message: str, detail: str) -> None:
-        super().__init__(message)
-        self.parameter, self.message, self.detail = parameter, message, detail
+        super().__init__(message, fields=[Field(f"/query/{parameter}", detail)])
+        self.parameter, self.message = parameter, message
 
 
 # ---- what a report is made of (rendered by api/schemas/kpis.py) --------------------------------
@@ -447,6 +450,9 @@ def scope(
     session: Session, campaign_id: str, currency: str | None, start: date | None, end: date | None, now: datetime
 ) -> Scope:
     """The report's currency and window; CampaignNotFound, or UnclearRequest for an unclear ask."""
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise UnclearRequest(name, f"`{name}` must be between {EARLIEST} and {LATEST}.", "out of range")
     placed = facts.placements(session, campaign_id)
     if not placed and session.get(Campaign, campaign_id) is None:  # accounts belong to a campaign that exists
         raise CampaignNotFound(f"There is no campaign {campaign_id!r}.")

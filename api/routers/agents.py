@@ -3,9 +3,10 @@ plans, notes and disputes, and an account's timeline.
 
 Who may act: agents on tasks assigned to them or in one of their queues, and on accounts assigned
 to them or whose latest task is in one of their queues (so the team that called an account can
-still resolve its dispute or read its timeline afterwards); supervisors and admins on any. A task
-or account an agent may not see answers 404, exactly as one that does not exist, so the API does
-not reveal what is in other queues. A task they may see but someone else holds answers 409.
+still resolve its dispute or read its timeline afterwards); supervisors and admins on any
+(services/access.py). A task or account an agent may not see answers 404, exactly as one that
+does not exist, so the API does not reveal what is in other queues. A task they may see but
+someone else holds answers 409.
 
 The next task (GET /agent/tasks/next, and POST /agent/tasks/next/claim to take it in one step)
 comes by due time, then by score = expected recovery x likelihood of contact: the formula and
@@ -24,7 +25,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
-from api.auth import Principal
 from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, TemporalDep
 from api.errors import ProblemError, ProblemItem
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
@@ -51,6 +51,7 @@ from db.repositories import timeline as history
 from domain import events as ev
 from domain.types import Outcome
 from services import next_task as queue_service
+from services.access import account_for, task_for, who_of
 from workflows.contracts import AccountView
 
 router = APIRouter(tags=["agents"])
@@ -61,34 +62,6 @@ MAX_YEARS_AHEAD = 10
 TaskId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The task's id.")]
 AccountId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The account's id.")]
 QueueQuery = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
-
-
-# ---- who may see what ----------------------------------------------------------------------------
-
-
-def who_of(principal: Principal) -> tasks.Who | None:
-    """The agent as the queue sees them; None for supervisors and admins, who see everything."""
-    return tasks.Who(principal.subject, principal.queues) if principal.is_agent else None
-
-
-def account_for(session: Session, principal: Principal, account_id: int) -> Account:
-    """The account, if it exists and the caller may see it; 404 otherwise."""
-    account = accounts.get(session, account_id)
-    who = who_of(principal)
-    if account is None or (who is not None and not accounts.agent_may_see(session, account_id, who)):
-        raise ProblemError(404, f"Account {account_id} does not exist or is not one of yours.")
-    return account
-
-
-def task_for(session: Session, principal: Principal, task_id: int) -> tasks.TaskRow:
-    """The task, if it exists and the caller may see it; 404 otherwise."""
-    found = tasks.get(session, task_id)
-    who = who_of(principal)
-    if found is None or (
-        who is not None and found.task.assigned_agent != who.subject and found.task.queue not in who.queues
-    ):
-        raise ProblemError(404, f"Task {task_id} does not exist or is not in your queues.")
-    return found
 
 
 # ---- presenting ------------------------------------------------------------------------------------

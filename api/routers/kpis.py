@@ -1,16 +1,15 @@
 """Campaign KPIs for supervisors and strategists, overall, per champion/challenger variant and per
-agent: the endpoints parse and check the query, authorize, and render what services/kpis.py (the
-formulas of commercial-and-compliance.md §1.4, and where the figures come from) computes."""
+agent: the endpoints parse the query, authorize, and render what services/kpis.py (the formulas of
+commercial-and-compliance.md §1.4, and where the figures come from) computes; its refusals (no
+such campaign, an unclear window or currency) become problems in api/errors.py."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from api.deps import NowDep, Planner, SessionDep, SettingsDep
-from api.errors import ProblemError, ProblemItem
 from api.schemas.dates import Day
 from api.schemas.kpis import CampaignAgentKpis, CampaignKpis
 from services import kpis as service
@@ -29,25 +28,6 @@ CurrencyQuery = Annotated[
     Query(pattern=r"^[A-Z]{3}$", description="Which currency to report; needed only when the campaign mixes them."),
 ]
 
-# Dates a report may ask about; outside them date arithmetic overflows and nothing was collected.
-EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
-
-
-def _checked(start: date | None, end: date | None) -> None:
-    for name, day in (("from", start), ("to", end)):
-        if day is not None and not EARLIEST <= day <= LATEST:
-            raise ProblemError(
-                422,
-                f"`{name}` must be between {EARLIEST} and {LATEST}.",
-                errors=[ProblemItem(pointer=f"/query/{name}", detail="out of range")],
-            )
-
-
-def _problem(exc: service.CampaignNotFound | service.UnclearRequest) -> ProblemError:
-    if isinstance(exc, service.CampaignNotFound):
-        return ProblemError(404, str(exc))
-    return ProblemError(422, exc.message, errors=[ProblemItem(pointer=f"/query/{exc.parameter}", detail=exc.detail)])
-
 
 @router.get("/campaigns/{campaign_id}", summary="A campaign's KPIs, overall and per variant")
 def campaign_kpis(
@@ -64,19 +44,9 @@ def campaign_kpis(
     account, roll rates between past-due buckets, amount collected per day and cost per amount
     collected (commercial-and-compliance.md §1.4), for the campaign and for each
     champion/challenger variant. Every rate shows its numerator and denominator."""
-    _checked(from_, to)
-    try:
-        report = service.campaign_kpis(
-            session,
-            campaign_id,
-            start=from_,
-            end=to,
-            currency=currency,
-            now=now,
-            channel_costs=settings.channel_costs,
-        )
-    except (service.CampaignNotFound, service.UnclearRequest) as exc:
-        raise _problem(exc) from exc
+    report = service.campaign_kpis(
+        session, campaign_id, start=from_, end=to, currency=currency, now=now, channel_costs=settings.channel_costs
+    )
     return CampaignKpis.model_validate(report, from_attributes=True)
 
 
@@ -93,9 +63,5 @@ def campaign_agent_kpis(
     """For each agent who worked the campaign in the window: tasks done, dial attempts,
     right-party contacts, promises taken, kept and broken, and the amount collected on their
     promises (§1.4 agent KPIs)."""
-    _checked(from_, to)
-    try:
-        report = service.campaign_agent_kpis(session, campaign_id, start=from_, end=to, currency=currency, now=now)
-    except (service.CampaignNotFound, service.UnclearRequest) as exc:
-        raise _problem(exc) from exc
+    report = service.campaign_agent_kpis(session, campaign_id, start=from_, end=to, currency=currency, now=now)
     return CampaignAgentKpis.model_validate(report, from_attributes=True)

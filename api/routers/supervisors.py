@@ -10,26 +10,14 @@ keeps those events in its history only.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
-from temporalio.client import WorkflowQueryFailedError
 
 from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, Supervisor, TemporalDep
-from api.errors import ProblemError, ProblemItem
 from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
-from api.routers.agents import (
-    AccountId,
-    TaskId,
-    account_for,
-    task_for,
-    task_public,
-    timeline_entries,
-    who_of,
-)
+from api.routers.agents import AccountId, TaskId, task_public, timeline_entries
 from api.schemas.agents import TaskPublic
 from api.schemas.supervisors import (
     AccountDetail,
@@ -44,14 +32,14 @@ from api.schemas.supervisors import (
     SteeringIn,
     StrategyMoveIn,
 )
-from api.temporal import TemporalGateway, fresh, update_account
+from api.temporal import fresh
 from db.models import Account
 from db.models import AccountState as AccountStateRow
 from db.repositories import accounts, tasks
-from domain import events as ev
-from domain.strategy import CompiledStrategy
 from domain.types import Stage
-from workflows.contracts import AccountView, AssignAgent, ChangeStrategy
+from services import steering
+from services.access import account_for, task_for, who_of
+from workflows.contracts import AccountView
 
 router = APIRouter(tags=["supervisors"])
 
@@ -135,21 +123,6 @@ def list_accounts(
     return page_of([summary(a, r, today) for a, r in rows], [a.id for a, _ in rows], limit)
 
 
-def _live(temporal: TemporalGateway, account: Account) -> tuple[AccountView | None, str]:
-    """The workflow's live state and why it is missing when it is."""
-    try:
-        view = temporal.query_state(account.workflow_id)
-    except WorkflowQueryFailedError:  # started, but its first turn has not run yet
-        return None, "not_running"
-    except ProblemError as exc:
-        if exc.status == 503:
-            return None, "unavailable"
-        raise
-    if view is not None:  # a finished workflow still answers with its final state
-        return view, "running" if view.resolution is None else "closed"
-    return None, "not_launched" if account.launched_at is None else "not_running"
-
-
 @router.get("/accounts/{account_id}", summary="One account in full")
 def get_account(
     account_id: AccountId, session: SessionDep, temporal: TemporalDep, principal: AgentOrSupervisor, now: NowDep
@@ -157,7 +130,7 @@ def get_account(
     """The account's facts, debtor and contact points, its workflow's live state (`live`, null
     with `live_status` when it is not running), its open tasks and its timeline."""
     account = account_for(session, principal, account_id)
-    live, live_status = _live(temporal, account)
+    live, live_status = temporal.live_state(account.workflow_id, launched=account.launched_at is not None)
     fresh(session)  # read the facts as of after the query, not as of before it
     account = account_for(session, principal, account_id)
     debtor = accounts.debtor(session, account.debtor_id)
@@ -190,37 +163,13 @@ def get_account(
     )
 
 
-# ---- steering ------------------------------------------------------------------------------------------
+# ---- steering (the rules: services/steering.py) ------------------------------------------------------
 
 
-def _running(temporal: TemporalGateway, account: Account) -> AccountView:
-    """The live state of an account that can still be steered; 409 otherwise."""
-    try:
-        view = temporal.query_state(account.workflow_id)
-    except WorkflowQueryFailedError:
-        raise ProblemError(409, f"Account {account.id}'s workflow has not taken its first turn yet; retry.") from None
-    if view is None:
-        raise ProblemError(409, f"Account {account.id}'s workflow is not running (not launched yet, or closed).")
-    if view.resolution is not None:
-        raise ProblemError(409, f"Account {account.id} is closed ({view.resolution}).")
-    return view
-
-
-def _steer(
-    session: Session,
-    temporal: TemporalGateway,
-    account: Account,
-    who: str,
-    action: Literal["pause", "resume", "close"],
-    note: str,
-) -> SteeringAccepted:
-    account_id, workflow_id = account.id, account.workflow_id
-    signal = {"pause": ev.Pause(), "resume": ev.Resume(), "close": ev.Close(reason=note)}[action]
-    fresh(session)  # the workflow's turn writes the read model while this request writes its note
-    temporal.signal(workflow_id, action, signal)
-    label = {"pause": "Paused", "resume": "Resumed", "close": "Closed"}[action]
-    written = accounts.add_note(session, account_id, who, f"{label}: {note}" if note else f"{label}.")
-    return SteeringAccepted(account_id=account_id, workflow_id=workflow_id, action=action, note_id=written.id)
+def _accepted(done: steering.Steered) -> SteeringAccepted:
+    return SteeringAccepted(
+        account_id=done.account_id, workflow_id=done.workflow_id, action=done.action, note_id=done.note_id
+    )
 
 
 @router.post("/accounts/{account_id}/pause", status_code=202, summary="Pause an account")
@@ -235,12 +184,7 @@ def pause_account(
     """Stop contacting the account until it is resumed (timers, promises and plans wait too).
     409 when it is already on hold or closed."""
     account = account_for(session, principal, account_id)
-    view = _running(temporal, account)
-    if view.hold == "paused":
-        raise ProblemError(409, f"Account {account_id} is already paused.")
-    if view.hold == "dispute":
-        raise ProblemError(409, f"Account {account_id} is on hold for a dispute; resolve the dispute instead.")
-    return _steer(session, temporal, account, principal.subject, "pause", body.reason if body else "")
+    return _accepted(steering.pause(session, temporal, account, principal.subject, body.reason if body else ""))
 
 
 @router.post("/accounts/{account_id}/resume", status_code=202, summary="Resume a paused account")
@@ -255,10 +199,7 @@ def resume_account(
     """Continue where the account was paused, or retry one held after an interpreter failure.
     409 when it is neither."""
     account = account_for(session, principal, account_id)
-    view = _running(temporal, account)
-    if view.hold not in ("paused", "error"):
-        raise ProblemError(409, f"Account {account_id} is not paused.")
-    return _steer(session, temporal, account, principal.subject, "resume", body.reason if body else "")
+    return _accepted(steering.resume(session, temporal, account, principal.subject, body.reason if body else ""))
 
 
 @router.post("/accounts/{account_id}/close", status_code=202, summary="Close an account")
@@ -273,8 +214,7 @@ def close_account(
     """End the account's workflow (resolution closed_by_supervisor), saying why. 409 when it is
     already closed."""
     account = account_for(session, principal, account_id)
-    _running(temporal, account)
-    return _steer(session, temporal, account, principal.subject, "close", body.reason)
+    return _accepted(steering.close(session, temporal, account, principal.subject, body.reason))
 
 
 @router.post("/tasks/{task_id}/reassign", summary="Reassign a task")
@@ -290,28 +230,8 @@ def reassign_task(
     queue) and/or move it to another `queue`. The task is open again, for its new holder to claim;
     the account's agent in the read model follows."""
     row = task_for(session, principal, task_id)
-    task = row.task
     given = body.model_fields_set & {"agent", "queue"}
-    if not given or (given == {"queue"} and body.queue is None):
-        raise ProblemError(
-            422, "Name an agent, a queue or both.", errors=[ProblemItem(pointer="/body", detail="agent or queue")]
-        )
-    if task.status not in tasks.ACTIVE:
-        raise ProblemError(409, f"Task {task_id} is {task.status}; only open or claimed tasks can be reassigned.")
-    if body.agent is not None and not tasks.agent_exists(session, body.agent):
-        raise ProblemError(
-            422,
-            f"No agent is called {body.agent}.",
-            errors=[ProblemItem(pointer="/body/agent", detail="not the subject of a live agent key")],
-        )
-    move_agent = "agent" in given
-    tasks.reassign(session, task, agent=body.agent, queue=body.queue, move_agent=move_agent)
-    if move_agent:
-        accounts.set_assigned_agent(session, task.account_id, body.agent)
-        # The workflow writes its agent into the read model on every turn: tell it, or the next
-        # turn would put the previous agent back. A closed account has no workflow to tell.
-        with contextlib.suppress(ProblemError):
-            temporal.signal(task.workflow_id, "assign_agent", AssignAgent(agent=body.agent, by=principal.subject))
+    steering.reassign(session, temporal, row, principal.subject, agent=body.agent, queue=body.queue, given=given)
     return task_public(row)
 
 
@@ -326,8 +246,7 @@ def decide_approval(
 ) -> AccountView:
     """Decide the step or legal referral the account waits on; 409 when nothing waits."""
     account = account_for(session, principal, account_id)
-    decision = ev.ApprovalDecision(approved=body.approved, by=principal.subject)
-    return update_account(session, temporal, account.workflow_id, "decide_approval", decision)
+    return steering.decide_approval(session, temporal, account, principal.subject, approved=body.approved)
 
 
 @router.post("/accounts/{account_id}/strategy", summary="Move an account to another strategy version")
@@ -343,20 +262,6 @@ def move_strategy(
     same name. Promises, plans, counters and contact history carry over. 404 for an unknown
     version; 409 when the account cannot move there (closed, no such step, another currency)."""
     account = account_for(session, principal, account_id)
-    version = accounts.strategy_version(session, body.strategy_hash)
-    if version is None:
-        raise ProblemError(404, f"No strategy version with hash {body.strategy_hash} is published.")
-    strategy = CompiledStrategy.model_validate(version.compiled_json)
-    if strategy.currency != account.currency:
-        raise ProblemError(
-            409, f"Strategy {strategy.id} works in {strategy.currency}; account {account_id} is in {account.currency}."
-        )
-    change = ChangeStrategy(strategy=strategy, step=body.step, by=principal.subject, published=True)
-    view = update_account(session, temporal, account.workflow_id, "change_strategy", change)
-    accounts.add_note(
-        session,
-        account_id,
-        principal.subject,
-        f"Moved to strategy {strategy.id} version {strategy.hash[:12]} at step {view.step}.",
+    return steering.move_strategy(
+        session, temporal, account, principal.subject, strategy_hash=body.strategy_hash, step=body.step
     )
-    return view

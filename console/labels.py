@@ -1,0 +1,92 @@
+"""The words the console shows for the product's codes (stages, statuses, holds, roles, timeline
+kinds...), marked for the catalogs here because the codes themselves come from the database and
+the workflows. Templates show `_(code)`: a code listed here reads in the page's language, any
+other code as itself. tests/console/test_catalogs.py checks the lists still cover the codes."""
+
+from __future__ import annotations
+
+from console.i18n import N_
+
+ROLES = {
+    "admin": N_("admin"),
+    "supervisor": N_("supervisor"),
+    "strategist": N_("strategist"),
+    "agent": N_("agent"),
+}
+
+# Stages (domain.types.Stage) and the funnel's first row.
+STAGES = (
+    N_("not_launched"),
+    N_("outreach"),
+    N_("contact"),
+    N_("commitment"),
+    N_("payment"),
+    N_("legal"),
+    N_("hold"),
+    N_("closed"),
+)
+# Campaign, task and account states; holds and resolutions; what a workflow waits for; the live
+# panel's status when there is no live state.
+STATES = (
+    N_("draft"),
+    N_("running"),
+    N_("paused"),
+    N_("stopped"),
+    N_("open"),
+    N_("claimed"),
+    N_("done"),
+    N_("expired"),
+    N_("cancelled"),
+    N_("dispute"),
+    N_("error"),
+    N_("paid"),
+    N_("settled"),
+    N_("written_off"),
+    N_("opted_out"),
+    N_("closed_by_supervisor"),
+    N_("timer"),
+    N_("policy"),
+    N_("approval"),
+    N_("payment_check"),
+    N_("not_running"),
+    N_("unavailable"),
+)
+# Past-due buckets (db/repositories/accounts.DPD_BUCKETS and the roll rates' buckets).
+BUCKETS = (N_("current"), N_("1-29"), N_("30-59"), N_("60-89"), N_("90+"))
+# Timeline entry kinds (db/repositories/timeline.py).
+KINDS = (
+    N_("communication"),
+    N_("message_event"),
+    N_("task"),
+    N_("outcome"),
+    N_("promise"),
+    N_("promise_settled"),
+    N_("plan"),
+    N_("fee"),
+    N_("note"),
+    N_("approval_requested"),
+    N_("approval_decided"),
+    N_("legal_referral"),
+)
+# Error page titles (api/errors.TITLES) for the statuses console pages answer with.
+TITLES = (
+    N_("Bad request"),
+    N_("Not authenticated"),
+    N_("Forbidden"),
+    N_("Not found"),
+    N_("Method not allowed"),
+    N_("Conflict"),
+    N_("Unprocessable content"),
+    N_("Service unavailable"),
+    N_("Error"),
+)
+# What a steering form did, shown on the page it returns to (`?done=`).
+DONE = {
+    "paused": N_("Pause sent: the account holds as soon as its workflow takes it."),
+    "resumed": N_("Resume sent: the account continues as soon as its workflow takes it."),
+    "closed": N_("Close sent: the account's workflow ends."),
+    "moved": N_("The account continues under the chosen strategy version."),
+    "approved": N_("Approved."),
+    "rejected": N_("Rejected."),
+    "reassigned": N_("Task reassigned."),
+}
