@@ -5,8 +5,8 @@ number, never a social security number), mobile numbers that libphonenumber acce
 the local currency with exactly its minor units (CLP has none), mixed days past due, risk scores,
 some debtors without email and a few who gave no consent.
 
-The same seed and day give the same file. Amounts are drawn as integer minor units and written
-in major units, so no float ever touches money. Emails use the reserved example domains, and
+The same seed and day give the same file. A drawn amount becomes integer minor units at once and
+is written in major units from them (domain.money.to_major), never through a float. Emails use the reserved example domains, and
 `collect up` seeds the demo only while every channel is a sandbox: the phone numbers are valid,
 so some may belong to real people.
 """
@@ -263,7 +263,7 @@ def _balance(profile: Country, rng: random.Random) -> int:
         profile.highest_balance,
         max(profile.median_balance // 20, int(rng.lognormvariate(0, 0.9) * profile.median_balance)),
     )
-    scale = 10 ** minor_digits(profile.currency)
+    scale: int = 10 ** minor_digits(profile.currency)
     if profile.whole_units:
         return (major // 10 * 10 or 10) * scale  # whole pesos, rounded to tens as statements show them
     return major * scale + rng.randint(0, scale - 1)
@@ -273,7 +273,7 @@ def _partial(profile: Country, rng: random.Random, balance: int) -> int:
     """What was already paid, in minor units; whole units where the debt is kept in them."""
     paid = balance * rng.randint(5, 40) // 100
     if profile.whole_units:
-        unit = 10 ** minor_digits(profile.currency)
+        unit: int = 10 ** minor_digits(profile.currency)
         paid -= paid % unit
     return paid
 
