@@ -6,9 +6,9 @@ the local currency with exactly its minor units (CLP has none), mixed days past 
 some debtors without email and a few who gave no consent.
 
 The same seed and day give the same file. A drawn amount becomes integer minor units at once and
-is written in major units from them (domain.money.to_major), never through a float. Emails use the reserved example domains, and
-`collect up` seeds the demo only while every channel is a sandbox: the phone numbers are valid,
-so some may belong to real people.
+is written in major units from them (domain.money.to_major), never through a float. Emails use
+the reserved example domains, and `collect up` seeds the demo only while every channel is a
+sandbox: the phone numbers are valid, so some may belong to real people.
 """
 
 from __future__ import annotations
