@@ -16,7 +16,8 @@ from config import get_settings
 from stack import logs, up
 from stack.data_dir import PARTS, DataDir, NotADataDir
 
-out = Console(highlight=False)
+# Lines are not wrapped (keys and URLs are copied from them); piped output is wide, like a log's.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 SHIPPED = Path(strategies.__file__).parent
 

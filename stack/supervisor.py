@@ -99,15 +99,25 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-def group_alive(pid: int) -> bool:
-    """Whether any process of the group led by `pid` still exists (a zombie leader counts)."""
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group `pgid` still runs. Zombies do not count: they are dead and
+    only wait for their parent (for a part's orphaned children, init) to collect their status."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: ask the kernel, zombies included
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
         return True
-    return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended while we looked
+        state, _ppid, group = text[text.rindex(")") + 2 :].split()[:3]  # after "pid (command) "
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 class Supervisor:
@@ -195,5 +205,8 @@ class Supervisor:
                 while child.exit_code() is None and time.monotonic() < deadline and not self._hurry:
                     time.sleep(0.05)
             _signal_group(child.pid, signal.SIGKILL)  # the leader if it is still there, and any stragglers
+            deadline = time.monotonic() + 2  # SIGKILL cannot be refused; it takes the kernel a moment
+            while group_alive(child.pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
             child.process.wait()
             child.reaped = True
