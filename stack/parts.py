@@ -21,11 +21,11 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.converter import DataConverter
 
 from config import Settings
 from stack.supervisor import Part
 from workflows.connect import connect
+from workflows.converter import PayloadKeysMissing
 
 LOCALHOST = "127.0.0.1"
 PROBE_TIMEOUT_S = 3.0
@@ -80,8 +80,8 @@ def http_ok(url: str) -> bool:
 
 class TemporalProbe:
     """Asks Temporal, from synchronous code, whether its frontend answers and who polls a task
-    queue. Connects with the product's own settings (TLS, API key), so it reaches what the worker
-    reaches; keeps one client between questions."""
+    queue. Connects as every process of the product does (workflows.connect: TLS, API key, the
+    payload codec), so it reaches what the worker reaches; keeps one client between questions."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -95,7 +95,7 @@ class TemporalProbe:
     def _ask(self, question: str, queue: str = "", pid: int = 0) -> bool:
         async def ask() -> bool:
             if self._client is None:
-                self._client = await connect(self._settings, converter=DataConverter.default)
+                self._client = await connect(self._settings)
             if question == "health":
                 return await self._client.service_client.check_health(timeout=timedelta(seconds=PROBE_TIMEOUT_S))
             answer = await self._client.workflow_service.describe_task_queue(
@@ -111,6 +111,8 @@ class TemporalProbe:
 
         try:
             return self._runner.run(asyncio.wait_for(ask(), PROBE_TIMEOUT_S * 2))
+        except PayloadKeysMissing:
+            raise  # no answer will come: the worker and the API would refuse to start for the same reason
         except Exception:  # not up yet, refused, timed out: ask again later
             self._client = None
             return False

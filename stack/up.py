@@ -124,7 +124,11 @@ def run(settings: Settings, options: UpOptions, out: Console) -> int:
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     supervisor = Supervisor()
     child_settings = settings.model_copy(
-        update={"temporal_address": the_plan.temporal_address, "database_url": the_plan.database_url}
+        update={
+            "temporal_address": the_plan.temporal_address,
+            "database_url": the_plan.database_url,
+            "payload_dev_key_path": str(data.payload_key),
+        }
     )
     probe = parts.TemporalProbe(child_settings)
     code = 0

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers import payload_environment
+from workers import payload_environment, payload_settings
 
 from config import Settings
 from stack import parts
@@ -58,7 +58,7 @@ def live_stack(database_url: str, workdir: Path, extra_env: dict[str, str] | Non
         **payload_environment(),
         **(extra_env or {}),
     }
-    probe = parts.TemporalProbe(Settings(temporal_address=env["COLLECT_TEMPORAL_ADDRESS"]))
+    probe = parts.TemporalProbe(Settings(temporal_address=env["COLLECT_TEMPORAL_ADDRESS"], **payload_settings()))  # type: ignore[arg-type]
     log = workdir.joinpath
     try:
         with Supervisor() as supervisor:

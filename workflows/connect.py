@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 from temporalio.client import Client, TLSConfig
-from temporalio.converter import DataConverter
 
 from config import Settings
 from workflows.converter import data_converter
 
 
-async def connect(settings: Settings, *, converter: DataConverter | None = None) -> Client:
-    """A client for a local server, a TLS cluster or Temporal Cloud (API key), chosen by settings.
-    `converter`: only for clients that move no payloads (health probes), which need no keys."""
+async def connect(settings: Settings) -> Client:
+    """A client for a local server, a TLS cluster or Temporal Cloud (API key), chosen by settings."""
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert_path and settings.temporal_tls_key_path:
         with open(settings.temporal_tls_cert_path, "rb") as cert, open(settings.temporal_tls_key_path, "rb") as key:
@@ -24,5 +22,5 @@ async def connect(settings: Settings, *, converter: DataConverter | None = None)
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
-        data_converter=converter or data_converter(settings),
+        data_converter=data_converter(settings),
     )
