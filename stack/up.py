@@ -287,7 +287,13 @@ def _ready(
         where.add_row("Temporal", the_plan.temporal_address, "")
     where.add_row("Data", str(data.root), escape("logs: collect logs [temporal|worker|api] [-f]"))
     out.print(where)
-    if keys:
+    if not keys:
+        out.print(
+            "\nNo API keys issued in a database this command does not own: create them with "
+            "collect api-key create SUBJECT --role ROLE (with the same COLLECT_DATABASE_URL).",
+            markup=False,
+        )
+    else:
         # Plain lines, never wrapped: a key is copied from here.
         out.print(f"\nAPI keys (send as X-API-Key; kept in {data.keys_file}):")
         for key in keys:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from up_process import running
 
 from stack.supervisor import Part, PartFailed, Supervisor, group_alive
 
@@ -27,15 +28,6 @@ def shell(tmp_path: Path, name: str, script: str, **options: float) -> Part:
     )
 
 
-def alive(pid: int) -> bool:
-    """Running: a zombie (dead, its status not yet collected by init) is not."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
 def wait_for_file(path: Path) -> str:
     for _ in range(200):
         if path.exists() and path.read_text().strip():
@@ -50,9 +42,9 @@ def test_stop_ends_the_whole_group_grandchildren_included(tmp_path: Path) -> Non
         supervisor.start(part)
         leader = supervisor.pids["family"]
         grandchild = int(wait_for_file(tmp_path / "grandchild"))
-        assert alive(grandchild)
+        assert running(grandchild)
     assert not group_alive(leader)
-    assert not alive(grandchild)
+    assert not running(grandchild)
 
 
 def test_a_part_that_ignores_sigterm_is_killed_after_its_grace(tmp_path: Path) -> None:
