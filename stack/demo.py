@@ -65,8 +65,10 @@ def seed(
     accounts: int,
     today: date,
     progress: Callable[[str], None] = lambda _line: None,
+    check: Callable[[], None] = lambda: None,
 ) -> DemoReport:
-    """Seed the demo, or resume it; `today` dates the portfolio's arrears."""
+    """Seed the demo, or resume it; `today` dates the portfolio's arrears. `check` runs while
+    the launch is awaited and raises to stop waiting (a part of the stack died)."""
     state = data.read_state().get("demo") or {}
     campaign_id = str(state.get("campaign_id", CAMPAIGN_ID))
     with httpx.Client(base_url=base_url, headers={"X-API-Key": admin_key}, timeout=120) as api:
@@ -104,7 +106,7 @@ def seed(
             progress(f"launching {launch['not_launched']} accounts")
             _call(api, "post", f"/campaigns/{campaign_id}/launch", "launch the demo campaign")
             report.launch_asked = True
-        campaign = _await_launch(api, campaign_id, progress)
+        campaign = _await_launch(api, campaign_id, progress, check)
         report.launched, report.total = campaign["launch"]["launched"], campaign["launch"]["total"]
         report.launch_status = campaign["launch"]["status"]
     data.update_state(demo={**(data.read_state().get("demo") or {}), "campaign_id": campaign_id, "seeded": True})
@@ -121,11 +123,14 @@ def _publish(api: httpx.Client, path: Path) -> tuple[str, str, bool]:
     return path.name, str(body["hash"]), response.status_code == 201
 
 
-def _await_launch(api: httpx.Client, campaign_id: str, progress: Callable[[str], None]) -> dict[str, Any]:
+def _await_launch(
+    api: httpx.Client, campaign_id: str, progress: Callable[[str], None], check: Callable[[], None]
+) -> dict[str, Any]:
     """The campaign once its launch has finished, or as it is after LAUNCH_WAIT_S."""
     deadline = time.monotonic() + LAUNCH_WAIT_S
     shown = -1
     while True:
+        check()
         campaign = _get(api, f"/campaigns/{campaign_id}")
         assert campaign is not None
         launch = campaign["launch"]

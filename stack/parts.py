@@ -35,6 +35,11 @@ class PortTaken(RuntimeError):
     """A port the stack would listen on is in use."""
 
 
+def reachable(host: str) -> str:
+    """Where this machine reaches a server listening on `host` (on every address: here)."""
+    return LOCALHOST if host in ("0.0.0.0", "::", "") else host
+
+
 def port_is_free(port: int, host: str = LOCALHOST) -> bool:
     """Whether a server could listen on `host:port` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -157,7 +162,7 @@ def temporal_dev_server(
         argv=argv,
         log=log,
         env=env,
-        ready=lambda _pid: port_open(port, host) and probe.healthy(),
+        ready=lambda _pid: port_open(port, reachable(host)) and probe.healthy(),
         stop_within_s=10,
     )
 
@@ -185,7 +190,6 @@ def api(
     """The API under uvicorn (`api.app:create_app`, settings from the COLLECT_* variables in `env`)."""
     argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", host, "--port", str(port)]
     argv += ["--log-level", "info" if access_log else "warning"]
-    probe_host = LOCALHOST if host in ("0.0.0.0", "") else host
     return Part(
         name="api",
         title="the API",
@@ -193,6 +197,6 @@ def api(
         log=log,
         env=env,
         cwd=cwd,
-        ready=lambda _pid: http_ok(f"http://{probe_host}:{port}/health"),
+        ready=lambda _pid: http_ok(f"http://{reachable(host)}:{port}/health"),
         ready_within_s=90,
     )

@@ -180,14 +180,18 @@ class Supervisor:
         self._children.append(child)
         return child
 
+    def check(self) -> None:
+        """PartFailed naming the first part that has exited, if any."""
+        for child in self._children:
+            code = child.exit_code()
+            if code is not None:
+                raise PartFailed(child.part, f"exited with code {code}", child.tail())
+
     def watch(self) -> None:
         """Block while every part runs; PartFailed names the first that exits. Return by raising
         from a signal handler (the caller's), then call stop()."""
         while True:
-            for child in self._children:
-                code = child.exit_code()
-                if code is not None:
-                    raise PartFailed(child.part, f"exited with code {code}", child.tail())
+            self.check()
             time.sleep(POLL_S * 2)
 
     def hurry(self) -> None:

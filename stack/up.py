@@ -97,7 +97,9 @@ def plan(settings: Settings, options: UpOptions, data: DataDir) -> Plan:
         local_temporal=local_temporal,
         local_database=local_database,
         database_url=data.database_url if local_database else settings.database_url,
-        temporal_address=f"{options.host}:{options.temporal_port}" if local_temporal else settings.temporal_address,
+        temporal_address=f"{parts.reachable(options.host)}:{options.temporal_port}"
+        if local_temporal
+        else settings.temporal_address,
         demo=wanted and refused is None,
         demo_refused=refused,
     )
@@ -136,7 +138,7 @@ def run(settings: Settings, options: UpOptions, out: Console) -> int:
         with data.locked():
             _start(settings, options, data, the_plan, supervisor, probe, out)
             keys = _keys(data, the_plan, out)
-            report = _demo(options, data, the_plan, keys, out)
+            report = _demo(options, data, the_plan, keys, supervisor, out)
             data.update_state(
                 processes=supervisor.pids,
                 api_url=_api_url(options),
@@ -163,15 +165,16 @@ def run(settings: Settings, options: UpOptions, out: Console) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     left = [f"{name} ({pid})" for name, pid in pids.items() if group_alive(pid)]
+    if pids and data.state_file.exists():
+        data.update_state(processes={})  # the state file lists what runs
+    stopped = f"stopped {', '.join(reversed(pids))} in {time.monotonic() - stopping:.1f} s"
     if pids:
-        stopped = f"stopped {', '.join(reversed(pids))} in {time.monotonic() - stopping:.1f} s"
         out.print(f"{stopped}; still running: {', '.join(left)}" if left else f"{stopped}; no process left")
     return code
 
 
 def _api_url(options: UpOptions) -> str:
-    host = parts.LOCALHOST if options.host in ("0.0.0.0", "") else options.host
-    return f"http://{host}:{options.api_port}"
+    return f"http://{parts.reachable(options.host)}:{options.api_port}"
 
 
 def _start(
@@ -246,7 +249,7 @@ def _keys(data: DataDir, the_plan: Plan, out: Console) -> list[StackKey]:
 
 
 def _demo(
-    options: UpOptions, data: DataDir, the_plan: Plan, keys: list[StackKey], out: Console
+    options: UpOptions, data: DataDir, the_plan: Plan, keys: list[StackKey], supervisor: Supervisor, out: Console
 ) -> demo.DemoReport | None:
     if the_plan.demo_refused is not None:
         out.print(f"Demo      not seeded: {the_plan.demo_refused}", markup=False)
@@ -261,6 +264,7 @@ def _demo(
         accounts=options.demo_accounts,
         today=datetime.now(DEMO_ZONE).date(),
         progress=lambda line: out.print(f"Demo      {line}", highlight=False),
+        check=supervisor.check,
     )
     done = "seeded" if report.created else "resumed (nothing started again)"
     out.print(f"Demo      {done} ({time.monotonic() - step:.1f} s)")
@@ -281,7 +285,7 @@ def _ready(
     where = Table.grid(padding=(0, 2))
     where.add_row("API", api, f"docs: {api}/docs")
     if the_plan.local_temporal:
-        ui = f"http://{parts.LOCALHOST if options.host in ('0.0.0.0', '') else options.host}:{options.ui_port}"
+        ui = f"http://{parts.reachable(options.host)}:{options.ui_port}"
         where.add_row("Temporal UI", ui, f"gRPC {the_plan.temporal_address}, namespace default")
     else:
         where.add_row("Temporal", the_plan.temporal_address, "")
