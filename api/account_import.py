@@ -52,6 +52,7 @@ from babel.core import get_global
 from phonenumbers import timezone as phone_timezone
 from pydantic import ValidationError
 
+from api.schemas.account_rows import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from api.schemas.dates import years_from
 from db.repositories.campaigns import AccountRecord, ContactRecord
 from domain.account import AccountSnapshot
@@ -61,28 +62,9 @@ from domain.money import to_minor
 from domain.types import Channel
 from strategies.rendering import check_locale
 
-REQUIRED = ("account_id", "country", "currency", "balance", "due_date")
-OPTIONAL = (
-    "debtor_id",
-    "debtor_name",
-    "original_amount",
-    "email",
-    "phone",
-    "whatsapp",
-    "postal_address",
-    "consent",
-    "email_consent",
-    "sms_consent",
-    "whatsapp_consent",
-    "timezone",
-    "region",
-    "locale",
-    "tags",
-    "risk_score",
-    "payments_count",
-    "promises_kept",
-    "promises_broken",
-)
+# The columns, in the order messages list them: the JSON row's fields (api/schemas/account_rows.py).
+REQUIRED = REQUIRED_COLUMNS
+OPTIONAL = OPTIONAL_COLUMNS
 KNOWN = frozenset(REQUIRED + OPTIONAL)
 ALIASES = {"external_id": "account_id", "name": "debtor_name", "state": "region", "time_zone": "timezone"}
 # The channels consent covers, and the column holding the address each uses.
