@@ -1,7 +1,8 @@
 """Reading a creditor's account file (CSV or JSON) into validated account snapshots, one row at a
 time, with every problem named by row and field. Pure: no database, no clock.
 
-Columns (CSV header, or keys of each JSON object; names are case-insensitive):
+Columns (CSV header, or keys of each JSON object, typed in api/schemas/account_rows.py as
+`AccountRow`; names are case-insensitive):
 
 * `account_id` (required): the creditor's id for the account; re-importing it updates, never duplicates.
   `debtor_id`: the creditor's id for the person (default: the account id). `debtor_name`.
