@@ -10,7 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi import FastAPI
+from pydantic import create_model
+
 from api.app import create_app
+from api.openapi import describe_hand_read_bodies, operation_id
 from cli.main import openapi_json
 from config import Settings
 
@@ -113,3 +118,19 @@ def test_every_operation_id_is_its_handlers_name() -> None:
     ]
     assert unreadable == []
     assert len({id_ for _, id_ in ids}) == len(ids), "operation ids must be unique"
+
+
+def test_a_hand_read_body_cannot_take_the_name_of_another_schema() -> None:
+    """FastAPI renames clashing models itself (`api__schemas__...`); a schema added by hand is
+    checked here instead, when the description is built."""
+    app = FastAPI(generate_unique_id_function=operation_id)
+    read_by_fastapi = create_model("Thing", value=(int, ...))  # described by FastAPI, as an answer
+    read_by_hand = create_model("Thing", value=(str, ...))
+
+    @app.get("/thing", summary="A thing", response_model=read_by_fastapi)
+    def get_thing() -> dict[str, int]:
+        return {"value": 1}
+
+    describe_hand_read_bodies(app, [read_by_hand])
+    with pytest.raises(RuntimeError, match="two different schemas are named 'Thing'"):
+        app.openapi()
