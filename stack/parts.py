@@ -141,13 +141,14 @@ def temporal_dev_server(
     port: int,
     log: Path,
     env: Mapping[str, str],
-    probe: TemporalProbe,
+    probe: TemporalProbe | None,
     ui_port: int | None = None,
     db_file: Path | None = None,
     host: str = LOCALHOST,
 ) -> Part:
     """`temporal server start-dev`: in memory, or on `db_file` in WAL mode (about as fast as in
-    memory, and the workflows survive a restart); the Web UI on `ui_port`, none when None."""
+    memory, and the workflows survive a restart); the Web UI on `ui_port`, none when None.
+    Without a probe, ready means the port is open (benchmarks, which start it by its argv)."""
     argv = [temporal_binary(), "server", "start-dev", "--ip", host, "--port", str(port), "--log-level", "warn"]
     if ui_port is None:
         argv.append("--headless")
@@ -162,7 +163,7 @@ def temporal_dev_server(
         argv=argv,
         log=log,
         env=env,
-        ready=lambda _pid: port_open(port, reachable(host)) and probe.healthy(),
+        ready=lambda _pid: port_open(port, reachable(host)) and (probe is None or probe.healthy()),
         stop_within_s=10,
     )
 
