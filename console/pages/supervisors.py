@@ -361,6 +361,7 @@ def approval_queue(
         "rows": [(a, a.debtor_locale or fallback[a.campaign_id]) for a in rows],
         "campaign_id": campaign_id or "",
         "campaigns": _all_campaigns(session),
+        "query": query,
         "next_query": {**query, "cursor": encode_cursor(rows[-1].approval_id)} if more else None,
         "done": done,
     }
