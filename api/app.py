@@ -19,7 +19,7 @@ from api.cors import CodecCorsMiddleware
 from api.deps import Clock, system_clock
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
-from api.routers import agents, campaigns, codec, kpis, payments, strategies, supervisors, webhooks
+from api.routers import agents, campaigns, codec, kpis, me, payments, strategies, supervisors, webhooks
 from api.temporal import TemporalGateway
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
@@ -73,7 +73,7 @@ def create_app(
     if client is not None:
         app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
     errors.install(app)
-    for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
+    for router in (me, strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
         app.include_router(router.router)
 
     @app.get("/health", tags=["health"], summary="Liveness: the process answers")

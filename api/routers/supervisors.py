@@ -35,6 +35,7 @@ from api.schemas.supervisors import (
     AccountDetail,
     AccountSummary,
     ApprovalDecisionIn,
+    ApprovalPublic,
     CloseIn,
     ContactPointPublic,
     DebtorPublic,
@@ -47,7 +48,7 @@ from api.schemas.supervisors import (
 from api.temporal import TemporalGateway, fresh, update_account
 from db.models import Account
 from db.models import AccountState as AccountStateRow
-from db.repositories import accounts, tasks
+from db.repositories import accounts, approvals, tasks
 from domain import events as ev
 from domain.strategy import CompiledStrategy
 from domain.types import Stage
@@ -313,6 +314,42 @@ def reassign_task(
         with contextlib.suppress(ProblemError):
             temporal.signal(task.workflow_id, "assign_agent", AssignAgent(agent=body.agent, by=principal.subject))
     return task_public(row)
+
+
+@router.get("/approvals", summary="List approvals")
+def list_approvals(
+    session: SessionDep,
+    _: Supervisor,
+    status: Annotated[
+        Literal["pending", "approved", "rejected", "withdrawn"] | None,
+        Query(description="Only approvals in this status (pending: what waits for a decision)."),
+    ] = None,
+    campaign_id: FilterQuery = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[ApprovalPublic]:
+    """Steps and legal referrals that wait for a supervisor (`status=pending`) or were decided,
+    ordered by id and paginated with `next_cursor`. Decide one with
+    POST /accounts/{account_id}/approvals/decision."""
+    rows = approvals.listing(session, status=status, campaign_id=campaign_id, after=decode_cursor(cursor), limit=limit)
+    items = [
+        ApprovalPublic(
+            id=r.approval.id,
+            account_id=r.approval.account_id,
+            campaign_id=r.campaign_id,
+            external_id=r.external_id,
+            subject=r.approval.subject,
+            step=r.approval.step,
+            status=r.approval.status,
+            requested_at=r.approval.requested_at,
+            decided_at=r.approval.decided_at,
+            decided_by=r.approval.decided_by,
+            balance=r.balance,
+            currency=r.currency,
+        )
+        for r in rows
+    ]
+    return page_of(items, [r.approval.id for r in rows], limit)
 
 
 @router.post("/accounts/{account_id}/approvals/decision", summary="Approve or reject what waits for approval")
