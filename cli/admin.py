@@ -34,7 +34,7 @@ def _sessions() -> sessionmaker[Session]:
 def db_upgrade() -> None:
     """Migrate the configured database (COLLECT_DATABASE_URL) to the latest revision.
 
-    Example: COLLECT_DATABASE_URL=postgresql+psycopg://collect@db/collect collect db upgrade
+    Example: collect db upgrade   (with e.g. COLLECT_DATABASE_URL=postgresql+psycopg://collect@db/collect)
     """
     from sqlalchemy.engine import make_url
 

@@ -112,7 +112,10 @@ def kpis(
     )
     columns = ["agent", "tasks", "dials", "RPC", "RPC rate", "promises (taken/kept/broken)"]
     columns += ["promise rate", "kept rate", "collected"]
-    render.show(render.table("KPIs per agent", columns, rows))
+    if agents["agents"]:
+        render.show(render.table("KPIs per agent", columns, rows))
+    else:
+        render.say("KPIs per agent: no agent worked the campaign in the window")
 
 
 @approvals_app.command(name="list")
