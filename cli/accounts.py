@@ -10,7 +10,7 @@ import typer
 
 from cli import render
 from cli.agents import live_facts
-from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, connected
+from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, answer
 
 app = typer.Typer(help="Accounts: list, show, timeline, pause, resume, close.", no_args_is_help=True)
 
@@ -40,11 +40,7 @@ def list_accounts(
     """
     values = (campaign, stage, segment, variant, agent, dpd)
     query = dict(zip(FILTERS, values, strict=True)) | {"limit": limit, "cursor": cursor}
-    with connected(profile, as_json=as_json) as api:
-        page = api.get("/accounts", query)
-    if as_json:
-        render.print_json(page)
-        return
+    page = answer(profile, as_json, lambda api: api.get("/accounts", query))
     rows = (
         [
             a["id"],
@@ -78,11 +74,7 @@ def show(account: AccountArg, as_json: JsonOpt = False, profile: ProfileOpt = No
 
     Example: collect account show 42
     """
-    with connected(profile, as_json=as_json) as api:
-        detail = api.get(f"/accounts/{account}")
-    if as_json:
-        render.print_json(detail)
-        return
+    detail = answer(profile, as_json, lambda api: api.get(f"/accounts/{account}"))
     facts, debtor = detail["account"], detail["debtor"]
     currency = facts["currency"]
     render.show(
@@ -135,20 +127,14 @@ def timeline(account: AccountArg, as_json: JsonOpt = False, profile: ProfileOpt 
 
     Example: collect account timeline 42
     """
-    with connected(profile, as_json=as_json) as api:
-        history = api.get(f"/accounts/{account}/timeline")
-    if as_json:
-        render.print_json(history)
-        return
+    history = answer(profile, as_json, lambda api: api.get(f"/accounts/{account}/timeline"))
     render.show(timeline_table(history["entries"]))
 
 
 def _steer(account: int, action: str, reason: str | None, as_json: bool, profile: str | None) -> None:
-    with connected(profile, as_json=as_json) as api:
-        accepted = api.post(f"/accounts/{account}/{action}", {"reason": reason} if reason else None)
-    if as_json:
-        render.print_json(accepted)
-        return
+    accepted = answer(
+        profile, as_json, lambda api: api.post(f"/accounts/{account}/{action}", {"reason": reason} if reason else None)
+    )
     done = {"pause": "paused", "resume": "resumed", "close": "closed"}[action]
     render.say(f"account {account} {done} (note {accepted['note_id']}); its workflow applies it in order")
 

@@ -13,7 +13,7 @@ import typer
 from cli import render
 from cli.client import Api
 from cli.money import BadAmount, currency_of, to_minor_units
-from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, connected, usage
+from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, answer, connected, usage
 
 app = typer.Typer(help="Agents' tasks: the next call, claiming, outcomes.", no_args_is_help=True)
 
@@ -118,14 +118,10 @@ def claim(
     """
     if (task_id is None) == (not next_):
         raise usage("give a task id or --next (not both)")
-    with connected(profile, as_json=as_json) as api:
-        if next_:
-            task = api.post("/agent/tasks/next/claim", params={"queue": queue} if queue else None)
-        else:
-            task = api.post(f"/agent/tasks/{task_id}/claim")
-    if as_json:
-        render.print_json(task)
-        return
+    if next_:
+        task = answer(profile, as_json, lambda api: api.post("/agent/tasks/next/claim", params={"queue": queue}))
+    else:
+        task = answer(profile, as_json, lambda api: api.post(f"/agent/tasks/{task_id}/claim"))
     render.say(f"claimed {_task_line(task)}")
     render.say(f"allowed outcomes: {', '.join(task['allowed_outcomes'])}")
 
@@ -184,8 +180,9 @@ def outcome(
     """
     if frequency not in FREQUENCIES:
         raise usage(f"--frequency {frequency!r}: expected one of {', '.join(FREQUENCIES)}")
-    body: dict[str, Any] = {"code": code, "note": note}
-    with connected(profile, as_json=as_json) as api:
+
+    def record(api: Api) -> Any:
+        body: dict[str, Any] = {"code": code, "note": note}
         if promise is not None:
             amount, due = _split_terms("--promise", promise)
             minor, currency = _minor(api, task_id, "--promise", amount, None)
@@ -204,10 +201,9 @@ def outcome(
             else:
                 terms["currency"] = _task_currency(api, task_id)
             body["plan"] = terms
-        result = api.post(f"/agent/tasks/{task_id}/outcome", body)
-    if as_json:
-        render.print_json(result)
-        return
+        return api.post(f"/agent/tasks/{task_id}/outcome", body)
+
+    result = answer(profile, as_json, record)
     view = result["account"]
     render.say(f"task {task_id}: {code} recorded; the task is {result['task']['status']}")
     render.show(render.facts(None, live_facts(view)))
@@ -258,11 +254,11 @@ def mine(
 
     Example: collect tasks mine --status claimed
     """
-    with connected(profile, as_json=as_json) as api:
-        page = api.get("/agent/tasks", {"queue": queue, "status": status, "limit": limit, "cursor": cursor})
-    if as_json:
-        render.print_json(page)
-        return
+    page = answer(
+        profile,
+        as_json,
+        lambda api: api.get("/agent/tasks", {"queue": queue, "status": status, "limit": limit, "cursor": cursor}),
+    )
     rows = (
         [
             t["id"],
@@ -306,9 +302,5 @@ def reassign(
         body["queue"] = queue
     if not body:
         raise usage("name an --agent, --release it, or give a --queue")
-    with connected(profile, as_json=as_json) as api:
-        task = api.post(f"/tasks/{task_id}/reassign", body)
-    if as_json:
-        render.print_json(task)
-        return
+    task = answer(profile, as_json, lambda api: api.post(f"/tasks/{task_id}/reassign", body))
     render.say(f"reassigned {_task_line(task)}")

@@ -13,7 +13,8 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli import render
-from cli.options import EXIT_REFUSED, CursorOpt, JsonOpt, LimitOpt, ProfileOpt, connected, usage
+from cli.client import Api
+from cli.options import EXIT_REFUSED, CursorOpt, JsonOpt, LimitOpt, ProfileOpt, answer, connected, usage
 from cli.strategies import version_hash
 
 app = typer.Typer(help="Campaigns: create, import accounts, launch, steer.", no_args_is_help=True)
@@ -54,7 +55,8 @@ def create(
 
     Example: collect campaign create --id consumo-nov --name "Consumo noviembre" --strategy 1a2b3c4d --creditor Andes
     """
-    with connected(profile, as_json=as_json) as api:
+
+    def create_it(api: Api) -> Any:
         body = {
             "id": campaign_id,
             "name": name,
@@ -64,10 +66,9 @@ def create(
             "creditor_email": creditor_email,
             "payment_link_base": payment_link_base,
         }
-        created = api.post("/campaigns", {k: v for k, v in body.items() if v is not None})
-    if as_json:
-        render.print_json(created)
-        return
+        return api.post("/campaigns", {k: v for k, v in body.items() if v is not None})
+
+    created = answer(profile, as_json, create_it)
     render.say(f"created campaign {created['id']} ({created['name']}) on strategy {created['strategy_hash'][:12]}")
     render.note(f"next: collect campaign import {created['id']} accounts.csv")
 
@@ -84,11 +85,9 @@ def list_campaigns(
 
     Example: collect campaign list --status running
     """
-    with connected(profile, as_json=as_json) as api:
-        page = api.get("/campaigns", {"status": status, "limit": limit, "cursor": cursor})
-    if as_json:
-        render.print_json(page)
-        return
+    page = answer(
+        profile, as_json, lambda api: api.get("/campaigns", {"status": status, "limit": limit, "cursor": cursor})
+    )
     render.show(
         render.table(
             "campaigns",
@@ -217,11 +216,7 @@ def _follow(get: Any, campaign: str, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _steer(campaign: str, action: str, as_json: bool, profile: str | None) -> None:
-    with connected(profile, as_json=as_json) as api:
-        state = api.post(f"/campaigns/{campaign}/{action}")
-    if as_json:
-        render.print_json(state)
-        return
+    state = answer(profile, as_json, lambda api: api.post(f"/campaigns/{campaign}/{action}"))
     render.say(f"campaign {campaign} is {state['status']}; its accounts follow through the campaign's workflow")
 
 
@@ -258,11 +253,7 @@ def status(campaign: CampaignArg, as_json: JsonOpt = False, profile: ProfileOpt 
 
     Example: collect campaign status consumo-nov
     """
-    with connected(profile, as_json=as_json) as api:
-        state = api.get(f"/campaigns/{campaign}")
-    if as_json:
-        render.print_json(state)
-        return
+    state = answer(profile, as_json, lambda api: api.get(f"/campaigns/{campaign}"))
     stages = sorted(state["accounts_by_stage"].items())
     render.show(
         render.facts(None, _campaign_facts(state)),
@@ -286,12 +277,12 @@ def move(
 
     Example: collect campaign move consumo-nov --to 9f8e7d6c
     """
-    with connected(profile, as_json=as_json) as api:
+
+    def move_it(api: Api) -> Any:
         body = {"strategy_hash": version_hash(api, to)} | ({"step": step} if step else {})
-        state = api.post(f"/campaigns/{campaign}/strategy", body)
-    if as_json:
-        render.print_json(state)
-        return
+        return api.post(f"/campaigns/{campaign}/strategy", body)
+
+    state = answer(profile, as_json, move_it)
     render.say(
         f"campaign {campaign} moves to strategy version {state['strategy_hash']}; each account at its next safe point"
     )

@@ -9,9 +9,9 @@ into one clear message and an exit code:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,6 +51,17 @@ def connected(profile: str | Profile | None, *, as_json: bool = False, need_key:
             render.print_json(exc.body)
         render.problem(exc)
         raise typer.Exit(EXIT_REFUSED if exc.status < 500 else EXIT_UNREACHABLE) from None
+
+
+def answer(profile: str | Profile | None, as_json: bool, call: Callable[[Api], Any]) -> Any:
+    """What `call` gets from the API as `profile`. With --json it is printed as it came and the
+    command ends there (exit 0); otherwise the command goes on to show it."""
+    with connected(profile, as_json=as_json) as api:
+        result = call(api)
+    if as_json:
+        render.print_json(result)
+        raise typer.Exit(0)
+    return result
 
 
 def usage(message: str) -> typer.Exit:

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from cli import render
 from cli.client import Api, ApiProblem
-from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, connected, usage
+from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, answer, connected, usage
 from cli.render import err, out
 
 # The offline commands import the compiler and the simulator when they run: at the top, they cost
@@ -286,11 +286,11 @@ def list_versions(
 
     Example: collect strategy list --strategy-id cl-consumer
     """
-    with connected(profile, as_json=as_json) as api:
-        page = api.get("/strategies", {"strategy_id": strategy_id, "limit": limit, "cursor": cursor})
-    if as_json:
-        render.print_json(page)
-        return
+    page = answer(
+        profile,
+        as_json,
+        lambda api: api.get("/strategies", {"strategy_id": strategy_id, "limit": limit, "cursor": cursor}),
+    )
     render.show(
         render.table(
             "published strategy versions",
@@ -325,11 +325,9 @@ def diff(
 
     Example: collect strategy diff 1a2b3c4d strategies/cl-consumer.yaml
     """
-    with connected(profile, as_json=as_json) as api:
-        change = api.get(f"/strategies/{version_hash(api, old)}/diff/{version_hash(api, new)}")
-    if as_json:
-        render.print_json(change)
-        return
+    change = answer(
+        profile, as_json, lambda api: api.get(f"/strategies/{version_hash(api, old)}/diff/{version_hash(api, new)}")
+    )
     render.say(f"from {change['from_hash']}\nto   {change['to_hash']}")
     if change["identical"]:
         render.say("identical: the same version")

@@ -10,7 +10,8 @@ import typer
 
 from cli import render
 from cli.agents import live_facts
-from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, connected
+from cli.client import Api
+from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, answer
 
 approvals_app = typer.Typer(help="Approvals: what waits for a supervisor, approve, reject.", no_args_is_help=True)
 
@@ -70,12 +71,15 @@ def kpis(
     Example: collect kpis consumo-nov --from 2026-11-01 --to 2026-11-30
     """
     query = {"from": from_, "to": to, "currency": currency}
-    with connected(profile, as_json=as_json) as api:
-        report = api.get(f"/kpis/campaigns/{campaign}", query)
-        agents = api.get(f"/kpis/campaigns/{campaign}/agents", query)
-    if as_json:
-        render.print_json({"campaign": report, "agents": agents})
-        return
+
+    def both(api: Api) -> dict[str, Any]:
+        return {
+            "campaign": api.get(f"/kpis/campaigns/{campaign}", query),
+            "agents": api.get(f"/kpis/campaigns/{campaign}/agents", query),
+        }
+
+    answered = answer(profile, as_json, both)
+    report, agents = answered["campaign"], answered["agents"]
     money_in = report["currency"]
     render.say(
         f"campaign {report['campaign_id']}, {report['from_date']} to {report['to_date']} "
@@ -137,11 +141,7 @@ def list_approvals(
         "limit": limit,
         "cursor": cursor,
     }
-    with connected(profile, as_json=as_json) as api:
-        page = api.get("/approvals", query)
-    if as_json:
-        render.print_json(page)
-        return
+    page = answer(profile, as_json, lambda api: api.get("/approvals", query))
     rows = (
         [
             a["account_id"],
@@ -162,11 +162,9 @@ def list_approvals(
 
 
 def _decide(account: int, approved: bool, as_json: bool, profile: str | None) -> None:
-    with connected(profile, as_json=as_json) as api:
-        view = api.post(f"/accounts/{account}/approvals/decision", {"approved": approved})
-    if as_json:
-        render.print_json(view)
-        return
+    view = answer(
+        profile, as_json, lambda api: api.post(f"/accounts/{account}/approvals/decision", {"approved": approved})
+    )
     render.say(f"account {account}: {'approved' if approved else 'rejected'}")
     render.show(render.facts(None, live_facts(view)))
 

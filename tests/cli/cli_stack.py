@@ -154,6 +154,25 @@ class Stack:
         return dict(task)
 
 
+@dataclass(frozen=True)
+class Desk:
+    """A campaign whose calls wait in a queue only this test's agent works."""
+
+    campaign: Campaign
+    name: str  # the agent's, this test's only
+    agent: str  # the agent's key
+
+    def account(self, n: int) -> int:
+        return self.campaign.accounts[f"{self.campaign.id}-{n}"]
+
+
+def open_desk(stack: Stack, balances: list[int]) -> Desk:
+    """A campaign of one account per balance and an agent (of this desk alone) for its queue."""
+    campaign = stack.campaign(balances)
+    name = stack.unique("agent")
+    return Desk(campaign, name, stack.key(name, "agent", [campaign.queue]))
+
+
 def strategy_source(queue: str) -> str:
     """The API tests' calls strategy (tests/api/strategies/calls.yaml) handing its calls to `queue`."""
     return (

@@ -4,19 +4,17 @@ as a given caller against it and returns typer's result."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_stack import Stack, served_stack
+from cli_stack import LEGAL_BALANCE, Collect, Desk, Stack, open_desk, served_stack
 from databases import fresh_database
 from typer.testing import CliRunner, Result
 
 from cli.main import app
 from db.migrate import upgrade
 from db.session import make_engine, make_session_factory
-
-Collect = Callable[..., Result]
 
 
 @pytest.fixture(scope="package", params=["sqlite", "postgresql"])
@@ -31,6 +29,13 @@ def stack(
                 yield served
         finally:
             engine.dispose()
+
+
+@pytest.fixture(scope="package")
+def shared(stack: Stack) -> Desk:
+    """A campaign the tests only read (or are refused on), never change: two calls waiting in its
+    queue (150,000 and 900,000 CLP) and a legal referral waiting for approval (account 3)."""
+    return open_desk(stack, [150_000, 900_000, LEGAL_BALANCE])
 
 
 @pytest.fixture

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from cli_stack import Campaign, Collect, Stack, eventually
-
-
-@pytest.fixture(scope="module")
-def campaign(stack: Stack) -> Campaign:
-    """Read by the tests here, never changed (steering has its own)."""
-    return stack.campaign([150_000, 90_000, 6_000_000])
+from cli_stack import Collect, Desk, Stack, eventually
 
 
 class TestList:
-    def test_filters_and_paging(self, collect: Collect, campaign: Campaign) -> None:
+    def test_filters_and_paging(self, collect: Collect, shared: Desk) -> None:
+        campaign = shared.campaign
         first = collect(
             "accounts", "list", "--campaign", campaign.id, "--stage", "contact", "--limit", "1", as_="supervisor"
         )
@@ -58,7 +52,8 @@ class TestList:
 
 
 class TestShow:
-    def test_facts_live_state_tasks_and_timeline(self, collect: Collect, campaign: Campaign) -> None:
+    def test_facts_live_state_tasks_and_timeline(self, collect: Collect, shared: Desk) -> None:
+        campaign = shared.campaign
         account = campaign.accounts[f"{campaign.id}-1"]
         result = collect("account", "show", str(account), as_="supervisor")
         assert result.exit_code == 0, result.output
@@ -108,7 +103,8 @@ class TestSteer:
         assert "llamó su abogado" in timeline
         assert "deuda vendida" in timeline
 
-    def test_refusals(self, collect: Collect, campaign: Campaign) -> None:
+    def test_refusals(self, collect: Collect, shared: Desk) -> None:
+        campaign = shared.campaign
         account = str(campaign.accounts[f"{campaign.id}-1"])
         not_paused = collect("account", "resume", account, as_="supervisor")
         assert not_paused.exit_code == 1

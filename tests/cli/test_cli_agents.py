@@ -4,34 +4,9 @@ the live API, as agents of a queue of their own (so no other test's task comes f
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
-from cli_stack import Campaign, Collect, Stack, suite_day
-
-
-@dataclass(frozen=True)
-class Desk:
-    """A campaign whose calls wait in a queue only this test's agent works."""
-
-    campaign: Campaign
-    name: str  # the agent's, this test's only
-    agent: str  # the agent's key
-
-    def account(self, n: int) -> int:
-        return self.campaign.accounts[f"{self.campaign.id}-{n}"]
-
-
-def open_desk(stack: Stack, balances: list[int]) -> Desk:
-    campaign = stack.campaign(balances)
-    name = stack.unique("agent")
-    return Desk(campaign, name, stack.key(name, "agent", [campaign.queue]))
-
-
-@pytest.fixture(scope="module")
-def untouched(stack: Stack) -> Desk:
-    """Two calls waiting; the tests that use it only read or are refused."""
-    return open_desk(stack, [150_000, 900_000])
+from cli_stack import Collect, Desk, Stack, open_desk, suite_day
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +23,13 @@ def desk(stack: Stack) -> Desk:
 
 class TestNext:
     def test_the_next_task_with_its_account_score_and_outcomes(
-        self, collect: Collect, stack: Stack, untouched: Desk
+        self, collect: Collect, stack: Stack, shared: Desk
     ) -> None:
-        result = collect("tasks", "next", as_=untouched.agent)
+        result = collect("tasks", "next", as_=shared.agent)
         assert result.exit_code == 0, result.output
-        task = stack.task_of(untouched.account(2))  # the larger balance scores first
-        assert result.stdout.startswith(f"task {task['id']} (llamada, queue {untouched.campaign.queue}, open)")
-        assert f"{untouched.campaign.id}-2" in result.stdout
+        task = stack.task_of(shared.account(2))  # the larger balance scores first
+        assert result.stdout.startswith(f"task {task['id']} (llamada, queue {shared.campaign.queue}, open)")
+        assert f"{shared.campaign.id}-2" in result.stdout
         assert "CLP 900,000" in result.stdout
         assert "Ana Pérez" in result.stdout
         assert "CLP 225,000" in result.stdout  # score: 900,000 x 50% x 50%
@@ -63,15 +38,15 @@ class TestNext:
         assert "promise_to_pay" in result.stdout
         assert f"claim it: collect tasks claim {task['id']}" in result.stderr
 
-    def test_json_and_an_empty_queue(self, collect: Collect, stack: Stack, untouched: Desk) -> None:
-        task = json.loads(collect("tasks", "next", "--json", as_=untouched.agent).stdout)
-        assert (task["account_id"], task["score"]["score"]) == (untouched.account(2), 225_000)
+    def test_json_and_an_empty_queue(self, collect: Collect, stack: Stack, shared: Desk) -> None:
+        task = json.loads(collect("tasks", "next", "--json", as_=shared.agent).stdout)
+        assert (task["account_id"], task["score"]["score"]) == (shared.account(2), 225_000)
         idle = stack.key("ana", "agent", [stack.unique("empty")])
         assert collect("tasks", "next", as_=idle).stdout.strip() == "nothing waits in your queues"
         assert collect("tasks", "next", "--json", as_=idle).stdout.strip() == "null"
 
-    def test_a_bad_queue_and_a_strategist(self, collect: Collect, untouched: Desk) -> None:
-        bad = collect("tasks", "next", "--queue", "", as_=untouched.agent)
+    def test_a_bad_queue_and_a_strategist(self, collect: Collect, shared: Desk) -> None:
+        bad = collect("tasks", "next", "--queue", "", as_=shared.agent)
         assert bad.exit_code == 1
         assert "422 Unprocessable content" in bad.stderr
         assert "/query/queue:" in bad.stderr
@@ -93,11 +68,11 @@ class TestClaim:
         assert none_left.exit_code == 1
         assert "404 Not found: No open task is waiting in your queues." in none_left.stderr
 
-    def test_an_unknown_task_and_both_forms(self, collect: Collect, untouched: Desk) -> None:
-        unknown = collect("tasks", "claim", "999999", as_=untouched.agent)
+    def test_an_unknown_task_and_both_forms(self, collect: Collect, shared: Desk) -> None:
+        unknown = collect("tasks", "claim", "999999", as_=shared.agent)
         assert unknown.exit_code == 1
         assert "404 Not found: Task 999999 does not exist or is not in your queues." in unknown.stderr
-        both = collect("tasks", "claim", "5", "--next", as_=untouched.agent)
+        both = collect("tasks", "claim", "5", "--next", as_=shared.agent)
         assert both.exit_code == 2
         assert "give a task id or --next" in both.stderr
 
@@ -150,23 +125,23 @@ class TestOutcome:
             4,
         )
 
-    def test_bad_terms_are_refused_before_or_by_the_api(self, collect: Collect, stack: Stack, untouched: Desk) -> None:
-        task = str(stack.task_of(untouched.account(1))["id"])
+    def test_bad_terms_are_refused_before_or_by_the_api(self, collect: Collect, stack: Stack, shared: Desk) -> None:
+        task = str(stack.task_of(shared.account(1))["id"])
         grouped = collect(
-            "tasks", "outcome", task, "promise_to_pay", "--promise", f"50.000@{suite_day(5)}", as_=untouched.agent
+            "tasks", "outcome", task, "promise_to_pay", "--promise", f"50.000@{suite_day(5)}", as_=shared.agent
         )
         assert grouped.exit_code == 2
         assert "write CLP amounts without thousands separators, like 50000" in grouped.stderr
         past = collect(
-            "tasks", "outcome", task, "promise_to_pay", "--promise", f"50000@{suite_day(-1)}", as_=untouched.agent
+            "tasks", "outcome", task, "promise_to_pay", "--promise", f"50000@{suite_day(-1)}", as_=shared.agent
         )
         assert past.exit_code == 1
         assert "/body/promise/due: " in past.stderr
         assert "is not after today" in past.stderr
-        unknown = collect("tasks", "outcome", task, "maybe_later", as_=untouched.agent)
+        unknown = collect("tasks", "outcome", task, "maybe_later", as_=shared.agent)
         assert unknown.exit_code == 1
         assert "/body/code:" in unknown.stderr
-        assert collect("account", "timeline", "999999", as_=untouched.agent).exit_code == 1
+        assert collect("account", "timeline", "999999", as_=shared.agent).exit_code == 1
 
 
 class TestMine:
@@ -192,11 +167,11 @@ class TestReassign:
         released = collect("tasks", "reassign", str(task["id"]), "--release", "--json", as_="supervisor")
         assert json.loads(released.stdout)["assigned_agent"] is None
 
-    def test_an_unknown_agent_and_nothing_to_do(self, collect: Collect, stack: Stack, untouched: Desk) -> None:
-        task = str(stack.task_of(untouched.account(1))["id"])
+    def test_an_unknown_agent_and_nothing_to_do(self, collect: Collect, stack: Stack, shared: Desk) -> None:
+        task = str(stack.task_of(shared.account(1))["id"])
         unknown = collect("task", "reassign", task, "--agent", "nadie", as_="supervisor")
         assert unknown.exit_code == 1
         assert "422 Unprocessable content: No agent is called nadie." in unknown.stderr
         assert "/body/agent: not the subject of a live agent key" in unknown.stderr
         assert collect("task", "reassign", task, as_="supervisor").exit_code == 2
-        assert collect("task", "reassign", task, "--agent", "beto", as_=untouched.agent).exit_code == 1
+        assert collect("task", "reassign", task, "--agent", "beto", as_=shared.agent).exit_code == 1

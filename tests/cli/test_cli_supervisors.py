@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_stack import LEGAL_BALANCE, Campaign, Collect, Stack, suite_day
+from cli_stack import LEGAL_BALANCE, Campaign, Collect, Desk, Stack, suite_day
 
 
 @pytest.fixture
@@ -64,8 +64,8 @@ class TestApprovals:
             in collect("approvals", "list", "--campaign", campaign.id, "--status", "rejected", as_="supervisor").stdout
         )
 
-    def test_nothing_waits_and_a_bad_status(self, collect: Collect, stack: Stack) -> None:
-        calling = str(stack.campaign([150_000]).accounts.popitem()[1])
+    def test_nothing_waits_and_a_bad_status(self, collect: Collect, shared: Desk) -> None:
+        calling = str(shared.account(1))
         nothing = collect("approvals", "approve", calling, as_="supervisor")
         assert nothing.exit_code == 1
         assert "409 Conflict" in nothing.stderr
