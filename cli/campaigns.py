@@ -192,7 +192,12 @@ def launch(
     with connected(profile, as_json=as_json) as api:
         state = api.post(f"/campaigns/{campaign}/launch", body)
         if wait:
-            state = _follow(api.get, campaign, state)
+            try:
+                state = _follow(api.get, campaign, state)
+            except KeyboardInterrupt:
+                # Only the watching stops: the launch is the campaign's workflow's, and goes on.
+                render.note(f"stopped watching; the launch goes on: collect campaign status {campaign}")
+                raise typer.Exit(130) from None
     if as_json:
         render.print_json(state)
     else:

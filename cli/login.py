@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from cli import render
-from cli.client import DEFAULT_PROFILE, Profile, profile_path, save_profile
-from cli.options import JsonOpt, ProfileOpt, connected
+from cli.client import DEFAULT_PROFILE, NoProfile, Profile, profile_path, save_profile
+from cli.options import JsonOpt, ProfileOpt, connected, usage
 from config import ClientSettings
 
 
@@ -35,7 +35,10 @@ def login(
         with connected(candidate, as_json=as_json) as api:
             caller = api.get("/me")
     path = profile_path(settings)
-    save_profile(path, profile, candidate.url, candidate.key or "")
+    try:
+        save_profile(path, profile, candidate.url, candidate.key or "")
+    except (NoProfile, OSError) as exc:
+        raise usage(f"cannot save the profile in {path}: {exc}") from None
     if as_json:
         render.print_json(caller)
         return

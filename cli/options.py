@@ -2,9 +2,11 @@
 options, and `connected()`, which opens the client for the chosen profile and turns its errors
 into one clear message and an exit code:
 
-  1  the API refused or failed (its status, title and detail, then each field it points at)
+  1  the API refused (4xx: its status, title and detail, then each field it points at)
   2  usage: a bad option, or no profile to use
-  3  the API could not be reached (which URL, and why)
+  3  the API could not be reached (which URL, and why), or failed (5xx, e.g. Temporal unavailable)
+
+With --json, a refusal's problem document is also printed to stdout, as the API sent it.
 """
 
 from __future__ import annotations

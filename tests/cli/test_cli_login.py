@@ -8,8 +8,7 @@ import socket
 import stat
 from pathlib import Path
 
-from cli_stack import Stack
-from conftest import Collect
+from cli_stack import Collect, Stack
 
 NO_ENV = {"COLLECT_API_URL": None, "COLLECT_API_KEY": None}
 
@@ -43,6 +42,20 @@ class TestLogin:
         assert result.stderr.startswith("error: 401 Not authenticated: The API key is unknown or revoked.")
         assert f"(GET {stack.url}/me)" in result.stderr
         assert not profile_file.exists()
+
+    def test_the_key_is_asked_for_when_not_given(self, collect: Collect, stack: Stack) -> None:
+        result = collect("login", "--url", stack.url, as_=None, env=NO_ENV, input=f"{stack.keys['strategist']}\n")
+        assert result.exit_code == 0, result.output
+        assert stack.keys["strategist"] not in result.output  # typed unseen
+        assert "as sofia (strategist)" in result.stdout
+
+    def test_an_unreadable_profile_file_is_named(self, collect: Collect, stack: Stack, profile_file: Path) -> None:
+        profile_file.parent.mkdir(parents=True)
+        profile_file.write_text("not json")
+        result = collect("login", "--url", stack.url, "--key", stack.keys["agent"], as_=None, env=NO_ENV)
+        assert result.exit_code == 2
+        assert f"cannot read the profile file {profile_file}" in result.stderr
+        assert profile_file.read_text() == "not json"
 
     def test_named_profiles_and_the_environment_over_them(self, collect: Collect, stack: Stack) -> None:
         for name, who in (("agent", "agent"), ("boss", "supervisor")):
