@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     # cost-per-amount-collected KPI. JSON in the environment, e.g. {"sms": 8, "email": 0}.
     channel_costs: dict[str, int] = {"email": 0, "sms": 0, "whatsapp": 0, "voice": 0, "letter": 0}
 
+    # Where `collect up` keeps a local stack: the SQLite database, Temporal's state, the payload
+    # development key, each part's log and the demo's API keys. Relative paths are read from the
+    # directory `collect up` runs in (bin/run: the checkout).
+    data_dir: str = ".collect"
+
     log_level: str = "INFO"
     # Workflows a worker keeps in memory between tasks (sticky execution). 0 turns stickiness
     # off: every task may go to any worker, at the cost of replaying history each time.

@@ -20,7 +20,7 @@ class AccountActivities:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="register_account")
+    @activity.defn(name="register_account", no_thread_cancel_exception=True)
     def register_account(self, input: RegisterAccountInput) -> int:
         """Create the account's rows if missing; return the account's database id."""
         with session_scope(self._sessions) as session:

@@ -18,7 +18,7 @@ class AgentTaskActivities:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="create_agent_task")
+    @activity.defn(name="create_agent_task", no_thread_cancel_exception=True)
     def create_agent_task(self, input: AgentTaskInput) -> int:
         """Queue the task once per key; return its id."""
         with session_scope(self._sessions) as session:

@@ -10,7 +10,7 @@ from domain.policy import HolidayCalendar, calendar_years, freeze_holidays
 from workflows.contracts import FreezeCalendarInput
 
 
-@activity.defn(name="freeze_holiday_calendar")
+@activity.defn(name="freeze_holiday_calendar", no_thread_cancel_exception=True)
 def freeze_holiday_calendar(input: FreezeCalendarInput) -> HolidayCalendar:
     """The country's holidays for the same years a compile on `input.on` would freeze."""
     return freeze_holidays(input.country, *calendar_years(input.on))

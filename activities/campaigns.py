@@ -250,6 +250,11 @@ class CampaignActivities:
             except WorkflowUpdateFailedError:
                 return "refused"
             except RPCError as exc:
+                if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+                    # Temporal refuses this update for good (a payload over its limits): asking
+                    # again would retry the batch forever; the account stays where it is.
+                    activity.logger.warning("change_strategy refused for %s: %s", workflow_id, exc.message)
+                    return "refused"
                 if exc.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
                     raise
                 return "finished"

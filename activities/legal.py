@@ -19,7 +19,7 @@ class LegalActivities:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="refer_to_legal")
+    @activity.defn(name="refer_to_legal", no_thread_cancel_exception=True)
     def refer_to_legal(self, input: LegalInput) -> int:
         with session_scope(self._sessions) as session:
             found = id_by_key(session, LegalReferral, input.key)

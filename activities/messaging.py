@@ -140,7 +140,7 @@ class MessagingActivities:
         strategy = self._strategies.get(input.strategy_hash)
         return strategy.template_for(input.template_name, input.locale), strategy.policy
 
-    @activity.defn(name="send_message")
+    @activity.defn(name="send_message", no_thread_cancel_exception=True)
     def send_message(self, input: SendInput) -> SendResult:
         # The later of the planned moment and the wall clock: a send retried for hours must pass
         # the policy at the hour it really goes out (and a test server's skipped clock runs ahead

@@ -23,7 +23,7 @@ class PaymentActivities:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="check_payments")
+    @activity.defn(name="check_payments", no_thread_cancel_exception=True)
     def check_payments(self, input: PaymentCheckInput) -> PaymentCheckResult:
         with session_scope(self._sessions) as session:
             account = account_by_workflow(session, input.workflow_id)

@@ -53,12 +53,12 @@ class TurnActivities:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="record_turn")
+    @activity.defn(name="record_turn", no_thread_cancel_exception=True)
     def record_turn(self, record: TurnRecord) -> None:
         """A turn's record, after its actions ran."""
         self._write(record, before_actions=False)
 
-    @activity.defn(name="record_update")
+    @activity.defn(name="record_update", no_thread_cancel_exception=True)
     def record_update(self, record: TurnRecord) -> None:
         """An update's turn's record, before its actions run and before the update answers."""
         self._write(record, before_actions=True)

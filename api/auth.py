@@ -15,9 +15,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api.errors import ProblemError
+from api.request_session import SessionDep
 from db.models import ROLES, ApiKey
 
 API_KEY_HEADER = "X-API-Key"
@@ -90,26 +91,26 @@ def _unauthenticated(detail: str) -> ProblemError:
     return ProblemError(401, detail, headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
 
 
-def authenticate(request: Request, key: Annotated[str | None, Depends(_scheme)]) -> Principal:
+def authenticate(request: Request, session: SessionDep, key: Annotated[str | None, Depends(_scheme)]) -> Principal:
     """The caller's principal; 401 when the key is missing, unknown or revoked."""
-    return _principal(request, key)
+    return _principal(request, session, key)
 
 
 def authenticate_key_or_bearer(
     request: Request,
+    session: SessionDep,
     key: Annotated[str | None, Depends(_scheme)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """`authenticate`, also taking the key from `Authorization: Bearer <key>`."""
-    return _principal(request, key or (bearer.credentials if bearer else None))
+    return _principal(request, session, key or (bearer.credentials if bearer else None))
 
 
-def _principal(request: Request, key: str | None) -> Principal:
+def _principal(request: Request, session: Session, key: str | None) -> Principal:
     if not key:
         raise _unauthenticated(f"Send your API key in the {API_KEY_HEADER} header.")
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    with sessions() as session:
-        principal = lookup(session, key)
+    # The request's own session: the key check shares the endpoint's transaction and connection.
+    principal = lookup(session, key)
     if principal is None:
         raise _unauthenticated("The API key is unknown or revoked.")
     request.state.principal = principal

@@ -4,26 +4,16 @@ one caller type per set of admitted roles, and the time (`NowDep`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session
 
 from api.auth import Principal, require
+from api.request_session import SessionDep as SessionDep  # re-exported: routers take every dependency from here
 from api.temporal import TemporalGateway
 from config import Settings
-
-
-def _session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 def _temporal(request: Request) -> TemporalGateway:
@@ -50,8 +40,6 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-# scope="function": commit before the response is sent, so a 2xx means the write is durable.
-SessionDep = Annotated[Session, Depends(_session, scope="function")]
 TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]

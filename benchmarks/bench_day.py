@@ -35,6 +35,11 @@ Parts (all by default; `--only` picks some; api implies seed, turns implies laun
   /health's p99 at the same level.
 * outcome: POST /agent/tasks/{id}/outcome on running accounts whose first step is a call
   (benchmarks/strategies/call-first.yaml), beside a bare workflow update's p99 at the same level.
+* scale: one and two of each part against the same dev server and database. Workers: --launch
+  accounts launched and turned by one worker process, then as many by two (the same task queue);
+  accounts/s from the request to every first turn. API: the second largest --clients level on the
+  API (one uvicorn process) and on a second API started with `uvicorn --workers 2`, each beside
+  its own `/health`: req/s and p99 of next task and the filtered list.
 
 A burst is --requests requests or --burst-seconds, whichever ends first. The load client runs here,
 sharing the two cores. Prints figures; asserts nothing.
@@ -74,9 +79,10 @@ from api.auth import issue_key  # noqa: E402
 from api.pagination import encode_cursor  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.session import make_engine, make_session_factory  # noqa: E402
+from stack import parts  # noqa: E402
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_day"
-PARTS = ("seed", "launch", "turns", "running", "memory", "api", "outcome")
+PARTS = ("seed", "launch", "turns", "running", "memory", "api", "outcome", "scale")
 ACCOUNT_QUEUE_IDLE = "bench-accounts-idle"
 BARE_IDLE, BARE_RUNNING = "bench-bare-idle", "bench-bare-running"
 # The agents' queues of both seeds (the shipped Chilean strategy's), and the outcome campaign's.
@@ -196,6 +202,16 @@ class Stack:
         }
         self.processes: list[subprocess.Popen[bytes]] = []
 
+    def api(self, name: str, processes: int) -> tuple[subprocess.Popen[bytes], str]:
+        """A further API on its own port, served by `processes` uvicorn worker processes."""
+        port = free_port()
+        log = self.workdir / f"{name}.log"
+        argv = parts.api(port=port, log=log, env=self.env, access_log=False).argv
+        process = self.spawn(name, [*argv, "--workers", str(processes)])
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _http_ok(f"{base}/health"), name, 60, [log])
+        return process, base
+
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"{name}.log").open("wb")
         process = subprocess.Popen(
@@ -205,42 +221,13 @@ class Stack:
         return process
 
     def start(self) -> None:
-        temporal = str(Path(sys.executable).parent / "temporal")
-        self.spawn(
-            "temporal",
-            [
-                temporal,
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.temporal_port),
-                "--ui-port",
-                str(free_port()),
-                "--log-level",
-                "warn",
-            ],
-        )
+        # The same processes `collect up` starts (stack/parts.py), each spawned here so that the
+        # parts of the run can stop and start workers one by one.
         logs = [self.workdir / "temporal.log", self.workdir / "api.log"]
+        temporal = parts.temporal_dev_server(port=self.temporal_port, log=logs[0], env=self.env, probe=None)
+        self.spawn("temporal", temporal.argv)
         wait_for(lambda: _port_open(self.temporal_port), "the Temporal dev server", 30, logs)
-        self.spawn(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "api.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.api_port),
-                "--log-level",
-                "warning",
-            ],
-        )
+        self.spawn("api", parts.api(port=self.api_port, log=logs[1], env=self.env, access_log=False).argv)
         wait_for(lambda: _http_ok(f"{self.base}/health"), "the API", 60, logs)
 
     def worker(self, name: str, **env: str) -> subprocess.Popen[bytes]:
@@ -803,6 +790,72 @@ def part_outcome(run: Run, agent_key: str) -> None:
         asyncio.run(level(clients, tasks[index * per_level : (index + 1) * per_level]))
 
 
+def part_scale(run: Run, agent_key: str, supervisor_key: str) -> None:
+    """One and two worker processes, one and two API processes: throughput of each."""
+    n, stack, report, args = run.args.launch, run.stack, run.report, run.args
+    print(f"\n== scale out: one and two workers ({n} accounts each), one and two API processes")
+    for running in ("worker", "bare_worker_running"):
+        if (process := getattr(run, running, None)) is not None:
+            Stack.stop(process)
+            setattr(run, running, None)
+    rates = []
+    for count in (1, 2):
+        workers = [stack.worker(f"worker-scale{count}-{i}") for i in range(count)]
+        warm_up(run, f"warm-scale{count}", turns=True)
+        campaign = f"scale-{count}w"
+        run.api.campaign(campaign, run.strategy_hash, accounts_csv(f"S{count}", n))
+        cpu0 = sum(cpu_seconds(w) for w in workers)
+        _, turns = launch_and_turn(run, campaign, n)
+        cpu = sum(cpu_seconds(w) for w in workers) - cpu0
+        for worker in workers:
+            Stack.stop(worker)
+        rates.append(n / turns)
+        report.add(
+            f"launch to every first turn, {count} worker process{'es' if count > 1 else ''}",
+            f"{n / turns:,.1f} accounts/s ({turns:.1f} s); worker CPU {cpu / n * 1000:.1f} ms per account",
+            "one worker" if count > 1 else "",
+            f"{rates[-1] / rates[0]:.2f}x one worker" if count > 1 else "",
+        )
+    if run.portfolio is None:
+        return
+    clients = sorted(args.clients)[-1]
+    reads = [
+        ("GET /agent/tasks/next", "/agent/tasks/next", {"X-API-Key": agent_key}),
+        (
+            "GET /accounts filtered",
+            f"/accounts?campaign_id={run.portfolio}&stage=commitment&dpd_bucket=30-59&limit=50",
+            {"X-API-Key": supervisor_key},
+        ),
+    ]
+    second, second_base = stack.api("api-2-processes", 2)
+    throughput: dict[str, list[float]] = {}
+    for label, base in (("1 API process", stack.base), ("2 API processes", second_base)):
+
+        async def level(base: str = base, label: str = label) -> None:
+            limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+            async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
+
+                def getter(path: str, headers: dict[str, str]) -> Callable[[int], Awaitable[None]]:
+                    async def get(_: int) -> None:
+                        (await http.get(path, headers=headers)).raise_for_status()
+
+                    return get
+
+                for name, path, headers in [("GET /health", "/health", {}), *reads]:
+                    await settle(http)
+                    measured = await load(clients, args.requests, args.burst_seconds, getter(path, headers))
+                    throughput.setdefault(name, []).append(measured.rate)
+                    report.add(
+                        f"{name}, {clients} clients, {label}",
+                        measured.show(),
+                        "1 API process" if throughput[name][1:] else "",
+                        f"{throughput[name][-1] / throughput[name][0]:.2f}x req/s" if throughput[name][1:] else "",
+                    )
+
+        asyncio.run(level())
+    Stack.stop(second)
+
+
 # ---- main ----------------------------------------------------------------------------------------
 
 
@@ -832,7 +885,7 @@ def main() -> None:
     unknown = args.parts - set(PARTS)
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
-    if args.parts & {"api"}:
+    if args.parts & {"api", "scale"}:
         args.parts.add("seed")
     if "turns" in args.parts:
         args.parts.add("launch")
@@ -880,6 +933,8 @@ def main() -> None:
             part_api(run, agent, supervisor)
         if "outcome" in args.parts:
             part_outcome(run, agent)
+        if "scale" in args.parts:
+            part_scale(run, agent, supervisor)
 
     report.notes.append(
         f"{os.cpu_count()} cores shared by every process (dev server, API, workers, PostgreSQL, this load client); "

@@ -1,8 +1,10 @@
 """`collect`: the command line for every audience. This module only assembles it; each group of
 commands lives in its own module.
 
-On this machine, offline:
-  collect strategy validate | simulate | schema      cli/strategies.py
+On this machine:
+  collect up [--reset], logs [PART]                   cli/up.py           the whole product here, with a demo
+  collect demo portfolio > accounts.csv               cli/demo.py         synthetic accounts for an import
+  collect strategy validate | simulate | schema      cli/strategies.py   offline
   collect db upgrade, api-key create | list | revoke, api serve | openapi    cli/admin.py
 Over the HTTP API (`collect login` first, or COLLECT_API_URL and COLLECT_API_KEY):
   collect login, whoami                               cli/login.py
@@ -23,6 +25,8 @@ import typer
 
 from cli import accounts, admin, agents, campaigns, login, payments, strategies, supervisors
 from cli.admin import openapi_json
+from cli.demo import demo_app
+from cli.up import UP_HELP, logs_command, up_command
 from domain.zone_rules import use_pinned_zone_rules
 
 __all__ = ["app", "main", "openapi_json"]
@@ -45,6 +49,9 @@ app.add_typer(payments.app, name="payment")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.keys_app, name="api-key")
 app.add_typer(admin.api_app, name="api")
+app.command(name="up", help=UP_HELP)(up_command)
+app.command(name="logs")(logs_command)
+app.add_typer(demo_app, name="demo")
 
 
 def main() -> None:

@@ -33,10 +33,19 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
     try:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        # search_path makes the schema the default for everything the test does, Alembic included.
-        scoped = normalize_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        # search_path makes the schema the default for everything the test does, Alembic included;
+        # the application name tags every connection the test opens (its processes' too).
+        scoped = normalize_url(server_url).update_query_dict(
+            {"options": f"-csearch_path={schema}", "application_name": schema}
+        )
         yield scoped.render_as_string(hide_password=False)
     finally:
         with admin.begin() as connection:
+            # A connection the test leaked (a killed process, an engine never disposed) may hold
+            # locks in the schema: end it, so the drop below cannot wait for it forever.
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :schema"),
+                {"schema": schema},
+            )
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()

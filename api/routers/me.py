@@ -14,6 +14,6 @@ router = APIRouter(tags=["me"])
 
 
 @router.get("/me", summary="Who this API key belongs to")
-def me(principal: Annotated[Principal, Depends(authenticate)]) -> Caller:
+def who_am_i(principal: Annotated[Principal, Depends(authenticate)]) -> Caller:
     """The key's subject, role and queues; 401 when the key is missing, unknown or revoked."""
     return Caller(subject=principal.subject, role=principal.role, queues=list(principal.queues))

@@ -20,7 +20,7 @@ from temporalio.client import WorkflowQueryFailedError
 
 from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, Supervisor, TemporalDep
 from api.errors import ProblemError, ProblemItem
-from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.routers.agents import (
     AccountId,
     TaskId,
@@ -33,8 +33,10 @@ from api.routers.agents import (
 from api.schemas.agents import TaskPublic
 from api.schemas.supervisors import (
     AccountDetail,
+    AccountPage,
     AccountSummary,
     ApprovalDecisionIn,
+    ApprovalPage,
     ApprovalPublic,
     CloseIn,
     ContactPointPublic,
@@ -117,7 +119,7 @@ def list_accounts(
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[AccountSummary]:
+) -> AccountPage:
     """Accounts by campaign, stage, segment, variant, agent (the read model's assigned agent) and
     days-past-due bucket, ordered by id and paginated with `next_cursor`. Agents see only their
     own accounts."""
@@ -133,7 +135,7 @@ def list_accounts(
     rows = accounts.listing(
         session, filters, today=today, who=who_of(principal), after=decode_cursor(cursor), limit=limit
     )
-    return page_of([summary(a, r, today) for a, r in rows], [a.id for a, _ in rows], limit)
+    return page_of(AccountPage, [summary(a, r, today) for a, r in rows], [a.id for a, _ in rows], limit)
 
 
 def _live(temporal: TemporalGateway, account: Account) -> tuple[AccountView | None, str]:
@@ -327,7 +329,7 @@ def list_approvals(
     campaign_id: FilterQuery = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[ApprovalPublic]:
+) -> ApprovalPage:
     """Steps and legal referrals that wait for a supervisor (`status=pending`) or were decided,
     ordered by id and paginated with `next_cursor`. Decide one with
     POST /accounts/{account_id}/approvals/decision."""
@@ -349,7 +351,7 @@ def list_approvals(
         )
         for r in rows
     ]
-    return page_of(items, [r.approval.id for r in rows], limit)
+    return page_of(ApprovalPage, items, [r.approval.id for r in rows], limit)
 
 
 @router.post("/accounts/{account_id}/approvals/decision", summary="Approve or reject what waits for approval")

@@ -12,7 +12,7 @@ import pytest
 from api_harness import Api, api_settings
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -111,7 +111,28 @@ class TestApiKeys:
             issue_key(session, "ana", "boss")
 
 
-class TestCli:
+class TestRoundTrips:
+    """What every authenticated request costs the database: one pooled connection shared by the
+    key check and the endpoint, no liveness ping. Each extra checkout is a BEGIN and a COMMIT or
+    ROLLBACK more, which at 50 callers doubled a list request's round trips (docs/benchmarks.md)."""
+
+    async def test_an_authenticated_request_uses_one_connection_and_no_ping(
+        self, bare: Bare, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        http, _, keys = bare
+        engine = sessions.kw["bind"]
+        checkouts: list[int] = []
+        pings: list[int] = []
+        event.listen(engine, "checkout", lambda *_: checkouts.append(1))
+        real_ping = engine.dialect.do_ping
+        monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+        for path in ("/strategies", "/campaigns", "/accounts?limit=5"):
+            checkouts.clear()
+            response = await http.get(path, headers={"X-API-Key": keys["root"]})
+            assert response.status_code == 200, response.text
+            assert len(checkouts) == 1, path
+        assert pings == []
+
     @pytest.fixture
     def cli_env(self, migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
         monkeypatch.setenv("COLLECT_DATABASE_URL", migrated_url)
