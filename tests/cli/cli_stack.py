@@ -213,7 +213,7 @@ def eventually(check: Callable[[], T | None], what: str, seconds: float = SETTLE
         found = check()
         if found:
             return found
-        time.sleep(0.05)
+        time.sleep(0.1)  # each look is three requests to the API that shares this machine with the worker
     raise AssertionError(f"gave up waiting for {what}")
 
 
