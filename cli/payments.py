@@ -1,8 +1,9 @@
 """`collect payment simulate`: send the API a test payment as a payment provider would, through its
 signed webhook (POST /webhooks/payments/{provider}, HMAC-SHA256 over
 "<timestamp>.<provider>.<raw body>" under that provider's secret, api/signatures.py). The secret
-is the API's own, read from COLLECT_PAYMENT_WEBHOOK_SECRETS, so this works only where that secret
-is known: a demo or test stack, not someone else's production."""
+is the API's own, read from COLLECT_PAYMENT_WEBHOOK_SECRETS (or, beside a `collect up` stack, from
+its data folder's payments.json), so this works only where that secret is known: a demo or test
+stack, not someone else's production."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 
 from cli import render
 from cli.money import BadAmount, currency_of, to_minor_units
@@ -28,11 +31,11 @@ def _provider(settings: Settings, chosen: str | None, secret: str | None) -> tup
         if chosen is None:
             raise usage("--secret needs --provider: the provider's name is part of what is signed")
         return chosen, secret
-    secrets = settings.payment_webhook_secrets
+    secrets = settings.payment_webhook_secrets or _local_stack_secrets(settings)
     if not secrets:
         raise usage(
             "no payment provider secret is configured: set COLLECT_PAYMENT_WEBHOOK_SECRETS to the API's "
-            '(e.g. {"demo": "..."})'
+            '(e.g. {"demo": "..."}), or run this beside the `collect up` whose data folder holds payments.json'
         )
     if chosen is None:
         if len(secrets) > 1:
@@ -43,6 +46,18 @@ def _provider(settings: Settings, chosen: str | None, secret: str | None) -> tup
             f"no secret for provider {chosen!r} in COLLECT_PAYMENT_WEBHOOK_SECRETS ({', '.join(sorted(secrets))})"
         )
     return chosen, secrets[chosen].get_secret_value()
+
+
+def _local_stack_secrets(settings: Settings) -> dict[str, SecretStr]:
+    """The `demo` provider of the `collect up` stack whose data folder is here (COLLECT_DATA_DIR)."""
+    path = Path(settings.data_dir).expanduser() / "payments.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    return {name: SecretStr(value) for name, value in stored.items() if isinstance(value, str) and value}
 
 
 @app.command()

@@ -108,8 +108,14 @@ def plan(settings: Settings, options: UpOptions, data: DataDir) -> Plan:
 def child_environment(settings: Settings, options: UpOptions, data: DataDir, the_plan: Plan) -> dict[str, str]:
     """The COLLECT_* variables every part shares, over this process's environment."""
     ui = [f"http://{host}:{options.ui_port}" for host in ("localhost", "127.0.0.1")]
+    # With no payment provider configured, a local database gets the data folder's `demo`
+    # provider, so a person can pay an account (`collect payment simulate`) as the tour shows.
+    payments = {}
+    if not settings.payment_webhook_secrets and the_plan.local_database:
+        payments = {"COLLECT_PAYMENT_WEBHOOK_SECRETS": json.dumps(data.payment_secrets())}
     return {
         **os.environ,
+        **payments,
         "COLLECT_DATABASE_URL": the_plan.database_url,
         "COLLECT_TEMPORAL_ADDRESS": the_plan.temporal_address,
         "COLLECT_PAYLOAD_DEV_KEY_PATH": str(data.payload_key),
@@ -322,6 +328,13 @@ def _ready(
                 f"move the campaign to it with POST /campaigns/{report.campaign_id}/strategy",
                 highlight=False,
             )
+        out.print(
+            f"\nCommand line: collect login --url {api} --key <a key above> (--profile NAME keeps several);\n"
+            f"payments: collect payment simulate ACCOUNT AMOUNT signs as provider `demo` (secret in "
+            f"{data.payments_file}).",
+            soft_wrap=True,
+            markup=False,
+        )
         supervisor_key = key_for(keys, "supervisor")
         out.print(
             f'\nTry: curl -H "X-API-Key: {supervisor_key}" {api}/campaigns/{report.campaign_id}',
