@@ -311,21 +311,23 @@ def _ready(
             out.print(f"  {who:<30} {key.key}", soft_wrap=True, markup=False)
     if report is not None:
         out.print(
-            f"Demo campaign [bold]{report.campaign_id}[/] on strategy {demo.STRATEGY_ID} "
+            f"Demo campaign [bold]{report.campaign_id}[/] on strategy {report.strategy_id} "
             f"({report.strategy_hash[:12]}): {report.launched} of {report.total} accounts launched"
             + (f" (launch {report.launch_status})" if report.launch_status != "done" else "")
             + f"; {len(report.published)} strategies published.",
             highlight=False,
         )
-        out.print(
-            "The demo strategy waits minutes, not days, under policy NONE: it contacts at any hour, "
-            "night included, with no caps. A demo, not Chilean law (cl-consumer follows preset CL).",
-            highlight=False,
-        )
+        if report.strategy_id == demo.STRATEGY_ID:
+            out.print(
+                "The demo strategy waits minutes, not days, under policy NONE: it contacts at any hour, "
+                "night included, with no caps. A demo, not Chilean law (cl-consumer follows preset CL).",
+                highlight=False,
+            )
         if report.stale_strategy:
             out.print(
-                f"strategies/{demo.STRATEGY_ID}.yaml changed since the campaign was created; "
-                f"move the campaign to it with POST /campaigns/{report.campaign_id}/strategy",
+                f"strategies/{demo.STRATEGY_ID}.yaml changed since the campaign was created; to run it, "
+                f"move the campaign as a supervisor: collect campaign move {report.campaign_id} "
+                f"--to {report.file_hash[:12]}",
                 highlight=False,
             )
         out.print(

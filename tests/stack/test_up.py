@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from up_process import Up, running, running_in_group
+from up_process import ROOT, Up, running, running_in_group
 
 pytestmark = [pytest.mark.isolated, pytest.mark.slow]
 DEMO_ACCOUNTS = 80
@@ -41,6 +41,23 @@ def assert_all_stopped(up: Up, pids: dict[str, int]) -> None:
     left = {name: running_in_group(pid) for name, pid in pids.items() if running(pid) or running_in_group(pid)}
     assert left == {}, up.output()
     assert "no process left" in up.output()
+
+
+def move_to_an_edited_demo(up: Up) -> str:
+    """Publish an edited copy of strategies/demo.yaml (its name changed), move the demo campaign to
+    it and return its hash, as the README's tour does."""
+    shipped = (ROOT / "strategies" / "demo.yaml").read_text()
+    edited = shipped.replace("\nname: ", "\nname: v2 de ", 1)
+    assert edited != shipped
+    with up.api("strategist") as strategist:
+        published = strategist.post("/strategies", content=edited, headers={"Content-Type": "application/yaml"})
+    assert published.status_code == 201, published.text
+    new_hash: str = published.json()["hash"]
+    with up.api("supervisor") as supervisor:
+        moved = supervisor.post("/campaigns/demo/strategy", json={"strategy_hash": new_hash})
+    assert moved.is_success, moved.text
+    assert campaign(up)["strategy_hash"] == new_hash
+    return new_hash
 
 
 @pytest.mark.timeout(420)
@@ -80,6 +97,7 @@ def test_bin_run_starts_the_demo_stops_on_sigint_and_resumes(tmp_path: Path) -> 
             timeline = supervisor.get(f"/accounts/{account_id}/timeline").json()["entries"]
         recorded = [e for e in timeline if e["kind"] == "outcome"]
         assert [(e["who"], e["details"]["code"]) for e in recorded] == [("ana", "callback_requested")]
+        moved_to = move_to_an_edited_demo(up)  # the tour's last step: strategies/demo.yaml itself is unchanged
 
         pids = up.state()["processes"]
         assert up.interrupt(signal.SIGINT) == 0
@@ -89,6 +107,8 @@ def test_bin_run_starts_the_demo_stops_on_sigint_and_resumes(tmp_path: Path) -> 
         up.wait_ready()
         assert "API keys  kept" in up.output()
         assert "Demo      resumed (nothing started again)" in up.output()
+        assert f"on strategy demo ({moved_to[:12]})" in up.output()  # the version it runs now
+        assert "changed since the campaign was created" not in up.output()  # a move is no stale file
         assert up.keys() == keys
         with up.api("supervisor") as supervisor:
             campaigns = supervisor.get("/campaigns").json()["items"]
