@@ -38,6 +38,7 @@ CursorOpt = Annotated[str | None, typer.Option(help="Start after the page that p
 def connected(profile: str | Profile | None, *, as_json: bool = False, need_key: bool = True) -> Iterator[Api]:
     """The API as `profile` (a saved profile's name, or one not saved yet); its errors end the
     command with a message (and, with `as_json`, the problem document on stdout) and an exit code."""
+    chosen: Profile | None = None
     try:
         chosen = profile if isinstance(profile, Profile) else resolve(ClientSettings(), profile, need_key=need_key)
         with Api(chosen) as api:
@@ -52,6 +53,12 @@ def connected(profile: str | Profile | None, *, as_json: bool = False, need_key:
         if as_json and exc.body is not None:
             render.print_json(exc.body)
         render.problem(exc)
+        if exc.status == 401 and chosen is not None and chosen.source != "the command line":
+            # The usual cause: `collect up --reset` (or a revoked key) after the profile was saved.
+            render.note(
+                f"  the key comes from {chosen.source}; keys a reset or a revocation made void stay there: "
+                f"log in again with `collect login --profile {chosen.name} --url {chosen.url} --key KEY`"
+            )
         raise typer.Exit(EXIT_REFUSED if exc.status < 500 else EXIT_UNREACHABLE) from None
 
 

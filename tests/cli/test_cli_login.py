@@ -41,7 +41,22 @@ class TestLogin:
         assert result.exit_code == 1
         assert result.stderr.startswith("error: 401 Not authenticated: The API key is unknown or revoked.")
         assert f"(GET {stack.url}/me)" in result.stderr
+        assert "log in again" not in result.stderr  # this is the log-in
         assert not profile_file.exists()
+
+    def test_a_saved_key_the_api_no_longer_knows_says_to_log_in_again(
+        self, collect: Collect, stack: Stack, profile_file: Path
+    ) -> None:
+        saved = collect("login", "--profile", "boss", "--url", stack.url, "--key", stack.keys["supervisor"], as_=None)
+        assert saved.exit_code == 0, saved.output
+        data = json.loads(profile_file.read_text())
+        data["profiles"]["boss"]["key"] = "ck_00000000_issued-before-a-reset"  # what `collect up --reset` leaves
+        profile_file.write_text(json.dumps(data))
+        result = collect("whoami", "--profile", "boss", as_=None, env=NO_ENV)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("error: 401 Not authenticated: The API key is unknown or revoked.")
+        assert f"profile 'boss' in {profile_file}" in result.stderr
+        assert f"log in again with `collect login --profile boss --url {stack.url} --key KEY`" in result.stderr
 
     def test_the_key_is_asked_for_when_not_given(self, collect: Collect, stack: Stack) -> None:
         result = collect("login", "--url", stack.url, as_=None, env=NO_ENV, input=f"{stack.keys['strategist']}\n")
