@@ -71,12 +71,16 @@ def _json_size(value: object) -> int:
 def content_hash(strategy: st.CompiledStrategy) -> str:
     """sha256 of the canonical JSON of everything but the hash itself. A strategy compiled before
     it carried its currency's exponent (currency_digits None), or its policy's spread (spread_s None),
-    keeps the hash it was published with."""
+    keeps the hash it was published with; so does one whose waits count no calendar months."""
     body = strategy.model_dump(
         mode="json", exclude={"hash"} | ({"currency_digits"} if strategy.currency_digits is None else set())
     )
     if strategy.policy.spread_s is None:  # likewise one compiled before moved contacts were spread
         del body["policy"]["spread_s"]
+    for step in body["steps"].values():  # and waits without calendar months, as before months existed
+        for action in step["actions"]:
+            if action["kind"] == "wait" and action["months"] == 0:
+                del action["months"]
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -295,7 +299,7 @@ class _Compiler:
             self.fail(
                 ("policy", "spread"),
                 f"a spread of {spread // 60} minutes is longer than a day (1440 minutes); a spread only reaches "
-                "to the end of the window it starts in, so write at most 1d (0m turns it off)",
+                "to the end of the window it starts in, so write at most 1d (0min turns it off)",
             )
             return MAX_SPREAD_S
         return spread
@@ -776,8 +780,13 @@ class _Compiler:
             case sc.WaitDoc(wait=w):
                 parsed = _parse_until(w.until) if w.until else None
                 weekday, minute = parsed if parsed is not None else (None, None)
+                length = w.duration or sc.WaitLength()
                 return st.WaitAction(
-                    seconds=w.duration or 0, anchor=w.anchor, until_weekday=weekday, until_minute=minute
+                    months=length.months,
+                    seconds=length.seconds,
+                    anchor=w.anchor,
+                    until_weekday=weekday,
+                    until_minute=minute,
                 )
             case sc.CheckPaymentDoc():
                 return st.CheckPaymentAction()

@@ -37,9 +37,22 @@ from strategies.limits import (
     MAX_TEMPLATE_CHARS,
 )
 
-_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+# Units, largest first: months (calendar, waits only), weeks, days, hours, minutes. Minutes are
+# `min` and months `mo`: a bare `m` meant a month to one strategist and ran as a minute (issue 13).
+_DURATION = re.compile(r"^(?:(\d+)mo)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)min)?$")
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60)
-DURATION_HELP = "a duration such as 30m, 4h, 3d, 2w or 1d12h"
+_BARE_M = re.compile(r"\d+m(?![a-z])")
+DURATION_HELP = "a duration such as 30min, 4h, 3d, 2w or 1d12h"
+WAIT_DURATION_HELP = "a duration such as 30min, 4h, 3d, 2w, 1d12h or 1mo (a calendar month)"
+
+
+@dataclass(frozen=True)
+class WaitLength:
+    """How long a wait lasts: calendar months (added on the debtor's calendar, Jan 31 + 1mo =
+    Feb 28/29), then whole seconds."""
+
+    months: int = 0
+    seconds: int = 0
 
 
 def _shown(value: Any) -> str:
@@ -47,17 +60,43 @@ def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def parse_duration(value: Any) -> int:
-    """'1d12h' -> 129600 seconds."""
+def _duration_parts(value: Any, *, months: bool) -> WaitLength:
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if text is not None and (bare := _BARE_M.search(text)):
+        number = bare.group()[:-1]
+        hint = f"write {number}min for minutes or {number}mo for months" if months else f"write {number}min for minutes"
+        raise PydanticCustomError(
+            "duration",
+            "{value}: `m` is not a unit, it could mean minutes or months; {hint}",
+            {"value": _shown(value), "hint": hint},
+        )
     match = _DURATION.match(text) if text else None
     if text is None or match is None or not any(match.groups()):
         raise PydanticCustomError(
             "duration",
             "cannot parse duration {value}; expected {help}",
-            {"value": _shown(value), "help": DURATION_HELP},
+            {"value": _shown(value), "help": WAIT_DURATION_HELP if months else DURATION_HELP},
         )
-    return sum(int(g) * unit for g, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if g)
+    if match[1] and not months:
+        raise PydanticCustomError(
+            "duration",
+            "{value}: months (mo) are only for waits, whose months follow the calendar; here write days, such as 30d",
+            {"value": _shown(value)},
+        )
+    seconds = sum(int(g) * unit for g, unit in zip(match.groups()[1:], _UNIT_SECONDS, strict=True) if g)
+    return WaitLength(months=int(match[1] or 0), seconds=seconds)
+
+
+def parse_duration(value: Any) -> int:
+    """'1d12h' -> 129600 seconds; 'm' is refused (min or mo?), and so are months."""
+    return _duration_parts(value, months=False).seconds
+
+
+def parse_wait_duration(value: Any) -> WaitLength:
+    """'1mo2d' -> 1 calendar month and 172800 seconds: a wait's `for`."""
+    if isinstance(value, WaitLength):
+        return value
+    return _duration_parts(value, months=True)
 
 
 def parse_percent(value: Any) -> str:
@@ -89,8 +128,12 @@ def parse_clock(value: Any) -> int:
     return int(match[1]) * 60 + int(match[2])
 
 
-Duration = Annotated[
-    int, BeforeValidator(parse_duration), WithJsonSchema({"type": "string", "pattern": _DURATION.pattern})
+_DURATION_SCHEMA = {"type": "string", "pattern": _DURATION.pattern.replace(r"(?:(\d+)mo)?", "")}
+Duration = Annotated[int, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
+WaitDuration = Annotated[
+    WaitLength,
+    BeforeValidator(parse_wait_duration),
+    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern}),
 ]
 Percent = Annotated[
     str,
@@ -104,6 +147,8 @@ def parse_period(value: Any) -> int | str:
     """A cap's period: 'day' or 'week' (calendar), or a rolling duration such as 7d (seconds)."""
     if value in ("day", "week"):
         return str(value)
+    if isinstance(value, str) and _BARE_M.search(value):
+        return parse_duration(value)  # its own message: min or mo?
     try:
         return parse_duration(value)
     except PydanticCustomError:
@@ -117,7 +162,7 @@ def parse_period(value: Any) -> int | str:
 Period = Annotated[
     int | Literal["day", "week"],
     BeforeValidator(parse_period),
-    WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"enum": ["day", "week"]}]}),
+    WithJsonSchema({"anyOf": [_DURATION_SCHEMA, {"enum": ["day", "week"]}]}),
 ]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="lower_snake_case name")]
 
@@ -279,7 +324,7 @@ class PolicyDoc(PolicyRulesDoc):
         default=None,
         description=(
             "contacts the policy moves land at a stable per-account offset within this much of the allowed "
-            "time, never past the window's end, so a window's opening is not a burst (default 30m; 0m: none)"
+            "time, never past the window's end, so a window's opening is not a burst (default 30min; 0min: none)"
         ),
     )
 
@@ -302,7 +347,7 @@ class AgentTaskSpec(Doc):
 
 
 class WaitSpec(Doc):
-    duration: Duration | None = Field(default=None, alias="for")
+    duration: WaitDuration | None = Field(default=None, alias="for")
     anchor: Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date"] = Field(
         default="previous_step", alias="from"
     )
