@@ -39,7 +39,7 @@ from domain.types import Channel, Outcome, Weekday
 from strategies import cel_check
 from strategies import schema as sc
 from strategies.limits import MAX_COMPILED_BYTES
-from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text
+from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text, where
 from strategies.rendering import EXAMPLE_CONTEXT, check_locale, environment
 from strategies.sandbox import TemplateTooCostly, render_bounded
 from strategies.schema import closest
@@ -106,6 +106,11 @@ class _Compiler:
     def fail(self, path: PathKey, message: str, *, at_key: bool = False) -> None:
         self.errors.append(self.src.error(path, message, at_key=at_key))
 
+    def warn(self, path: PathKey, message: str, *, at_key: bool = False) -> None:
+        """A warning validate prints; it starts with the `line:col` it is about."""
+        spot = self.src.error(path, message, at_key=at_key)
+        self.warnings.append(f"{spot.line}:{spot.col}: {where(path)}: {message}")
+
     def run(self) -> Compiled:
         doc = self.doc
         self.check_basics()
@@ -116,6 +121,7 @@ class _Compiler:
         self.check_reachability()
         self.check_loops()
         self.check_templates()
+        self.check_percentages()
         if self.errors:
             raise StrategyInvalid(self.errors)
         fee_cap = FEE_CAPS.get(doc.policy.preset)
@@ -268,6 +274,35 @@ class _Compiler:
                 ("promises", "kept_threshold"),
                 f"kept_threshold must be a whole percentage such as 90%, got {doc.promises.kept_threshold}%",
             )
+
+    def percentages(self) -> Iterator[tuple[PathKey, str]]:
+        """Every percentage the strategy writes, with where it is written."""
+        doc = self.doc
+        for name, step in doc.steps.items():
+            for index, fee in enumerate(step.fees):
+                if fee.percent is not None:
+                    yield ("steps", name, "fees", index, "percent"), fee.percent
+        for path, action in self.actions():
+            match action:
+                case sc.OfferPlanDoc(offer_plan=o) if o.min_down_payment is not None:
+                    yield (*path, "offer_plan", "min_down_payment"), o.min_down_payment
+                case sc.OfferSettlementDoc(offer_settlement=o):
+                    yield (*path, "offer_settlement", "max_discount"), o.max_discount
+        if doc.promises and "kept_threshold" in doc.promises.model_fields_set:
+            yield ("promises", "kept_threshold"), doc.promises.kept_threshold
+        if doc.plans and "min_down_payment" in doc.plans.model_fields_set:
+            yield ("plans", "min_down_payment"), doc.plans.min_down_payment
+
+    def check_percentages(self) -> None:
+        """A percentage below one looks like a fraction written with a % sign (0.15% for 15%)."""
+        for path, value in self.percentages():
+            number = Decimal(value)
+            if 0 < number < 1:
+                share = format((number * 100).normalize(), "f")
+                self.warn(
+                    path,
+                    f"{value}% is less than one percent; if {share}% was meant ({value} as a fraction), write {share}%",
+                )
 
     # ---- policy ----------------------------------------------------------------------------------
 

@@ -100,20 +100,37 @@ def parse_wait_duration(value: Any) -> WaitLength:
 
 
 def parse_percent(value: Any) -> str:
-    """'12.5%', 12.5 or '12.5' -> '12.5' (a decimal string, never a float)."""
-    text = str(value).strip().removesuffix("%").strip() if not isinstance(value, bool) else ""
+    """'12.5%' -> '12.5' (a decimal string, never a float). Percentages are written one way only,
+    with their sign: `percent: 0.15` meant 15% to one strategist and ran as 0.15% (issue 13), so a
+    bare number is refused, and the message says how to write what it probably meant."""
+    raw = str(value).strip() if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+    signed = raw.endswith("%")
     try:
-        number = Decimal(text)
+        number = Decimal(raw.removesuffix("%").strip())
     except InvalidOperation:
         number = Decimal(-1)
     if not number.is_finite() or number < 0 or number > 100:
         raise PydanticCustomError(
             "percent",
-            "cannot parse percentage {value}; expected a number from 0 to 100, such as 9% or 2.5%",
+            "cannot parse percentage {value}; expected a number from 0 to 100 with its % sign, such as 9% or 2.5%",
             {"value": _shown(value)},
         )
+    shown = format(number.normalize(), "f")
+    if not signed:
+        if 0 < number < 1:
+            hint = (
+                f"{shown} looks like a fraction: write {format((number * 100).normalize(), 'f')}% for that share, "
+                f"or {shown}% if you mean less than one percent"
+            )
+        else:
+            hint = f"write {shown}%"
+        raise PydanticCustomError(
+            "percent",
+            "percentage {value} without its % sign; {hint} (percentages are written one way only, with the sign)",
+            {"value": _shown(value), "hint": hint},
+        )
     # format(..., "f"): str(Decimal("10").normalize()) would be "1E+1" in messages and offers
-    return format(number.normalize(), "f")
+    return shown
 
 
 def parse_clock(value: Any) -> int:
@@ -138,7 +155,7 @@ WaitDuration = Annotated[
 Percent = Annotated[
     str,
     BeforeValidator(parse_percent),
-    WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"^\d+(\.\d+)?%?$"}, {"type": "number"}]}),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?\s*%$"}),
 ]
 Clock = Annotated[int, BeforeValidator(parse_clock), WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"})]
 
@@ -569,7 +586,7 @@ class VariantDoc(Doc):
 
 class PromisesDoc(Doc):
     grace_days: int = Field(default=0, ge=0, le=30)
-    kept_threshold: Percent = "100"
+    kept_threshold: Percent = Field(default="100%", validate_default=True)
     max_days_ahead: int = Field(default=30, ge=1, le=365)
     step: str
     on_kept: str | None = None
@@ -578,7 +595,7 @@ class PromisesDoc(Doc):
 
 class PlansDoc(Doc):
     max_installments: int = Field(default=12, ge=1, le=120)
-    min_down_payment: Percent = "0"
+    min_down_payment: Percent = Field(default="0%", validate_default=True)
     frequencies: list[Literal["weekly", "biweekly", "monthly"]] = Field(default=["monthly"], min_length=1)
     grace_days: int = Field(default=0, ge=0, le=30)
     missed_tolerated: int = Field(default=0, ge=0)
