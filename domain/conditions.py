@@ -35,12 +35,14 @@ class Variable:
     description: str
     low: int | None = None
     high: int | None = None
+    # What a number counts; the checker keeps quantities apart (an amount never meets a bare number).
+    unit: str | None = None
 
 
 VARIABLES: dict[str, Variable] = {
-    "balance": Variable("int", "current balance, integer minor units", 0, MONEY_MAX),
-    "original_amount": Variable("int", "amount originally owed, integer minor units", 0, MONEY_MAX),
-    "paid_total": Variable("int", "paid since the account entered the campaign, minor units", 0, MONEY_MAX),
+    "balance": Variable("int", "current balance, integer minor units", 0, MONEY_MAX, "money"),
+    "original_amount": Variable("int", "amount originally owed, integer minor units", 0, MONEY_MAX, "money"),
+    "paid_total": Variable("int", "paid since the account entered the campaign, minor units", 0, MONEY_MAX, "money"),
     "currency": Variable("string", "ISO 4217 code"),
     "days_past_due": Variable("int", "days since the due date, in the debtor's local calendar", -DAYS_MAX, DAYS_MAX),
     "country": Variable("string", "ISO 3166 alpha-2 country of the debtor"),

@@ -36,7 +36,7 @@ from domain.money import refusal as currency_refusal
 from domain.policy import MAX_SPREAD_S, Cap, ContactPolicy, Cooldown, MinGap, Window, loosenings
 from domain.policy_presets import PRESETS
 from domain.types import Channel, Outcome, Weekday
-from strategies import cel_check
+from strategies import amounts, cel_check
 from strategies import schema as sc
 from strategies.limits import MAX_COMPILED_BYTES
 from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text, where
@@ -102,6 +102,11 @@ class _Compiler:
         self.compiled_on = compiled_on or datetime.now(UTC).date()
         self.errors: list[StrategyError] = []
         self.warnings: list[str] = []
+        # Amounts written as money, in minor units of the strategy's currency, by where they are written.
+        self.amounts: dict[PathKey, int] = {}
+        # Each condition as the interpreter runs it: money("5,000") written out as minor units.
+        self.runnable: dict[str, str] = {}
+        self.currency = amounts.Currency(doc.currency, doc.locale)
 
     def fail(self, path: PathKey, message: str, *, at_key: bool = False) -> None:
         self.errors.append(self.src.error(path, message, at_key=at_key))
@@ -114,6 +119,7 @@ class _Compiler:
     def run(self) -> Compiled:
         doc = self.doc
         self.check_basics()
+        self.check_amounts()
         policy = self.build_policy()
         self.check_conditions()
         self.check_references()
@@ -125,8 +131,9 @@ class _Compiler:
         if self.errors:
             raise StrategyInvalid(self.errors)
         fee_cap = FEE_CAPS.get(doc.policy.preset)
-        if fee_cap is not None and doc.policy.fee_cap_unit_value is not None:
-            fee_cap = fee_cap.model_copy(update={"unit_minor": doc.policy.fee_cap_unit_value})
+        unit_value = self.amounts.get(("policy", "fee_cap_unit_value"))
+        if fee_cap is not None and unit_value is not None:
+            fee_cap = fee_cap.model_copy(update={"unit_minor": unit_value})
         compiled = st.CompiledStrategy(
             id=doc.id,
             name=doc.name,
@@ -138,7 +145,12 @@ class _Compiler:
             policy=policy,
             fee_cap=fee_cap,
             segments=tuple(
-                st.Segment(name=s.name, when=s.when, start=s.start, variant_starts=dict(s.variants))
+                st.Segment(
+                    name=s.name,
+                    when=self.runnable[s.when] if s.when is not None else None,
+                    start=s.start,
+                    variant_starts=dict(s.variants),
+                )
                 for s in doc.segments
             ),
             variants=tuple(st.Variant(name=v.name, weight=v.weight) for v in doc.variants),
@@ -274,6 +286,30 @@ class _Compiler:
                 ("promises", "kept_threshold"),
                 f"kept_threshold must be a whole percentage such as 90%, got {doc.promises.kept_threshold}%",
             )
+
+    def written_amounts(self) -> Iterator[tuple[PathKey, amounts.WrittenAmount]]:
+        """Every amount the strategy writes, with where it is written."""
+        if self.doc.policy.fee_cap_unit_value is not None:
+            yield ("policy", "fee_cap_unit_value"), self.doc.policy.fee_cap_unit_value
+        for name, step in self.doc.steps.items():
+            for index, fee in enumerate(step.fees):
+                if fee.fixed is not None:
+                    yield ("steps", name, "fees", index, "fixed"), fee.fixed
+
+    def check_amounts(self) -> None:
+        """Amounts in minor units of the strategy's currency (refused in another currency)."""
+        if not self.currency.known:
+            return  # the currency itself is the error
+        for path, written in self.written_amounts():
+            try:
+                minor = self.currency.minor(written)
+            except amounts.BadAmount as exc:
+                self.fail(path, f"{where(path)}: {exc}")
+                continue
+            if minor <= 0:
+                self.fail(path, f"{where(path)}: {written.text!r} must be more than zero")
+                continue
+            self.amounts[path] = minor
 
     def percentages(self) -> Iterator[tuple[PathKey, str]]:
         """Every percentage the strategy writes, with where it is written."""
@@ -442,7 +478,10 @@ class _Compiler:
         except ValueError as exc:
             self.fail(path, f"condition {expression!r} does not parse: {_cel_syntax(str(exc))}")
             return
-        for problem in cel_check.check(expression, conditions.VARIABLES):
+        problems = cel_check.check(expression, conditions.VARIABLES, self.currency)
+        if not problems:
+            self.runnable[expression] = cel_check.runnable(expression, conditions.VARIABLES, self.currency)
+        for problem in problems:
             message = problem.message
             if not message.startswith("unknown variable"):
                 message = f"condition {expression!r}: {message}"
@@ -794,7 +833,10 @@ class _Compiler:
             stage=step.stage,
             approval=step.approval == "supervisor",
             on_rejected=step.on_rejected,
-            fees=tuple(st.Fee(fixed_minor=f.fixed, percent=f.percent) for f in step.fees),
+            fees=tuple(
+                st.Fee(fixed_minor=self.amounts.get(("steps", name, "fees", index, "fixed")), percent=f.percent)
+                for index, f in enumerate(step.fees)
+            ),
             actions=tuple(self.compile_action(a) for a in step.do),
             next=step.next,
         )
@@ -844,7 +886,11 @@ class _Compiler:
             case sc.EscalateLegalDoc(escalate_legal=e):
                 return st.EscalateLegalAction(approval=bool(e and e.approval), on_rejected=e.on_rejected if e else None)
             case sc.BranchDoc(branch=items):
-                cases = tuple(st.BranchCase(when=i.when, goto=i.goto) for i in items if isinstance(i, sc.BranchCaseDoc))
+                cases = tuple(
+                    st.BranchCase(when=self.runnable[i.when], goto=i.goto)
+                    for i in items
+                    if isinstance(i, sc.BranchCaseDoc)
+                )
                 otherwise = next((i.otherwise for i in items if isinstance(i, sc.BranchElseDoc)), None)
                 return st.BranchAction(cases=cases, otherwise=otherwise)
             case sc.GotoDoc(goto=target):

@@ -2,8 +2,9 @@
 
 These models check shape and scalar syntax (durations, percentages, times of day); the
 compiler checks meaning (unknown steps, unreachable steps, loops, policy loosening) and turns a
-document into a `domain.strategy.CompiledStrategy`. Amounts are integers in the currency's minor
-units, like every amount in the product.
+document into a `domain.strategy.CompiledStrategy`. Amounts are written as money ("5,000.00 MXN",
+`strategies.amounts`); the compiler turns them into integer minor units, like every amount in the
+product.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain.types import Channel, Outcome, Resolution, Stage, Weekday
+from strategies import amounts
+from strategies.amounts import WrittenAmount
 from strategies.limits import (
     MAX_CONDITION_CHARS,
     MAX_CONDITION_DEPTH,
@@ -133,6 +136,36 @@ def parse_percent(value: Any) -> str:
     return shown
 
 
+def parse_amount(value: Any) -> WrittenAmount:
+    """'5,000.00 MXN' -> its figure and currency; the compiler turns it into minor units of the
+    strategy's currency. A bare number is refused: 5000 meant 5,000 to one strategist and 50.00 to
+    the product (issue 13), so an amount is written as money, with its currency."""
+    if isinstance(value, WrittenAmount):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError(
+            "amount",
+            "amount {value} without its currency; write money as money, in major units with the currency code "
+            'and in quotes, such as "5,000.00 MXN" or "5,000 CLP"',
+            {"value": _shown(value)},
+        )
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "amount", 'expected an amount such as "5,000.00 MXN", got {value}', {"value": _shown(value)}
+        )
+    try:
+        written = amounts.read(value)
+    except amounts.BadAmount as exc:
+        raise PydanticCustomError("amount", "{message}", {"message": str(exc)}) from None
+    if written.currency is None:
+        raise PydanticCustomError(
+            "amount",
+            'amount {value} without its currency; write the currency code after it, such as "{value_} MXN"',
+            {"value": _shown(value), "value_": value.strip()},
+        )
+    return written
+
+
 def parse_clock(value: Any) -> int:
     """'08:30' -> 510 minutes after midnight; '24:00' is allowed as the end of a day."""
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip()) if isinstance(value, str) else None
@@ -156,6 +189,11 @@ Percent = Annotated[
     str,
     BeforeValidator(parse_percent),
     WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?\s*%$"}),
+]
+Amount = Annotated[
+    WrittenAmount,
+    BeforeValidator(parse_amount),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*[A-Z]{3}$"}),
 ]
 Clock = Annotated[int, BeforeValidator(parse_clock), WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"})]
 
@@ -334,8 +372,8 @@ class OverrideDoc(PolicyRulesDoc):
 class PolicyDoc(PolicyRulesDoc):
     preset: Literal["US_REG_F", "CL", "CO", "MX", "NONE"]
     override: OverrideDoc | None = None
-    fee_cap_unit_value: int | None = Field(
-        default=None, ge=1, description="today's value of the fee cap's unit (Chile: UF in CLP)"
+    fee_cap_unit_value: Amount | None = Field(
+        default=None, description="today's value of the fee cap's unit (Chile: one UF, such as \"39,700 CLP\")"
     )
     spread: Duration | None = Field(
         default=None,
@@ -546,7 +584,7 @@ ActionDoc = Annotated[
 
 
 class FeeDoc(Doc):
-    fixed: int | None = Field(default=None, ge=1, description="minor units of the strategy's currency")
+    fixed: Amount | None = Field(default=None, description='an amount with its currency, such as "5,000.00 MXN"')
     percent: Percent | None = Field(default=None, description="of the current balance")
 
     @model_validator(mode="after")
@@ -554,12 +592,11 @@ class FeeDoc(Doc):
         if self.fixed is not None and self.percent is not None:
             raise PydanticCustomError(
                 "fee",
-                "a fee has either `fixed` (an amount in minor units) or `percent`, not both; "
-                "write two fees to charge both",
+                "a fee has either `fixed` (an amount) or `percent`, not both; write two fees to charge both",
                 {},
             )
         if self.fixed is None and self.percent is None:
-            raise PydanticCustomError("fee", "a fee needs `fixed` (an amount in minor units) or `percent`", {})
+            raise PydanticCustomError("fee", 'a fee needs `fixed` (an amount, such as "5,000 CLP") or `percent`', {})
         return self
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from domain.strategy import OfferSettlementAction, WaitAction
 from strategies.compiler import Compiled, compile_text
+from strategies.loader import StrategyInvalid
 
 BASE = (Path(__file__).parent / "valid" / "base.yaml").read_text(encoding="utf-8")
 
@@ -68,3 +69,38 @@ class TestPercentages:
     def test_zero_and_whole_percentages_are_not_warned_about(self) -> None:
         assert compiled(SETTLEMENT, settlement("0%") + SETTLEMENT).warnings == ()
         assert compiled(SETTLEMENT, settlement("1%") + SETTLEMENT).warnings == ()
+
+
+class TestMoney:
+    def test_a_fixed_fee_is_written_as_money_and_compiled_to_minor_units(self) -> None:
+        result = compiled("    stage: legal\n    do:", '    stage: legal\n    fees: [{fixed: "5,000 CLP"}]\n    do:')
+        (fee,) = result.strategy.steps["legal"].fees
+        assert fee.fixed_minor == 5000
+        mxn = edit(BASE, "currency: CLP", "currency: MXN")
+        fee = '    stage: legal\n    fees: [{fixed: "1,250.50 MXN"}]\n    do:'
+        in_pesos = compile_text(edit(mxn, "    stage: legal\n    do:", fee), "s.yaml")
+        assert in_pesos.strategy.steps["legal"].fees[0].fixed_minor == 125050
+
+    def test_the_fee_caps_unit_is_money_too(self) -> None:
+        result = compiled("  preset: CL\n", '  preset: CL\n  fee_cap_unit_value: "39,850 CLP"\n')
+        assert result.strategy.fee_cap is not None
+        assert result.strategy.fee_cap.unit_minor == 39850
+
+    def test_money_in_a_condition_runs_as_minor_units(self) -> None:
+        """The interpreter sees a plain number (CEL has no money()), so a strategy that writes its
+        amounts as money compiles to exactly what it compiled to when they were minor units."""
+        segment = "  - name: all\n"
+        usd = edit(BASE, "currency: CLP", "currency: USD")
+        as_money = compile_text(edit(usd, segment, segment + '    when: balance >= money("1,500.50")\n')).strategy
+        assert as_money.segments[0].when == "balance >= 150050"
+
+    def test_a_shipped_strategy_compiles_to_what_it_did_with_minor_units(self) -> None:
+        """cl-consumer once wrote `balance >= 1000000`; with money("1,000,000") its version is the same."""
+        shipped = Path(__file__).parents[2] / "strategies" / "cl-consumer.yaml"
+        text = shipped.read_text(encoding="utf-8")
+        assert 'balance >= money("1,000,000")' in text
+        before = text.replace('money("1,000,000")', "1000000").replace('money("100,000")', "100000")
+        with pytest.raises(StrategyInvalid):  # a bare number beside an amount is refused now
+            compile_text(before, "cl.yaml")
+        runs = compile_text(text, "cl.yaml").strategy
+        assert runs.segments[0].when == "balance >= 1000000"
