@@ -427,6 +427,14 @@ class _Parser:
         raise Unsupported(start, "unexpected end of the condition" if kind == "end" else f"unexpected {value!r}")
 
 
+def _string_value(node: Node) -> str | None:
+    """The text of a plain quoted string literal (no escapes, no raw or triple quotes), else None."""
+    if not isinstance(node, Literal) or node.kind != "string":
+        return None
+    quoted = re.fullmatch(r"""(['"])([^'"\\]*)\1""", node.text)
+    return quoted[2] if quoted else None
+
+
 def _number(text: str, start: int, end: int) -> Literal:
     if text[-1] in "uU":
         return Literal(start, end, "uint", text)
@@ -453,6 +461,9 @@ class _Checker:
     text: str
     variables: Mapping[str, Variable]
     currency: amounts.Currency | None = None  # the strategy's, for money("...")
+    # String variables whose values are known (the strategy's segments and variants, ISO codes):
+    # name -> why a value can never be one of them, or None when it can.
+    values: Mapping[str, Callable[[str], str | None]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     money: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, minor) of money("...")
 
@@ -572,13 +583,35 @@ class _Checker:
         if verb == "looks for":
             message = f"`{self.src(node)}` looks for {_quantity(x)} in a list of {_quantity(y).split(' ', 1)[1]}s"
         else:
-            message = f"`{self.src(node)}` {verb} {_quantity(x)} with {_quantity(y)}"
+            message = f"`{self.src(node)}` " + verb.format(_quantity(x), _quantity(y))
         if MONEY in (x.unit, y.unit):
             bare = node.right if x.unit == MONEY else node.left
             message += "; an amount meets only an amount, written with money(): " + self.money_hint(bare)
         else:
-            message += ", which count different things"
+            message += ", which measure different things"
         return self.fail(node, message)
+
+    def never_held(self, node: Binary, scope: Mapping[str, Type]) -> Type | None:
+        """A refusal when a string variable with known values (segment, variant, country,
+        currency) is compared with a literal it never holds: `variant == "chalenger"` is always false."""
+        if node.op == "in":
+            pairs = [(node.left, item) for item in node.right.items] if isinstance(node.right, ListLit) else []
+        else:
+            pairs = [(node.left, node.right), (node.right, node.left)]
+        for variable, other in pairs:
+            if not (isinstance(variable, Ident) and variable.name in self.values and variable.name not in scope):
+                continue
+            value = _string_value(other)
+            if value is None:
+                continue
+            why = self.values[variable.name](value)
+            if why is None:
+                continue
+            if node.op == "in":
+                return self.fail(node, f"`{self.src(node)}` looks for {value!r}, which {variable.name} never is; {why}")
+            verdict = "always true" if node.op == "!=" else "never true"
+            return self.fail(node, f"`{self.src(node)}` is {verdict}: {variable.name} is never {value!r}; {why}")
+        return None
 
     def money_hint(self, bare: Node) -> str:
         """How to write the amount a bare number stands for, in the strategy's currency."""
@@ -637,7 +670,7 @@ class _Checker:
                     f"`{src}` compares {a} with {b}, which is never equal; `{op}` needs the same type on both sides "
                     f"(numbers may mix int and double){hint}",
                 )
-            return self.quantities(node, a, b, "compares") or BOOL
+            return self.quantities(node, a, b, "compares {} with {}") or self.never_held(node, scope) or BOOL
         if op in ("<", "<=", ">", ">="):
             if not ((a.numeric and b.numeric) or (a.kind == b.kind and a.kind in ("string", "bool"))):
                 return self.fail(
@@ -645,14 +678,14 @@ class _Checker:
                     f"`{src}`: `{op}` compares two numbers (int or double), two strings or two bools, but {found}; "
                     "CEL never converts between numbers and text",
                 )
-            return self.quantities(node, a, b, "compares") or BOOL
+            return self.quantities(node, a, b, "compares {} with {}") or BOOL
         if op == "in":
             if b.kind != "list":
                 return self.fail(node, f"`{src}`: `in` needs a list on the right, but found {b}")
             if b.elem is not None and not _comparable(a, b.elem):
                 return self.fail(node, f"`{src}` looks for {_a(a)} in {_a(b)}, which never holds one")
             if b.elem is not None:
-                return self.quantities(node, a, b.elem, "looks for") or BOOL
+                return self.quantities(node, a, b.elem, "looks for") or self.never_held(node, scope) or BOOL
             return BOOL
         return self.arithmetic(node, a, b)
 
@@ -703,11 +736,14 @@ class _Checker:
 
     def arithmetic_unit(self, node: Binary, a: Type, b: Type) -> tuple[bool, str | None]:
         """(False, None) after a refusal, else (True, what the result counts): a sum counts what
-        its terms count; a bare number scales a quantity; a quantity divided by the same quantity
-        is a bare ratio. Quantities never multiply (an amount times an amount is no amount)."""
+        its terms count; a bare number or a count scales a quantity; a quantity divided by the same
+        quantity is a bare ratio. Quantities never multiply (an amount times an amount is no amount)."""
         x, y = _counted(a.unit), _counted(b.unit)
+        if node.op in ("*", "/", "%"):  # a count is a pure number: an amount per contact is an amount
+            x, y = (None if x == "count" else x), (None if y == "count" else y)
         if node.op in ("+", "-"):
-            if self.quantities(node, a, b, "adds" if node.op == "+" else "subtracts") is not None:
+            verb = "adds {} to {}" if node.op == "+" else "subtracts {1} from {0}"
+            if self.quantities(node, a, b, verb) is not None:
                 return False, None
             return True, _counted(_unify(a.unit, b.unit)[1])
         if node.op == "*" and (x is None or y is None):
@@ -791,17 +827,13 @@ class _Checker:
     def money_literal(self, node: Call) -> Type:
         """money("5,000.00"): an amount in major units of the strategy's currency, as minor units."""
         src = self.src(node)
-        quoted = (
-            re.fullmatch(r"""(['"])([^'"\\]*)\1""", node.args[0].text)
-            if (len(node.args) == 1 and isinstance(node.args[0], Literal) and node.args[0].kind == "string")
-            else None
-        )
-        if quoted is None:
+        text = _string_value(node.args[0]) if len(node.args) == 1 else None
+        if text is None:
             return self.fail(node, f'`{src}`: money() takes one amount in quotes, such as money("5,000.00")')
         if self.currency is None or not self.currency.known:
             return Type("int", low=0, high=MONEY_MAX, unit=MONEY)  # the strategy's currency is the error
         try:
-            minor = self.currency.minor(amounts.read(quoted[2]))
+            minor = self.currency.minor(amounts.read(text))
         except amounts.BadAmount as exc:
             return self.fail(node, f"`{src}`: {exc}")
         if minor > MONEY_MAX:
@@ -871,11 +903,14 @@ class _Checker:
 
 
 def check(
-    expression: str, variables: Mapping[str, Variable], currency: amounts.Currency | None = None
+    expression: str,
+    variables: Mapping[str, Variable],
+    currency: amounts.Currency | None = None,
+    values: Mapping[str, Callable[[str], str | None]] | None = None,
 ) -> list[Problem]:
     """Every problem in a condition that `cel.compile` parses; empty when it is safe to run.
-    `currency`: the strategy's, in which money("...") is read."""
-    return _checked(expression, variables, currency)[0]
+    `currency`: the strategy's, in which money("...") is read; `values`: see `_Checker.values`."""
+    return _checked(expression, variables, currency, values or {})[0]
 
 
 def runnable(expression: str, variables: Mapping[str, Variable], currency: amounts.Currency) -> str:
@@ -884,7 +919,7 @@ def runnable(expression: str, variables: Mapping[str, Variable], currency: amoun
     `check` accepts; one without money() comes back unchanged."""
     if "money" not in expression:
         return expression
-    checker = _checked(expression, variables, currency)[1]
+    checker = _checked(expression, variables, currency, {})[1]
     text = expression
     for start, end, minor in sorted(checker.money, reverse=True):
         text = text[:start] + str(minor) + text[end:]
@@ -892,9 +927,12 @@ def runnable(expression: str, variables: Mapping[str, Variable], currency: amoun
 
 
 def _checked(
-    expression: str, variables: Mapping[str, Variable], currency: amounts.Currency | None
+    expression: str,
+    variables: Mapping[str, Variable],
+    currency: amounts.Currency | None,
+    values: Mapping[str, Callable[[str], str | None]],
 ) -> tuple[list[Problem], _Checker]:
-    checker = _Checker(expression, variables, currency)
+    checker = _Checker(expression, variables, currency, values)
     try:
         tree = _Parser(expression).parse()
     except Unsupported as exc:

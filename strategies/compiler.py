@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,6 +30,7 @@ from jinja2.exceptions import SecurityError
 
 from domain import conditions
 from domain import strategy as st
+from domain.countries import is_country
 from domain.fees import FEE_CAPS
 from domain.money import MINOR_UNITS, minor_digits
 from domain.money import refusal as currency_refusal
@@ -478,7 +479,7 @@ class _Compiler:
         except ValueError as exc:
             self.fail(path, f"condition {expression!r} does not parse: {_cel_syntax(str(exc))}")
             return
-        problems = cel_check.check(expression, conditions.VARIABLES, self.currency)
+        problems = cel_check.check(expression, conditions.VARIABLES, self.currency, self.known_values())
         if not problems:
             self.runnable[expression] = cel_check.runnable(expression, conditions.VARIABLES, self.currency)
         for problem in problems:
@@ -486,6 +487,38 @@ class _Compiler:
             if not message.startswith("unknown variable"):
                 message = f"condition {expression!r}: {message}"
             self.errors.append(self.at_offset(path, expression, problem.offset, message))
+
+    def known_values(self) -> dict[str, Callable[[str], str | None]]:
+        """Why a string variable never holds a value (None when it may): the strategy's own
+        segments and variants (empty before an account is placed, or without variants), ISO
+        countries in capitals, and the strategy's currency, which every account it runs is in."""
+        doc = self.doc
+
+        def among(names: list[str], what: str) -> Callable[[str], str | None]:
+            def why(value: str) -> str | None:
+                if value in names or value == "":
+                    return None
+                near = closest(value, names)
+                hint = f"did you mean {near!r}? " if near else ""
+                return f"{hint}the strategy's {what}: {', '.join(names) or 'none'}"
+
+            return why
+
+        def country(value: str) -> str | None:
+            if is_country(value):
+                return None
+            example = value.upper() if is_country(value.upper()) else "CL"
+            return f"countries are ISO 3166 alpha-2 codes in capitals, such as {example!r}"
+
+        def currency(value: str) -> str | None:
+            return None if value == doc.currency else f"every account this strategy runs is in {doc.currency}"
+
+        return {
+            "segment": among([seg.name for seg in doc.segments], "segments"),
+            "variant": among([v.name for v in doc.variants], "variants"),
+            "country": country,
+            "currency": currency,
+        }
 
     def at_offset(self, path: PathKey, expression: str, offset: int, message: str) -> StrategyError:
         """An error at `offset` inside the condition at `path`: the exact column when the YAML

@@ -104,3 +104,47 @@ class TestMoney:
             compile_text(before, "cl.yaml")
         runs = compile_text(text, "cl.yaml").strategy
         assert runs.segments[0].when == "balance >= 1000000"
+
+
+def with_segment_condition(condition: str) -> str:
+    """The base strategy with its one segment (line 11) behind `condition`, double-quoted for YAML."""
+    quoted = condition.replace("\\", "\\\\").replace('"', '\\"')
+    return edit(BASE, "  - name: all\n", f'  - name: all\n    when: "{quoted}"\n')
+
+
+class TestConditionsCompareLikeWithLike:
+    @pytest.mark.parametrize(
+        "condition",
+        [
+            "'vip' in tags",
+            'country == "CL" && currency == "CLP"',
+            "days_past_due > 30 && contacts < 3 && risk_score < 0.5",
+            "opened * 100 / 3 > contacts",
+            'segment == "all" || variant == ""',
+            "paid_total * 2 >= original_amount",
+        ],
+    )
+    def test_comparisons_of_the_same_kind_of_thing_compile(self, condition: str) -> None:
+        assert compile_text(with_segment_condition(condition), "s.yaml").warnings == ()
+
+    @pytest.mark.parametrize(
+        ("condition", "message"),
+        [
+            ("tags == 'vip'", "compares list(string) with string, which is never equal"),
+            ("'vip' == tags", "compares string with list(string), which is never equal"),
+            ("tags != 'vip'", "compares list(string) with string, which is never equal"),
+            ("has_email == 1", "compares bool with int, which is never equal"),
+            ("size(tags) == '2'", "compares int with string, which is never equal"),
+            ("1 in tags", "looks for an int in a list(string), which never holds one"),
+            ("risk_score > days_past_due", "compares a risk score with a number of days"),
+            ("contacts + days_past_due > 3", "adds a count to a number of days"),
+            ("balance > paid_total + 10", "adds an amount of money (minor units) to a bare number"),
+            ('variant == "challenger"', "variant is never 'challenger'; the strategy's variants: none"),
+            ('segment != "al"', "is always true: segment is never 'al'; did you mean 'all'?"),
+            ('currency == "USD"', "every account this strategy runs is in CLP"),
+        ],
+    )
+    def test_the_class_of_never_equal_comparisons_is_refused(self, condition: str, message: str) -> None:
+        with pytest.raises(StrategyInvalid) as caught:
+            compile_text(with_segment_condition(condition), "s.yaml")
+        assert any(message in e.message and e.line == 11 for e in caught.value.errors), caught.value.errors
