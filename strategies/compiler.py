@@ -31,7 +31,7 @@ from jinja2.exceptions import SecurityError
 from domain import conditions
 from domain import strategy as st
 from domain.countries import is_country
-from domain.fees import FEE_CAPS
+from domain.fees import FEE_CAPS, cap_total, percent_of
 from domain.money import MINOR_UNITS, minor_digits
 from domain.money import refusal as currency_refusal
 from domain.policy import MAX_SPREAD_S, Cap, ContactPolicy, Cooldown, MinGap, Window, loosenings
@@ -129,12 +129,13 @@ class _Compiler:
         self.check_loops()
         self.check_templates()
         self.check_percentages()
+        self.check_segment_order()
+        self.check_dead_actions()
+        self.check_waits_land_in_a_window(policy)
+        fee_cap = self.fee_cap()
+        self.check_fees(fee_cap)
         if self.errors:
             raise StrategyInvalid(self.errors)
-        fee_cap = FEE_CAPS.get(doc.policy.preset)
-        unit_value = self.amounts.get(("policy", "fee_cap_unit_value"))
-        if fee_cap is not None and unit_value is not None:
-            fee_cap = fee_cap.model_copy(update={"unit_minor": unit_value})
         compiled = st.CompiledStrategy(
             id=doc.id,
             name=doc.name,
@@ -339,6 +340,141 @@ class _Compiler:
                 self.warn(
                     path,
                     f"{value}% is less than one percent; if {share}% was meant ({value} as a fraction), write {share}%",
+                )
+
+    # ---- silent mistakes: what runs, but not as written -------------------------------------------
+
+    def check_segment_order(self) -> None:
+        """A segment without a condition takes every account: any segment after it is never chosen."""
+        segments = self.doc.segments
+        for index, seg in enumerate(segments[:-1]):
+            if seg.when is None or seg.when.strip() == "true":
+                later = ", ".join(repr(s.name) for s in segments[index + 1 :])
+                self.fail(
+                    ("segments", index, "name"),
+                    f"segment {seg.name!r} takes every account (it has no condition), so the segments after it "
+                    f"({later}) never get one; put the catch-all segment last",
+                )
+
+    def check_dead_actions(self) -> None:
+        """Actions after one that always leaves the step (goto, end, an agent task's routes, a
+        branch with else) never run."""
+        for name, step in self.doc.steps.items():
+            for index, action in enumerate(step.do[:-1]):
+                if _leaves_the_step(action):
+                    what = _action_name(action)
+                    more = len(step.do) - index - 2
+                    self.fail(
+                        ("steps", name, "do", index + 1),
+                        f"this action never runs: the {what} before it always leaves step {name!r}"
+                        + (
+                            " (nor does the one after it)"
+                            if more == 1
+                            else f" (nor do the {more} after it)"
+                            if more
+                            else ""
+                        )
+                        + f"; remove it, or move it before the {what}",
+                    )
+                    break
+
+    def contacts_after(self, name: str, index: int, depth: int = 0) -> Iterator[tuple[Channel, str]]:
+        """The contacts (channel, action kind) an account makes next after action `index` of step
+        `name`, before it waits again: through `goto` and `next`, a few steps deep."""
+        step = self.doc.steps[name]
+        for action in step.do[index + 1 :]:
+            match action:
+                case sc.SendDoc(send=spec):
+                    yield spec.channel, "send"
+                    continue
+                case sc.OfferPlanDoc(offer_plan=spec):
+                    yield spec.channel, "offer_plan"
+                    continue
+                case sc.OfferSettlementDoc(offer_settlement=spec):
+                    yield spec.channel, "offer_settlement"
+                    continue
+                case sc.GotoDoc(goto=target) if target in self.doc.steps and depth < 3:
+                    yield from self.contacts_after(target, -1, depth + 1)
+                    return
+                case sc.CheckPaymentDoc():
+                    continue
+            return  # a wait, an agent task, a branch, an escalation or the end: what follows is later
+        if step.next in self.doc.steps and depth < 3:
+            yield from self.contacts_after(step.next, -1, depth + 1)
+
+    def check_waits_land_in_a_window(self, policy: ContactPolicy) -> None:
+        """A wait `until` a time the policy never allows for the contact that follows it: the
+        contact would silently wait on for the next window (`sat 10:00` under a Monday-to-Friday
+        preset sends on Monday morning)."""
+        for path, action in self.actions():
+            if not isinstance(action, sc.WaitDoc) or action.wait.until is None:
+                continue
+            parsed = _parse_until(action.wait.until)
+            if parsed is None:
+                continue  # unreadable: already an error
+            weekday, minute = parsed
+            assert minute is not None
+            _, name, _, index = path
+            assert isinstance(name, str)
+            assert isinstance(index, int)
+            for channel, kind in self.contacts_after(name, index):
+                if channel not in policy.window_channels or _window_allows(policy, weekday, minute):
+                    continue
+                when = f"{weekday.value} {_hhmm(minute)}" if weekday else _hhmm(minute)
+                self.fail(
+                    (*path, "wait", "until"),
+                    f"the contact after this wait ({kind} on {channel}) can never go out at {when.strip()}: policy "
+                    f"{policy.name} allows {channel} only {_windows_text(policy)}, so it would wait on for the next "
+                    "window; wait until a time inside one",
+                )
+                break
+
+    def fee_cap(self) -> st.FeeCap | None:
+        """The preset's legal cap on collection fees, valued with the strategy's `fee_cap_unit_value`."""
+        fee_cap = FEE_CAPS.get(self.doc.policy.preset)
+        unit_value = self.amounts.get(("policy", "fee_cap_unit_value"))
+        if fee_cap is not None and unit_value is not None:
+            fee_cap = fee_cap.model_copy(update={"unit_minor": unit_value})
+        return fee_cap
+
+    def check_fees(self, cap: st.FeeCap | None) -> None:
+        """Fees against the preset's legal cap, which today only cuts them at run time: a step's
+        percentage above the cap's highest rate is cut on every debt (an error); one above its
+        lowest rate, or a fixed amount, is cut on some debts (a warning that says from which)."""
+        if cap is None or not self.currency.known:
+            return
+        highest = max(Decimal(rate) for _, rate in cap.tiers)
+        lowest = min(Decimal(rate) for _, rate in cap.tiers)
+        rule = f"the legal cap {cap.rule} ({_tiers_text(cap, self.currency)})"
+        for name, step in self.doc.steps.items():
+            percent = sum((Decimal(f.percent) for f in step.fees if f.percent is not None), Decimal(0))
+            where_percent = next(
+                (("steps", name, "fees", i, "percent") for i, f in enumerate(step.fees) if f.percent is not None),
+                None,
+            )
+            if where_percent is not None and percent > highest:
+                self.fail(
+                    where_percent,
+                    f"a fee of {format(percent.normalize(), 'f')}% of the balance is above {rule} on every debt; "
+                    f"at run time it would be cut to the cap, so write at most {format(highest.normalize(), 'f')}%",
+                )
+                continue
+            if where_percent is not None and percent > lowest:
+                above = _first_debt_over_cap(cap, str(percent))
+                self.warn(
+                    where_percent,
+                    f"a fee of {format(percent.normalize(), 'f')}% of the balance is above {rule} on debts from "
+                    f"{self.currency.shown(above)}; there it is cut to the cap at run time",
+                )
+            for index in range(len(step.fees)):
+                fixed = self.amounts.get(("steps", name, "fees", index, "fixed"))
+                if fixed is None:
+                    continue
+                below = _first_debt_within_cap(cap, fixed)
+                self.warn(
+                    ("steps", name, "fees", index, "fixed"),
+                    f"a fixed fee of {self.currency.shown(fixed)} is above {rule} on debts below "
+                    f"{self.currency.shown(below)}; there it is cut to the cap at run time",
                 )
 
     # ---- policy ----------------------------------------------------------------------------------
@@ -707,6 +843,8 @@ class _Compiler:
                             out.append(spec.on_rejected)
             if isinstance(action, WAITING_KINDS):
                 waited = True
+            if _leaves_the_step(action):
+                break  # what follows never runs (check_dead_actions)
         if step.next and not (instant_only and waited):
             out.append(step.next)
         if instant_only:
@@ -716,10 +854,8 @@ class _Compiler:
 
     def check_termination(self) -> None:
         for name, step in self.doc.steps.items():
-            last = step.do[-1]
-            ends = isinstance(last, sc.GotoDoc | sc.EndDoc | sc.AgentTaskDoc) or (
-                isinstance(last, sc.BranchDoc) and any(isinstance(i, sc.BranchElseDoc) for i in last.branch)
-            )
+            # Any action that leaves the step ends it (what follows it is dead: check_dead_actions).
+            ends = any(_leaves_the_step(action) for action in step.do)
             if ends and step.next is not None:
                 self.fail(
                     ("steps", name, "next"),
@@ -1038,6 +1174,73 @@ def _parse_until(text: str) -> tuple[Weekday | None, int | None] | None:
     if match is None or int(match[2]) > 23 or int(match[3]) > 59:
         return None
     return (Weekday(match[1]) if match[1] else None), int(match[2]) * 60 + int(match[3])
+
+
+def _leaves_the_step(action: sc.ActionDoc) -> bool:
+    """Whether an action always leaves its step, so that nothing written after it runs."""
+    return isinstance(action, sc.GotoDoc | sc.EndDoc | sc.AgentTaskDoc) or (
+        isinstance(action, sc.BranchDoc) and any(isinstance(i, sc.BranchElseDoc) for i in action.branch)
+    )
+
+
+def _action_name(action: sc.ActionDoc) -> str:
+    if isinstance(action, sc.BranchDoc):
+        return "branch with else"
+    return "goto" if isinstance(action, sc.GotoDoc) else "end" if isinstance(action, sc.EndDoc) else "agent_task"
+
+
+def _window_allows(policy: ContactPolicy, weekday: Weekday | None, minute: int) -> bool:
+    """Whether some window of `policy` covers `minute` on `weekday` (on some day, when None)."""
+    return any(w.start <= minute < w.end and (weekday is None or weekday in w.days) for w in policy.windows)
+
+
+def _windows_text(policy: ContactPolicy) -> str:
+    """`mon, tue, wed, thu, fri 07:00-22:00` for each window."""
+    if not policy.windows:
+        return "never"
+    return "; ".join(f"{', '.join(d.value for d in w.days)} {_hhmm(w.start)}-{_hhmm(w.end)}" for w in policy.windows)
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _tiers_text(cap: st.FeeCap, currency: amounts.Currency) -> str:
+    """`9% of the debt up to $397.000, 6% of the part up to $1.985.000, 3% above` (the cap's
+    units valued in money)."""
+    parts = []
+    for index, (upper, rate) in enumerate(cap.tiers):
+        part = "of the debt" if index == 0 else "of the part"
+        parts.append(f"{rate}% {part} up to {currency.shown(upper * cap.unit_minor)}" if upper else f"{rate}% above")
+    return ", ".join(parts)
+
+
+_DEBT_MAX = 10**16  # conditions.MONEY_MAX: the largest balance an account may hold
+
+
+def _first_debt_over_cap(cap: st.FeeCap, percent: str) -> int:
+    """The smallest debt on which a fee of `percent` exceeds the cap (the cap's rate falls as the
+    debt grows, so beyond it the fee stays above): a bisection over whole minor units."""
+    low, high = 1, _DEBT_MAX
+    while low < high:
+        middle = (low + high) // 2
+        if percent_of(middle, percent) > cap_total(cap, middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _first_debt_within_cap(cap: st.FeeCap, fixed: int) -> int:
+    """The smallest debt whose cap allows a fixed fee of `fixed` (the cap grows with the debt)."""
+    low, high = 1, _DEBT_MAX
+    while low < high:
+        middle = (low + high) // 2
+        if cap_total(cap, middle) >= fixed:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:

@@ -148,3 +148,74 @@ class TestConditionsCompareLikeWithLike:
         with pytest.raises(StrategyInvalid) as caught:
             compile_text(with_segment_condition(condition), "s.yaml")
         assert any(message in e.message and e.line == 11 for e in caught.value.errors), caught.value.errors
+
+
+class TestWhatRunsIsWhatIsWritten:
+    def test_a_catch_all_segment_placed_last_compiles(self) -> None:
+        segments = "segments:\n  - name: all\n    start: email1\n"
+        big = '  - name: big\n    when: balance > money("1,000,000")\n    start: call\n'
+        result = compiled(segments, "segments:\n" + big + "  - name: all\n    start: email1\n")
+        assert [s.name for s in result.strategy.segments] == ["big", "all"]
+
+    @pytest.mark.parametrize(
+        ("until", "then"),
+        [
+            ("sat 10:00", "send: {channel: sms"),  # CL allows Monday to Saturday, 08:00-20:00
+            ("19:59", "send: {channel: sms"),
+            ("sun 10:00", "send: {channel: letter"),  # letters are no communication at a time
+        ],
+    )
+    def test_a_wait_until_a_time_the_policy_allows_for_what_follows_compiles(self, until: str, then: str) -> None:
+        result = compiled(
+            "      - wait: 3d\n      - send: {channel: sms", f'      - wait: {{until: "{until}"}}\n      - {then}'
+        )
+        assert result.warnings == ()
+
+    def test_the_window_check_follows_the_strategys_own_tightening(self) -> None:
+        """Saturday is in the preset, but not in a strategy that narrowed its window to weekdays."""
+        text = edit(
+            BASE,
+            "  preset: CL\n",
+            '  preset: CL\n  windows: [{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}]\n',
+        )
+        text = edit(
+            text,
+            "      - wait: 3d\n      - send: {channel: sms",
+            '      - wait: {until: "sat 10:00"}\n      - send: {channel: sms',
+        )
+        with pytest.raises(StrategyInvalid) as caught:
+            compile_text(text, "s.yaml")
+        (error,) = caught.value.errors
+        assert (
+            "can never go out at sat 10:00: policy CL allows sms only mon, tue, wed, thu, fri 09:00-18:00"
+            in error.message
+        )
+
+    def test_a_fee_within_the_cap_compiles_without_a_word(self) -> None:
+        result = compiled("    stage: legal\n    do:", "    stage: legal\n    fees: [{percent: 3%}]\n    do:")
+        assert result.warnings == ()
+
+    def test_a_fee_the_cap_cuts_on_larger_debts_is_a_warning_saying_from_which(self) -> None:
+        text = edit(BASE, "    stage: legal\n    do:", "    stage: legal\n    fees: [{percent: 9%}]\n    do:")
+        (warning,) = compile_text(text, "s.yaml").warnings
+        line = line_of(text, "fees: [{percent: 9%}]")
+        assert warning.startswith(f"{line}:22: steps.legal.fees[0].percent: a fee of 9% of the balance")
+        assert "on debts from $397.017; there it is cut to the cap at run time" in warning
+        assert "9% of the debt up to $397.000, 6% of the part up to $1.985.000, 3% above" in warning
+
+    def test_a_fixed_fee_is_a_warning_naming_the_debts_too_small_for_it(self) -> None:
+        text = edit(BASE, "    stage: legal\n    do:", '    stage: legal\n    fees: [{fixed: "5,000 CLP"}]\n    do:')
+        (warning,) = compile_text(text, "s.yaml").warnings
+        assert "a fixed fee of $5.000 is above the legal cap CL-$1" in warning
+        assert "on debts below $55.550" in warning
+
+    def test_the_cap_is_valued_with_the_strategys_unit_value(self) -> None:
+        text = edit(BASE, "    stage: legal\n    do:", "    stage: legal\n    fees: [{percent: 9%}]\n    do:")
+        text = edit(text, "  preset: CL\n", '  preset: CL\n  fee_cap_unit_value: "40,000 CLP"\n')
+        (warning,) = compile_text(text, "s.yaml").warnings
+        assert "9% of the debt up to $400.000" in warning
+
+    def test_presets_without_a_fee_cap_say_nothing(self) -> None:
+        text = edit(BASE, "  preset: CL\n", "  preset: MX\n")
+        text = edit(text, "    stage: legal\n    do:", "    stage: legal\n    fees: [{percent: 12%}]\n    do:")
+        assert compile_text(text, "s.yaml").warnings == ()
