@@ -11,7 +11,7 @@ import binascii
 import re
 from functools import lru_cache
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What a payment provider may be called (the webhook's path segment and the ledger's `provider`).
@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     # cost-per-amount-collected KPI. JSON in the environment, e.g. {"sms": 8, "email": 0}.
     channel_costs: dict[str, int] = {"email": 0, "sms": 0, "whatsapp": 0, "voice": 0, "letter": 0}
 
+    # Where `collect up` keeps a local stack: the SQLite database, Temporal's state, the payload
+    # development key, each part's log and the demo's API keys. Relative paths are read from the
+    # directory `collect up` runs in (bin/run: the checkout).
+    data_dir: str = ".collect"
+
     log_level: str = "INFO"
     # Workflows a worker keeps in memory between tasks (sticky execution). 0 turns stickiness
     # off: every task may go to any worker, at the cost of replaying history each time.
@@ -158,6 +163,19 @@ class Settings(BaseSettings):
     def temporal_is_production_like(self) -> bool:
         """A TLS cluster or Temporal Cloud, as opposed to a local dev or test server."""
         return bool(self.temporal_tls or self.temporal_api_key is not None or self.temporal_tls_cert_path is not None)
+
+
+class ClientSettings(BaseSettings):
+    """What the `collect` CLI needs to reach the API: these variables override its profile file."""
+
+    model_config = SettingsConfigDict(env_prefix="COLLECT_", extra="ignore", populate_by_name=True)
+
+    api_url: str | None = None
+    api_key: SecretStr | None = None
+    # Where `collect login` keeps its profiles; default $XDG_CONFIG_HOME/collect/profile.json
+    # (~/.config/collect/profile.json).
+    profile: str | None = None
+    config_home: str | None = Field(default=None, validation_alias="XDG_CONFIG_HOME")
 
 
 @lru_cache

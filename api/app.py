@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
@@ -19,7 +21,11 @@ from api.cors import CodecCorsMiddleware
 from api.deps import Clock, system_clock
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
-from api.routers import agents, campaigns, codec, kpis, payments, strategies, supervisors, webhooks
+from api.openapi import describe_hand_read_bodies, operation_id
+from api.routers import agents, campaigns, codec, kpis, me, payments, strategies, supervisors, webhooks
+from api.schemas.account_rows import AccountRow
+from api.schemas.strategies import StrategySource
+from api.schemas.webhooks import TWILIO_INBOUND_FORM, TWILIO_STATUS_FORM, PaymentEvent, SendGridEvent
 from api.temporal import TemporalGateway
 from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
@@ -40,6 +46,10 @@ Collection campaigns run as durable workflows, one per account.
 Authenticate with a personal key in `X-API-Key`. Every state-changing POST accepts an
 `Idempotency-Key`. Errors are `application/problem+json` (RFC 9457).
 """
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
 
 
 def create_app(
@@ -66,6 +76,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=errors.PROBLEM_RESPONSES,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.sessions = sessions
@@ -73,12 +84,18 @@ def create_app(
     if client is not None:
         app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
     errors.install(app)
-    for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
+    for router in (me, strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
         app.include_router(router.router)
 
     @app.get("/health", tags=["health"], summary="Liveness: the process answers")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> Health:
+        return Health()
+
+    describe_hand_read_bodies(
+        app,
+        [StrategySource, AccountRow, PaymentEvent, SendGridEvent],
+        [TWILIO_STATUS_FORM, TWILIO_INBOUND_FORM],
+    )
 
     # Outermost first: the size limit applies before idempotency reads a body.
     app.add_middleware(IdempotencyMiddleware, sessions=sessions)

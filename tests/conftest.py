@@ -3,25 +3,21 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from clock import pinned_server
+from databases import fresh_database
 from fakes.providers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures for every test package)
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from workers import product_converter, test_server_path
 
 from db.migrate import upgrade
-from db.session import make_engine, make_session_factory, normalize_url
+from db.session import make_engine, make_session_factory
 from domain.zone_rules import use_pinned_zone_rules
 from workflows import search_attributes
-
-POSTGRES_ENV = "TEST_DATABASE_URL"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,34 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of a fresh, empty database: a SQLite file, or a throwaway PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-
-    server_url = os.environ.get(POSTGRES_ENV)
-    if not server_url:
-        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL variant not run")
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server_url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        # search_path makes the schema the default for everything the test does, Alembic included;
-        # the application name tags every connection the test opens (its processes' too).
-        scoped = normalize_url(server_url).update_query_dict(
-            {"options": f"-csearch_path={schema}", "application_name": schema}
-        )
-        yield scoped.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            # A connection the test leaked (a killed process, an engine never disposed) may hold
-            # locks in the schema: end it, so the drop below cannot wait for it forever.
-            connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :schema"),
-                {"schema": schema},
-            )
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

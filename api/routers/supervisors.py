@@ -20,7 +20,7 @@ from temporalio.client import WorkflowQueryFailedError
 
 from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, Supervisor, TemporalDep
 from api.errors import ProblemError, ProblemItem
-from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.routers.agents import (
     AccountId,
     TaskId,
@@ -33,8 +33,11 @@ from api.routers.agents import (
 from api.schemas.agents import TaskPublic
 from api.schemas.supervisors import (
     AccountDetail,
+    AccountPage,
     AccountSummary,
     ApprovalDecisionIn,
+    ApprovalPage,
+    ApprovalPublic,
     CloseIn,
     ContactPointPublic,
     DebtorPublic,
@@ -47,7 +50,7 @@ from api.schemas.supervisors import (
 from api.temporal import TemporalGateway, fresh, update_account
 from db.models import Account
 from db.models import AccountState as AccountStateRow
-from db.repositories import accounts, tasks
+from db.repositories import accounts, approvals, tasks
 from domain import events as ev
 from domain.strategy import CompiledStrategy
 from domain.types import Stage
@@ -116,7 +119,7 @@ def list_accounts(
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[AccountSummary]:
+) -> AccountPage:
     """Accounts by campaign, stage, segment, variant, agent (the read model's assigned agent) and
     days-past-due bucket, ordered by id and paginated with `next_cursor`. Agents see only their
     own accounts."""
@@ -132,7 +135,7 @@ def list_accounts(
     rows = accounts.listing(
         session, filters, today=today, who=who_of(principal), after=decode_cursor(cursor), limit=limit
     )
-    return page_of([summary(a, r, today) for a, r in rows], [a.id for a, _ in rows], limit)
+    return page_of(AccountPage, [summary(a, r, today) for a, r in rows], [a.id for a, _ in rows], limit)
 
 
 def _live(temporal: TemporalGateway, account: Account) -> tuple[AccountView | None, str]:
@@ -313,6 +316,42 @@ def reassign_task(
         with contextlib.suppress(ProblemError):
             temporal.signal(task.workflow_id, "assign_agent", AssignAgent(agent=body.agent, by=principal.subject))
     return task_public(row)
+
+
+@router.get("/approvals", summary="List approvals")
+def list_approvals(
+    session: SessionDep,
+    _: Supervisor,
+    status: Annotated[
+        Literal["pending", "approved", "rejected", "withdrawn"] | None,
+        Query(description="Only approvals in this status (pending: what waits for a decision)."),
+    ] = None,
+    campaign_id: FilterQuery = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> ApprovalPage:
+    """Steps and legal referrals that wait for a supervisor (`status=pending`) or were decided,
+    ordered by id and paginated with `next_cursor`. Decide one with
+    POST /accounts/{account_id}/approvals/decision."""
+    rows = approvals.listing(session, status=status, campaign_id=campaign_id, after=decode_cursor(cursor), limit=limit)
+    items = [
+        ApprovalPublic(
+            id=r.approval.id,
+            account_id=r.approval.account_id,
+            campaign_id=r.campaign_id,
+            external_id=r.external_id,
+            subject=r.approval.subject,
+            step=r.approval.step,
+            status=r.approval.status,
+            requested_at=r.approval.requested_at,
+            decided_at=r.approval.decided_at,
+            decided_by=r.approval.decided_by,
+            balance=r.balance,
+            currency=r.currency,
+        )
+        for r in rows
+    ]
+    return page_of(ApprovalPage, items, [r.approval.id for r in rows], limit)
 
 
 @router.post("/accounts/{account_id}/approvals/decision", summary="Approve or reject what waits for approval")

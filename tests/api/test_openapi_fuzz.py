@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from databases import POSTGRES_ENV, fresh_database
 from hypothesis import HealthCheck, given, settings
 from live_stack import LiveStack, live_stack
 from schemathesis.checks import CHECKS
-from sqlalchemy import text
 
 from api.auth import issue_key
 from db.migrate import upgrade
-from db.session import make_engine, make_session_factory, normalize_url
+from db.session import make_engine, make_session_factory
 
 EXAMPLES = int(os.environ.get("COLLECT_FUZZ_EXAMPLES", "20"))
 CHECK_NAMES = {
@@ -37,21 +37,10 @@ FUZZ_CHECKS = [check for check in CHECKS.get_all() if check.__name__ in CHECK_NA
 
 @pytest.fixture(scope="module")
 def fuzz_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'collect.db'}"
-        return
-    schema = f"fuzz_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = normalize_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    """PostgreSQL when TEST_DATABASE_URL is set, else SQLite."""
+    kind = "postgresql" if os.environ.get(POSTGRES_ENV) else "sqlite"
+    with fresh_database(kind, tmp_path_factory.mktemp("fuzz")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
