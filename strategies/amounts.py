@@ -39,12 +39,6 @@ class WrittenAmount:
     currency: str | None
 
 
-def example(currency: str) -> str:
-    """How an amount of `currency` is written: '5,000 CLP', '5,000.00 MXN'."""
-    digits = minor_digits(currency)
-    return f"5,000{'.' + '0' * digits if digits else ''} {currency}"
-
-
 def read(text: str) -> WrittenAmount:
     """The shape of an amount, without its currency's rules (those need the strategy: `to_minor_units`)."""
     stripped = text.strip()
@@ -107,9 +101,6 @@ class Currency:
         """`minor` formatted for the locale ('$5.000' for CLP in es-CL), else written plainly."""
         if not self.known and self.digits is None:
             return f"{minor} {self.code} (minor units)"
-        try:
-            if check_locale(self.locale) is None:
-                return money(minor, self.code, self.locale, self.digits)
-        except Exception:  # an unknown locale is the strategy's own error; show the amount anyway
-            pass
-        return f"{to_major(minor, self.code, self.digits):,} {self.code}"
+        if check_locale(self.locale) is None:
+            return money(minor, self.code, self.locale, self.digits)
+        return f"{to_major(minor, self.code, self.digits):,} {self.code}"  # the locale is the strategy's error

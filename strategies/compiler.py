@@ -350,10 +350,11 @@ class _Compiler:
         for index, seg in enumerate(segments[:-1]):
             if seg.when is None or seg.when.strip() == "true":
                 later = ", ".join(repr(s.name) for s in segments[index + 1 :])
+                why = "its condition is always true" if seg.when else "it has no condition"
                 self.fail(
                     ("segments", index, "name"),
-                    f"segment {seg.name!r} takes every account (it has no condition), so the segments after it "
-                    f"({later}) never get one; put the catch-all segment last",
+                    f"segment {seg.name!r} takes every account ({why}), so the segments after it ({later}) "
+                    "never get one; put the catch-all segment last",
                 )
 
     def check_dead_actions(self) -> None:

@@ -4,12 +4,14 @@ line and column. The refusals themselves are cases of the invalid corpus (tests/
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from domain.strategy import OfferSettlementAction, WaitAction
 from strategies.compiler import Compiled, compile_text
+from strategies.jsonschema import strategy_schema
 from strategies.loader import StrategyInvalid
 
 BASE = (Path(__file__).parent / "valid" / "base.yaml").read_text(encoding="utf-8")
@@ -219,3 +221,18 @@ class TestWhatRunsIsWhatIsWritten:
         text = edit(BASE, "  preset: CL\n", "  preset: MX\n")
         text = edit(text, "    stage: legal\n    do:", "    stage: legal\n    fees: [{percent: 12%}]\n    do:")
         assert compile_text(text, "s.yaml").warnings == ()
+
+
+class TestEditorSchema:
+    """`collect strategy schema` teaches editors the same one way to write each thing."""
+
+    def test_units_percentages_and_amounts(self) -> None:
+        defs = strategy_schema()["$defs"]
+        wait = re.compile(defs["WaitSpec"]["properties"]["for"]["anyOf"][0]["pattern"])
+        other = re.compile(defs["AgentTaskSpec"]["properties"]["due_within"]["pattern"])
+        percent = re.compile(defs["FeeDoc"]["properties"]["percent"]["anyOf"][0]["pattern"])
+        amount = re.compile(defs["FeeDoc"]["properties"]["fixed"]["anyOf"][0]["pattern"])
+        assert [bool(wait.match(t)) for t in ("1mo2d", "90min", "1m")] == [True, True, False]
+        assert [bool(other.match(t)) for t in ("90min", "1mo", "1m")] == [True, False, False]
+        assert [bool(percent.match(t)) for t in ("2.5%", "0.15")] == [True, False]
+        assert [bool(amount.match(t)) for t in ("5,000.00 MXN", "5000 CLP", "5000")] == [True, True, False]
