@@ -197,7 +197,8 @@ def _print_summary(summary: Summary, elapsed: float) -> None:
     out.print(f"resolutions: {shares}")
     out.print(f"reached legal: {summary.reached_legal / n:.1%}")
     recovery = summary.collected / summary.placed if summary.placed else 0
-    out.print(f"recovery rate: {recovery:.1%} (collected {summary.collected} of {summary.placed} placed, minor units)")
+    collected, placed = summary.money(summary.collected), summary.money(summary.placed)
+    out.print(f"recovery rate: {recovery:.1%} (collected {collected} of {placed} placed)")
     out.print(f"contacts moved or blocked by the policy: {summary.blocked / n:.1f} per account")
     out.print(f"simulated in {elapsed:.1f} s ({n / elapsed:.0f} accounts/s)")
 
