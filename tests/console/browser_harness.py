@@ -9,8 +9,6 @@ API under uvicorn, each its own process); Chromium is Debian's `chromium` packag
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import time
@@ -24,7 +22,7 @@ from clock import TEST_TODAY
 from live_stack import LiveStack
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route
 
-from stack import demo
+from stack import demo, portfolio
 from stack.data_dir import DataDir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,14 +64,6 @@ class Seeded:
 
     def api(self, who: str) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers={"X-API-Key": self.keys[who]}, timeout=30)
-
-
-def csv_of(rows: list[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
 
 
 def account_row(n: int, balance: int) -> dict[str, str]:
@@ -133,11 +123,8 @@ def seed(stack: LiveStack, database: str, database_url: str, keys: dict[str, str
             "creditor_name": "Andes",
         }
         answer(strategist.post("/campaigns", json=body), 201)
-        imported = answer(
-            strategist.post(
-                f"/campaigns/{CAMPAIGN}/accounts", content=csv_of(rows), headers={"Content-Type": "text/csv"}
-            )
-        )
+        as_csv = {"content": portfolio.to_csv(rows).encode(), "headers": {"Content-Type": "text/csv"}}
+        imported = answer(strategist.post(f"/campaigns/{CAMPAIGN}/accounts", **as_csv))
         assert imported["accepted"] == len(rows), imported
         answer(strategist.post(f"/campaigns/{CAMPAIGN}/launch", json={}), 202)
 
