@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # How long a console sign-in lasts; the key's revocation ends it sooner.
     console_session_hours: float = 8.0
 
+    # Where `collect up` keeps a local stack: the SQLite database, Temporal's state, the payload
+    # development key, each part's log and the demo's API keys. Relative paths are read from the
+    # directory `collect up` runs in (bin/run: the checkout).
+    data_dir: str = ".collect"
+
     log_level: str = "INFO"
     # Workflows a worker keeps in memory between tasks (sticky execution). 0 turns stickiness
     # off: every task may go to any worker, at the cost of replaying history each time.

@@ -1,7 +1,8 @@
 """Reading a creditor's account file (CSV or JSON) into validated account snapshots, one row at a
 time, with every problem named by row and field. Pure: no database, no clock.
 
-Columns (CSV header, or keys of each JSON object; names are case-insensitive):
+Columns (CSV header, or keys of each JSON object, typed in api/schemas/account_rows.py as
+`AccountRow`; names are case-insensitive):
 
 * `account_id` (required): the creditor's id for the account; re-importing it updates, never duplicates.
   `debtor_id`: the creditor's id for the person (default: the account id). `debtor_name`.
@@ -52,6 +53,7 @@ from babel.core import get_global
 from phonenumbers import timezone as phone_timezone
 from pydantic import ValidationError
 
+from api.schemas.account_rows import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from api.schemas.dates import years_from
 from db.repositories.campaigns import AccountRecord, ContactRecord
 from domain.account import AccountSnapshot
@@ -61,28 +63,9 @@ from domain.money import to_minor
 from domain.types import Channel
 from strategies.rendering import check_locale
 
-REQUIRED = ("account_id", "country", "currency", "balance", "due_date")
-OPTIONAL = (
-    "debtor_id",
-    "debtor_name",
-    "original_amount",
-    "email",
-    "phone",
-    "whatsapp",
-    "postal_address",
-    "consent",
-    "email_consent",
-    "sms_consent",
-    "whatsapp_consent",
-    "timezone",
-    "region",
-    "locale",
-    "tags",
-    "risk_score",
-    "payments_count",
-    "promises_kept",
-    "promises_broken",
-)
+# The columns, in the order messages list them: the JSON row's fields (api/schemas/account_rows.py).
+REQUIRED = REQUIRED_COLUMNS
+OPTIONAL = OPTIONAL_COLUMNS
 KNOWN = frozenset(REQUIRED + OPTIONAL)
 ALIASES = {"external_id": "account_id", "name": "debtor_name", "state": "region", "time_zone": "timezone"}
 # The channels consent covers, and the column holding the address each uses.

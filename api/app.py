@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
@@ -20,7 +22,11 @@ from api.cors import CodecCorsMiddleware
 from api.deps import Clock, system_clock
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
+from api.openapi import describe_hand_read_bodies, operation_id
 from api.routers import agents, campaigns, codec, kpis, payments, strategies, supervisors, webhooks
+from api.schemas.account_rows import AccountRow
+from api.schemas.strategies import StrategySource
+from api.schemas.webhooks import TWILIO_INBOUND_FORM, TWILIO_STATUS_FORM, PaymentEvent, SendGridEvent
 from api.temporal import TemporalGateway
 from config import Settings, get_settings
 from console import app as console
@@ -42,6 +48,10 @@ Collection campaigns run as durable workflows, one per account.
 Authenticate with a personal key in `X-API-Key`. Every state-changing POST accepts an
 `Idempotency-Key`. Errors are `application/problem+json` (RFC 9457).
 """
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
 
 
 def create_app(
@@ -71,6 +81,7 @@ def create_app(
         # /docs and /redoc are served with pinned local assets by console.install, not from a CDN.
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.sessions = sessions
@@ -83,8 +94,14 @@ def create_app(
     console.install(app, settings)
 
     @app.get("/health", tags=["health"], summary="Liveness: the process answers")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> Health:
+        return Health()
+
+    describe_hand_read_bodies(
+        app,
+        [StrategySource, AccountRow, PaymentEvent, SendGridEvent],
+        [TWILIO_STATUS_FORM, TWILIO_INBOUND_FORM],
+    )
 
     # Outermost first: the size limit applies before idempotency reads a body.
     app.add_middleware(IdempotencyMiddleware, sessions=sessions)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -23,8 +23,14 @@ CursorQuery = Annotated[str | None, Query(max_length=200, description="`next_cur
 
 
 class Page(BaseModel, Generic[T]):
+    """Subclass it per item type (`class TaskPage(Page[TaskPublic])`): the subclass's name is the
+    schema's name in the OpenAPI description, where `Page[TaskPublic]` would be `Page_TaskPublic_`."""
+
     items: list[T]
     next_cursor: str | None = None
+
+
+P = TypeVar("P", bound=Page[Any])
 
 
 def encode_cursor(after_id: int) -> str:
@@ -46,8 +52,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     return after
 
 
-def page_of(items: list[T], ids: list[int], limit: int) -> Page[T]:
-    """A page from up to `limit + 1` fetched rows: the extra row only says that more exist."""
+def page_of(page: type[P], items: list[Any], ids: list[int], limit: int) -> P:
+    """A `page` from up to `limit + 1` fetched rows: the extra row only says that more exist."""
     more = len(items) > limit
-    items = items[:limit]
-    return Page[T](items=items, next_cursor=encode_cursor(ids[limit - 1]) if more else None)
+    return page(items=items[:limit], next_cursor=encode_cursor(ids[limit - 1]) if more else None)

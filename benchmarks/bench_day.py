@@ -79,6 +79,7 @@ from api.auth import issue_key  # noqa: E402
 from api.pagination import encode_cursor  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.session import make_engine, make_session_factory  # noqa: E402
+from stack import parts  # noqa: E402
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_day"
 PARTS = ("seed", "launch", "turns", "running", "memory", "api", "outcome", "scale")
@@ -204,15 +205,11 @@ class Stack:
     def api(self, name: str, processes: int) -> tuple[subprocess.Popen[bytes], str]:
         """A further API on its own port, served by `processes` uvicorn worker processes."""
         port = free_port()
-        process = self.spawn(
-            name,
-            [
-                *(sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1"),
-                *("--port", str(port), "--workers", str(processes), "--log-level", "warning"),
-            ],
-        )
+        log = self.workdir / f"{name}.log"
+        argv = parts.api(port=port, log=log, env=self.env, access_log=False).argv
+        process = self.spawn(name, [*argv, "--workers", str(processes)])
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _http_ok(f"{base}/health"), name, 60, [self.workdir / f"{name}.log"])
+        wait_for(lambda: _http_ok(f"{base}/health"), name, 60, [log])
         return process, base
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -224,42 +221,13 @@ class Stack:
         return process
 
     def start(self) -> None:
-        temporal = str(Path(sys.executable).parent / "temporal")
-        self.spawn(
-            "temporal",
-            [
-                temporal,
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.temporal_port),
-                "--ui-port",
-                str(free_port()),
-                "--log-level",
-                "warn",
-            ],
-        )
+        # The same processes `collect up` starts (stack/parts.py), each spawned here so that the
+        # parts of the run can stop and start workers one by one.
         logs = [self.workdir / "temporal.log", self.workdir / "api.log"]
+        temporal = parts.temporal_dev_server(port=self.temporal_port, log=logs[0], env=self.env, probe=None)
+        self.spawn("temporal", temporal.argv)
         wait_for(lambda: _port_open(self.temporal_port), "the Temporal dev server", 30, logs)
-        self.spawn(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "api.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.api_port),
-                "--log-level",
-                "warning",
-            ],
-        )
+        self.spawn("api", parts.api(port=self.api_port, log=logs[1], env=self.env, access_log=False).argv)
         wait_for(lambda: _http_ok(f"{self.base}/health"), "the API", 60, logs)
 
     def worker(self, name: str, **env: str) -> subprocess.Popen[bytes]:

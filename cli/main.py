@@ -9,6 +9,9 @@ collect api-key create SUBJECT --role R [--queue Q]   print a new key once
 collect api-key list | revoke PREFIX  keys by prefix; revoking takes effect on the next request
 collect api serve [--host H --port P] serve the HTTP API
 collect api openapi                   print the OpenAPI description (committed as openapi.json)
+collect up [--reset]                  the whole product here: Temporal, worker, API and a demo (cli/up.py)
+collect logs [PART] [-f]              the logs of `collect up`'s parts
+collect demo portfolio > accounts.csv synthetic accounts for the import (cli/demo.py)
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import issue_key, revoke_key
+from cli.demo import demo_app
+from cli.up import UP_HELP, logs_command, up_command
 from config import get_settings
 from db.migrate import current_revision, upgrade
 from db.models import ROLES, ApiKey
@@ -52,6 +57,9 @@ keys_app = typer.Typer(help="API keys: one per person, with a role.", no_args_is
 app.add_typer(keys_app, name="api-key")
 api_app = typer.Typer(help="The HTTP API.", no_args_is_help=True)
 app.add_typer(api_app, name="api")
+app.command(name="up", help=UP_HELP)(up_command)
+app.command(name="logs")(logs_command)
+app.add_typer(demo_app, name="demo")
 
 # Wide when piped, so a timeline stays one line per event in files and CI logs.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)

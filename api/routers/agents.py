@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, TemporalDep
 from api.errors import ProblemError, ProblemItem
-from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.schemas.agents import (
     DisputeIn,
     DisputeResolveIn,
@@ -39,6 +39,7 @@ from api.schemas.agents import (
     PlanIn,
     PromiseIn,
     ScoreParts,
+    TaskPage,
     TaskPublic,
     Timeline,
     TimelineEntry,
@@ -162,13 +163,13 @@ def list_tasks(
     status: Annotated[str | None, Query(pattern=r"^(open|claimed)$", description="open or claimed")] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[TaskPublic]:
+) -> TaskPage:
     """Agents: open tasks in your queues and tasks assigned to you. Supervisors: every open and
     claimed task. Ordered by id, paginated with `next_cursor`."""
     rows = tasks.list_active(
         session, who_of(principal), queue=queue, status=status, after=decode_cursor(cursor), limit=limit
     )
-    return page_of([task_public(r) for r in rows], [r.task.id for r in rows], limit)
+    return page_of(TaskPage, [task_public(r) for r in rows], [r.task.id for r in rows], limit)
 
 
 @router.post("/agent/tasks/{task_id}/claim", summary="Claim a task")

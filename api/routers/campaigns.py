@@ -23,14 +23,17 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from temporalio.client import Client
 
 from api import account_import
-from api.account_import import KNOWN, REQUIRED, FileUnreadable, ImportedAccount, ParsedRows, parse_csv, parse_json
+from api.account_import import FileUnreadable, ImportedAccount, ParsedRows, parse_csv, parse_json
 from api.deps import IdempotencyKeyHeader, NowDep, Planner, SessionDep, Strategist, Supervisor, TemporalDep
 from api.errors import PROBLEM_JSON, Problem, ProblemError
-from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
+from api.openapi import schema_ref
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from api.schemas.account_rows import AccountRow
 from api.schemas.campaigns import (
     CAMPAIGN_ID_PATTERN,
     CampaignCreate,
     CampaignMove,
+    CampaignPage,
     CampaignPublic,
     CampaignSummary,
     ImportReport,
@@ -55,21 +58,13 @@ CampaignPath = Annotated[str, Path(pattern=CAMPAIGN_ID_PATTERN, description="The
 IMPORT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "Accounts as CSV with a header row, or a JSON list of objects with the same keys. "
-        "See the columns in the operation's description.",
+        "description": "Accounts as CSV with a header row, or as JSON: a list of AccountRow objects with the same "
+        "columns, read and reported the same way (see the columns in the operation's description). Either body "
+        "may be as large as the API's request limit (`COLLECT_API_MAX_BODY_BYTES`, 20 MiB unless configured); "
+        "a larger one gets 413 before it is read.",
         "content": {
+            "application/json": {"schema": {"type": "array", "items": schema_ref(AccountRow.__name__)}},
             "text/csv": {"schema": {"type": "string"}},
-            "application/json": {
-                "schema": {
-                    "type": "array",
-                    # Any object is taken: one that is not a valid account is reported in its row.
-                    "items": {
-                        "type": "object",
-                        "properties": {name: {} for name in sorted(KNOWN)},
-                        "description": f"Required: {', '.join(REQUIRED)}.",
-                    },
-                }
-            },
         },
     }
 }
@@ -190,14 +185,14 @@ def list_campaigns(
     status: Annotated[Literal["draft", "running", "paused", "stopped"] | None, Query()] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[CampaignSummary]:
+) -> CampaignPage:
     # Campaign ids are the creditor's strings, so the cursor counts the campaigns already listed.
     offset = decode_cursor(cursor) or 0
     if not 0 <= offset < 2**31:
         raise ProblemError(400, "The cursor is not one this API issued; start again without it.")
     rows = repo.list_campaigns(session, status=status, offset=offset, limit=limit)
     items = [CampaignSummary(**_summary(c)) for c in rows]
-    return page_of(items, list(range(offset + 1, offset + len(rows) + 1)), limit)
+    return page_of(CampaignPage, items, list(range(offset + 1, offset + len(rows) + 1)), limit)
 
 
 @router.get("/campaigns/{campaign_id}", summary="A campaign with its launch progress")

@@ -22,8 +22,8 @@ from temporalio.service import RPCError
 
 from api.deps import IdempotencyKeyHeader, NowDep, SessionDep, Supervisor, TemporalDep
 from api.errors import ProblemError, ProblemItem
-from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
-from api.schemas.payments import DB_INT_MAX, PaymentIn, PaymentOut, PaymentRecorded
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from api.schemas.payments import DB_INT_MAX, PaymentIn, PaymentOut, PaymentPage, PaymentRecorded
 from api.temporal import TemporalGateway, fresh
 from db.models import Account, Payment
 from db.repositories import payments as ledger
@@ -181,9 +181,9 @@ def list_payments(
     who: Supervisor,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[PaymentOut]:
+) -> PaymentPage:
     """Every payment recorded on the account, with what each was allocated to."""
     if session.get(Account, account_id) is None:
         raise ProblemError(404, f"There is no account {account_id}.")
     rows = ledger.for_account(session, account_id, decode_cursor(cursor), limit + 1)
-    return page_of([payment_out(p) for p in rows], [p.id for p in rows], limit)
+    return page_of(PaymentPage, [payment_out(p) for p in rows], [p.id for p in rows], limit)

@@ -12,19 +12,23 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import IdempotencyKeyHeader, NowDep, Planner, SessionDep, Strategist
 from api.errors import PROBLEM_JSON, Problem, ProblemError, ProblemItem
-from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
+from api.openapi import schema_ref
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.schemas.strategies import (
     NamedChanges,
     SimulateRequest,
     SimulationResult,
+    SimulationTimelineEntry,
     StrategyDiff,
+    StrategySource,
     StrategyVersionDetail,
+    StrategyVersionPage,
     StrategyVersionPublic,
-    TimelineEntry,
     ValidationResult,
 )
 from db.models import StrategyVersion
@@ -50,22 +54,15 @@ YAML_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": (
-            'The strategy\'s YAML text (or JSON `{"yaml": "..."}`): at most '
-            f"{MAX_DOCUMENT_BYTES:,} bytes of YAML, nested at most {MAX_DEPTH} levels, in a body of at most "
-            f"{MAX_BODY_BYTES:,} bytes (larger bodies get 413 before they are read); compiled, at most "
+            'The strategy\'s YAML text, or JSON `{"yaml": "..."}` (StrategySource) for clients that send only '
+            f"JSON: at most {MAX_DOCUMENT_BYTES:,} bytes of YAML, nested at most {MAX_DEPTH} levels, in a body of "
+            f"at most {MAX_BODY_BYTES:,} bytes (larger bodies get 413 before they are read); compiled, at most "
             f"{MAX_COMPILED_BYTES:,} bytes."
         ),
         "content": {
+            "application/json": {"schema": schema_ref(StrategySource.__name__)},
             "application/yaml": {"schema": {"type": "string"}},
             "text/plain": {"schema": {"type": "string"}},
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"yaml": {"type": "string"}},
-                    "required": ["yaml"],
-                    "additionalProperties": False,
-                }
-            },
         },
     }
 }
@@ -89,13 +86,10 @@ async def _yaml_source(request: Request) -> str:
             raise ProblemError(400, "The body is not JSON.") from None
         except (RecursionError, ValueError):  # nested thousands deep; a number beyond Python's digit limit
             raise ProblemError(400, "The body is JSON too deeply nested or with too long a number to read.") from None
-        if not isinstance(parsed, dict) or set(parsed) != {"yaml"} or not isinstance(parsed["yaml"], str):
-            raise ProblemError(
-                422,
-                'Expected {"yaml": "<the strategy text>"}.',
-                errors=[ProblemItem(pointer="/yaml", detail="required")],
-            )
-        text = parsed["yaml"]
+        try:
+            text = StrategySource.model_validate(parsed).yaml
+        except ValidationError as exc:
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     else:
         raise ProblemError(
             415, f"Send the strategy as application/yaml, text/plain or application/json (got {media or 'none'})."
@@ -210,7 +204,7 @@ def publish_strategy(
     return _detail(row)
 
 
-@router.get("/strategies", summary="List published versions", response_model=Page[StrategyVersionPublic])
+@router.get("/strategies", summary="List published versions", response_model=StrategyVersionPage)
 def list_strategies(
     _: Planner,
     session: SessionDep,
@@ -220,9 +214,9 @@ def list_strategies(
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[StrategyVersionPublic]:
+) -> StrategyVersionPage:
     rows = repo.list_versions(session, strategy_id=strategy_id, after=decode_cursor(cursor), limit=limit)
-    return page_of([_public(r) for r in rows], [r.id for r in rows], limit)
+    return page_of(StrategyVersionPage, [_public(r) for r in rows], [r.id for r in rows], limit)
 
 
 @router.get(
@@ -309,7 +303,7 @@ def simulate_strategy(
         return at.astimezone(zone)
 
     timeline = [
-        TimelineEntry(
+        SimulationTimelineEntry(
             at=e.at.astimezone(UTC),
             at_local=local(e.at),
             kind=e.kind,

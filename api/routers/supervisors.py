@@ -16,11 +16,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, Supervisor, TemporalDep
-from api.pagination import CursorQuery, LimitQuery, Page, decode_cursor, page_of
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.routers.agents import AccountId, TaskId, task_public, timeline_entries
 from api.schemas.agents import TaskPublic
 from api.schemas.supervisors import (
     AccountDetail,
+    AccountPage,
     AccountSummary,
     ApprovalDecisionIn,
     CloseIn,
@@ -104,7 +105,7 @@ def list_accounts(
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[AccountSummary]:
+) -> AccountPage:
     """Accounts by campaign, stage, segment, variant, agent (the read model's assigned agent) and
     days-past-due bucket, ordered by id and paginated with `next_cursor`. Agents see only their
     own accounts."""
@@ -120,7 +121,7 @@ def list_accounts(
     rows = accounts.listing(
         session, filters, today=today, who=who_of(principal), after=decode_cursor(cursor), limit=limit
     )
-    return page_of([summary(a, r, today) for a, r in rows], [a.id for a, _ in rows], limit)
+    return page_of(AccountPage, [summary(a, r, today) for a, r in rows], [a.id for a, _ in rows], limit)
 
 
 @router.get("/accounts/{account_id}", summary="One account in full")

@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import signatures
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ProblemError, ProblemItem
+from api.openapi import schema_ref
 from api.routers.payments import deliver_payment, receive_payment
 from api.schemas.webhooks import (
     TWILIO_INBOUND_FORM,
@@ -183,7 +184,7 @@ def _account_of(session: Session, event: PaymentEvent) -> Account:
 @router.post(
     "/payments/{provider}",
     summary="A payment provider reports a payment (HMAC-SHA256 signed, one secret per provider)",
-    openapi_extra=_json_body(PaymentEvent.model_json_schema()),
+    openapi_extra=_json_body(schema_ref(PaymentEvent.__name__)),
 )
 def payment_webhook(
     provider: ProviderPath,
@@ -267,7 +268,7 @@ def _occurred(timestamp: int | None, now: datetime) -> datetime:
 @router.post(
     "/sendgrid/events",
     summary="SendGrid's Event Webhook (ECDSA signed)",
-    openapi_extra=_json_body({"type": "array", "items": SendGridEvent.model_json_schema()}),
+    openapi_extra=_json_body({"type": "array", "items": schema_ref(SendGridEvent.__name__)}),
 )
 def sendgrid_events(
     body: RawBody,
@@ -423,7 +424,7 @@ def keyword_intent(body: str, opt_out_type: str | None) -> str:
     summary="Twilio's status callback for messages and calls (X-Twilio-Signature)",
     response_class=Response,
     responses=TWIML_RESPONSE,
-    openapi_extra=_form_body(TWILIO_STATUS_FORM),
+    openapi_extra=_form_body(schema_ref(TWILIO_STATUS_FORM["title"])),
 )
 def twilio_status(
     request: Request,
@@ -474,7 +475,7 @@ def twilio_status(
     summary="An inbound SMS or WhatsApp message (X-Twilio-Signature)",
     response_class=Response,
     responses=TWIML_RESPONSE,
-    openapi_extra=_form_body(TWILIO_INBOUND_FORM),
+    openapi_extra=_form_body(schema_ref(TWILIO_INBOUND_FORM["title"])),
 )
 def twilio_inbound(
     request: Request,

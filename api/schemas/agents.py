@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.pagination import Page
 from api.schemas.dates import Day
 from domain.types import Outcome
 from workflows.contracts import AccountView
@@ -137,3 +138,7 @@ class OutcomeResult(BaseModel):
 
     task: TaskPublic
     account: AccountView
+
+
+class TaskPage(Page[TaskPublic]):
+    """A page of tasks."""

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.account_import import normalize_email, normalize_phone
+from api.pagination import Page
 from workflows.contracts import DEFAULT_LAUNCH_BATCH, DEFAULT_LAUNCH_CONCURRENCY
 
 # No colon: campaign ids are part of workflow ids (`debtor:<campaign>:<account>`).
@@ -146,3 +147,7 @@ class CampaignMove(BaseModel):
 
     strategy_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="A published version's hash.")
     step: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
+
+
+class CampaignPage(Page[CampaignSummary]):
+    """A page of campaigns."""

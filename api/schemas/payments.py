@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.pagination import Page
+
 # PostgreSQL refuses NUL characters in text; refused here with a clear message instead.
 _NO_NUL = r"^[^\x00]*$"
 DB_INT_MAX = 2**31 - 1  # account ids are 32-bit integers in PostgreSQL
@@ -89,3 +91,7 @@ class PaymentRecorded(PaymentOut):
         default=False,
         description="Whether the account's workflow has the payment; false: recorded, delivered later if it can be.",
     )
+
+
+class PaymentPage(Page[PaymentOut]):
+    """A page of payments."""

@@ -1,5 +1,5 @@
-"""Request and response bodies of the strategy endpoints: validation results, published versions,
-diffs and simulated timelines."""
+"""Request and response bodies of the strategy endpoints: a strategy's source as JSON, validation
+results, published versions, diffs and simulated timelines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.pagination import Page
 from simulator.scenario import ScenarioDoc
+from strategies.limits import MAX_DEPTH, MAX_DOCUMENT_BYTES
+
+
+class StrategySource(BaseModel):
+    """A strategy sent as JSON: its YAML text in one field (for clients that send only JSON)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    yaml: str = Field(
+        description=f"The strategy's YAML text: at most {MAX_DOCUMENT_BYTES:,} bytes (UTF-8), nested at most "
+        f"{MAX_DEPTH} levels, as when sent as YAML."
+    )
 
 
 class StrategySummary(BaseModel):
@@ -72,7 +85,10 @@ class SimulateRequest(ScenarioDoc):
     model_config = ConfigDict(extra="forbid")
 
 
-class TimelineEntry(BaseModel):
+class SimulationTimelineEntry(BaseModel):
+    """One moment of a simulated account's run (the account timeline of a live account is a
+    `TimelineEntry`)."""
+
     at: datetime = Field(description="When, in UTC.")
     at_local: datetime = Field(description="The same moment in the debtor's time zone.")
     kind: str = Field(
@@ -107,4 +123,8 @@ class SimulationResult(BaseModel):
     stopped: str | None = Field(
         default=None, description="Why the run ended before `days` (it took more turns than a simulation follows)."
     )
-    timeline: list[TimelineEntry]
+    timeline: list[SimulationTimelineEntry]
+
+
+class StrategyVersionPage(Page[StrategyVersionPublic]):
+    """A page of published strategy versions."""

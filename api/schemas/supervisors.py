@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from api.pagination import Page
 from api.schemas.agents import NOTE_MAX, Request, TaskPublic, Text, TimelineEntry
 from workflows.contracts import AccountView
 
@@ -111,3 +112,7 @@ class ApprovalDecisionIn(Request):
 class StrategyMoveIn(Request):
     strategy_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="A published version's hash.")
     step: Name | None = Field(default=None, description="Where to continue; by default the step of the same name.")
+
+
+class AccountPage(Page[AccountSummary]):
+    """A page of accounts."""

@@ -88,6 +88,7 @@ class SendGridAck(BaseModel):
 
 # Documented in OpenAPI only: Twilio posts form fields, read after the signature is checked.
 TWILIO_STATUS_FORM: dict[str, Any] = {
+    "title": "TwilioStatusCallback",
     "type": "object",
     "properties": {
         "MessageSid": {"type": "string"},
@@ -101,6 +102,7 @@ TWILIO_STATUS_FORM: dict[str, Any] = {
     },
 }
 TWILIO_INBOUND_FORM: dict[str, Any] = {
+    "title": "TwilioInboundMessage",
     "type": "object",
     "properties": {
         "MessageSid": {"type": "string"},

@@ -21,9 +21,11 @@ PUBLIC_BASE_URL = "https://collect.example"
 
 @dataclass
 class Api:
-    """The app under test, with a key per caller: `as_("strategist")` gives that caller's headers."""
+    """The app under test, with a key per caller: `as_("strategist")` gives that caller's headers.
+    `transport` reaches the same app, for clients other than `http` (a generated one)."""
 
     http: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport
     sessions: sessionmaker[Session]
     env: WorkflowEnvironment
     settings: Settings

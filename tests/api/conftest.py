@@ -37,4 +37,4 @@ async def api(env: WorkflowEnvironment, sessions: sessionmaker[Session], worker:
         session.commit()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield Api(http=http, sessions=sessions, env=env, settings=settings, keys=keys)
+        yield Api(http=http, transport=transport, sessions=sessions, env=env, settings=settings, keys=keys)

@@ -21,6 +21,7 @@ from api.account_import import (
     parse_row,
     zones,
 )
+from api.schemas.account_rows import AccountRow
 from domain.types import Channel
 
 # The import's day: every check relative to it is pinned, never the day the suite runs.
@@ -271,6 +272,78 @@ class TestRows:
             with pytest.raises(FileUnreadable) as caught:
                 parse_json(bad, today=TODAY)
             assert caught.value.status == 422
+
+
+class TestTypedJsonRows:
+    """The JSON form's declared types (AccountRow, what generated clients send) are read as the
+    CSV's text is: the same account, and the same problems in the same row."""
+
+    TYPED = AccountRow(
+        account_id="CL-7",
+        country="CL",
+        currency="CLP",
+        balance=150000,
+        due_date=date(2026, 10, 1),
+        debtor_id="RUT-7",
+        debtor_name="Ana Pérez",
+        original_amount="200000",
+        email="ana@example.com",
+        phone="9 8765 4321",
+        whatsapp="+56 9 8765 4322",
+        postal_address="Av. Providencia 1234, Santiago",
+        consent=True,
+        email_consent=False,
+        sms_consent=None,
+        whatsapp_consent=True,
+        timezone="America/Santiago",
+        region="Metropolitana",
+        locale="es-CL",
+        tags=["vip", "tramo-2"],
+        risk_score=0.35,
+        payments_count=3,
+        promises_kept=2,
+        promises_broken=1,
+    )
+    AS_TEXT = (
+        "account_id,country,currency,balance,due_date,debtor_id,debtor_name,original_amount,email,phone,whatsapp,"
+        "postal_address,consent,email_consent,sms_consent,whatsapp_consent,timezone,region,locale,tags,risk_score,"
+        "payments_count,promises_kept,promises_broken\n"
+        "CL-7,CL,CLP,150000,2026-10-01,RUT-7,Ana Pérez,200000,ana@example.com,9 8765 4321,+56 9 8765 4322,"
+        '"Av. Providencia 1234, Santiago",sí,no,,yes,America/Santiago,Metropolitana,es-CL,vip;tramo-2,0.35,3,2,1\n'
+    )
+
+    def test_every_typed_field_reads_as_its_csv_text(self) -> None:
+        as_json = parse_json(f"[{self.TYPED.model_dump_json()}]".encode(), today=TODAY)
+        as_csv = parse_csv(self.AS_TEXT.encode(), today=TODAY)
+        assert as_json.problems == as_csv.problems == []
+        assert as_json.accounts == as_csv.accounts
+        snap = as_json.accounts[0].record.snapshot
+        assert (snap.balance, snap.original_amount, snap.payments_count, snap.tags) == (
+            150000,
+            200000,
+            3,
+            ("vip", "tramo-2"),
+        )
+        assert snap.opted_out == (Channel.EMAIL,)
+
+    def test_the_same_mistakes_are_the_same_problems_in_the_same_row(self) -> None:
+        wrong = self.TYPED.model_copy(update={"balance": "-5", "country": "Chile", "payments_count": -1})
+        as_json = parse_json(f"[{wrong.model_dump_json()}]".encode(), today=TODAY)
+        as_csv = parse_csv(
+            self.AS_TEXT.replace(",150000,", ",-5,")
+            .replace("CL-7,CL,", "CL-7,Chile,")
+            .replace(",3,2,1", ",-1,2,1")
+            .encode(),
+            today=TODAY,
+        )
+        assert {p.field for p in as_json.problems} == {"balance", "country", "payments_count"}
+        assert as_json.problems == as_csv.problems
+
+    def test_unknown_keys_are_reported_and_ignored(self) -> None:
+        row = AccountRow.model_validate({**self.TYPED.model_dump(mode="json"), "segmento": "A"})
+        parsed = parse_json(f"[{row.model_dump_json()}]".encode(), today=TODAY)
+        assert parsed.ignored_columns == ["segmento"]
+        assert [a.external_id for a in parsed.accounts] == ["CL-7"]
 
 
 REQUIRED_HEADER = ["account_id", "country", "currency", "balance", "due_date"]
