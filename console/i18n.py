@@ -88,10 +88,11 @@ class Formats:
         self.money_locale = money_locale or lang
         self.tz = zone(zone_name)
 
-    def money(self, amount: int | None, currency: str | None) -> str:
+    def money(self, amount: int | None, currency: str | None, locale: str | None = None) -> str:
+        """`locale`: a row's own (an account's, in a list of many); else the page's money locale."""
         if amount is None or currency is None:
             return "—"
-        return product_money(amount, currency, self.money_locale)
+        return product_money(amount, currency, locale or self.money_locale)
 
     def when(self, value: datetime | None) -> str:
         if value is None:

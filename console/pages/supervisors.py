@@ -55,6 +55,11 @@ def _strategy_locale(session: Session, campaign_id: str) -> str | None:
     return str(version.compiled_json.get("locale")) if version is not None else None
 
 
+def _locales(session: Session, campaign_ids: set[str]) -> dict[str, str | None]:
+    """Each campaign's strategy locale, for lists whose rows name no locale of their own."""
+    return {campaign_id: _strategy_locale(session, campaign_id) for campaign_id in campaign_ids}
+
+
 def _campaign_formats(session: Session, lang: str, campaign: Campaign) -> Formats:
     """Money in the campaign's strategy's locale (the one its messages use), times in UTC."""
     return Formats(lang, money_locale=_strategy_locale(session, campaign.id))
@@ -162,8 +167,11 @@ def account_list(
     rows = rows[:PAGE]
     query = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
     next_query = {**query, "cursor": encode_cursor(rows[-1][0].id)} if more else None
+    fallback = _locales(session, {a.campaign_id for a, _ in rows})
     context = {
-        "rows": [(a, r, (today - a.due_date).days) for a, r in rows],
+        "rows": [
+            (a, r, (today - a.due_date).days, a.snapshot_json.get("locale") or fallback[a.campaign_id]) for a, r in rows
+        ],
         "filters": filters,
         "query": query,
         "next_query": next_query,
@@ -227,7 +235,7 @@ def account_live(
 ) -> Response:
     """The live-state panel alone: the account page refreshes it with HTMX."""
     context, formats = _account_context(request, session, temporal, principal, account_id)
-    return render(request, "supervisors/_live.html", context, formats=formats)
+    return render(request, "partials/live_state.html", context, formats=formats)
 
 
 def _versions_for(session: Session, currency: str) -> list[Any]:
@@ -340,8 +348,9 @@ def approval_queue(
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     query = {"campaign_id": campaign_id} if campaign_id else {}
+    fallback = _locales(session, {a.campaign_id for a in rows})
     context = {
-        "rows": rows,
+        "rows": [(a, a.debtor_locale or fallback[a.campaign_id]) for a in rows],
         "campaign_id": campaign_id or "",
         "campaigns": _all_campaigns(session),
         "next_query": {**query, "cursor": encode_cursor(rows[-1].approval_id)} if more else None,

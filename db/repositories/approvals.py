@@ -21,6 +21,7 @@ class Waiting:
     campaign_id: str
     external_id: str
     debtor_name: str
+    debtor_locale: str  # empty when the import named none (the strategy's locale applies)
     subject: str  # step | legal
     step: str
     requested_at: datetime
@@ -31,7 +32,7 @@ class Waiting:
 def pending(session: Session, *, campaign_id: str | None, after: int | None, limit: int) -> list[Waiting]:
     """Up to `limit + 1` pending approvals by id (the extra one tells that more exist)."""
     query = (
-        select(Approval, Account, Debtor.name, AccountStateRow.balance)
+        select(Approval, Account, Debtor.name, Debtor.locale, AccountStateRow.balance)
         .join(Account, Account.id == Approval.account_id)
         .join(Debtor, Debtor.id == Account.debtor_id)
         .outerjoin(AccountStateRow, AccountStateRow.account_id == Account.id)
@@ -50,11 +51,12 @@ def pending(session: Session, *, campaign_id: str | None, after: int | None, lim
             campaign_id=account.campaign_id,
             external_id=account.external_id,
             debtor_name=name,
+            debtor_locale=locale,
             subject=approval.subject,
             step=approval.step,
             requested_at=approval.requested_at,
             balance=balance if balance is not None else account.balance,
             currency=account.currency,
         )
-        for approval, account, name, balance in session.execute(query)
+        for approval, account, name, locale, balance in session.execute(query)
     ]
