@@ -28,11 +28,12 @@ from simulator.engine import Run
 from simulator.engine import simulate as run_simulation
 from simulator.scenario import ScenarioDoc, ScriptedResponder, default_account, parse_start, to_events
 from strategies.compiler import Compiled, compile_text
-from strategies.loader import StrategyInvalid
+from strategies.loader import StrategyInvalid, parse, translate
 
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = "strategy.yaml"
+SCENARIO_NAME = "scenario.yaml"
 
 
 def compile_source(source: str) -> Compiled:
@@ -115,6 +116,22 @@ def _named_changes(a: dict[str, Any], b: dict[str, Any]) -> Changes:
         removed=sorted(set(a) - set(b)),
         changed=sorted(name for name in set(a) & set(b) if a[name] != b[name]),
     )
+
+
+def read_scenario(text: str) -> ScenarioDoc:
+    """A scenario written as YAML (as `collect strategy simulate --scenario` reads it); Invalid
+    with each error's line and column otherwise. Blank: the default scenario."""
+    if not text.strip():
+        return ScenarioDoc()
+    try:
+        src = parse(text, SCENARIO_NAME)
+        return ScenarioDoc.model_validate(src.data if src.data is not None else {})
+    except StrategyInvalid as exc:
+        errors = exc.errors
+    except ValidationError as exc:
+        errors = translate(src, exc)
+    fields = [Field(None, e.message, line=e.line, column=e.col) for e in errors]
+    raise Invalid(f"The scenario is not valid ({len(fields)} error{'s' if len(fields) != 1 else ''}).", fields=fields)
 
 
 @dataclass(frozen=True)
