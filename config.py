@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     # cost-per-amount-collected KPI. JSON in the environment, e.g. {"sms": 8, "email": 0}.
     channel_costs: dict[str, int] = {"email": 0, "sms": 0, "whatsapp": 0, "voice": 0, "letter": 0}
 
+    # Where `collect up` keeps a local stack: the SQLite database, Temporal's state, the payload
+    # development key, each part's log and the demo's API keys. Relative paths are read from the
+    # directory `collect up` runs in (bin/run: the checkout).
+    data_dir: str = ".collect"
+
     # The web console (/console): its session cookies are signed with this secret (at least 32
     # characters; every API process must share it). Unset, a local Temporal gets a development
     # secret generated once and kept in the file below, like the payload key; a production-like
@@ -105,11 +110,6 @@ class Settings(BaseSettings):
     console_dev_secret_path: str = "collect-console-dev.key"
     # How long a console sign-in lasts; the key's revocation ends it sooner.
     console_session_hours: float = 8.0
-
-    # Where `collect up` keeps a local stack: the SQLite database, Temporal's state, the payload
-    # development key, each part's log and the demo's API keys. Relative paths are read from the
-    # directory `collect up` runs in (bin/run: the checkout).
-    data_dir: str = ".collect"
 
     log_level: str = "INFO"
     # Workflows a worker keeps in memory between tasks (sticky execution). 0 turns stickiness

@@ -58,6 +58,11 @@ class DataDir:
         return self.root / "payload-dev.key"
 
     @property
+    def console_secret(self) -> Path:
+        """The web console's development secret (signs its session cookies)."""
+        return self.root / "console-dev.key"
+
+    @property
     def keys_file(self) -> Path:
         return self.root / "keys.json"
 

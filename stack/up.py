@@ -113,6 +113,7 @@ def child_environment(settings: Settings, options: UpOptions, data: DataDir, the
         "COLLECT_DATABASE_URL": the_plan.database_url,
         "COLLECT_TEMPORAL_ADDRESS": the_plan.temporal_address,
         "COLLECT_PAYLOAD_DEV_KEY_PATH": str(data.payload_key),
+        "COLLECT_CONSOLE_DEV_SECRET_PATH": str(data.console_secret),
         # Temporal's UI on its port may call the API's codec endpoint from the browser.
         "COLLECT_CODEC_CORS_ORIGINS": json.dumps(sorted({*settings.codec_cors_origins, *ui})),
     }
@@ -284,6 +285,7 @@ def _ready(
     out.print(f"\n[bold green]Ready[/] in {elapsed:.1f} s.\n")
     where = Table.grid(padding=(0, 2))
     where.add_row("API", api, f"docs: {api}/docs")
+    where.add_row("Console", f"{api}/console", "sign in with an API key")
     if the_plan.local_temporal:
         ui = f"http://{parts.reachable(options.host)}:{options.ui_port}"
         where.add_row("Temporal UI", ui, f"gRPC {the_plan.temporal_address}, namespace default")

@@ -65,6 +65,13 @@ def _campaign_formats(session: Session, lang: str, campaign: Campaign) -> Format
     return Formats(lang, money_locale=_strategy_locale(session, campaign.id))
 
 
+def _in_declared_order(session: Session, campaign: Campaign, found: list[kpis.VariantKpis]) -> list[kpis.VariantKpis]:
+    """Variants as the strategy declares them (its champion first), then any other."""
+    version = strategy_versions.by_hash(session, campaign.strategy_hash)
+    declared = [str(v["name"]) for v in (version.compiled_json.get("variants") or [])] if version is not None else []
+    return sorted(found, key=lambda v: declared.index(v.variant) if v.variant in declared else len(declared))
+
+
 def _seconds(day: date) -> int:
     return (day - EPOCH).days * 86400
 
@@ -123,6 +130,7 @@ def campaign_overview(
     context: dict[str, Any] = {
         "campaign": campaign,
         "report": report,
+        "variants": _in_declared_order(session, campaign, report.variants),
         "funnel": stages,
         "funnel_total": max([progress.total, 1]),
         "chart": chart,

@@ -20,8 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from clock import TEST_TODAY
 from live_stack import LiveStack
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route
+
+from stack import demo
+from stack.data_dir import DataDir
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("COLLECT_CHROMIUM", "/usr/bin/chromium")
@@ -39,7 +43,8 @@ PEOPLE = {
 }
 GENERAL_ACCOUNTS = 5
 LEGAL_BALANCE = 6_000_000  # the strategy sends it to a legal referral that waits for approval
-PAYMENT = 50_000
+DEMO_ACCOUNTS = 30
+PAYMENT = 10_000  # less than any demo balance (stack/portfolio.py: at least 17,500 CLP)
 
 
 @dataclass
@@ -48,9 +53,11 @@ class Seeded:
 
     stack: LiveStack
     database: str  # sqlite | postgresql: names the screenshots' folder
+    database_url: str
     keys: dict[str, str]
     campaign_id: str
-    accounts: dict[str, int] = field(default_factory=dict)  # external id -> accounts.id
+    accounts: dict[str, int] = field(default_factory=dict)  # external id -> accounts.id, test campaign
+    demo_accounts: dict[str, int] = field(default_factory=dict)  # the same, demo campaign
     legal_account: str = ""  # external id of the account waiting for approval
 
     @property
@@ -99,32 +106,52 @@ def answer(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-def seed(stack: LiveStack, database: str, keys: dict[str, str], strategy_hash: str) -> Seeded:
-    """A campaign of the test strategy, imported and launched through the API, every account's
-    first turn taken, and one payment received (so the KPIs have money to show)."""
-    seeded = Seeded(stack=stack, database=database, keys=keys, campaign_id=CAMPAIGN)
+def seed(stack: LiveStack, database: str, database_url: str, keys: dict[str, str], folder: Path) -> Seeded:
+    """Everything through the API: the demo `collect up` seeds (stack/demo.py: every shipped
+    strategy, the `demo` campaign with champion and challenger, a synthetic portfolio, launched),
+    one payment on a demo account so the KPIs have money to show, and a small campaign of the
+    test strategy whose large account waits for a supervisor's approval."""
+    seeded = Seeded(stack=stack, database=database, database_url=database_url, keys=keys, campaign_id=CAMPAIGN)
+    data = DataDir.at(folder)
+    data.create()
+    report = demo.seed(
+        stack.base_url, keys["admin"], data, ROOT / "strategies", accounts=DEMO_ACCOUNTS, today=TEST_TODAY
+    )
+    assert (report.launch_status, report.total) == ("done", DEMO_ACCOUNTS), report
     rows = [account_row(n, 150_000 + 1_000 * n) for n in range(1, GENERAL_ACCOUNTS + 1)]
     rows.append(account_row(99, LEGAL_BALANCE))
     seeded.legal_account = rows[-1]["account_id"]
     with seeded.api("strategist") as strategist, seeded.api("supervisor") as supervisor:
-        body = {"id": CAMPAIGN, "name": "Consumo consola", "strategy_hash": strategy_hash, "creditor_name": "Andes"}
+        published = strategist.post(
+            "/strategies", content=STRATEGY.read_bytes(), headers={"Content-Type": "application/yaml"}
+        )
+        assert published.status_code in (200, 201), published.text
+        body = {
+            "id": CAMPAIGN,
+            "name": "Consumo consola",
+            "strategy_hash": published.json()["hash"],
+            "creditor_name": "Andes",
+        }
         answer(strategist.post("/campaigns", json=body), 201)
-        report = answer(
+        imported = answer(
             strategist.post(
                 f"/campaigns/{CAMPAIGN}/accounts", content=csv_of(rows), headers={"Content-Type": "text/csv"}
             )
         )
-        assert report["accepted"] == len(rows), report
+        assert imported["accepted"] == len(rows), imported
         answer(strategist.post(f"/campaigns/{CAMPAIGN}/launch", json={}), 202)
 
-        def all_started() -> bool:
-            launch = answer(strategist.get(f"/campaigns/{CAMPAIGN}"))
-            return launch["launch"]["status"] == "done" and sum(launch["accounts_by_stage"].values()) == len(rows)
+        def all_started(campaign: str, total: int) -> bool:
+            launch = answer(strategist.get(f"/campaigns/{campaign}"))
+            return launch["launch"]["status"] == "done" and sum(launch["accounts_by_stage"].values()) == total
 
-        until(all_started, "every account's first turn")
+        until(lambda: all_started(CAMPAIGN, len(rows)), "every account's first turn")
+        until(lambda: all_started(demo.CAMPAIGN_ID, DEMO_ACCOUNTS), "every demo account's first turn")
         listed = answer(supervisor.get("/accounts", params={"campaign_id": CAMPAIGN, "limit": 100}))["items"]
         seeded.accounts = {a["external_id"]: a["id"] for a in listed}
-        paid = seeded.accounts[rows[0]["account_id"]]
+        listed = answer(supervisor.get("/accounts", params={"campaign_id": demo.CAMPAIGN_ID, "limit": 100}))["items"]
+        seeded.demo_accounts = {a["external_id"]: a["id"] for a in listed}
+        paid = seeded.demo_accounts[min(seeded.demo_accounts)]
         payment = {"account_id": paid, "provider": "bank-transfer", "provider_payment_id": "tx-console-1"}
         answer(supervisor.post("/payments", json={**payment, "amount": PAYMENT, "currency": "CLP"}), 201)
         until(

@@ -1,6 +1,6 @@
 """The browser tests' fixtures: the live product on SQLite and on PostgreSQL (one stack per
 database for the module, seeded once through the API: tests/console/browser_harness.py), and one
-headless Chromium for the session.
+headless Chromium per stack.
 
 Each test gets a fresh browser context (no cookies) whose every request is checked: one to any
 other host than the app is refused and fails the test, as do script errors and console errors
@@ -16,16 +16,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser_harness import CHROMIUM, CONSOLE_SECRET, PEOPLE, SCREENSHOTS, STRATEGY, Seeded, Watch, new_page, seed
+from browser_harness import CHROMIUM, CONSOLE_SECRET, PEOPLE, SCREENSHOTS, Seeded, Watch, new_page, seed
 from empty_databases import POSTGRES_ENV, postgres_server, throwaway_database
 from live_stack import live_stack
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from api.auth import issue_key
 from db.migrate import upgrade
-from db.repositories import strategies as strategies_repo
 from db.session import make_engine, make_session_factory
-from strategies.compiler import compile_file
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -39,25 +37,26 @@ def product(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         engine = make_engine(url)
         with make_session_factory(engine)() as session:
             keys = {who: issue_key(session, *person).key for who, person in PEOPLE.items()}
-            strategy = compile_file(str(STRATEGY)).strategy
-            strategies_repo.publish(session, strategy, source_yaml=STRATEGY.read_text("utf-8"), published_by="sofia")
             session.commit()
         engine.dispose()
         env = {"COLLECT_CONSOLE_SECRET": CONSOLE_SECRET, "COLLECT_CHANNEL_COSTS": '{"email": 25}'}
         with live_stack(url, folder, extra_env=env) as stack:
-            yield seed(stack, request.param, keys, strategy.hash)
+            yield seed(stack, request.param, url, keys, folder / "demo")
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
+@pytest.fixture(scope="module")
+def playwright(product: Seeded) -> Iterator[Playwright]:
+    """Started after the stack: Playwright's sync API runs an event loop in this thread, and the
+    stack's start-up probe (stack/parts.py) runs its own, which cannot start inside another."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run installs it)")
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One browser per stack (per database)."""
     launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
     yield launched
     launched.close()
