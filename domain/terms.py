@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from pydantic import Field
+
 from domain.frozen import Frozen
 from domain.strategy import Frequency
 
@@ -21,8 +23,8 @@ def first_day_after(today: date) -> date:
 
 
 class PromiseLimits(Frozen):
-    max_days_ahead: int
-    max_amount: int  # the balance, in minor units
+    max_days_ahead: int = Field(description="A promise falls after the debtor's today and at most this many days on.")
+    max_amount: int = Field(description="A promise is at most the balance (minor units).")
 
     def latest(self, today: date) -> date:
         """The furthest promise date the strategy accepts on the debtor's `today`."""
@@ -31,15 +33,19 @@ class PromiseLimits(Frozen):
 
 class PlanLimits(Frozen):
     max_installments: int
-    min_down_payment: int  # minor units: `min_down_payment_pct`% of the balance, rounded half up
+    min_down_payment: int = Field(
+        description="Minor units: `min_down_payment_pct` percent of the balance, rounded half up."
+    )
     min_down_payment_pct: str
-    balance: int  # the down payment stays below it (all of it is a promise, not a plan)
+    balance: int = Field(description="The down payment stays below it (all of it is a promise, not a plan).")
     frequencies: tuple[Frequency, ...]
-    offered: bool  # the limits are the current plan offer's, not the strategy's own
+    offered: bool = Field(description="The limits are those of the plan offered to the debtor, not the strategy's own.")
 
 
 class TermsLimits(Frozen):
-    """None where the strategy takes no promises, or offers no plans (or the account is closed)."""
+    """The promise and plan the account takes now, as the strategy checks them; a part is null
+    where the strategy takes no promises or offers no plans, and both once the account is closed.
+    A plan's first installment, like a promise, falls after the debtor's today."""
 
     promise: PromiseLimits | None = None
     plan: PlanLimits | None = None

@@ -43,11 +43,13 @@ class TestAgent:
         promise = page.locator("#outcome-form fieldset.for-promise_to_pay")
         expect(promise).to_be_visible()  # shown with the outcome that needs it
         expect(page.locator("#outcome-form fieldset.for-payment_plan")).to_be_hidden()
-        expect(promise.locator(".limits")).to_contain_text("15 days ahead at the most")  # the strategy's limit
-        latest = promise.get_by_label("Due date").get_attribute("max")
+        expect(promise.locator(".limits")).to_contain_text("days ahead at the most")  # the strategy's limit
+        amount, due = promise.locator("#outcome-promise-amount"), promise.locator("#outcome-promise-due")
+        latest, balance = due.get_attribute("max"), amount.get_attribute("max")
         assert latest is not None
-        promise.get_by_label("Amount (CLP)").fill("100000")
-        promise.get_by_label("Due date").fill(latest)  # the furthest date the strategy takes
+        assert balance is not None
+        amount.fill(balance)  # the whole balance: the most a promise may be
+        due.fill(latest)  # the furthest date the strategy takes
         page.get_by_label("Note (optional)").fill("pagará con su sueldo")
         shot(page, "task")
         page.get_by_role("button", name="Record outcome").click()
@@ -55,9 +57,9 @@ class TestAgent:
         expect(page).to_have_url(re.compile(r"/console/work/accounts/\d+\?done=outcome$"))
         expect(page.get_by_role("status")).to_contain_text("Outcome recorded")
         entry = page.locator("#timeline li[data-kind=promise]")
-        expect(entry).to_contain_text(f"promise to pay 100000 CLP by {latest}")  # written before the answer
+        expect(entry).to_contain_text(f"promise to pay {balance} CLP by {latest}")  # written before the answer
         expect(page.locator("#timeline li[data-kind=outcome]")).to_contain_text("promise_to_pay")
-        expect(page.locator("#live")).to_contain_text("$100.000", timeout=WAIT_MS)
+        expect(page.locator("#live")).to_contain_text(f"${int(balance):,}".replace(",", "."), timeout=WAIT_MS)
         shot(page, "agent-account")
 
     def test_a_promise_beyond_the_strategys_limit_is_refused_with_the_workflows_reason(
@@ -161,7 +163,10 @@ class TestStrategist:
         expect(page.get_by_role("status")).to_contain_text("Published")
         expect(page.get_by_role("heading", level=1)).to_contain_text("Llamadas desde la consola")
         shot(page, "version")
-        page.get_by_role("button", name="Compare").click()  # since the API tests' version
+        with product.api("strategist") as api:
+            [calls] = api.get("/strategies", params={"strategy_id": "api-calls"}).json()["items"]
+        page.get_by_label("What changed since").select_option(calls["hash"])
+        page.get_by_role("button", name="Compare").click()
         expect(page.locator("#diff-parts")).to_contain_text("promises")
         expect(page.locator("#unified-diff .add").filter(has_text="max_days_ahead: 20")).to_have_count(1)
         shot(page, "diff")
