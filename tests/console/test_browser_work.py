@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_harness import STRATEGY, Seeded, account_row, csv_of, sign_in
-from playwright.sync_api import Page, expect
+from browser_harness import STRATEGY, Seeded, Watch, account_row, csv_of, new_page, sign_in
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.isolated, pytest.mark.timeout(600)]
 Shot = Callable[[Page, str], Path]
@@ -104,6 +104,15 @@ class TestAgent:
             listed = api.get("/agent/tasks", params={"limit": 100}).json()["items"]
         expect(rows).to_have_count(len(listed))  # what GET /agent/tasks answers
         shot(page, "tasks")
+
+    def test_the_workspace_reads_in_spanish(self, browser: Browser, product: Seeded, watch: Watch, shot: Shot) -> None:
+        spanish = new_page(browser, product, watch, locale="es-CL")
+        sign_in(spanish, product.keys["agent"])
+        expect(spanish.get_by_role("heading", level=1)).to_have_text("Puesto de trabajo")
+        expect(spanish.locator("#score caption")).to_have_text("Por qué esta tarea va primero")
+        expect(spanish.get_by_role("button", name="Tomar")).to_be_visible()
+        shot(spanish, "workspace-es")
+        spanish.context.close()
 
     def test_another_queues_account_is_not_found_as_in_the_api(self, page: Page, product: Seeded) -> None:
         legal = product.accounts[product.legal_account]  # no task of the agent's queue ever touched it
