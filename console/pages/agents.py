@@ -11,10 +11,11 @@ another queue's task or account is the API's 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,6 +30,7 @@ from api.temporal import TemporalGateway
 from console.auth import Worker
 from console.pages.supervisors import _account_context, _locales
 from console.templating import render
+from db.models import Account
 from db.repositories import tasks
 from db.repositories import timeline as history
 from domain import events as ev
@@ -136,11 +138,8 @@ def workspace(
     """The task to work next (GET /agent/tasks/next), with why it comes first, and the agent's
     own claimed tasks."""
     found = queue_service.next_task(session, who_of(principal), queue=queue or None, now=now)
-    mine = [
-        r
-        for r in tasks.list_active(session, who_of(principal), queue=None, status="claimed", after=None, limit=PAGE)
-        if r.task.assigned_agent == principal.subject
-    ][:PAGE]
+    holder = tasks.Who(principal.subject, ())  # only the tasks held by the signed-in person
+    mine = tasks.list_active(session, holder, queue=None, status="claimed", after=None, limit=PAGE)[:PAGE]
     shown = ([found.row] if found is not None else []) + mine
     context = {
         "next": found,
@@ -224,7 +223,7 @@ def _page(
             "earliest": first_day_after(today),
             "latest": limits.promise.latest(today) if limits is not None and limits.promise is not None else None,
             "major": lambda minor: to_major(minor, account.currency),
-            "amount_step": _step(account.currency),
+            "amount_step": _minor_unit(account.currency),
             "outcomes": [str(o) for o in Outcome],
             "done": done,
             "refusal": refusal,
@@ -235,8 +234,8 @@ def _page(
     return render(request, "agents/account.html", context, current="work", formats=formats, status_code=status)
 
 
-def _step(currency: str) -> str:
-    """The amount inputs' step: one minor unit of the currency."""
+def _minor_unit(currency: str) -> str:
+    """The amount inputs' step: one minor unit of the currency, in major units."""
     return str(to_major(1, currency))
 
 
@@ -307,9 +306,10 @@ def record_outcome(
         "plan_first_due": plan_first_due,
     }
     try:
-        if code not in {str(o) for o in Outcome}:
-            raise Invalid(f"{code!r} is not an outcome.", fields=[Field("/body/code", "an outcome code")])
-        outcome = Outcome(code)
+        try:
+            outcome = Outcome(code)
+        except ValueError:
+            raise Invalid(f"{code!r} is not an outcome.", fields=[Field("/body/code", "an outcome code")]) from None
         promise = (
             _promise(promise_amount, promise_due, currency, "/body/promise")
             if outcome == Outcome.PROMISE_TO_PAY
@@ -341,7 +341,7 @@ def _account_action(
     account_id: int,
     form: str,
     values: dict[str, str],
-    act: Any,
+    act: Callable[[Account], None],
 ) -> Response:
     """Run `act(account)` on a visible account: back to its page with `done=form`, or the page
     again with the refusal beside the form."""
@@ -369,7 +369,7 @@ def record_promise(
 ) -> Response:
     """POST /accounts/{id}/promises."""
 
-    def act(account: Any) -> None:
+    def act(account: Account) -> None:
         priced = _promise(amount, due, account.currency, "/body")
         work.record_promise(session, temporal, account, priced.terms, priced.currency, now)
 
@@ -392,7 +392,7 @@ def agree_plan(
 ) -> Response:
     """POST /accounts/{id}/plans."""
 
-    def act(account: Any) -> None:
+    def act(account: Account) -> None:
         priced = _plan(installments, down_payment, frequency, first_due, account.currency, "/body")
         work.agree_plan(session, temporal, account, priced.terms, priced.currency, now)
 
@@ -417,7 +417,7 @@ def add_note(
 ) -> Response:
     """POST /accounts/{id}/notes."""
 
-    def act(account: Any) -> None:
+    def act(account: Account) -> None:
         work.add_note(session, account, principal.subject, text)
 
     return _account_action(request, session, temporal, principal, now, account_id, "note", {"text": text}, act)

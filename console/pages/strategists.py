@@ -10,6 +10,7 @@ API's routers do, admit the same roles (console/auth.py) and show the same refus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -18,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.auth import STEERERS, STRATEGISTS, admits
+from api.auth import STEERERS, STRATEGISTS, Principal, admits
 from api.deps import NowDep, SessionDep, TemporalDep
 from api.errors import ProblemError
 from api.pagination import decode_cursor, encode_cursor
@@ -238,7 +239,7 @@ async def publish_strategy(
 def _version_page(
     request: Request,
     session: Session,
-    principal: Any,
+    principal: Principal,
     row: StrategyVersion,
     *,
     done: str | None = None,
@@ -404,7 +405,7 @@ def _launch_context(session: Session, campaign: Campaign) -> dict[str, Any]:
 def _campaign_page(
     request: Request,
     session: Session,
-    principal: Any,
+    principal: Principal,
     campaign: Campaign,
     *,
     done: str | None = None,
@@ -469,7 +470,9 @@ async def import_accounts(
     return _campaign_page(request, session, principal, campaign, report=report)
 
 
-def _command(request: Request, session: Session, principal: Any, campaign_id: str, done: str, act: Any) -> Response:
+def _command(
+    request: Request, session: Session, principal: Principal, campaign_id: str, done: str, act: Callable[[], None]
+) -> Response:
     """Run a campaign command: back to the page with `done`, or the page with the refusal."""
     try:
         act()
