@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api.account_import import FileUnreadable, ImportedAccount, ParsedRows, parse_csv, parse_json
+from api.schemas.campaigns import CampaignCreate
 from api.temporal import TemporalGateway
 from db.models import Campaign
 from db.repositories import campaigns as repo
@@ -80,30 +81,20 @@ def get(session: Session, campaign_id: str) -> Campaign:
     return campaign
 
 
-def create(
-    session: Session,
-    by: str,
-    *,
-    campaign_id: str | None,
-    name: str,
-    strategy_hash: str,
-    creditor_name: str,
-    creditor_phone: str | None = None,
-    creditor_email: str | None = None,
-    payment_link_base: str | None = None,
-) -> Campaign:
-    """A draft campaign of a published version; NotFound for an unpublished hash, Conflict when
-    the id is taken. With no id, one is made up."""
-    if strategy_repo.by_hash(session, strategy_hash) is None:
-        raise NotFound(f"No strategy version with hash {strategy_hash!r} is published; publish it first.")
+def create(session: Session, by: str, body: CampaignCreate) -> Campaign:
+    """A draft campaign of a published version, as the API's body describes it (checked by its
+    schema); NotFound for an unpublished hash, Conflict when the id is taken. With no id, one is
+    made up."""
+    if strategy_repo.by_hash(session, body.strategy_hash) is None:
+        raise NotFound(f"No strategy version with hash {body.strategy_hash!r} is published; publish it first.")
     campaign = Campaign(
-        id=campaign_id or f"camp-{uuid.uuid4().hex[:12]}",
-        name=name,
-        strategy_hash=strategy_hash,
-        creditor_name=creditor_name,
-        creditor_phone=creditor_phone,
-        creditor_email=creditor_email,
-        payment_link_base=payment_link_base,
+        id=body.id or f"camp-{uuid.uuid4().hex[:12]}",
+        name=body.name,
+        strategy_hash=body.strategy_hash,
+        creditor_name=body.creditor_name,
+        creditor_phone=body.creditor_phone,
+        creditor_email=body.creditor_email,
+        payment_link_base=body.payment_link_base,
         status="draft",
         launch_status="not_started",
         launched=0,

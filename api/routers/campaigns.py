@@ -115,17 +115,7 @@ def create_campaign(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> CampaignPublic:
     """404 when the strategy hash is not published; 409 when the id is taken."""
-    campaign = service.create(
-        session,
-        principal.subject,
-        campaign_id=body.id,
-        name=body.name,
-        strategy_hash=body.strategy_hash,
-        creditor_name=body.creditor_name,
-        creditor_phone=body.creditor_phone,
-        creditor_email=body.creditor_email,
-        payment_link_base=body.payment_link_base,
-    )
+    campaign = service.create(session, principal.subject, body)
     response.headers["Location"] = f"/campaigns/{campaign.id}"
     return _public(session, campaign)
 

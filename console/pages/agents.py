@@ -62,6 +62,15 @@ class Refusal:
     detail: str
     values: dict[str, str]
 
+    @staticmethod
+    def of(form: str, values: dict[str, str]) -> Callable[[ServiceError | ProblemError], Refusal]:
+        """How `form` shows a service's or the workflow's refusal: its status and detail."""
+
+        def refusal(exc: ServiceError | ProblemError) -> Refusal:
+            return Refusal(form, exc.status, exc.detail, values)
+
+        return refusal
+
 
 # ---- reading a form --------------------------------------------------------------------------------
 
@@ -267,13 +276,6 @@ def account_page(
     return _page(request, session, temporal, principal, now, account_id=account_id, task=None, done=done)
 
 
-def _refused(exc: Exception) -> tuple[int, str]:
-    if isinstance(exc, ServiceError):
-        return exc.status, exc.detail
-    assert isinstance(exc, ProblemError)
-    return exc.status, exc.detail
-
-
 @router.post("/tasks/{task_id}/outcome")
 def record_outcome(
     request: Request,
@@ -305,7 +307,8 @@ def record_outcome(
         "plan_frequency": plan_frequency,
         "plan_first_due": plan_first_due,
     }
-    try:
+
+    def act() -> None:
         try:
             outcome = Outcome(code)
         except ValueError:
@@ -323,13 +326,25 @@ def record_outcome(
         work.record_outcome(
             session, temporal, principal, row, code=outcome, note=note.strip(), promise=promise, plan=plan, now=now
         )
+
+    refused = _attempt(session, act, Refusal.of("outcome", values))
+    if refused is not None:
+        row = task_for(session, principal, task_id)
+        return _page(request, session, temporal, principal, now, account_id=account_id, task=row, refusal=refused)
+    return RedirectResponse(f"/console/work/accounts/{account_id}?done=outcome", status_code=303)
+
+
+def _attempt(
+    session: Session, act: Callable[[], None], refusal: Callable[[ServiceError | ProblemError], Refusal]
+) -> Refusal | None:
+    """Run `act`; what the API or the workflow refuses comes back as the refusal to show (the
+    request's transaction rolled back), anything else is raised."""
+    try:
+        act()
     except (ServiceError, ProblemError) as exc:
         session.rollback()
-        status, detail = _refused(exc)
-        refusal = Refusal("outcome", status, detail, values)
-        row = task_for(session, principal, task_id)
-        return _page(request, session, temporal, principal, now, account_id=account_id, task=row, refusal=refusal)
-    return RedirectResponse(f"/console/work/accounts/{account_id}?done=outcome", status_code=303)
+        return refusal(exc)
+    return None
 
 
 def _account_action(
@@ -346,13 +361,9 @@ def _account_action(
     """Run `act(account)` on a visible account: back to its page with `done=form`, or the page
     again with the refusal beside the form."""
     account = account_for(session, principal, account_id)
-    try:
-        act(account)
-    except (ServiceError, ProblemError) as exc:
-        session.rollback()
-        status, detail = _refused(exc)
-        refusal = Refusal(form, status, detail, values)
-        return _page(request, session, temporal, principal, now, account_id=account_id, task=None, refusal=refusal)
+    refused = _attempt(session, lambda: act(account), Refusal.of(form, values))
+    if refused is not None:
+        return _page(request, session, temporal, principal, now, account_id=account_id, task=None, refusal=refused)
     return RedirectResponse(f"/console/work/accounts/{account_id}?done={form}", status_code=303)
 
 

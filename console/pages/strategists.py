@@ -57,6 +57,10 @@ events:
 """
 
 
+# A refusal as the pages show it: the status, the detail and the fields at fault.
+Refused = tuple[int, str, list[Field]]
+
+
 @dataclass(frozen=True)
 class Line:
     """One line of a YAML source and the errors found on it."""
@@ -77,7 +81,7 @@ def _lines(source: str, errors: list[Field]) -> list[Line]:
     return [Line(n, text, sorted(at.get(n, []), key=lambda e: e.column or 0)) for n, text in enumerate(texts, 1)]
 
 
-def _refusal(exc: Exception) -> tuple[int, str, list[Field]]:
+def _refusal(exc: Exception) -> Refused:
     if isinstance(exc, ServiceError):
         return exc.status, exc.detail, exc.fields
     assert isinstance(exc, ProblemError)
@@ -126,9 +130,9 @@ def _editor(
     scenario: str = EXAMPLE_SCENARIO,
     compiled: Compiled | None = None,
     published: StrategyVersion | None = None,
-    refusal: tuple[int, str, list[Field]] | None = None,
+    refusal: Refused | None = None,
     simulated: strategy_service.Simulated | None = None,
-    scenario_refusal: tuple[int, str, list[Field]] | None = None,
+    scenario_refusal: Refused | None = None,
 ) -> Response:
     """The editor: the source, and what validating, simulating or publishing it answered."""
     errors = refusal[2] if refusal is not None else []
@@ -169,6 +173,20 @@ def new_strategy(
     return _editor(request, source=source)
 
 
+async def _draft(
+    request: Request, session: Session, source: str, scenario: str, upload: UploadFile | None
+) -> tuple[str, Compiled, StrategyVersion | None] | Response:
+    """The draft's text, compiled, and its published version if any; or the editor showing why it
+    does not compile."""
+    text = source
+    try:
+        text = await _text_of(upload, source)
+        compiled = strategy_service.compile_source(text)
+    except ServiceError as exc:
+        return _editor(request, source=text, scenario=scenario, refusal=_refusal(exc))
+    return text, compiled, versions.by_hash(session, compiled.strategy.hash)
+
+
 @router.post("/strategies/validate")
 async def validate_strategy(
     request: Request,
@@ -179,14 +197,11 @@ async def validate_strategy(
     upload: UploadFile | None = None,
 ) -> Response:
     """POST /strategies/validate: the summary, or every error beside its line."""
-    text = source
-    try:
-        text = await _text_of(upload, source)
-        compiled = strategy_service.compile_source(text)
-    except ServiceError as exc:
-        return _editor(request, source=text, scenario=scenario, refusal=_refusal(exc))
-    found = versions.by_hash(session, compiled.strategy.hash)
-    return _editor(request, source=text, scenario=scenario, compiled=compiled, published=found)
+    draft = await _draft(request, session, source, scenario, upload)
+    if isinstance(draft, Response):
+        return draft
+    text, compiled, published = draft
+    return _editor(request, source=text, scenario=scenario, compiled=compiled, published=published)
 
 
 @router.post("/strategies/simulate")
@@ -200,20 +215,25 @@ async def simulate_draft(
     upload: UploadFile | None = None,
 ) -> Response:
     """POST /strategies/{hash}/simulate, for the source being edited (published or not)."""
-    text = source
-    try:
-        text = await _text_of(upload, source)
-        compiled = strategy_service.compile_source(text)
-    except ServiceError as exc:
-        return _editor(request, source=text, scenario=scenario, refusal=_refusal(exc))
-    found = versions.by_hash(session, compiled.strategy.hash)
+    draft = await _draft(request, session, source, scenario, upload)
+    if isinstance(draft, Response):
+        return draft
+    text, compiled, published = draft
+    simulated: strategy_service.Simulated | None = None
+    refusal: Refused | None = None
     try:
         simulated = strategy_service.simulate(compiled.strategy, strategy_service.read_scenario(scenario), now)
     except ServiceError as exc:
-        return _editor(
-            request, source=text, scenario=scenario, compiled=compiled, published=found, scenario_refusal=_refusal(exc)
-        )
-    return _editor(request, source=text, scenario=scenario, compiled=compiled, published=found, simulated=simulated)
+        refusal = _refusal(exc)
+    return _editor(
+        request,
+        source=text,
+        scenario=scenario,
+        compiled=compiled,
+        published=published,
+        simulated=simulated,
+        scenario_refusal=refusal,
+    )
 
 
 @router.post("/strategies/publish")
@@ -245,7 +265,7 @@ def _version_page(
     done: str | None = None,
     scenario: str = EXAMPLE_SCENARIO,
     simulated: strategy_service.Simulated | None = None,
-    scenario_refusal: tuple[int, str, list[Field]] | None = None,
+    scenario_refusal: Refused | None = None,
 ) -> Response:
     every = list(reversed(versions.list_versions(session, strategy_id=None, after=None, limit=500)[:500]))
     context = {
@@ -327,7 +347,7 @@ def campaign_list(request: Request, session: SessionDep, principal: Planner, don
 
 
 def _new_campaign_page(
-    request: Request, session: Session, values: dict[str, str], refusal: tuple[int, str, list[Field]] | None = None
+    request: Request, session: Session, values: dict[str, str], refusal: Refused | None = None
 ) -> Response:
     every = list(reversed(versions.list_versions(session, strategy_id=None, after=None, limit=500)[:500]))
     context = {"versions": every, "values": values, "refusal": refusal}
@@ -379,19 +399,9 @@ def create_campaign(
         )
     except ValidationError as exc:
         fields = [Field("/" + "/".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
-        return _new_campaign_page(request, session, values, (422, "Check the highlighted fields.", fields))
+        return _new_campaign_page(request, session, values, (422, "The request does not match its schema.", fields))
     try:
-        campaign = campaign_service.create(
-            session,
-            principal.subject,
-            campaign_id=body.id,
-            name=body.name,
-            strategy_hash=body.strategy_hash,
-            creditor_name=body.creditor_name,
-            creditor_phone=body.creditor_phone,
-            creditor_email=body.creditor_email,
-            payment_link_base=body.payment_link_base,
-        )
+        campaign = campaign_service.create(session, principal.subject, body)
     except ServiceError as exc:
         return _new_campaign_page(request, session, values, _refusal(exc))
     return RedirectResponse(f"/console/campaigns/{campaign.id}?done=created", status_code=303)
@@ -410,7 +420,7 @@ def _campaign_page(
     *,
     done: str | None = None,
     report: campaign_service.ImportReport | None = None,
-    refusal: tuple[int, str, list[Field]] | None = None,
+    refusal: Refused | None = None,
 ) -> Response:
     every = list(reversed(versions.list_versions(session, strategy_id=None, after=None, limit=500)[:500]))
     current = versions.by_hash(session, campaign.strategy_hash)
