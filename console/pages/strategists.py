@@ -89,14 +89,15 @@ def _refusal(exc: Exception) -> Refused:
 
 
 async def _text_of(upload: UploadFile | None, typed: str) -> str:
-    """The uploaded file's text when one was chosen, else what was typed."""
+    """The uploaded file's text when one was chosen, else what was typed (whose line ends the
+    browser turned into CRLF, as it does for every textarea: back to LF, as the file was)."""
     if upload is not None and upload.filename:
         data = await upload.read(MAX_DOCUMENT_BYTES + 1)
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise Invalid(f"{upload.filename} is not UTF-8 text.") from None
-    return typed
+    return typed.replace("\r\n", "\n")
 
 
 # ---- strategies ------------------------------------------------------------------------------------

@@ -178,6 +178,9 @@ class TestStrategist:
         page.get_by_role("button", name="Compare").click()
         expect(page.locator("#diff-parts")).to_contain_text("promises")
         expect(page.locator("#unified-diff .add").filter(has_text="max_days_ahead: 20")).to_have_count(1)
+        # Only the id, the name and the limit changed: the pasted text kept the file's line ends.
+        expect(page.locator("#unified-diff .add")).to_have_count(3)
+        expect(page.locator("#unified-diff .del")).to_have_count(3)
         shot(page, "diff")
         page.go_back()
 
@@ -212,3 +215,15 @@ class TestStrategist:
         expect(page.locator("#campaign-status")).to_have_text("paused")
         page.get_by_role("button", name="Resume campaign").click()
         expect(page.locator("#campaign-status")).to_have_text("running")
+        expect(page.get_by_label("Strategy version")).to_have_count(0)  # moving is for supervisors
+
+        page.get_by_role("button", name="Sign out").click()
+        sign_in(page, product.keys["supervisor"])
+        page.goto("/console/campaigns/consola-nueva")
+        page.get_by_label("Strategy version").select_option(calls["hash"])
+        page.get_by_role("button", name="Move campaign").click()
+        expect(page.get_by_role("status")).to_contain_text("Move sent")
+        expect(page.locator("#campaign-strategy")).to_contain_text(calls["hash"][:12])
+        page.get_by_role("button", name="Stop campaign").click()
+        expect(page.locator("#campaign-status")).to_have_text("stopped")
+        expect(page.get_by_role("button", name="Launch")).to_have_count(0)
