@@ -11,7 +11,7 @@ import binascii
 import re
 from functools import lru_cache
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What a payment provider may be called (the webhook's path segment and the ledger's `provider`).
@@ -179,6 +179,19 @@ class Settings(BaseSettings):
     def temporal_is_production_like(self) -> bool:
         """A TLS cluster or Temporal Cloud, as opposed to a local dev or test server."""
         return bool(self.temporal_tls or self.temporal_api_key is not None or self.temporal_tls_cert_path is not None)
+
+
+class ClientSettings(BaseSettings):
+    """What the `collect` CLI needs to reach the API: these variables override its profile file."""
+
+    model_config = SettingsConfigDict(env_prefix="COLLECT_", extra="ignore", populate_by_name=True)
+
+    api_url: str | None = None
+    api_key: SecretStr | None = None
+    # Where `collect login` keeps its profiles; default $XDG_CONFIG_HOME/collect/profile.json
+    # (~/.config/collect/profile.json).
+    profile: str | None = None
+    config_home: str | None = Field(default=None, validation_alias="XDG_CONFIG_HOME")
 
 
 @lru_cache

@@ -23,7 +23,7 @@ from api.deps import Clock, system_clock
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.openapi import describe_hand_read_bodies, operation_id
-from api.routers import agents, campaigns, codec, kpis, payments, strategies, supervisors, webhooks
+from api.routers import agents, campaigns, codec, kpis, me, payments, strategies, supervisors, webhooks
 from api.schemas.account_rows import AccountRow
 from api.schemas.strategies import StrategySource
 from api.schemas.webhooks import TWILIO_INBOUND_FORM, TWILIO_STATUS_FORM, PaymentEvent, SendGridEvent
@@ -89,7 +89,7 @@ def create_app(
     if client is not None:
         app.state.temporal = TemporalGateway(client, settings.temporal_task_queue)
     errors.install(app)
-    for router in (strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
+    for router in (me, strategies, campaigns, agents, supervisors, kpis, payments, webhooks, codec):
         app.include_router(router.router)
     console.install(app, settings)
 

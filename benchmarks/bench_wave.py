@@ -3,7 +3,7 @@ policy moved to that opening wakes; this measures what that does to the worker a
 outcome on an account that has nothing to do with the wave.
 
     PATH=.venv/bin:$PATH .venv/bin/python benchmarks/bench_wave.py [--accounts 10000] \
-        [--spread 0m,30m] [--database postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--spread 0min,30min] [--database postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 For each spread (a fresh stack each: Temporal's dev server in memory, one `worker.py`, the API
 under uvicorn, as in benchmarks/bench_launch.py):
@@ -550,7 +550,7 @@ def main() -> None:
     use_pinned_zone_rules()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--spread", default="0m,30m", help="comma-separated spreads, one run each (0m: none)")
+    parser.add_argument("--spread", default="0min,30min", help="comma-separated spreads, one run each (0min: none)")
     parser.add_argument("--database", default=None, help="default: a SQLite file in a temporary directory")
     parser.add_argument("--lead", type=float, default=None, help="seconds from now to the opening (default 120 + N/5)")
     parser.add_argument("--probes", type=int, default=50, help="accounts that take the outcome updates")

@@ -13,7 +13,7 @@ from rich.console import Console
 
 import strategies
 from config import get_settings
-from stack import logs, up
+from stack import logs
 from stack.data_dir import PARTS, DataDir, NotADataDir
 
 # Lines are not wrapped (keys and URLs are copied from them); piped output is wide, like a log's.
@@ -82,6 +82,8 @@ def up_command(
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
         out.print(f"Deleted {data.root}")
+    from stack import up  # here: the stack's modules cost every other command a second of start-up
+
     options = up.UpOptions(
         data_dir=data.root,
         strategies=SHIPPED,

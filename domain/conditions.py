@@ -35,24 +35,28 @@ class Variable:
     description: str
     low: int | None = None
     high: int | None = None
+    # What a number counts; the checker keeps quantities apart (an amount never meets a bare number).
+    unit: str | None = None
 
 
 VARIABLES: dict[str, Variable] = {
-    "balance": Variable("int", "current balance, integer minor units", 0, MONEY_MAX),
-    "original_amount": Variable("int", "amount originally owed, integer minor units", 0, MONEY_MAX),
-    "paid_total": Variable("int", "paid since the account entered the campaign, minor units", 0, MONEY_MAX),
+    "balance": Variable("int", "current balance, integer minor units", 0, MONEY_MAX, "money"),
+    "original_amount": Variable("int", "amount originally owed, integer minor units", 0, MONEY_MAX, "money"),
+    "paid_total": Variable("int", "paid since the account entered the campaign, minor units", 0, MONEY_MAX, "money"),
     "currency": Variable("string", "ISO 4217 code"),
-    "days_past_due": Variable("int", "days since the due date, in the debtor's local calendar", -DAYS_MAX, DAYS_MAX),
+    "days_past_due": Variable(
+        "int", "days since the due date, in the debtor's local calendar", -DAYS_MAX, DAYS_MAX, "days"
+    ),
     "country": Variable("string", "ISO 3166 alpha-2 country of the debtor"),
     "tags": Variable("list(string)", "list of strings from the account"),
-    "risk_score": Variable("double", "number from the account (0 = safest)", -RISK_MAX, RISK_MAX),
-    "payments": Variable("int", "payments recorded, history included", 0, COUNT_MAX),
-    "promises_kept": Variable("int", "promises kept, history included", 0, COUNT_MAX),
-    "promises_broken": Variable("int", "promises broken, history included", 0, COUNT_MAX),
-    "contacts": Variable("int", "contacts sent or attempted in this campaign", 0, COUNT_MAX),
-    "right_party_contacts": Variable("int", "right-party conversations in this campaign", 0, COUNT_MAX),
-    "opened": Variable("int", "messages opened", 0, COUNT_MAX),
-    "clicked": Variable("int", "message links clicked", 0, COUNT_MAX),
+    "risk_score": Variable("double", "number from the account (0 = safest)", -RISK_MAX, RISK_MAX, "score"),
+    "payments": Variable("int", "payments recorded, history included", 0, COUNT_MAX, "count"),
+    "promises_kept": Variable("int", "promises kept, history included", 0, COUNT_MAX, "count"),
+    "promises_broken": Variable("int", "promises broken, history included", 0, COUNT_MAX, "count"),
+    "contacts": Variable("int", "contacts sent or attempted in this campaign", 0, COUNT_MAX, "count"),
+    "right_party_contacts": Variable("int", "right-party conversations in this campaign", 0, COUNT_MAX, "count"),
+    "opened": Variable("int", "messages opened", 0, COUNT_MAX, "count"),
+    "clicked": Variable("int", "message links clicked", 0, COUNT_MAX, "count"),
     "has_email": Variable("bool", "the account has a usable email address"),
     "has_phone": Variable("bool", "the account has a usable phone number"),
     "segment": Variable("string", "segment the account was placed in"),

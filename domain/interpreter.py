@@ -215,6 +215,31 @@ def local_today(now: datetime, tz: str) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
 
 
+def add_months(day: date, months: int) -> date | None:
+    """`day` plus `months` calendar months, the 31st clamped to a shorter month's last day
+    (Jan 31 + 1 = Feb 28 or 29); None past the last year the calendar holds."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    if year > date.max.year:
+        return None
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def add_local_months(moment: datetime, months: int, tz: str) -> datetime:
+    """`moment` plus `months` on the debtor's calendar: the same local wall time on the day
+    `add_months` gives (a wall time a DST change skips resolves as zoneinfo does, the same way
+    on every replay)."""
+    zone = ZoneInfo(tz)
+    local = moment.astimezone(zone)
+    day = add_months(local.date(), months)
+    if day is None:
+        raise InterpreterError(
+            f"a wait of {months} months from {local.date().isoformat()} would end after the last date the "
+            f"calendar holds ({date.max.isoformat()})"
+        )
+    return datetime.combine(day, local.time(), tzinfo=zone).astimezone(UTC)
+
+
 def add_period(day: date, frequency: st.Frequency, n: int) -> date:
     """`day` plus `n` periods; EventRejected, saying so, when that falls beyond the year 9999."""
     try:
@@ -225,11 +250,9 @@ def add_period(day: date, frequency: st.Frequency, n: int) -> date:
     except OverflowError:
         pass
     else:
-        month = day.month - 1 + n
-        year, month = day.year + month // 12, month % 12 + 1
-        if year <= date.max.year:
-            # Clamp the 31st to the month's last day (28 always exists).
-            return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+        later = add_months(day, n)
+        if later is not None:
+            return later
     raise EventRejected(
         f"installment {n + 1} of a {frequency} plan starting {day.isoformat()} would fall after the last "
         f"date the calendar holds ({date.max.isoformat()}); choose a first due date in the next few years"
@@ -897,6 +920,8 @@ class _Run:
 
     def wait_target(self, action: st.WaitAction) -> datetime:
         base = self.anchor_time(action.anchor)
+        if action.months:
+            base = add_local_months(base, action.months, self.tz)
         target = base + timedelta(seconds=action.seconds)
         if action.until_weekday is None and action.until_minute is None:
             return target

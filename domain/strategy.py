@@ -42,6 +42,9 @@ class AgentTaskAction(Frozen):
 
 class WaitAction(Frozen):
     kind: Literal["wait"] = "wait"
+    # Calendar months first, on the debtor's calendar (Jan 31 + 1 month = Feb 28 or 29), then
+    # `seconds`. Strategies compiled before months existed carry none (0): their waits are unchanged.
+    months: int = Field(default=0, ge=0)
     seconds: int = 0
     anchor: Anchor = "previous_step"
     until_weekday: Weekday | None = None

@@ -10,6 +10,7 @@ shows it in the debtor's local time.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -34,6 +35,24 @@ class Entry:
     detail: str
     channel: str | None = None
     moved_to: datetime | None = None  # for blocked contacts the policy moved to a later time
+    # The amounts `detail` names (in minor units), and `detail` with `{}` where each one stands,
+    # so that a report shows them as money for its reader while `detail` keeps plain numbers.
+    amounts: tuple[int, ...] = ()
+    wording: str | None = None
+
+    def shown(self, money: Callable[[int], str]) -> str:
+        """`detail` with each amount formatted by `money`."""
+        return self.wording.format(*map(money, self.amounts)) if self.wording is not None else self.detail
+
+
+def _priced(at: datetime, kind: str, step: str, stage: str, wording: str, *amounts: int) -> Entry:
+    """An entry whose detail names amounts: `wording` holds `{}` where each stands."""
+    return Entry(at, kind, step, stage, wording.format(*amounts), amounts=amounts, wording=wording)
+
+
+def _verbatim(text: str) -> str:
+    """`text` inside a wording: braces stand for themselves."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 class Responder(Protocol):
@@ -55,6 +74,9 @@ class Responder(Protocol):
 @dataclass
 class Run:
     state: AccountState
+    # The strategy's currency exponent and locale: how a report shows this run's amounts.
+    digits: int | None = None
+    locale: str = "en-US"
     timeline: list[Entry] = field(default_factory=list)
     contacts: list[tuple[datetime, str]] = field(default_factory=list)  # (when, channel) of real contacts
     closed_at: datetime | None = None
@@ -100,10 +122,11 @@ def simulate(
         raise
     except Exception as exc:
         reason = _failure("start", exc)
-        run = Run(interpreter.held_at_start(strategy, account, start, reason).state, error=reason)
+        held = interpreter.held_at_start(strategy, account, start, reason).state
+        run = Run(held, digits=strategy.digits, locale=strategy.locale, error=reason)
         run.timeline.append(Entry(start, "error", "", "hold", reason))
         return run
-    run = Run(result.state)
+    run = Run(result.state, digits=strategy.digits, locale=strategy.locale)
     clock = start
     _absorb(run, result, start, responder, push, record)
     turns = 0
@@ -126,7 +149,8 @@ def simulate(
         clock = now
         if record and not isinstance(event, ev.Tick | ev.PaymentsChecked):
             kind = "call" if isinstance(event, ev.AgentOutcome) else "event"
-            run.timeline.append(Entry(now, kind, run.state.step, run.state.stage, _describe_event(event)))
+            wording, amounts = _describe_event(event, run.state.account.currency)
+            run.timeline.append(_priced(now, kind, run.state.step, run.state.stage, wording, *amounts))
         try:
             result = interpreter.step(strategy, run.state, event, now)
         except EventRejected as exc:
@@ -185,8 +209,11 @@ def _absorb(
                 detail = f"{action.channel} blocked by {action.rule}: {action.reason}"
                 entry = Entry(now, "blocked", action.step, state.stage, detail, action.channel, action.moved_to)
             case act.ApplyFee():
-                capped = f" (capped by {action.rule} from {action.requested})" if action.rule else ""
-                entry = Entry(now, "fee", action.step, state.stage, f"fee {action.amount}{capped}")
+                if action.rule:
+                    wording = "fee {} (capped by " + _verbatim(action.rule) + " from {})"
+                    entry = _priced(now, "fee", action.step, state.stage, wording, action.amount, action.requested)
+                else:
+                    entry = _priced(now, "fee", action.step, state.stage, "fee {}", action.amount)
             case act.RequestApproval():
                 entry = Entry(
                     now, "approval", action.step, state.stage, f"waits for a supervisor's approval ({action.subject})"
@@ -195,9 +222,8 @@ def _absorb(
                 push(now + delay, ev.ApprovalDecision(approved=approved, by="simulator"))
             case act.ReferToLegal():
                 run.legal_at = now
-                entry = Entry(
-                    now, "legal", action.step, state.stage, f"referred to legal with balance {action.balance}"
-                )
+                wording = "referred to legal with balance {}"
+                entry = _priced(now, "legal", action.step, state.stage, wording, action.balance)
             case act.AccountClosed():
                 run.closed_at = now
                 entry = Entry(now, "closed", state.step, state.stage, f"closed: {action.resolution}")
@@ -205,22 +231,24 @@ def _absorb(
             run.timeline.append(entry)
 
 
-def _describe_event(event: ev.Event) -> str:
+def _describe_event(event: ev.Event, currency: str) -> tuple[str, tuple[int, ...]]:
+    """The event's wording and the amounts in it (see `Entry`)."""
     match event:
         case ev.AgentOutcome():
-            extra = ""
             if event.promise:
-                extra = f" ({event.promise.amount} by {event.promise.due})"
+                return f"call outcome {event.code} ({{}} by {event.promise.due})", (event.promise.amount,)
             if event.plan:
-                extra = f" ({event.plan.installments} x {event.plan.frequency})"
-            return f"call outcome {event.code}{extra}"
-        case ev.PaymentReceived():
-            return f"payment {event.amount} {event.currency}"
+                return f"call outcome {event.code} ({event.plan.installments} x {event.plan.frequency})", ()
+            return f"call outcome {event.code}", ()
+        case ev.PaymentReceived() if event.currency == currency:
+            return f"payment {{}} {event.currency}", (event.amount,)
+        case ev.PaymentReceived():  # in another currency: the account's formatting does not apply
+            return _verbatim(f"payment {event.amount} {event.currency}"), ()
         case ev.OptOut():
-            return f"opt-out {event.channel or 'all channels'}"
+            return _verbatim(f"opt-out {event.channel or 'all channels'}"), ()
         case ev.MessageEvent():
-            return f"{event.channel} {event.event}"
+            return _verbatim(f"{event.channel} {event.event}"), ()
         case ev.ApprovalDecision():
-            return "approved" if event.approved else "rejected"
+            return "approved" if event.approved else "rejected", ()
         case _:
-            return event.kind.replace("_", " ")
+            return _verbatim(event.kind.replace("_", " ")), ()

@@ -19,6 +19,7 @@ from domain.state import AccountState
 from domain.strategy import CompiledStrategy
 from domain.types import Channel, Outcome, Resolution
 from simulator.engine import simulate
+from strategies.amounts import Currency
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,14 @@ class Summary:
     placed: int = 0
     collected: int = 0
     blocked: int = 0
+    # The strategy's currency, its exponent and locale: how the report shows `placed` and `collected`.
+    currency: str = "USD"
+    digits: int | None = None
+    locale: str = "en-US"
+
+    def money(self, minor: int) -> str:
+        """`minor` as money in the strategy's locale: collected $1.234.567 of $9.876.543 placed."""
+        return Currency(self.currency, self.locale, self.digits).shown(minor)
 
     def percentiles(self, values: list[float] | list[int]) -> dict[str, float]:
         if not values:
@@ -152,7 +161,9 @@ def run_many(
     strategy: CompiledStrategy, accounts: int, days: int, start: datetime, behaviour: Behaviour, seed: int = 1
 ) -> Summary:
     rng = random.Random(seed)
-    summary = Summary(accounts=accounts, days=days)
+    summary = Summary(
+        accounts=accounts, days=days, currency=strategy.currency, digits=strategy.digits, locale=strategy.locale
+    )
     for index in range(accounts):
         account = synthetic_account(strategy, index, rng, start)
         run = simulate(strategy, account, start, days, [], RandomResponder(rng, behaviour), record=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,9 +22,10 @@ from typing import Any
 PARTS = ("temporal", "worker", "api")
 # What a data folder holds; wiping refuses a folder holding anything else (a mistyped --data-dir
 # pointing at a home directory must not be emptied).
+DEMO_PROVIDER = "demo"  # the payment provider a local stack's API accepts (payments.json)
 _OWN = frozenset(
     {f"{db}{suffix}" for db in ("collect.db", "temporal.db") for suffix in ("", "-wal", "-shm", "-journal")}
-    | {"payload-dev.key", "keys.json", "state.json", "up.lock", "logs"}
+    | {"payload-dev.key", "keys.json", "payments.json", "state.json", "up.lock", "logs"}
 )
 
 
@@ -67,6 +69,10 @@ class DataDir:
         return self.root / "keys.json"
 
     @property
+    def payments_file(self) -> Path:
+        return self.root / "payments.json"
+
+    @property
     def state_file(self) -> Path:
         return self.root / "state.json"
 
@@ -93,6 +99,16 @@ class DataDir:
     def write_keys(self, keys: dict[str, dict[str, Any]]) -> None:
         """Replace the keys file; it is created readable and writable by its owner only (0600)."""
         _write_private_json(self.keys_file, keys)
+
+    def payment_secrets(self) -> dict[str, str]:
+        """The local stack's payment provider (`demo`) and its webhook secret, made on first use and
+        kept (0600), so `collect payment simulate` can sign what the API will accept."""
+        stored = _read_json(self.payments_file)
+        if isinstance(stored.get(DEMO_PROVIDER), str) and stored[DEMO_PROVIDER]:
+            return {DEMO_PROVIDER: stored[DEMO_PROVIDER]}
+        made = {DEMO_PROVIDER: secrets.token_urlsafe(32)}
+        _write_private_json(self.payments_file, made)
+        return made
 
     def read_state(self) -> dict[str, Any]:
         return _read_json(self.state_file)

@@ -7,7 +7,8 @@ Each step first asks the API what is already there, so a second start resumes in
 repeating: the campaign is created once (under a fixed id), accounts are imported only into an
 empty campaign, and a launch is asked for only while accounts wait to be launched and no launch
 runs (the campaign's workflow launches each account once). The data folder's state file records
-what the demo was seeded with, so a resume keeps it even if the defaults change.
+what the demo was seeded with, so a resume keeps it even if the defaults change, and the hash
+strategies/demo.yaml had then, so a resume tells a changed file from a campaign moved on purpose.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ class DemoFailed(RuntimeError):
 @dataclass
 class DemoReport:
     campaign_id: str
-    strategy_hash: str
+    strategy_hash: str  # the version the campaign runs now (a supervisor may have moved it)
+    file_hash: str  # strategies/demo.yaml's version as the file is now
+    strategy_id: str = STRATEGY_ID  # the id of the version the campaign runs now
     published: list[tuple[str, str, bool]] = field(default_factory=list)  # (file, hash, new)
     created: bool = False
     imported: int | None = None  # accounts accepted now; None when the campaign had them already
@@ -53,7 +56,7 @@ class DemoReport:
     launched: int = 0
     total: int = 0
     launch_status: str = ""
-    stale_strategy: bool = False  # demo.yaml changed since the campaign was created
+    stale_strategy: bool = False  # demo.yaml changed since the campaign was created, and it does not run it
 
 
 def seed(
@@ -76,7 +79,7 @@ def seed(
         demo_hash = next((h for name, h, _ in published if Path(name).stem == STRATEGY_ID), None)
         if demo_hash is None:
             raise DemoFailed(f"{strategies} has no {STRATEGY_ID}.yaml to run the demo on")
-        report = DemoReport(campaign_id=campaign_id, strategy_hash=demo_hash, published=published)
+        report = DemoReport(campaign_id=campaign_id, strategy_hash=demo_hash, file_hash=demo_hash, published=published)
         campaign = _get(api, f"/campaigns/{campaign_id}")
         if campaign is None:
             _call(api, "post", "/campaigns", "create the demo campaign", json=_campaign_body(campaign_id, demo_hash))
@@ -84,7 +87,13 @@ def seed(
             campaign = _get(api, f"/campaigns/{campaign_id}")
             assert campaign is not None
         report.strategy_hash = campaign["strategy_hash"]
-        report.stale_strategy = campaign["strategy_hash"] != demo_hash
+        # Compared with the file as it was at the campaign's creation, not with the version the
+        # campaign runs: moving the campaign to another version is a choice, not a stale file.
+        # (A data folder from before this record counts its file as unchanged.)
+        seeded_with = str(state.get("strategy_file_hash") or demo_hash)
+        report.stale_strategy = demo_hash != seeded_with and campaign["strategy_hash"] != demo_hash
+        version = _get(api, f"/strategies/{campaign['strategy_hash']}")
+        report.strategy_id = str(version["strategy_id"]) if version else STRATEGY_ID
         if campaign["launch"]["total"] == 0:
             count, seed_value = int(state.get("accounts", accounts)), int(state.get("seed", SEED))
             data.update_state(demo={"campaign_id": campaign_id, "accounts": count, "seed": seed_value})
@@ -109,7 +118,8 @@ def seed(
         campaign = _await_launch(api, campaign_id, progress, check)
         report.launched, report.total = campaign["launch"]["launched"], campaign["launch"]["total"]
         report.launch_status = campaign["launch"]["status"]
-    data.update_state(demo={**(data.read_state().get("demo") or {}), "campaign_id": campaign_id, "seeded": True})
+    seeded = {"campaign_id": campaign_id, "seeded": True, "strategy_file_hash": seeded_with}
+    data.update_state(demo={**(data.read_state().get("demo") or {}), **seeded})
     return report
 
 

@@ -55,8 +55,9 @@ def check_ports(ports: Mapping[str, int], host: str = LOCALHOST) -> None:
     """PortTaken naming each taken port, what it was for and how to choose another."""
     taken = [f"{port} ({what})" for what, port in ports.items() if not port_is_free(port, host)]
     if taken:
+        listed = f"port {taken[0]} on {host} is" if len(taken) == 1 else f"ports {', '.join(taken)} on {host} are"
         raise PortTaken(
-            f"port {' and '.join(taken)} on {host} is in use by another program "
+            f"{listed} in use by another program "
             f"(`ss -ltnp` shows which); stop it, or choose other ports with --api-port, --temporal-port "
             "and --ui-port"
         )

@@ -108,8 +108,14 @@ def plan(settings: Settings, options: UpOptions, data: DataDir) -> Plan:
 def child_environment(settings: Settings, options: UpOptions, data: DataDir, the_plan: Plan) -> dict[str, str]:
     """The COLLECT_* variables every part shares, over this process's environment."""
     ui = [f"http://{host}:{options.ui_port}" for host in ("localhost", "127.0.0.1")]
+    # With no payment provider configured, a local database gets the data folder's `demo`
+    # provider, so a person can pay an account (`collect payment simulate`) as the tour shows.
+    payments = {}
+    if not settings.payment_webhook_secrets and the_plan.local_database:
+        payments = {"COLLECT_PAYMENT_WEBHOOK_SECRETS": json.dumps(data.payment_secrets())}
     return {
         **os.environ,
+        **payments,
         "COLLECT_DATABASE_URL": the_plan.database_url,
         "COLLECT_TEMPORAL_ADDRESS": the_plan.temporal_address,
         "COLLECT_PAYLOAD_DEV_KEY_PATH": str(data.payload_key),
@@ -307,23 +313,32 @@ def _ready(
             out.print(f"  {who:<30} {key.key}", soft_wrap=True, markup=False)
     if report is not None:
         out.print(
-            f"Demo campaign [bold]{report.campaign_id}[/] on strategy {demo.STRATEGY_ID} "
+            f"Demo campaign [bold]{report.campaign_id}[/] on strategy {report.strategy_id} "
             f"({report.strategy_hash[:12]}): {report.launched} of {report.total} accounts launched"
             + (f" (launch {report.launch_status})" if report.launch_status != "done" else "")
             + f"; {len(report.published)} strategies published.",
             highlight=False,
         )
-        out.print(
-            "The demo strategy waits minutes, not days, under policy NONE: it contacts at any hour, "
-            "night included, with no caps. A demo, not Chilean law (cl-consumer follows preset CL).",
-            highlight=False,
-        )
-        if report.stale_strategy:
+        if report.strategy_id == demo.STRATEGY_ID:
             out.print(
-                f"strategies/{demo.STRATEGY_ID}.yaml changed since the campaign was created; "
-                f"move the campaign to it with POST /campaigns/{report.campaign_id}/strategy",
+                "The demo strategy waits minutes, not days, under policy NONE: it contacts at any hour, "
+                "night included, with no caps. A demo, not Chilean law (cl-consumer follows preset CL).",
                 highlight=False,
             )
+        if report.stale_strategy:
+            out.print(
+                f"strategies/{demo.STRATEGY_ID}.yaml changed since the campaign was created; to run it, "
+                f"move the campaign as a supervisor: collect campaign move {report.campaign_id} "
+                f"--to {report.file_hash[:12]}",
+                highlight=False,
+            )
+        out.print(
+            f"\nCommand line: collect login --url {api} --key <a key above> (--profile NAME keeps several);\n"
+            f"payments: collect payment simulate ACCOUNT AMOUNT signs as provider `demo` (secret in "
+            f"{data.payments_file}).",
+            soft_wrap=True,
+            markup=False,
+        )
         supervisor_key = key_for(keys, "supervisor")
         out.print(
             f'\nTry: curl -H "X-API-Key: {supervisor_key}" {api}/campaigns/{report.campaign_id}',

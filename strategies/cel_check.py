@@ -2,15 +2,22 @@
 
 The `cel` package evaluates expressions but exposes no AST and no checker, so this module parses
 the subset conditions use (literals, variables, `! - * / % + - < <= > >= == != in && || ?:`, list
-literals, `size`, `int`, `double`, `string`, the string methods `contains`, `startsWith`,
+literals, `size`, `int`, `double`, `string`, `money`, the string methods `contains`, `startsWith`,
 `endsWith`, `matches`, and the macros `all`, `exists`, `exists_one`, `map`, `filter`) and infers
-each subexpression's type over the declared account variables (`domain.conditions.VARIABLES`).
+each subexpression's type over the declared account variables (`domain.conditions.VARIABLES`),
+numbers with the quantity they count (money, days, a count, a score, or a bare number).
+
+`money("5,000.00")` is an amount in major units of the strategy's currency (`strategies.amounts`);
+`runnable` replaces it by its integer minor units, so CEL at run time sees a plain number.
 
 The rule it enforces: nothing it accepts can fail when evaluated on an account within the
 declared types and bounds. So it refuses, wherever they sit (both sides of `&&`, `||` and `?:`,
 which CEL may skip on one account and evaluate on the next):
 - operators on types the runtime has no overload for (`balance < "500000"`, `balance + 0.5`);
 - comparisons that are always false because the types differ (`tags == "vip"`, `1 in tags`);
+- numbers that count different things meeting in a comparison or a sum: above all an amount and a
+  bare number (`balance < 5000` is refused: write `balance < money("5,000.00")`); the literal 0
+  goes with anything;
 - unknown variables and functions, field access and indexing (an index can miss);
 - arithmetic whose result may leave the range the runtime holds, or divide by zero, computed by
   interval arithmetic over the variables' declared bounds (`balance * 1000`, `balance / contacts`).
@@ -28,7 +35,9 @@ from dataclasses import dataclass, field
 
 import cel
 
-from domain.conditions import Variable
+from domain.conditions import MONEY_MAX, Variable
+from domain.money import minor_digits
+from strategies import amounts
 from strategies.schema import closest
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
@@ -37,7 +46,7 @@ DOUBLE_MAX = 1e300
 SIZE_MAX = 10**9  # longer than any text or list an account carries
 MACROS = ("all", "exists", "exists_one", "map", "filter")
 STRING_METHODS = ("contains", "startsWith", "endsWith", "matches")
-FUNCTIONS = "size, int, double, string; methods contains, startsWith, endsWith, matches, size; " + (
+FUNCTIONS = "size, int, double, string, money; methods contains, startsWith, endsWith, matches, size; " + (
     "macros all, exists, exists_one, map, filter"
 )
 
@@ -47,12 +56,16 @@ FUNCTIONS = "size, int, double, string; methods contains, startsWith, endsWith, 
 
 @dataclass(frozen=True)
 class Type:
-    """A CEL type with, for numbers, the interval its values lie in."""
+    """A CEL type with, for numbers, the interval its values lie in and the quantity they count."""
 
     kind: str  # int | double | string | bool | list | error
     elem: Type | None = None  # a list's element type; None for the empty list literal
     low: float | int | None = None
     high: float | int | None = None
+    # What a number counts (`domain.conditions.Variable.unit`): None for a bare number, ANY_UNIT for
+    # the literal 0 (zero of anything). Money is kept apart from bare numbers: `balance < 5000`
+    # meant 5,000 EUR and ran as 50.00 (issue 13), so an amount compares only with an amount.
+    unit: str | None = None
 
     def __str__(self) -> str:
         if self.kind == "list":
@@ -71,6 +84,38 @@ class Type:
 ERROR = Type("error")
 BOOL = Type("bool")
 STRING = Type("string")
+ANY_UNIT = "any"
+MONEY = "money"
+UNIT_NAMES = {
+    MONEY: "an amount of money (minor units)",
+    "days": "a number of days",
+    "count": "a count",
+    "score": "a risk score",
+    None: "a bare number",
+}
+
+
+def _unify(a: str | None, b: str | None) -> tuple[bool, str | None]:
+    """Whether numbers counting `a` and `b` may meet in `==`, `<`, `+` or `-`, and what the result
+    counts. A bare number goes with days, counts and scores (`contacts < 3`), never with money."""
+    if a == b or b == ANY_UNIT:
+        return True, a
+    if a == ANY_UNIT:
+        return True, b
+    if a is None and b != MONEY:
+        return True, b
+    if b is None and a != MONEY:
+        return True, a
+    return False, None
+
+
+def _clash(a: Type, b: Type) -> tuple[Type, Type] | None:
+    """The two numbers (inside lists too) whose quantities cannot meet, if any."""
+    if a.kind == "list" and b.kind == "list":
+        return None if a.elem is None or b.elem is None else _clash(a.elem, b.elem)
+    if a.numeric and b.numeric and not _unify(a.unit, b.unit)[0]:
+        return a, b
+    return None
 
 
 def _same(a: Type, b: Type) -> bool:
@@ -78,7 +123,7 @@ def _same(a: Type, b: Type) -> bool:
     if a.kind != b.kind:
         return False
     if a.kind != "list" or a.elem is None or b.elem is None:
-        return True
+        return _clash(a, b) is None
     return _same(a.elem, b.elem)
 
 
@@ -96,8 +141,13 @@ def _join(a: Type, b: Type) -> Type:
     if a.kind == "list":
         return a if b.elem is None else b if a.elem is None else Type("list", _join(a.elem, b.elem))
     if a.numeric:
-        return Type(a.kind, low=min(_lo(a), _lo(b)), high=max(_hi(a), _hi(b)))
+        return Type(a.kind, low=min(_lo(a), _lo(b)), high=max(_hi(a), _hi(b)), unit=_unify(a.unit, b.unit)[1])
     return a
+
+
+def _counted(unit: str | None) -> str | None:
+    """What an arithmetic result counts: a computed zero is not the literal 0."""
+    return None if unit == ANY_UNIT else unit
 
 
 def _lo(t: Type) -> float | int:
@@ -114,10 +164,14 @@ def _a(t: Type) -> str:
     return f"{'an' if str(t)[0] in 'aeiou' else 'a'} {t}"
 
 
+def _quantity(t: Type) -> str:
+    return UNIT_NAMES.get(_counted(t.unit), "a number")
+
+
 def variable_type(variable: Variable) -> Type:
     if variable.type == "list(string)":
         return Type("list", STRING)
-    return Type(variable.type, low=variable.low, high=variable.high)
+    return Type(variable.type, low=variable.low, high=variable.high, unit=variable.unit)
 
 
 # ---- syntax tree ---------------------------------------------------------------------------------
@@ -373,6 +427,14 @@ class _Parser:
         raise Unsupported(start, "unexpected end of the condition" if kind == "end" else f"unexpected {value!r}")
 
 
+def _string_value(node: Node) -> str | None:
+    """The text of a plain quoted string literal (no escapes, no raw or triple quotes), else None."""
+    if not isinstance(node, Literal) or node.kind != "string":
+        return None
+    quoted = re.fullmatch(r"""(['"])([^'"\\]*)\1""", node.text)
+    return quoted[2] if quoted else None
+
+
 def _number(text: str, start: int, end: int) -> Literal:
     if text[-1] in "uU":
         return Literal(start, end, "uint", text)
@@ -398,7 +460,12 @@ class Problem:
 class _Checker:
     text: str
     variables: Mapping[str, Variable]
+    currency: amounts.Currency | None = None  # the strategy's, for money("...")
+    # String variables whose values are known (the strategy's segments and variants, ISO codes):
+    # name -> why a value can never be one of them, or None when it can.
+    values: Mapping[str, Callable[[str], str | None]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    money: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, minor) of money("...")
 
     def src(self, node: Node) -> str:
         return self.text[node.start : node.end]
@@ -446,7 +513,7 @@ class _Checker:
             case "int" | "double":
                 value = node.value
                 assert isinstance(value, int | float)
-                return Type(node.kind, low=value, high=value)
+                return Type(node.kind, low=value, high=value, unit=ANY_UNIT if value == 0 else None)
             case "string":
                 return STRING
             case "bool":
@@ -482,7 +549,7 @@ class _Checker:
             if not _same(joined, t):
                 return self.fail(
                     item,
-                    f"`{self.src(node)}`: a list holds one type, but this list mixes {joined} and {t}",
+                    f"`{self.src(node)}`: a list holds one type, but this list mixes {self.kinds(joined, t)}",
                 )
             joined = _join(joined, t)
         return Type("list", joined)
@@ -497,7 +564,72 @@ class _Checker:
             return BOOL
         if not t.numeric:
             return self.fail(node, f"`{self.src(node)}`: `-` needs an int or a double, but found {t}")
-        return self.bounded(node, Type(t.kind, low=-_hi(t), high=-_lo(t)))
+        return self.bounded(node, Type(t.kind, low=-_hi(t), high=-_lo(t), unit=t.unit))
+
+    def kinds(self, a: Type, b: Type) -> str:
+        """`int and string`, or `an amount of money (minor units) and a bare number` when only
+        what the numbers count differs."""
+        clash = _clash(a, b)
+        if clash is not None and str(a) == str(b):
+            return f"{_quantity(clash[0])} and {_quantity(clash[1])}"
+        return f"{a} and {b}"
+
+    def quantities(self, node: Binary, a: Type, b: Type, verb: str) -> Type | None:
+        """A refusal when `node` lets numbers that count different things meet, else None."""
+        clash = _clash(a, b)
+        if clash is None:
+            return None
+        x, y = clash
+        if verb == "looks for":
+            message = f"`{self.src(node)}` looks for {_quantity(x)} in a list of {_quantity(y).split(' ', 1)[1]}s"
+        else:
+            message = f"`{self.src(node)}` " + verb.format(_quantity(x), _quantity(y))
+        if MONEY in (x.unit, y.unit):
+            bare = node.right if x.unit == MONEY else node.left
+            message += "; an amount meets only an amount, written with money(): " + self.money_hint(bare)
+        else:
+            message += ", which measure different things"
+        return self.fail(node, message)
+
+    def never_held(self, node: Binary, scope: Mapping[str, Type]) -> Type | None:
+        """A refusal when a string variable with known values (segment, variant, country,
+        currency) is compared with a literal it never holds: `variant == "chalenger"` is always false."""
+        if node.op == "in":
+            pairs = [(node.left, item) for item in node.right.items] if isinstance(node.right, ListLit) else []
+        else:
+            pairs = [(node.left, node.right), (node.right, node.left)]
+        for variable, other in pairs:
+            if not (isinstance(variable, Ident) and variable.name in self.values and variable.name not in scope):
+                continue
+            value = _string_value(other)
+            if value is None:
+                continue
+            why = self.values[variable.name](value)
+            if why is None:
+                continue
+            if node.op == "in":
+                return self.fail(node, f"`{self.src(node)}` looks for {value!r}, which {variable.name} never is; {why}")
+            verdict = "always true" if node.op == "!=" else "never true"
+            return self.fail(node, f"`{self.src(node)}` is {verdict}: {variable.name} is never {value!r}; {why}")
+        return None
+
+    def money_hint(self, bare: Node) -> str:
+        """How to write the amount a bare number stands for, in the strategy's currency."""
+        if not (isinstance(bare, Literal) and bare.kind == "int" and isinstance(bare.value, int) and bare.value > 0):
+            digits = minor_digits(self.currency.code) if self.currency is not None and self.currency.known else 2
+            return f'for example money("5,000{"." + "0" * digits if digits else ""}")'
+        figure = bare.value
+        if self.currency is None or not self.currency.known:
+            return f'money("{figure:,}") for {figure:,} in the strategy\'s currency'
+        digits = minor_digits(self.currency.code)
+        whole = f"{figure:,}" + ("." + "0" * digits if digits else "")
+        meant = self.currency.shown(figure * 10**digits)
+        if digits == 0:
+            return f'write money("{whole}") for {meant}'
+        return (
+            f'write money("{whole}") for {meant}, or money("{amounts.plain(figure, self.currency.code)}") if '
+            f"{figure} meant minor units ({self.currency.shown(figure)})"
+        )
 
     def bounded(self, node: Node, t: Type) -> Type:
         """`t`, or a refusal if its interval leaves what the runtime holds."""
@@ -538,7 +670,7 @@ class _Checker:
                     f"`{src}` compares {a} with {b}, which is never equal; `{op}` needs the same type on both sides "
                     f"(numbers may mix int and double){hint}",
                 )
-            return BOOL
+            return self.quantities(node, a, b, "compares {} with {}") or self.never_held(node, scope) or BOOL
         if op in ("<", "<=", ">", ">="):
             if not ((a.numeric and b.numeric) or (a.kind == b.kind and a.kind in ("string", "bool"))):
                 return self.fail(
@@ -546,12 +678,14 @@ class _Checker:
                     f"`{src}`: `{op}` compares two numbers (int or double), two strings or two bools, but {found}; "
                     "CEL never converts between numbers and text",
                 )
-            return BOOL
+            return self.quantities(node, a, b, "compares {} with {}") or BOOL
         if op == "in":
             if b.kind != "list":
                 return self.fail(node, f"`{src}`: `in` needs a list on the right, but found {b}")
             if b.elem is not None and not _comparable(a, b.elem):
                 return self.fail(node, f"`{src}` looks for {_a(a)} in {_a(b)}, which never holds one")
+            if b.elem is not None:
+                return self.quantities(node, a, b.elem, "looks for") or self.never_held(node, scope) or BOOL
             return BOOL
         return self.arithmetic(node, a, b)
 
@@ -561,7 +695,7 @@ class _Checker:
             return STRING
         if op == "+" and a.kind == b.kind == "list":
             if not _same(a, b):
-                return self.fail(node, f"`{src}`: `+` joins lists of one type, but found {a} and {b}")
+                return self.fail(node, f"`{src}`: `+` joins lists of one type, but found {self.kinds(a, b)}")
             return _join(a, b)
         if not (a.numeric and b.numeric and a.kind == b.kind):
             expected = "two ints or two doubles" + (", two strings or two lists" if op == "+" else "")
@@ -571,6 +705,9 @@ class _Checker:
             return self.fail(node, f"`{src}`: `{op}` needs {expected}, but found {a} and {b}{hint}")
         if op == "%" and a.kind == "double":
             return self.fail(node, f"`{src}`: `%` needs two ints, but found double and double")
+        known, unit = self.arithmetic_unit(node, a, b)
+        if not known:
+            return ERROR
         alo, ahi, blo, bhi = _lo(a), _hi(a), _lo(b), _hi(b)
         if op in ("+", "-", "*"):
             if op == "+":
@@ -580,7 +717,7 @@ class _Checker:
             else:
                 corners = [alo * blo, alo * bhi, ahi * blo, ahi * bhi]
                 low, high = min(corners), max(corners)
-            return self.bounded(node, Type(a.kind, low=low, high=high))
+            return self.bounded(node, Type(a.kind, low=low, high=high, unit=unit))
         if blo <= 0 <= bhi:
             return self.fail(
                 node,
@@ -591,11 +728,39 @@ class _Checker:
         den = min(abs(blo), abs(bhi))
         if op == "/":
             top = num // den if a.kind == "int" else num / den
-            return self.bounded(node, Type(a.kind, low=-top, high=top))
+            return self.bounded(node, Type(a.kind, low=-top, high=top, unit=unit))
         if alo == INT_MIN and blo <= -1 <= bhi:
             return self.fail(node, f"`{src}` can overflow (the smallest int modulo -1)")
         top = min(num, max(abs(blo), abs(bhi)) - 1)
-        return Type("int", low=-top, high=top)
+        return Type("int", low=-top, high=top, unit=unit)
+
+    def arithmetic_unit(self, node: Binary, a: Type, b: Type) -> tuple[bool, str | None]:
+        """(False, None) after a refusal, else (True, what the result counts): a sum counts what
+        its terms count; a bare number or a count scales a quantity; a quantity divided by the same
+        quantity is a bare ratio. Quantities never multiply (an amount times an amount is no amount)."""
+        x, y = _counted(a.unit), _counted(b.unit)
+        if node.op in ("*", "/", "%"):  # a count is a pure number: an amount per contact is an amount
+            x, y = (None if x == "count" else x), (None if y == "count" else y)
+        if node.op in ("+", "-"):
+            verb = "adds {} to {}" if node.op == "+" else "subtracts {1} from {0}"
+            if self.quantities(node, a, b, verb) is not None:
+                return False, None
+            return True, _counted(_unify(a.unit, b.unit)[1])
+        if node.op == "*" and (x is None or y is None):
+            return True, x or y
+        if node.op in ("/", "%") and y is None:
+            return True, x
+        if node.op == "/" and (x == y or x is None):
+            return True, None
+        if node.op == "%" and x == y:
+            return True, x
+        what = {"*": "multiplies", "/": "divides", "%": "takes the remainder of"}[node.op]
+        self.fail(
+            node,
+            f"`{self.src(node)}` {what} {_quantity(a)} by {_quantity(b)}, which gives no quantity a condition "
+            "can compare; scale a quantity by a bare number, or divide it by the same kind of quantity for a ratio",
+        )
+        return False, None
 
     def ternary(self, node: Ternary, scope: Mapping[str, Type]) -> Type:
         c = self.type_of(node.cond, scope)
@@ -608,13 +773,15 @@ class _Checker:
         if not _same(a, b):
             return self.fail(
                 node,
-                f"`{self.src(node)}`: both branches of `?:` must have the same type, but found {a} and {b}",
+                f"`{self.src(node)}`: both branches of `?:` must have the same type, but found {self.kinds(a, b)}",
             )
         return _join(a, b)
 
     def call(self, node: Call, scope: Mapping[str, Type]) -> Type:
         if node.target is not None and node.name in MACROS:
             return self.macro(node, node.target, scope)
+        if node.target is None and node.name == "money":
+            return self.money_literal(node)
         receiver = self.type_of(node.target, scope) if node.target is not None else None
         args = [self.type_of(arg, scope) for arg in node.args]
         if (receiver is not None and receiver.error) or any(t.error for t in args):
@@ -653,9 +820,26 @@ class _Checker:
             return self.fail(node, f"`{src}`: {name} is called as {form}")
         if name == "has":
             return self.fail(node, f"`{src}`: has() tests fields; account variables are always present")
-        near = closest(name, ["size", "int", "double", "string", *STRING_METHODS, *MACROS])
+        near = closest(name, ["size", "int", "double", "string", "money", *STRING_METHODS, *MACROS])
         hint = f"did you mean {near!r}? " if near else ""
         return self.fail(node, f"unknown function {name!r}; {hint}conditions may use: {FUNCTIONS}")
+
+    def money_literal(self, node: Call) -> Type:
+        """money("5,000.00"): an amount in major units of the strategy's currency, as minor units."""
+        src = self.src(node)
+        text = _string_value(node.args[0]) if len(node.args) == 1 else None
+        if text is None:
+            return self.fail(node, f'`{src}`: money() takes one amount in quotes, such as money("5,000.00")')
+        if self.currency is None or not self.currency.known:
+            return Type("int", low=0, high=MONEY_MAX, unit=MONEY)  # the strategy's currency is the error
+        try:
+            minor = self.currency.minor(amounts.read(text))
+        except amounts.BadAmount as exc:
+            return self.fail(node, f"`{src}`: {exc}")
+        if minor > MONEY_MAX:
+            return self.fail(node, f"`{src}` is more than any amount an account holds")
+        self.money.append((node.start, node.end, minor))
+        return Type("int", low=minor, high=minor, unit=ANY_UNIT if minor == 0 else MONEY)
 
     def conversion(self, node: Call, name: str, arg: Type) -> Type:
         src = self.src(node)
@@ -666,13 +850,13 @@ class _Checker:
         if name == "double":
             if not arg.numeric:
                 return self.fail(node, f"`{src}`: double() takes an int or a double here, but found {arg}")
-            return Type("double", low=_lo(arg), high=_hi(arg))
+            return Type("double", low=_lo(arg), high=_hi(arg), unit=arg.unit)
         if not arg.numeric:
             return self.fail(node, f"`{src}`: int() takes an int or a double here, but found {arg}")
         low, high = int(_lo(arg)), int(_hi(arg))
         if arg.kind == "double" and (low < INT_MIN // 2 or high > INT_MAX // 2):
             return self.fail(node, f"`{src}` can overflow: its double argument may be beyond the int range")
-        return Type("int", low=low, high=high)
+        return Type("int", low=low, high=high, unit=arg.unit)
 
     def pattern(self, node: Call) -> Type:
         arg = node.args[0]
@@ -718,17 +902,45 @@ class _Checker:
         return BOOL
 
 
-def check(expression: str, variables: Mapping[str, Variable]) -> list[Problem]:
-    """Every problem in a condition that `cel.compile` parses; empty when it is safe to run."""
+def check(
+    expression: str,
+    variables: Mapping[str, Variable],
+    currency: amounts.Currency | None = None,
+    values: Mapping[str, Callable[[str], str | None]] | None = None,
+) -> list[Problem]:
+    """Every problem in a condition that `cel.compile` parses; empty when it is safe to run.
+    `currency`: the strategy's, in which money("...") is read; `values`: see `_Checker.values`."""
+    return _checked(expression, variables, currency, values or {})[0]
+
+
+def runnable(expression: str, variables: Mapping[str, Variable], currency: amounts.Currency) -> str:
+    """The condition the interpreter runs: each money("...") replaced by its integer minor units
+    (CEL knows no money(); the compiled strategy carries plain numbers). Only for expressions
+    `check` accepts; one without money() comes back unchanged."""
+    if "money" not in expression:
+        return expression
+    checker = _checked(expression, variables, currency, {})[1]
+    text = expression
+    for start, end, minor in sorted(checker.money, reverse=True):
+        text = text[:start] + str(minor) + text[end:]
+    return text
+
+
+def _checked(
+    expression: str,
+    variables: Mapping[str, Variable],
+    currency: amounts.Currency | None,
+    values: Mapping[str, Callable[[str], str | None]],
+) -> tuple[list[Problem], _Checker]:
+    checker = _Checker(expression, variables, currency, values)
     try:
         tree = _Parser(expression).parse()
     except Unsupported as exc:
-        return [Problem(exc.offset, f"this is not part of the condition language: {exc}")]
-    checker = _Checker(expression, variables)
+        return [Problem(exc.offset, f"this is not part of the condition language: {exc}")], checker
     result = checker.type_of(tree, {})
     if not result.error and result.kind != "bool":
         checker.fail(
             tree,
             f"must be true or false, but it gives {result}; compare it with something, such as `balance > 100000`",
         )
-    return sorted(set(checker.problems), key=lambda p: (p.offset, p.message))
+    return sorted(set(checker.problems), key=lambda p: (p.offset, p.message)), checker

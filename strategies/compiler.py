@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,16 +30,17 @@ from jinja2.exceptions import SecurityError
 
 from domain import conditions
 from domain import strategy as st
-from domain.fees import FEE_CAPS
+from domain.countries import is_country
+from domain.fees import FEE_CAPS, cap_total, percent_of
 from domain.money import MINOR_UNITS, minor_digits
 from domain.money import refusal as currency_refusal
 from domain.policy import MAX_SPREAD_S, Cap, ContactPolicy, Cooldown, MinGap, Window, loosenings
 from domain.policy_presets import PRESETS
 from domain.types import Channel, Outcome, Weekday
-from strategies import cel_check
+from strategies import amounts, cel_check
 from strategies import schema as sc
 from strategies.limits import MAX_COMPILED_BYTES
-from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text
+from strategies.loader import PathKey, Source, StrategyError, StrategyInvalid, load_file, load_text, where
 from strategies.rendering import EXAMPLE_CONTEXT, check_locale, environment
 from strategies.sandbox import TemplateTooCostly, render_bounded
 from strategies.schema import closest
@@ -71,12 +72,16 @@ def _json_size(value: object) -> int:
 def content_hash(strategy: st.CompiledStrategy) -> str:
     """sha256 of the canonical JSON of everything but the hash itself. A strategy compiled before
     it carried its currency's exponent (currency_digits None), or its policy's spread (spread_s None),
-    keeps the hash it was published with."""
+    keeps the hash it was published with; so does one whose waits count no calendar months."""
     body = strategy.model_dump(
         mode="json", exclude={"hash"} | ({"currency_digits"} if strategy.currency_digits is None else set())
     )
     if strategy.policy.spread_s is None:  # likewise one compiled before moved contacts were spread
         del body["policy"]["spread_s"]
+    for step in body["steps"].values():  # and waits without calendar months, as before months existed
+        for action in step["actions"]:
+            if action["kind"] == "wait" and action["months"] == 0:
+                del action["months"]
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -98,13 +103,24 @@ class _Compiler:
         self.compiled_on = compiled_on or datetime.now(UTC).date()
         self.errors: list[StrategyError] = []
         self.warnings: list[str] = []
+        # Amounts written as money, in minor units of the strategy's currency, by where they are written.
+        self.amounts: dict[PathKey, int] = {}
+        # Each condition as the interpreter runs it: money("5,000") written out as minor units.
+        self.runnable: dict[str, str] = {}
+        self.currency = amounts.Currency(doc.currency, doc.locale)
 
     def fail(self, path: PathKey, message: str, *, at_key: bool = False) -> None:
         self.errors.append(self.src.error(path, message, at_key=at_key))
 
+    def warn(self, path: PathKey, message: str, *, at_key: bool = False) -> None:
+        """A warning validate prints; it starts with the `line:col` it is about."""
+        spot = self.src.error(path, message, at_key=at_key)
+        self.warnings.append(f"{spot.line}:{spot.col}: {where(path)}: {message}")
+
     def run(self) -> Compiled:
         doc = self.doc
         self.check_basics()
+        self.check_amounts()
         policy = self.build_policy()
         self.check_conditions()
         self.check_references()
@@ -112,11 +128,14 @@ class _Compiler:
         self.check_reachability()
         self.check_loops()
         self.check_templates()
+        self.check_percentages()
+        self.check_segment_order()
+        self.check_dead_actions()
+        self.check_waits_land_in_a_window(policy)
+        fee_cap = self.fee_cap()
+        self.check_fees(fee_cap)
         if self.errors:
             raise StrategyInvalid(self.errors)
-        fee_cap = FEE_CAPS.get(doc.policy.preset)
-        if fee_cap is not None and doc.policy.fee_cap_unit_value is not None:
-            fee_cap = fee_cap.model_copy(update={"unit_minor": doc.policy.fee_cap_unit_value})
         compiled = st.CompiledStrategy(
             id=doc.id,
             name=doc.name,
@@ -128,7 +147,12 @@ class _Compiler:
             policy=policy,
             fee_cap=fee_cap,
             segments=tuple(
-                st.Segment(name=s.name, when=s.when, start=s.start, variant_starts=dict(s.variants))
+                st.Segment(
+                    name=s.name,
+                    when=self.runnable[s.when] if s.when is not None else None,
+                    start=s.start,
+                    variant_starts=dict(s.variants),
+                )
                 for s in doc.segments
             ),
             variants=tuple(st.Variant(name=v.name, weight=v.weight) for v in doc.variants),
@@ -265,6 +289,195 @@ class _Compiler:
                 f"kept_threshold must be a whole percentage such as 90%, got {doc.promises.kept_threshold}%",
             )
 
+    def written_amounts(self) -> Iterator[tuple[PathKey, amounts.WrittenAmount]]:
+        """Every amount the strategy writes, with where it is written."""
+        if self.doc.policy.fee_cap_unit_value is not None:
+            yield ("policy", "fee_cap_unit_value"), self.doc.policy.fee_cap_unit_value
+        for name, step in self.doc.steps.items():
+            for index, fee in enumerate(step.fees):
+                if fee.fixed is not None:
+                    yield ("steps", name, "fees", index, "fixed"), fee.fixed
+
+    def check_amounts(self) -> None:
+        """Amounts in minor units of the strategy's currency (refused in another currency)."""
+        if not self.currency.known:
+            return  # the currency itself is the error
+        for path, written in self.written_amounts():
+            try:
+                minor = self.currency.minor(written)
+            except amounts.BadAmount as exc:
+                self.fail(path, f"{where(path)}: {exc}")
+                continue
+            if minor <= 0:
+                self.fail(path, f"{where(path)}: {written.text!r} must be more than zero")
+                continue
+            self.amounts[path] = minor
+
+    def percentages(self) -> Iterator[tuple[PathKey, str]]:
+        """Every percentage the strategy writes, with where it is written."""
+        doc = self.doc
+        for name, step in doc.steps.items():
+            for index, fee in enumerate(step.fees):
+                if fee.percent is not None:
+                    yield ("steps", name, "fees", index, "percent"), fee.percent
+        for path, action in self.actions():
+            match action:
+                case sc.OfferPlanDoc(offer_plan=o) if o.min_down_payment is not None:
+                    yield (*path, "offer_plan", "min_down_payment"), o.min_down_payment
+                case sc.OfferSettlementDoc(offer_settlement=o):
+                    yield (*path, "offer_settlement", "max_discount"), o.max_discount
+        if doc.promises and "kept_threshold" in doc.promises.model_fields_set:
+            yield ("promises", "kept_threshold"), doc.promises.kept_threshold
+        if doc.plans and "min_down_payment" in doc.plans.model_fields_set:
+            yield ("plans", "min_down_payment"), doc.plans.min_down_payment
+
+    def check_percentages(self) -> None:
+        """A percentage below one looks like a fraction written with a % sign (0.15% for 15%)."""
+        for path, value in self.percentages():
+            number = Decimal(value)
+            if 0 < number < 1:
+                share = format((number * 100).normalize(), "f")
+                self.warn(
+                    path,
+                    f"{value}% is less than one percent; if {share}% was meant ({value} as a fraction), write {share}%",
+                )
+
+    # ---- silent mistakes: what runs, but not as written -------------------------------------------
+
+    def check_segment_order(self) -> None:
+        """A segment without a condition takes every account: any segment after it is never chosen."""
+        segments = self.doc.segments
+        for index, seg in enumerate(segments[:-1]):
+            if seg.when is None or seg.when.strip() == "true":
+                later = ", ".join(repr(s.name) for s in segments[index + 1 :])
+                why = "its condition is always true" if seg.when else "it has no condition"
+                self.fail(
+                    ("segments", index, "name"),
+                    f"segment {seg.name!r} takes every account ({why}), so the segments after it ({later}) "
+                    "never get one; put the catch-all segment last",
+                )
+
+    def check_dead_actions(self) -> None:
+        """Actions after one that always leaves the step (goto, end, an agent task's routes, a
+        branch with else) never run."""
+        for name, step in self.doc.steps.items():
+            for index, action in enumerate(step.do[:-1]):
+                if _leaves_the_step(action):
+                    what = _action_name(action)
+                    more = len(step.do) - index - 2
+                    self.fail(
+                        ("steps", name, "do", index + 1),
+                        f"this action never runs: the {what} before it always leaves step {name!r}"
+                        + (
+                            " (nor does the one after it)"
+                            if more == 1
+                            else f" (nor do the {more} after it)"
+                            if more
+                            else ""
+                        )
+                        + f"; remove it, or move it before the {what}",
+                    )
+                    break
+
+    def contacts_after(self, name: str, index: int, depth: int = 0) -> Iterator[tuple[Channel, str]]:
+        """The contacts (channel, action kind) an account makes next after action `index` of step
+        `name`, before it waits again: through `goto` and `next`, a few steps deep."""
+        step = self.doc.steps[name]
+        for action in step.do[index + 1 :]:
+            match action:
+                case sc.SendDoc(send=spec):
+                    yield spec.channel, "send"
+                    continue
+                case sc.OfferPlanDoc(offer_plan=spec):
+                    yield spec.channel, "offer_plan"
+                    continue
+                case sc.OfferSettlementDoc(offer_settlement=spec):
+                    yield spec.channel, "offer_settlement"
+                    continue
+                case sc.GotoDoc(goto=target) if target in self.doc.steps and depth < 3:
+                    yield from self.contacts_after(target, -1, depth + 1)
+                    return
+                case sc.CheckPaymentDoc():
+                    continue
+            return  # a wait, an agent task, a branch, an escalation or the end: what follows is later
+        if step.next in self.doc.steps and depth < 3:
+            yield from self.contacts_after(step.next, -1, depth + 1)
+
+    def check_waits_land_in_a_window(self, policy: ContactPolicy) -> None:
+        """A wait `until` a time the policy never allows for the contact that follows it: the
+        contact would silently wait on for the next window (`sat 10:00` under a Monday-to-Friday
+        preset sends on Monday morning)."""
+        for path, action in self.actions():
+            if not isinstance(action, sc.WaitDoc) or action.wait.until is None:
+                continue
+            parsed = _parse_until(action.wait.until)
+            if parsed is None:
+                continue  # unreadable: already an error
+            weekday, minute = parsed
+            assert minute is not None
+            _, name, _, index = path
+            assert isinstance(name, str)
+            assert isinstance(index, int)
+            for channel, kind in self.contacts_after(name, index):
+                if channel not in policy.window_channels or _window_allows(policy, weekday, minute):
+                    continue
+                when = f"{weekday.value} {_hhmm(minute)}" if weekday else _hhmm(minute)
+                self.fail(
+                    (*path, "wait", "until"),
+                    f"the contact after this wait ({kind} on {channel}) can never go out at {when.strip()}: policy "
+                    f"{policy.name} allows {channel} only {_windows_text(policy)}, so it would wait on for the next "
+                    "window; wait until a time inside one",
+                )
+                break
+
+    def fee_cap(self) -> st.FeeCap | None:
+        """The preset's legal cap on collection fees, valued with the strategy's `fee_cap_unit_value`."""
+        fee_cap = FEE_CAPS.get(self.doc.policy.preset)
+        unit_value = self.amounts.get(("policy", "fee_cap_unit_value"))
+        if fee_cap is not None and unit_value is not None:
+            fee_cap = fee_cap.model_copy(update={"unit_minor": unit_value})
+        return fee_cap
+
+    def check_fees(self, cap: st.FeeCap | None) -> None:
+        """Fees against the preset's legal cap, which today only cuts them at run time: a step's
+        percentage above the cap's highest rate is cut on every debt (an error); one above its
+        lowest rate, or a fixed amount, is cut on some debts (a warning that says from which)."""
+        if cap is None or not self.currency.known:
+            return
+        highest = max(Decimal(rate) for _, rate in cap.tiers)
+        lowest = min(Decimal(rate) for _, rate in cap.tiers)
+        rule = f"the legal cap {cap.rule} ({_tiers_text(cap, self.currency)})"
+        for name, step in self.doc.steps.items():
+            percent = sum((Decimal(f.percent) for f in step.fees if f.percent is not None), Decimal(0))
+            where_percent = next(
+                (("steps", name, "fees", i, "percent") for i, f in enumerate(step.fees) if f.percent is not None),
+                None,
+            )
+            if where_percent is not None and percent > highest:
+                self.fail(
+                    where_percent,
+                    f"a fee of {format(percent.normalize(), 'f')}% of the balance is above {rule} on every debt; "
+                    f"at run time it would be cut to the cap, so write at most {format(highest.normalize(), 'f')}%",
+                )
+                continue
+            if where_percent is not None and percent > lowest:
+                above = _first_debt_over_cap(cap, str(percent))
+                self.warn(
+                    where_percent,
+                    f"a fee of {format(percent.normalize(), 'f')}% of the balance is above {rule} on debts from "
+                    f"{self.currency.shown(above)}; there it is cut to the cap at run time",
+                )
+            for index in range(len(step.fees)):
+                fixed = self.amounts.get(("steps", name, "fees", index, "fixed"))
+                if fixed is None:
+                    continue
+                below = _first_debt_within_cap(cap, fixed)
+                self.warn(
+                    ("steps", name, "fees", index, "fixed"),
+                    f"a fixed fee of {self.currency.shown(fixed)} is above {rule} on debts below "
+                    f"{self.currency.shown(below)}; there it is cut to the cap at run time",
+                )
+
     # ---- policy ----------------------------------------------------------------------------------
 
     def build_policy(self) -> ContactPolicy:
@@ -295,7 +508,7 @@ class _Compiler:
             self.fail(
                 ("policy", "spread"),
                 f"a spread of {spread // 60} minutes is longer than a day (1440 minutes); a spread only reaches "
-                "to the end of the window it starts in, so write at most 1d (0m turns it off)",
+                "to the end of the window it starts in, so write at most 1d (0min turns it off)",
             )
             return MAX_SPREAD_S
         return spread
@@ -403,11 +616,46 @@ class _Compiler:
         except ValueError as exc:
             self.fail(path, f"condition {expression!r} does not parse: {_cel_syntax(str(exc))}")
             return
-        for problem in cel_check.check(expression, conditions.VARIABLES):
+        problems = cel_check.check(expression, conditions.VARIABLES, self.currency, self.known_values())
+        if not problems:
+            self.runnable[expression] = cel_check.runnable(expression, conditions.VARIABLES, self.currency)
+        for problem in problems:
             message = problem.message
             if not message.startswith("unknown variable"):
                 message = f"condition {expression!r}: {message}"
             self.errors.append(self.at_offset(path, expression, problem.offset, message))
+
+    def known_values(self) -> dict[str, Callable[[str], str | None]]:
+        """Why a string variable never holds a value (None when it may): the strategy's own
+        segments and variants (empty before an account is placed, or without variants), ISO
+        countries in capitals, and the strategy's currency, which every account it runs is in."""
+        doc = self.doc
+
+        def among(names: list[str], what: str) -> Callable[[str], str | None]:
+            def why(value: str) -> str | None:
+                if value in names or value == "":
+                    return None
+                near = closest(value, names)
+                hint = f"did you mean {near!r}? " if near else ""
+                return f"{hint}the strategy's {what}: {', '.join(names) or 'none'}"
+
+            return why
+
+        def country(value: str) -> str | None:
+            if is_country(value):
+                return None
+            example = value.upper() if is_country(value.upper()) else "CL"
+            return f"countries are ISO 3166 alpha-2 codes in capitals, such as {example!r}"
+
+        def currency(value: str) -> str | None:
+            return None if value == doc.currency else f"every account this strategy runs is in {doc.currency}"
+
+        return {
+            "segment": among([seg.name for seg in doc.segments], "segments"),
+            "variant": among([v.name for v in doc.variants], "variants"),
+            "country": country,
+            "currency": currency,
+        }
 
     def at_offset(self, path: PathKey, expression: str, offset: int, message: str) -> StrategyError:
         """An error at `offset` inside the condition at `path`: the exact column when the YAML
@@ -596,6 +844,8 @@ class _Compiler:
                             out.append(spec.on_rejected)
             if isinstance(action, WAITING_KINDS):
                 waited = True
+            if _leaves_the_step(action):
+                break  # what follows never runs (check_dead_actions)
         if step.next and not (instant_only and waited):
             out.append(step.next)
         if instant_only:
@@ -605,10 +855,8 @@ class _Compiler:
 
     def check_termination(self) -> None:
         for name, step in self.doc.steps.items():
-            last = step.do[-1]
-            ends = isinstance(last, sc.GotoDoc | sc.EndDoc | sc.AgentTaskDoc) or (
-                isinstance(last, sc.BranchDoc) and any(isinstance(i, sc.BranchElseDoc) for i in last.branch)
-            )
+            # Any action that leaves the step ends it (what follows it is dead: check_dead_actions).
+            ends = any(_leaves_the_step(action) for action in step.do)
             if ends and step.next is not None:
                 self.fail(
                     ("steps", name, "next"),
@@ -755,7 +1003,10 @@ class _Compiler:
             stage=step.stage,
             approval=step.approval == "supervisor",
             on_rejected=step.on_rejected,
-            fees=tuple(st.Fee(fixed_minor=f.fixed, percent=f.percent) for f in step.fees),
+            fees=tuple(
+                st.Fee(fixed_minor=self.amounts.get(("steps", name, "fees", index, "fixed")), percent=f.percent)
+                for index, f in enumerate(step.fees)
+            ),
             actions=tuple(self.compile_action(a) for a in step.do),
             next=step.next,
         )
@@ -776,8 +1027,13 @@ class _Compiler:
             case sc.WaitDoc(wait=w):
                 parsed = _parse_until(w.until) if w.until else None
                 weekday, minute = parsed if parsed is not None else (None, None)
+                length = w.duration or sc.WaitLength()
                 return st.WaitAction(
-                    seconds=w.duration or 0, anchor=w.anchor, until_weekday=weekday, until_minute=minute
+                    months=length.months,
+                    seconds=length.seconds,
+                    anchor=w.anchor,
+                    until_weekday=weekday,
+                    until_minute=minute,
                 )
             case sc.CheckPaymentDoc():
                 return st.CheckPaymentAction()
@@ -800,7 +1056,11 @@ class _Compiler:
             case sc.EscalateLegalDoc(escalate_legal=e):
                 return st.EscalateLegalAction(approval=bool(e and e.approval), on_rejected=e.on_rejected if e else None)
             case sc.BranchDoc(branch=items):
-                cases = tuple(st.BranchCase(when=i.when, goto=i.goto) for i in items if isinstance(i, sc.BranchCaseDoc))
+                cases = tuple(
+                    st.BranchCase(when=self.runnable[i.when], goto=i.goto)
+                    for i in items
+                    if isinstance(i, sc.BranchCaseDoc)
+                )
                 otherwise = next((i.otherwise for i in items if isinstance(i, sc.BranchElseDoc)), None)
                 return st.BranchAction(cases=cases, otherwise=otherwise)
             case sc.GotoDoc(goto=target):
@@ -915,6 +1175,73 @@ def _parse_until(text: str) -> tuple[Weekday | None, int | None] | None:
     if match is None or int(match[2]) > 23 or int(match[3]) > 59:
         return None
     return (Weekday(match[1]) if match[1] else None), int(match[2]) * 60 + int(match[3])
+
+
+def _leaves_the_step(action: sc.ActionDoc) -> bool:
+    """Whether an action always leaves its step, so that nothing written after it runs."""
+    return isinstance(action, sc.GotoDoc | sc.EndDoc | sc.AgentTaskDoc) or (
+        isinstance(action, sc.BranchDoc) and any(isinstance(i, sc.BranchElseDoc) for i in action.branch)
+    )
+
+
+def _action_name(action: sc.ActionDoc) -> str:
+    if isinstance(action, sc.BranchDoc):
+        return "branch with else"
+    return "goto" if isinstance(action, sc.GotoDoc) else "end" if isinstance(action, sc.EndDoc) else "agent_task"
+
+
+def _window_allows(policy: ContactPolicy, weekday: Weekday | None, minute: int) -> bool:
+    """Whether some window of `policy` covers `minute` on `weekday` (on some day, when None)."""
+    return any(w.start <= minute < w.end and (weekday is None or weekday in w.days) for w in policy.windows)
+
+
+def _windows_text(policy: ContactPolicy) -> str:
+    """`mon, tue, wed, thu, fri 07:00-22:00` for each window."""
+    if not policy.windows:
+        return "never"
+    return "; ".join(f"{', '.join(d.value for d in w.days)} {_hhmm(w.start)}-{_hhmm(w.end)}" for w in policy.windows)
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _tiers_text(cap: st.FeeCap, currency: amounts.Currency) -> str:
+    """`9% of the debt up to $397.000, 6% of the part up to $1.985.000, 3% above` (the cap's
+    units valued in money)."""
+    parts = []
+    for index, (upper, rate) in enumerate(cap.tiers):
+        part = "of the debt" if index == 0 else "of the part"
+        parts.append(f"{rate}% {part} up to {currency.shown(upper * cap.unit_minor)}" if upper else f"{rate}% above")
+    return ", ".join(parts)
+
+
+_DEBT_MAX = 10**16  # conditions.MONEY_MAX: the largest balance an account may hold
+
+
+def _first_debt_over_cap(cap: st.FeeCap, percent: str) -> int:
+    """The smallest debt on which a fee of `percent` exceeds the cap (the cap's rate falls as the
+    debt grows, so beyond it the fee stays above): a bisection over whole minor units."""
+    low, high = 1, _DEBT_MAX
+    while low < high:
+        middle = (low + high) // 2
+        if percent_of(middle, percent) > cap_total(cap, middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _first_debt_within_cap(cap: st.FeeCap, fixed: int) -> int:
+    """The smallest debt whose cap allows a fixed fee of `fixed` (the cap grows with the debt)."""
+    low, high = 1, _DEBT_MAX
+    while low < high:
+        middle = (low + high) // 2
+        if cap_total(cap, middle) >= fixed:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:

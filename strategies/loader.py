@@ -452,7 +452,18 @@ _PATTERNS = {
     "^[a-z][a-z0-9_]*$": "a lower_snake_case name (lowercase letters, digits and _, starting with a letter)",
     "^[a-z0-9][a-z0-9-]*$": "lowercase letters, digits and dashes, such as cl-early-2026",
 }
-_OWN_MESSAGES = ("duration", "percent", "clock", "action", "options", "wait", "fee", "unknown_field", "condition")
+_OWN_MESSAGES = (
+    "duration",
+    "percent",
+    "amount",
+    "clock",
+    "action",
+    "options",
+    "wait",
+    "fee",
+    "unknown_field",
+    "condition",
+)
 
 
 def _shown(value: Any) -> str:

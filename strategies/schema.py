@@ -2,8 +2,9 @@
 
 These models check shape and scalar syntax (durations, percentages, times of day); the
 compiler checks meaning (unknown steps, unreachable steps, loops, policy loosening) and turns a
-document into a `domain.strategy.CompiledStrategy`. Amounts are integers in the currency's minor
-units, like every amount in the product.
+document into a `domain.strategy.CompiledStrategy`. Amounts are written as money ("5,000.00 MXN",
+`strategies.amounts`); the compiler turns them into integer minor units, like every amount in the
+product.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain.types import Channel, Outcome, Resolution, Stage, Weekday
+from strategies import amounts
+from strategies.amounts import WrittenAmount
 from strategies.limits import (
     MAX_CONDITION_CHARS,
     MAX_CONDITION_DEPTH,
@@ -37,9 +40,22 @@ from strategies.limits import (
     MAX_TEMPLATE_CHARS,
 )
 
-_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+# Units, largest first: months (calendar, waits only), weeks, days, hours, minutes. Minutes are
+# `min` and months `mo`: a bare `m` meant a month to one strategist and ran as a minute (issue 13).
+_DURATION = re.compile(r"^(?:(\d+)mo)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)min)?$")
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60)
-DURATION_HELP = "a duration such as 30m, 4h, 3d, 2w or 1d12h"
+_BARE_M = re.compile(r"\d+m(?![a-z])")
+DURATION_HELP = "a duration such as 30min, 4h, 3d, 2w or 1d12h"
+WAIT_DURATION_HELP = "a duration such as 30min, 4h, 3d, 2w, 1d12h or 1mo (a calendar month)"
+
+
+@dataclass(frozen=True)
+class WaitLength:
+    """How long a wait lasts: calendar months (added on the debtor's calendar, Jan 31 + 1mo =
+    Feb 28/29), then whole seconds."""
+
+    months: int = 0
+    seconds: int = 0
 
 
 def _shown(value: Any) -> str:
@@ -47,34 +63,107 @@ def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def parse_duration(value: Any) -> int:
-    """'1d12h' -> 129600 seconds."""
+def _duration_parts(value: Any, *, months: bool) -> WaitLength:
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if text is not None and (bare := _BARE_M.search(text)):
+        number = bare.group()[:-1]
+        hint = f"write {number}min for minutes or {number}mo for months" if months else f"write {number}min for minutes"
+        raise PydanticCustomError(
+            "duration",
+            "{value}: `m` is not a unit, it could mean minutes or months; {hint}",
+            {"value": _shown(value), "hint": hint},
+        )
     match = _DURATION.match(text) if text else None
     if text is None or match is None or not any(match.groups()):
         raise PydanticCustomError(
             "duration",
             "cannot parse duration {value}; expected {help}",
-            {"value": _shown(value), "help": DURATION_HELP},
+            {"value": _shown(value), "help": WAIT_DURATION_HELP if months else DURATION_HELP},
         )
-    return sum(int(g) * unit for g, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if g)
+    if match[1] and not months:
+        raise PydanticCustomError(
+            "duration",
+            "{value}: months (mo) are only for waits, whose months follow the calendar; here write days, such as 30d",
+            {"value": _shown(value)},
+        )
+    seconds = sum(int(g) * unit for g, unit in zip(match.groups()[1:], _UNIT_SECONDS, strict=True) if g)
+    return WaitLength(months=int(match[1] or 0), seconds=seconds)
+
+
+def parse_duration(value: Any) -> int:
+    """'1d12h' -> 129600 seconds; 'm' is refused (min or mo?), and so are months."""
+    return _duration_parts(value, months=False).seconds
+
+
+def parse_wait_duration(value: Any) -> WaitLength:
+    """'1mo2d' -> 1 calendar month and 172800 seconds: a wait's `for`."""
+    if isinstance(value, WaitLength):
+        return value
+    return _duration_parts(value, months=True)
 
 
 def parse_percent(value: Any) -> str:
-    """'12.5%', 12.5 or '12.5' -> '12.5' (a decimal string, never a float)."""
-    text = str(value).strip().removesuffix("%").strip() if not isinstance(value, bool) else ""
+    """'12.5%' -> '12.5' (a decimal string, never a float). Percentages are written one way only,
+    with their sign: `percent: 0.15` meant 15% to one strategist and ran as 0.15% (issue 13), so a
+    bare number is refused, and the message says how to write what it probably meant."""
+    raw = str(value).strip() if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+    signed = raw.endswith("%")
     try:
-        number = Decimal(text)
+        number = Decimal(raw.removesuffix("%").strip())
     except InvalidOperation:
         number = Decimal(-1)
     if not number.is_finite() or number < 0 or number > 100:
         raise PydanticCustomError(
             "percent",
-            "cannot parse percentage {value}; expected a number from 0 to 100, such as 9% or 2.5%",
+            "cannot parse percentage {value}; expected a number from 0 to 100 with its % sign, such as 9% or 2.5%",
             {"value": _shown(value)},
         )
+    shown = format(number.normalize(), "f")
+    if not signed:
+        if 0 < number < 1:
+            hint = (
+                f"{shown} looks like a fraction: write {format((number * 100).normalize(), 'f')}% for that share, "
+                f"or {shown}% if you mean less than one percent"
+            )
+        else:
+            hint = f"write {shown}%"
+        raise PydanticCustomError(
+            "percent",
+            "percentage {value} without its % sign; {hint} (percentages are written one way only, with the sign)",
+            {"value": _shown(value), "hint": hint},
+        )
     # format(..., "f"): str(Decimal("10").normalize()) would be "1E+1" in messages and offers
-    return format(number.normalize(), "f")
+    return shown
+
+
+def parse_amount(value: Any) -> WrittenAmount:
+    """'5,000.00 MXN' -> its figure and currency; the compiler turns it into minor units of the
+    strategy's currency. A bare number is refused: 5000 meant 5,000 to one strategist and 50.00 to
+    the product (issue 13), so an amount is written as money, with its currency."""
+    if isinstance(value, WrittenAmount):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError(
+            "amount",
+            "amount {value} without its currency; write money as money, in major units with the currency code "
+            'and in quotes, such as "5,000.00 MXN" or "5,000 CLP"',
+            {"value": _shown(value)},
+        )
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "amount", 'expected an amount such as "5,000.00 MXN", got {value}', {"value": _shown(value)}
+        )
+    try:
+        written = amounts.read(value)
+    except amounts.BadAmount as exc:
+        raise PydanticCustomError("amount", "{message}", {"message": str(exc)}) from None
+    if written.currency is None:
+        raise PydanticCustomError(
+            "amount",
+            'amount {value} without its currency; write the currency code after it, such as "{value_} MXN"',
+            {"value": _shown(value), "value_": value.strip()},
+        )
+    return written
 
 
 def parse_clock(value: Any) -> int:
@@ -89,13 +178,22 @@ def parse_clock(value: Any) -> int:
     return int(match[1]) * 60 + int(match[2])
 
 
-Duration = Annotated[
-    int, BeforeValidator(parse_duration), WithJsonSchema({"type": "string", "pattern": _DURATION.pattern})
+_DURATION_SCHEMA = {"type": "string", "pattern": _DURATION.pattern.replace(r"(?:(\d+)mo)?", "")}
+Duration = Annotated[int, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
+WaitDuration = Annotated[
+    WaitLength,
+    BeforeValidator(parse_wait_duration),
+    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern}),
 ]
 Percent = Annotated[
     str,
     BeforeValidator(parse_percent),
-    WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"^\d+(\.\d+)?%?$"}, {"type": "number"}]}),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?\s*%$"}),
+]
+Amount = Annotated[
+    WrittenAmount,
+    BeforeValidator(parse_amount),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*[A-Z]{3}$"}),
 ]
 Clock = Annotated[int, BeforeValidator(parse_clock), WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"})]
 
@@ -104,6 +202,8 @@ def parse_period(value: Any) -> int | str:
     """A cap's period: 'day' or 'week' (calendar), or a rolling duration such as 7d (seconds)."""
     if value in ("day", "week"):
         return str(value)
+    if isinstance(value, str) and _BARE_M.search(value):
+        return parse_duration(value)  # its own message: min or mo?
     try:
         return parse_duration(value)
     except PydanticCustomError:
@@ -117,7 +217,7 @@ def parse_period(value: Any) -> int | str:
 Period = Annotated[
     int | Literal["day", "week"],
     BeforeValidator(parse_period),
-    WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"enum": ["day", "week"]}]}),
+    WithJsonSchema({"anyOf": [_DURATION_SCHEMA, {"enum": ["day", "week"]}]}),
 ]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="lower_snake_case name")]
 
@@ -272,14 +372,14 @@ class OverrideDoc(PolicyRulesDoc):
 class PolicyDoc(PolicyRulesDoc):
     preset: Literal["US_REG_F", "CL", "CO", "MX", "NONE"]
     override: OverrideDoc | None = None
-    fee_cap_unit_value: int | None = Field(
-        default=None, ge=1, description="today's value of the fee cap's unit (Chile: UF in CLP)"
+    fee_cap_unit_value: Amount | None = Field(
+        default=None, description="today's value of the fee cap's unit (Chile: one UF, such as \"39,700 CLP\")"
     )
     spread: Duration | None = Field(
         default=None,
         description=(
             "contacts the policy moves land at a stable per-account offset within this much of the allowed "
-            "time, never past the window's end, so a window's opening is not a burst (default 30m; 0m: none)"
+            "time, never past the window's end, so a window's opening is not a burst (default 30min; 0min: none)"
         ),
     )
 
@@ -302,7 +402,7 @@ class AgentTaskSpec(Doc):
 
 
 class WaitSpec(Doc):
-    duration: Duration | None = Field(default=None, alias="for")
+    duration: WaitDuration | None = Field(default=None, alias="for")
     anchor: Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date"] = Field(
         default="previous_step", alias="from"
     )
@@ -484,7 +584,7 @@ ActionDoc = Annotated[
 
 
 class FeeDoc(Doc):
-    fixed: int | None = Field(default=None, ge=1, description="minor units of the strategy's currency")
+    fixed: Amount | None = Field(default=None, description='an amount with its currency, such as "5,000.00 MXN"')
     percent: Percent | None = Field(default=None, description="of the current balance")
 
     @model_validator(mode="after")
@@ -492,12 +592,11 @@ class FeeDoc(Doc):
         if self.fixed is not None and self.percent is not None:
             raise PydanticCustomError(
                 "fee",
-                "a fee has either `fixed` (an amount in minor units) or `percent`, not both; "
-                "write two fees to charge both",
+                "a fee has either `fixed` (an amount) or `percent`, not both; write two fees to charge both",
                 {},
             )
         if self.fixed is None and self.percent is None:
-            raise PydanticCustomError("fee", "a fee needs `fixed` (an amount in minor units) or `percent`", {})
+            raise PydanticCustomError("fee", 'a fee needs `fixed` (an amount, such as "5,000 CLP") or `percent`', {})
         return self
 
 
@@ -524,7 +623,7 @@ class VariantDoc(Doc):
 
 class PromisesDoc(Doc):
     grace_days: int = Field(default=0, ge=0, le=30)
-    kept_threshold: Percent = "100"
+    kept_threshold: Percent = Field(default="100%", validate_default=True)
     max_days_ahead: int = Field(default=30, ge=1, le=365)
     step: str
     on_kept: str | None = None
@@ -533,7 +632,7 @@ class PromisesDoc(Doc):
 
 class PlansDoc(Doc):
     max_installments: int = Field(default=12, ge=1, le=120)
-    min_down_payment: Percent = "0"
+    min_down_payment: Percent = Field(default="0%", validate_default=True)
     frequencies: list[Literal["weekly", "biweekly", "monthly"]] = Field(default=["monthly"], min_length=1)
     grace_days: int = Field(default=0, ge=0, le=30)
     missed_tolerated: int = Field(default=0, ge=0)

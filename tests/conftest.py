@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from clock import pinned_server
-from empty_databases import POSTGRES_ENV, postgres_server, throwaway_database
+from databases import fresh_database
 from fakes.providers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures for every test package)
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
@@ -29,9 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of a fresh, empty database: a SQLite file, or a throwaway PostgreSQL schema dropped afterwards."""
-    if request.param == "postgresql" and postgres_server() is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL variant not run")
-    with throwaway_database(request.param, tmp_path) as url:
+    with fresh_database(request.param, tmp_path) as url:
         yield url
 
 

@@ -95,6 +95,7 @@ class TestSimulate:
         assert "50 accounts" in result.stdout
         assert "contacts per account" in result.stdout
         assert "reached legal" in result.stdout
+        assert re.search(r"collected \$[\d.]+ of \$[\d.]+ placed", result.stdout)  # money, in es-CL
 
     def test_an_invalid_strategy_is_not_simulated(self, broken: Path) -> None:
         result = runner.invoke(app, ["strategy", "simulate", str(broken)])

@@ -11,7 +11,7 @@ keeps those events in its history only.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -24,6 +24,8 @@ from api.schemas.supervisors import (
     AccountPage,
     AccountSummary,
     ApprovalDecisionIn,
+    ApprovalPage,
+    ApprovalPublic,
     CloseIn,
     ContactPointPublic,
     DebtorPublic,
@@ -36,7 +38,7 @@ from api.schemas.supervisors import (
 from api.temporal import fresh
 from db.models import Account
 from db.models import AccountState as AccountStateRow
-from db.repositories import accounts, tasks
+from db.repositories import accounts, approvals, tasks
 from domain.types import Stage
 from services import steering
 from services.access import account_for, task_for, who_of
@@ -234,6 +236,42 @@ def reassign_task(
     given = body.model_fields_set & {"agent", "queue"}
     steering.reassign(session, temporal, row, principal.subject, agent=body.agent, queue=body.queue, given=given)
     return task_public(row)
+
+
+@router.get("/approvals", summary="List approvals")
+def list_approvals(
+    session: SessionDep,
+    _: Supervisor,
+    status: Annotated[
+        Literal["pending", "approved", "rejected", "withdrawn"] | None,
+        Query(description="Only approvals in this status (pending: what waits for a decision)."),
+    ] = None,
+    campaign_id: FilterQuery = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> ApprovalPage:
+    """Steps and legal referrals that wait for a supervisor (`status=pending`) or were decided,
+    ordered by id and paginated with `next_cursor`. Decide one with
+    POST /accounts/{account_id}/approvals/decision."""
+    rows = approvals.listing(session, status=status, campaign_id=campaign_id, after=decode_cursor(cursor), limit=limit)
+    items = [
+        ApprovalPublic(
+            id=r.approval.id,
+            account_id=r.approval.account_id,
+            campaign_id=r.campaign_id,
+            external_id=r.external_id,
+            subject=r.approval.subject,
+            step=r.approval.step,
+            status=r.approval.status,
+            requested_at=r.approval.requested_at,
+            decided_at=r.approval.decided_at,
+            decided_by=r.approval.decided_by,
+            balance=r.balance,
+            currency=r.currency,
+        )
+        for r in rows
+    ]
+    return page_of(ApprovalPage, items, [r.approval.id for r in rows], limit)
 
 
 @router.post("/accounts/{account_id}/approvals/decision", summary="Approve or reject what waits for approval")

@@ -109,6 +109,25 @@ class ApprovalDecisionIn(Request):
     approved: bool
 
 
+class ApprovalPublic(BaseModel):
+    """A step or legal referral that waits for (or got) a supervisor's decision."""
+
+    id: int
+    account_id: int
+    campaign_id: str
+    external_id: str
+    subject: Literal["step", "legal"] = Field(description="A step of the strategy, or a legal referral.")
+    step: str
+    status: Literal["pending", "approved", "rejected", "withdrawn"] = Field(
+        description="withdrawn: the account stopped waiting for it undecided (closed, paid, disputed, moved on)."
+    )
+    requested_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    balance: int = Field(description="Minor units of `currency`, as of the account's last turn.")
+    currency: str
+
+
 class StrategyMoveIn(Request):
     strategy_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="A published version's hash.")
     step: Name | None = Field(default=None, description="Where to continue; by default the step of the same name.")
@@ -116,3 +135,7 @@ class StrategyMoveIn(Request):
 
 class AccountPage(Page[AccountSummary]):
     """A page of accounts."""
+
+
+class ApprovalPage(Page[ApprovalPublic]):
+    """A page of approvals."""

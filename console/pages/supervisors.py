@@ -352,16 +352,19 @@ def approval_queue(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    rows = approvals.pending(session, campaign_id=campaign_id or None, after=decode_cursor(cursor), limit=PAGE)
+    rows = approvals.listing(
+        session, status="pending", campaign_id=campaign_id or None, after=decode_cursor(cursor), limit=PAGE
+    )
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     query = {"campaign_id": campaign_id} if campaign_id else {}
-    fallback = _locales(session, {a.campaign_id for a in rows})
+    fallback = _locales(session, {r.campaign_id for r in rows})
     context = {
-        "rows": [(a, a.debtor_locale or fallback[a.campaign_id]) for a in rows],
+        "rows": [(r, r.debtor_locale or fallback[r.campaign_id]) for r in rows],
         "campaign_id": campaign_id or "",
         "campaigns": _all_campaigns(session),
-        "next_query": {**query, "cursor": encode_cursor(rows[-1].approval_id)} if more else None,
+        "query": query,
+        "next_query": {**query, "cursor": encode_cursor(rows[-1].approval.id)} if more else None,
         "done": done,
     }
     return render(request, "supervisors/approvals.html", context, current="approvals")

@@ -89,6 +89,13 @@ class TestApiKeys:
         assert response.status_code == 401
         assert "revoked" in response.json()["detail"]
 
+    async def test_me_says_whose_key_it_is(self, api: Api) -> None:
+        response = await api.http.get("/me", headers=api.as_("agent"))
+        assert response.status_code == 200, response.text
+        assert response.json() == {"subject": "ana", "role": "agent", "queues": ["calls"]}
+        assert (await api.http.get("/me", headers=api.as_("supervisor"))).json()["role"] == "supervisor"
+        assert (await api.http.get("/me", headers={"X-API-Key": "ck_00000000_not-a-key"})).status_code == 401
+
     def test_only_a_hash_is_stored(self, sessions: sessionmaker[Session]) -> None:
         with sessions() as session:
             issued = issue_key(session, "ana", "agent", ["calls"])

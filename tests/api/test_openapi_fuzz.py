@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from empty_databases import postgres_server, throwaway_database
+from databases import POSTGRES_ENV, fresh_database
 from hypothesis import HealthCheck, given, settings
 from live_stack import LiveStack, live_stack
 from schemathesis.checks import CHECKS
@@ -37,8 +37,9 @@ FUZZ_CHECKS = [check for check in CHECKS.get_all() if check.__name__ in CHECK_NA
 
 @pytest.fixture(scope="module")
 def fuzz_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    kind = "postgresql" if postgres_server() else "sqlite"
-    with throwaway_database(kind, tmp_path_factory.mktemp("fuzz")) as url:
+    """PostgreSQL when TEST_DATABASE_URL is set, else SQLite."""
+    kind = "postgresql" if os.environ.get(POSTGRES_ENV) else "sqlite"
+    with fresh_database(kind, tmp_path_factory.mktemp("fuzz")) as url:
         yield url
 
 

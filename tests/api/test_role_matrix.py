@@ -10,6 +10,7 @@ from api_harness import Api
 
 S, V, A = "strategist", "supervisor", "agent"
 MATRIX: dict[tuple[str, str], set[str]] = {
+    ("GET", "/me"): {S, V, A},
     ("POST", "/strategies/validate"): {S},
     ("POST", "/strategies"): {S},
     ("GET", "/strategies"): {S, V},
@@ -42,6 +43,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/accounts/{account_id}/resume"): {V},
     ("POST", "/accounts/{account_id}/close"): {V},
     ("POST", "/tasks/{task_id}/reassign"): {V},
+    ("GET", "/approvals"): {V},
     ("POST", "/accounts/{account_id}/approvals/decision"): {V},
     ("POST", "/accounts/{account_id}/strategy"): {V},
     ("GET", "/kpis/campaigns/{campaign_id}"): {S, V},

@@ -293,7 +293,7 @@ steps:
   tick:
     stage: outreach
     do:
-      - wait: 1m
+      - wait: 1min
       - goto: tick
 """
         published = await publish(api, text)

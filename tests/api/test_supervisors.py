@@ -430,6 +430,32 @@ class TestApprovals:
         )
         assert "nothing waits for approval" in problem(again, 409)["detail"]
 
+    async def test_the_list_shows_what_waits_and_then_what_was_decided(self, api: Api) -> None:
+        waiting, decided = await start_accounts(api, CALLS, 2, balances=[6_000_000, 7_000_000])
+        (elsewhere,) = await start_accounts(api, CALLS, 1, campaign_id="camp-other", balances=[8_000_000])
+        decision = await api.http.post(
+            f"/accounts/{decided.id}/approvals/decision", json={"approved": False}, headers=api.as_("supervisor")
+        )
+        assert decision.status_code == 200, decision.text
+
+        pending = await api.http.get("/approvals?status=pending", headers=api.as_("supervisor"))
+        assert pending.status_code == 200, pending.text
+        items = pending.json()["items"]
+        assert [(a["account_id"], a["subject"], a["step"], a["balance"]) for a in items] == [
+            (waiting.id, "legal", "judicial", 6_000_000),
+            (elsewhere.id, "legal", "judicial", 8_000_000),
+        ]
+        rejected = (await api.http.get("/approvals?status=rejected", headers=api.as_("supervisor"))).json()["items"]
+        assert [(a["account_id"], a["decided_by"]) for a in rejected] == [(decided.id, "marta")]
+        one_campaign = await api.http.get("/approvals?campaign_id=camp-other", headers=api.as_("supervisor"))
+        assert [a["account_id"] for a in one_campaign.json()["items"]] == [elsewhere.id]
+        first = (await api.http.get("/approvals?limit=1", headers=api.as_("supervisor"))).json()
+        rest = await api.http.get(f"/approvals?limit=5&cursor={first['next_cursor']}", headers=api.as_("supervisor"))
+        assert len(first["items"]) + len(rest.json()["items"]) == 3
+        assert rest.json()["next_cursor"] is None
+        problem(await api.http.get("/approvals?status=maybe", headers=api.as_("supervisor")), 422)
+        problem(await api.http.get("/approvals", headers=api.as_("agent")), 403)
+
     async def test_bad_decisions(self, api: Api) -> None:
         (account,) = await start_accounts(api, CALLS, 1, balances=[6_000_000])
         url = f"/accounts/{account.id}/approvals/decision"

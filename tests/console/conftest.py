@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from browser_harness import CHROMIUM, CONSOLE_SECRET, PEOPLE, SCREENSHOTS, Seeded, Watch, new_page, seed
-from empty_databases import POSTGRES_ENV, postgres_server, throwaway_database
+from databases import fresh_database
 from live_stack import live_stack
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
@@ -29,10 +29,8 @@ from db.session import make_engine, make_session_factory
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def product(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """The live stack on one database, seeded."""
-    if request.param == "postgresql" and postgres_server() is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL variant not run")
     folder = tmp_path_factory.mktemp(f"console-{request.param}")
-    with throwaway_database(request.param, folder) as url:
+    with fresh_database(request.param, folder) as url:
         upgrade(url)
         engine = make_engine(url)
         with make_session_factory(engine)() as session:

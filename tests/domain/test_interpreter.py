@@ -340,7 +340,7 @@ segments: [{name: all, start: s1}]
 steps:
   s1:
     stage: outreach
-    fees: [{percent: 20%}]
+    fees: [{percent: 8%}]
     do:
       - wait: 1d
       - branch:
@@ -357,15 +357,16 @@ steps:
 class TestFees:
     def test_fee_applied_once_per_step_and_capped_by_chilean_law(self) -> None:
         s = compile_steps(FEES)
-        r = start(s, account(balance=100_000, original_amount=100_000, due_date=date(2026, 9, 1)), T0)
+        debt = 5_000_000  # about 126 UF: the cap's rate has fallen below 8% (validate warns so)
+        r = start(s, account(balance=debt, original_amount=debt, due_date=date(2026, 9, 1)), T0)
         fees = [a for a in r.actions if isinstance(a, act.ApplyFee)]
-        # 20% asked; Chile caps collection fees at 9% up to 10 UF.
-        assert fees[0].requested == 20_000
-        assert fees[0].amount == 9_000
+        # 8% asked; Chile caps collection fees at 9% up to 10 UF, 6% up to 50 UF and 3% above.
+        assert fees[0].requested == 400_000
+        assert fees[0].amount == 9 * 3_970 + 6 * 15_880 + 3 * 30_150 == 221_460
         assert fees[0].rule == "CL-$1"
         r, _ = tick(s, r.state)  # the step is entered again
         assert [a for a in r.actions if isinstance(a, act.ApplyFee)] == []
-        assert r.state.balance == 109_000
+        assert r.state.balance == debt + 221_460
 
     def test_no_fee_in_the_first_20_days_of_delay(self) -> None:
         s = compile_steps(FEES)

@@ -58,12 +58,12 @@ steps:
           queue: calls
           due_within: 2h
           attempts: 2
-          retry_after: 30m
+          retry_after: 30min
           outcomes: {{no_answer: pause, right_party_contact: pause, refusal: pause, wrong_party: pause}}
   pause:
     stage: outreach
     do:
-      - wait: 30m
+      - wait: 30min
       - goto: blast
 templates:
   t:
@@ -81,7 +81,7 @@ Case = tuple[str, str, str, str, datetime, list[tuple[float, ev.Event]], list[Ou
 def scenarios(draw: hs.DrawFn) -> Case:
     preset = draw(hs.sampled_from(sorted(ZONES)))
     zone = draw(hs.sampled_from(ZONES[preset]))
-    spread = draw(hs.sampled_from(["0m", "30m", "4h"]))
+    spread = draw(hs.sampled_from(["0min", "30min", "4h"]))
     account_id = draw(hs.text(alphabet="ABCXYZ0123456789-", min_size=1, max_size=10))
     start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=draw(hs.integers(0, 365 * 24 * 60)))
     events: list[tuple[float, ev.Event]] = []

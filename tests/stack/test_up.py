@@ -1,15 +1,13 @@
 """The main job end to end, as a person runs it: `bin/run` on a throwaway data folder brings up
 Temporal's dev server, the worker and the API, seeds the demo and reports ready; an agent records
-an outcome that shows in the account's timeline; Ctrl-C (SIGINT) stops every process; a second
-start (`collect up`) resumes the same stack without a second campaign, without launching any
-account again and with the same keys. And a part that dies is reported with the end of its log
-while the others are stopped.
-
-The agent's outcome goes through the API's outcome endpoint with httpx: the `collect tasks`
-commands of the CLI are not on main yet."""
+an outcome with the `collect` CLI that a supervisor sees in `collect account show`; Ctrl-C
+(SIGINT) stops every process; a second start (`collect up`) resumes the same stack without a
+second campaign, without launching any account again and with the same keys. And a part that dies
+is reported with the end of its log while the others are stopped."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from up_process import Up, running, running_in_group
+from up_process import ROOT, Up, running, running_in_group
 
 pytestmark = [pytest.mark.isolated, pytest.mark.slow]
 DEMO_ACCOUNTS = 80
@@ -45,6 +43,23 @@ def assert_all_stopped(up: Up, pids: dict[str, int]) -> None:
     assert "no process left" in up.output()
 
 
+def move_to_an_edited_demo(up: Up) -> str:
+    """Publish an edited copy of strategies/demo.yaml (its name changed), move the demo campaign to
+    it and return its hash, as the README's tour does."""
+    shipped = (ROOT / "strategies" / "demo.yaml").read_text()
+    edited = shipped.replace("\nname: ", "\nname: v2 de ", 1)
+    assert edited != shipped
+    with up.api("strategist") as strategist:
+        published = strategist.post("/strategies", content=edited, headers={"Content-Type": "application/yaml"})
+    assert published.status_code == 201, published.text
+    new_hash: str = published.json()["hash"]
+    with up.api("supervisor") as supervisor:
+        moved = supervisor.post("/campaigns/demo/strategy", json={"strategy_hash": new_hash})
+    assert moved.is_success, moved.text
+    assert campaign(up)["strategy_hash"] == new_hash
+    return new_hash
+
+
 @pytest.mark.timeout(420)
 def test_bin_run_starts_the_demo_stops_on_sigint_and_resumes(tmp_path: Path) -> None:
     up = Up(tmp_path / "data")
@@ -65,19 +80,24 @@ def test_bin_run_starts_the_demo_stops_on_sigint_and_resumes(tmp_path: Path) -> 
         assert len(accounts) == DEMO_ACCOUNTS
         assert all(launched_at for _, _, launched_at in accounts)
 
-        with up.api("agent_temprana") as agent:
-            task = agent.post("/agent/tasks/next/claim")
-            assert task.status_code == 200, task.text
-            outcome = agent.post(
-                f"/agent/tasks/{task.json()['id']}/outcome",
-                json={"code": "callback_requested", "note": "volver a llamar a las 18:00"},
-            )
-            assert outcome.status_code == 200, outcome.text
-        account_id = task.json()["account_id"]
+        claimed = up.collect("agent_temprana", "tasks", "claim", "--next", "--json")
+        assert claimed.returncode == 0, claimed.stderr
+        task = json.loads(claimed.stdout)
+        note = "volver a llamar a las 18:00"
+        outcome = up.collect(
+            "agent_temprana", "tasks", "outcome", str(task["id"]), "callback_requested", "--note", note
+        )
+        assert outcome.returncode == 0, outcome.stderr
+        assert f"task {task['id']}: callback_requested recorded" in outcome.stdout
+        account_id = task["account_id"]
+        shown = up.collect("supervisor", "account", "show", str(account_id))
+        assert shown.returncode == 0, shown.stderr
+        assert "call outcome callback_requested" in shown.stdout
         with up.api("supervisor") as supervisor:
             timeline = supervisor.get(f"/accounts/{account_id}/timeline").json()["entries"]
         recorded = [e for e in timeline if e["kind"] == "outcome"]
         assert [(e["who"], e["details"]["code"]) for e in recorded] == [("ana", "callback_requested")]
+        moved_to = move_to_an_edited_demo(up)  # the tour's last step: strategies/demo.yaml itself is unchanged
 
         pids = up.state()["processes"]
         assert up.interrupt(signal.SIGINT) == 0
@@ -87,6 +107,8 @@ def test_bin_run_starts_the_demo_stops_on_sigint_and_resumes(tmp_path: Path) -> 
         up.wait_ready()
         assert "API keys  kept" in up.output()
         assert "Demo      resumed (nothing started again)" in up.output()
+        assert f"on strategy demo ({moved_to[:12]})" in up.output()  # the version it runs now
+        assert "changed since the campaign was created" not in up.output()  # a move is no stale file
         assert up.keys() == keys
         with up.api("supervisor") as supervisor:
             campaigns = supervisor.get("/campaigns").json()["items"]

@@ -13,6 +13,7 @@ import pytest
 from up_process import ROOT, Up, environment
 
 from stack.data_dir import DataDir, DataDirBusy, NotADataDir
+from stack.parts import PortTaken, check_ports
 
 
 def run_up(up: Up, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -38,6 +39,19 @@ def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
     assert "--api-port" in done.stdout
     assert not (up.data_dir / "logs" / "temporal.log").exists()  # nothing was started
     assert "processes" not in up.state()
+
+
+def test_every_taken_port_is_named_in_one_sentence() -> None:
+    with socket.socket() as first, socket.socket() as second:
+        for holder in (first, second):
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+        api, temporal = first.getsockname()[1], second.getsockname()[1]
+        with pytest.raises(PortTaken) as refused:
+            check_ports({"the API": api, "Temporal": temporal})
+    assert f"ports {api} (the API), {temporal} (Temporal) on 127.0.0.1 are in use by another program" in str(
+        refused.value
+    )
 
 
 def test_a_second_collect_up_on_the_same_folder_is_refused(tmp_path: Path) -> None:

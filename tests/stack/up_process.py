@@ -115,6 +115,17 @@ class Up:
     def api(self, who: str) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers={"X-API-Key": self.keys()[who]["key"]}, timeout=30)
 
+    def collect(self, who: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """The installed `collect` command, run as `who` (a key in keys.json) against this stack."""
+        env = {
+            **environment(),
+            "COLLECT_API_URL": self.base_url,
+            "COLLECT_API_KEY": self.keys()[who]["key"],
+            "COLLECT_PROFILE": str(self.data_dir.parent / "profile.json"),
+        }
+        command = [str(Path(sys.executable).parent / "collect"), *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
 
 def running_in_group(pgid: int) -> list[int]:
     """PIDs of the processes of group `pgid` that still run (zombies, already dead, excluded)."""

@@ -210,9 +210,11 @@ def test_the_declared_types_are_what_the_interpreter_passes() -> None:
         'tags.exists(t, t == "vip")',
         'tags.all(t, t.startsWith("v")) && tags.exists_one(t, t == "vip")',
         'tags.filter(t, t != "vip").map(t, size(t)).all(n, n < 20)',
-        "risk_score < 1 && balance >= 100000 / 2",
+        'risk_score < 1 && balance >= money("100,000") / 2',
         'has_email ? country == "CL" : size(tags) > 0',
-        "double(balance) * 0.09 > 1000.0",
+        'double(balance) * 0.09 > double(money("1,000"))',
+        "paid_total * 2 >= original_amount && balance > 0",
+        'balance in [money("5,000"), money("10,000 CLP")]',
     ],
 )
 def test_well_typed_conditions_and_macros_compile(condition: str) -> None:
@@ -227,6 +229,10 @@ def test_well_typed_conditions_and_macros_compile(condition: str) -> None:
         'balance < "500000" || risk_score < 0.3',
         'has_email ? true : tags == "vip"',
         "tags.exists(t, t == 1)",
+        "has_email || balance > 5000",
+        "paid_total + 5 > original_amount",
+        "balance * original_amount > 1",
+        'money("5,000 USD") < balance',
     ],
 )
 def test_an_ill_typed_half_is_refused_wherever_it_sits(condition: str) -> None:

@@ -107,21 +107,21 @@ class TestSpread:
     def test_a_new_strategy_spreads_moved_contacts_by_the_default(self) -> None:
         assert compile_text(BASE).strategy.policy.spread_s == DEFAULT_SPREAD_S == 30 * 60
 
-    @pytest.mark.parametrize(("written", "seconds"), [("45m", 2700), ("2h", 7200), ("1d", 86400), ("0m", 0)])
+    @pytest.mark.parametrize(("written", "seconds"), [("45min", 2700), ("2h", 7200), ("1d", 86400), ("0min", 0)])
     def test_the_policy_sets_it(self, written: str, seconds: int) -> None:
         compiled = compile_text(with_policy(f"  spread: {written}\n"))
         assert compiled.strategy.policy.spread_s == seconds
         assert compiled.warnings == ()  # later within allowed time is never a loosening
 
     def test_it_is_part_of_the_version(self) -> None:
-        hashes = {compile_text(with_policy(f"  spread: {w}\n")).strategy.hash for w in ("0m", "30m", "1h")}
+        hashes = {compile_text(with_policy(f"  spread: {w}\n")).strategy.hash for w in ("0min", "30min", "1h")}
         assert len(hashes) == 3
-        assert compile_text(with_policy("  spread: 30m\n")).strategy.hash == compile_text(BASE).strategy.hash
+        assert compile_text(with_policy("  spread: 30min\n")).strategy.hash == compile_text(BASE).strategy.hash
 
     def test_the_editor_schema_offers_it(self) -> None:
         policy = strategy_schema()["$defs"]["PolicyDoc"]["properties"]
         assert "spread" in policy
-        assert "30m" in policy["spread"]["description"]
+        assert "30min" in policy["spread"]["description"]
 
 
 class TestAllErrorsAtOnce:

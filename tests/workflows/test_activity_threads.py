@@ -11,8 +11,8 @@ decides what their result means."""
 from __future__ import annotations
 
 import inspect
-from datetime import UTC, datetime
 
+from clock import TEST_NOW
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
@@ -22,7 +22,7 @@ from activities import build_activities
 def test_every_thread_activity_runs_to_completion() -> None:
     sessions: sessionmaker[Session] = sessionmaker()  # never used: only the definitions are read
     threaded = []
-    for function in build_activities(sessions, {}, clock=lambda: datetime.now(UTC)):
+    for function in build_activities(sessions, {}, clock=lambda: TEST_NOW):
         definition = activity._Definition.from_callable(function)
         assert definition is not None, function
         if inspect.iscoroutinefunction(function):

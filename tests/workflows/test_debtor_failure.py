@@ -30,7 +30,8 @@ from strategies.compiler import compile_text, content_hash
 from workflows.contracts import CampaignInfo, DebtorInput, debtor_workflow_id
 from workflows.debtor import DebtorWorkflow
 
-SAFE = "risk_score < 0.3 && balance < 500000"
+SAFE = 'risk_score < 0.3 && balance < money("500,000")'
+SAFE_COMPILED = "risk_score < 0.3 && balance < 500000"  # as the interpreter runs it
 FAILING = 'risk_score < 0.3 && balance < "500000"'  # the issue's condition: int < string on low risk
 STRATEGY = """
 id: failing-condition
@@ -76,7 +77,7 @@ def failing_strategy(where: str) -> CompiledStrategy:
     )
     compiled = compile_text(text).strategy
     body = json.loads(compiled.model_dump_json())
-    swapped = json.dumps(body).replace(json.dumps(SAFE)[1:-1], json.dumps(FAILING)[1:-1])
+    swapped = json.dumps(body).replace(json.dumps(SAFE_COMPILED)[1:-1], json.dumps(FAILING)[1:-1])
     assert swapped != json.dumps(body)
     strategy = CompiledStrategy.model_validate_json(swapped)
     return strategy.model_copy(update={"hash": content_hash(strategy)})

@@ -1,5 +1,6 @@
-"""Every browser asset is served by the app, pinned, with its license beside it; no page names a
-CDN; the documentation pages load their viewers from the app."""
+"""The console as the app mounts it, without a browser: every asset served by the app, pinned, with
+its license beside it; no page naming a CDN; the documentation pages loading their viewers from
+the app; the session cookie's flags."""
 
 from __future__ import annotations
 
@@ -56,3 +57,15 @@ async def test_the_docs_pages_name_only_the_apps_own_assets(app_client: httpx.As
             for asset in (a for a in assets if a.startswith("/console/static/")):
                 served = await http.get(asset)
                 assert served.status_code == 200, asset
+
+
+async def test_the_session_cookie_is_secure_over_https_only(app_client: httpx.AsyncClient) -> None:
+    async with app_client as http:
+        plain = await http.get("/console/signin")
+        secure = await http.get("https://testserver/console/signin")
+    for answer in (plain, secure):
+        assert answer.status_code == 200
+        assert "HttpOnly" in answer.headers["set-cookie"]
+        assert "SameSite=strict" in answer.headers["set-cookie"]
+    assert "Secure" not in plain.headers["set-cookie"]
+    assert "Secure" in secure.headers["set-cookie"]

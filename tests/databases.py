@@ -1,6 +1,5 @@
-"""Empty databases for tests: a SQLite file, or a throwaway schema on the PostgreSQL server that
-TEST_DATABASE_URL names, dropped afterwards. Used by the per-test `database_url` fixture and by
-the live stacks (tests/live_stack.py users), which need one for a whole module."""
+"""Fresh databases for tests: a SQLite file, or a throwaway PostgreSQL schema on the server that
+TEST_DATABASE_URL names (e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/test`)."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from db.session import make_engine, normalize_url
@@ -17,28 +17,25 @@ from db.session import make_engine, normalize_url
 POSTGRES_ENV = "TEST_DATABASE_URL"
 
 
-def postgres_server() -> str | None:
-    """The PostgreSQL server to test against, or None when TEST_DATABASE_URL is not set."""
-    return os.environ.get(POSTGRES_ENV) or None
-
-
 @contextmanager
-def throwaway_database(kind: str, folder: Path) -> Iterator[str]:
-    """URL of a fresh, empty database of `kind` (sqlite | postgresql); the caller skips the
-    PostgreSQL variant when `postgres_server()` is None."""
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty database of `kind` (sqlite: a file in `folder`; postgresql: a schema of
+    TEST_DATABASE_URL's server, dropped afterwards, or the test is skipped when it is not set)."""
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'test.db'}"
         return
-    server = postgres_server()
-    assert server, f"{POSTGRES_ENV} is not set: skip the PostgreSQL variant before asking for it"
+
+    server_url = os.environ.get(POSTGRES_ENV)
+    if not server_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL variant not run")
     schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server)
+    admin = make_engine(server_url)
     try:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         # search_path makes the schema the default for everything the test does, Alembic included;
         # the application name tags every connection the test opens (its processes' too).
-        scoped = normalize_url(server).update_query_dict(
+        scoped = normalize_url(server_url).update_query_dict(
             {"options": f"-csearch_path={schema}", "application_name": schema}
         )
         yield scoped.render_as_string(hide_password=False)
