@@ -145,14 +145,12 @@ def _editor(
         "refusal": refusal,
         "lines": _lines(source, errors) if errors else [],
         "simulated": simulated,
+        "sim_fmt": _simulation_formats(request, simulated),
         "scenario_refusal": scenario_refusal,
         "scenario_lines": _lines(scenario, scenario_refusal[2]) if scenario_refusal and scenario_refusal[2] else [],
     }
     status = refusal[0] if refusal is not None else scenario_refusal[0] if scenario_refusal is not None else 200
-    formats = _simulation_formats(request, simulated)
-    return render(
-        request, "strategists/editor.html", context, current="strategies", status_code=status, formats=formats
-    )
+    return render(request, "strategists/editor.html", context, current="strategies", status_code=status)
 
 
 def _simulation_formats(request: Request, simulated: strategy_service.Simulated | None) -> Formats | None:
@@ -278,14 +276,12 @@ def _version_page(
         "done": done,
         "scenario": scenario,
         "simulated": simulated,
+        "sim_fmt": _simulation_formats(request, simulated),
         "scenario_refusal": scenario_refusal,
         "scenario_lines": _lines(scenario, scenario_refusal[2]) if scenario_refusal and scenario_refusal[2] else [],
     }
     status = scenario_refusal[0] if scenario_refusal is not None else 200
-    formats = _simulation_formats(request, simulated)
-    return render(
-        request, "strategists/version.html", context, current="strategies", status_code=status, formats=formats
-    )
+    return render(request, "strategists/version.html", context, current="strategies", status_code=status)
 
 
 @router.get("/strategies/diff")
