@@ -109,7 +109,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _refused(request: Request, exc: ServiceError) -> JSONResponse:
-        errors = [ProblemItem(pointer=f.pointer, detail=f.detail) for f in exc.fields]
+        errors = [ProblemItem(pointer=f.pointer, line=f.line, column=f.column, detail=f.detail) for f in exc.fields]
         return problem_response(exc.status, exc.detail, instance=request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

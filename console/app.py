@@ -10,13 +10,13 @@ from fastapi.staticfiles import StaticFiles
 from config import Settings
 from console import docs, errors
 from console.auth import csrf_protect
-from console.pages import session, supervisors
+from console.pages import agents, session, strategists, supervisors
 from console.session import check_secret
 from console.vendor import STATIC, URL_PREFIX
 
 PREFIX = "/console"
 # The page modules, each an APIRouter of paths under /console. Add a new module here.
-PAGES = (session, supervisors)
+PAGES = (session, supervisors, agents, strategists)
 
 
 def install(app: FastAPI, settings: Settings) -> None:

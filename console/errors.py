@@ -75,7 +75,7 @@ def install(app: FastAPI) -> None:
 
     def refused(exc: Exception) -> tuple[int, str, list[str]]:
         assert isinstance(exc, ServiceError)
-        return exc.status, exc.detail, [f.pointer.rsplit("/", 1)[-1] for f in exc.fields]
+        return exc.status, exc.detail, [f.pointer.rsplit("/", 1)[-1] for f in exc.fields if f.pointer]
 
     wrap(ProblemError, problem)
     wrap(ServiceError, refused)

@@ -80,6 +80,24 @@ TITLES = (
     N_("Service unavailable"),
     N_("Error"),
 )
+# What agents record after a call (domain.types.Outcome), and plan frequencies.
+OUTCOMES = (
+    N_("right_party_contact"),
+    N_("no_answer"),
+    N_("wrong_party"),
+    N_("promise_to_pay"),
+    N_("payment_plan"),
+    N_("dispute"),
+    N_("refusal"),
+    N_("hardship"),
+    N_("callback_requested"),
+)
+FREQUENCIES = (N_("weekly"), N_("biweekly"), N_("monthly"))
+# A campaign's launch (db/models/campaigns.LAUNCH_STATUSES; running and done are in STATES).
+LAUNCH = (N_("not_started"), N_("failed"))
+# What a simulated timeline's lines are (simulator/engine.Entry.kind).
+# (task, fee, approval, legal, closed, error and stopped are in the lists above.)
+SIMULATION = (N_("send"), N_("call"), N_("blocked"), N_("event"), N_("rejected"))
 # What a steering form did, shown on the page it returns to (`?done=`).
 DONE = {
     "paused": N_("Pause sent: the account holds as soon as its workflow takes it."),
@@ -89,4 +107,20 @@ DONE = {
     "approved": N_("Approved."),
     "rejected": N_("Rejected."),
     "reassigned": N_("Task reassigned."),
+    # The agents' workspace.
+    "claimed": N_("The task is yours."),
+    "nothing": N_("No open task is waiting in your queues."),
+    "outcome": N_("Outcome recorded: the account has moved on."),
+    "promise": N_("Promise recorded."),
+    "plan": N_("Plan agreed."),
+    "note": N_("Note saved."),
+    # The strategists' pages.
+    "published": N_("Published: this version is now available to campaigns."),
+    "already": N_("This content was already published: here is that version."),
+    "created": N_("Campaign created. Import its accounts, then launch it."),
+    "launched": N_("Launch sent: the bar fills as workflows start."),
+    "campaign_pause": N_("Pause sent: every account of the campaign holds."),
+    "campaign_resume": N_("Resume sent: the campaign's accounts continue."),
+    "campaign_stop": N_("Stop sent: the campaign's accounts are closed."),
+    "campaign_moved": N_("Move sent: launched accounts move to the new version at their next safe point."),
 }

@@ -19,10 +19,15 @@ class Entry:
 
 
 MENU = (
+    # Agents land on their workspace (supervisors may open it too: the API lets them take tasks).
+    Entry("work", N_("Workspace"), "/console/work", auth.AGENTS),
+    Entry("tasks", N_("My tasks"), "/console/tasks", auth.AGENTS),
     Entry("overview", N_("Overview"), "/console/overview", auth.PLANNERS),
     Entry("accounts", N_("Accounts"), "/console/accounts", auth.WORKERS),
     Entry("approvals", N_("Approvals"), "/console/approvals", auth.STEERERS),
     Entry("leaderboard", N_("Agents"), "/console/leaderboard", auth.PLANNERS),
+    Entry("strategies", N_("Strategies"), "/console/strategies", auth.PLANNERS),
+    Entry("campaigns", N_("Campaigns"), "/console/campaigns", auth.PLANNERS),
 )
 
 

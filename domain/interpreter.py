@@ -45,6 +45,7 @@ from domain.state import (
     Promise,
     Waiting,
 )
+from domain.terms import PlanLimits, PromiseLimits, TermsLimits, first_day_after
 from domain.types import Channel, Outcome, Resolution, Stage
 
 # A strategy that runs this many actions in one call without waiting for anything is looping.
@@ -131,6 +132,36 @@ def switch_strategy(strategy: st.CompiledStrategy, state: AccountState, step_nam
     if run.s.hold is None:
         run.advance()
     return run.result()
+
+
+def terms_limits(strategy: st.CompiledStrategy, state: AccountState) -> TermsLimits:
+    """The promise and plan the account takes (what register_promise and register_plan check);
+    empty for a closed account. Dates count from the debtor's today (domain/terms.py)."""
+    if state.closed:
+        return TermsLimits()
+    return TermsLimits(
+        promise=_promise_limits(strategy.promises, state) if strategy.promises is not None else None,
+        plan=_plan_limits(strategy.plans, state) if strategy.plans is not None else None,
+    )
+
+
+def _promise_limits(rules: st.PromiseRules, state: AccountState) -> PromiseLimits:
+    return PromiseLimits(max_days_ahead=rules.max_days_ahead, max_amount=state.balance)
+
+
+def _plan_limits(rules: st.PlanRules, state: AccountState) -> PlanLimits:
+    """The current plan offer's terms, else the strategy's."""
+    offer = state.offer if state.offer is not None and state.offer.kind == "plan" else None
+    min_pct = offer.terms["min_down_payment_pct"] if offer else rules.min_down_payment_pct
+    frequencies = offer.terms["frequencies"].split(",") if offer else list(rules.frequencies)
+    return PlanLimits(
+        max_installments=int(offer.terms["max_installments"]) if offer else rules.max_installments,
+        min_down_payment=percent_of(state.balance, min_pct),
+        min_down_payment_pct=min_pct,
+        balance=state.balance,
+        frequencies=tuple(frequencies),
+        offered=offer is not None,
+    )
 
 
 def hold_for_error(state: AccountState, reason: str) -> Result:
@@ -572,15 +603,16 @@ class _Run:
 
     def register_promise(self, terms: ev.PromiseTerms) -> None:
         rules = self.promise_rules()
+        limits = _promise_limits(rules, self.s)
         today = local_today(self.now, self.tz)
-        if terms.amount > self.s.balance:
-            raise EventRejected(f"promise of {terms.amount} exceeds the balance of {self.s.balance}")
-        if terms.due <= today:
+        if terms.amount > limits.max_amount:
+            raise EventRejected(f"promise of {terms.amount} exceeds the balance of {limits.max_amount}")
+        if terms.due < first_day_after(today):
             raise EventRejected(f"promise date {terms.due} must be after today ({today}) in the debtor's zone")
-        latest = today + timedelta(days=rules.max_days_ahead)
+        latest = limits.latest(today)
         if terms.due > latest:
             raise EventRejected(
-                f"promise date {terms.due} is more than {rules.max_days_ahead} days ahead (latest {latest})"
+                f"promise date {terms.due} is more than {limits.max_days_ahead} days ahead (latest {latest})"
             )
         deadline = local_midnight(terms.due + timedelta(days=rules.grace_days + 1), self.tz)
         self.s.promise = Promise(
@@ -610,21 +642,23 @@ class _Run:
 
     def register_plan(self, terms: ev.PlanTerms) -> None:
         rules = self.plan_rules()
-        offer = self.s.offer if self.s.offer is not None and self.s.offer.kind == "plan" else None
-        max_n = int(offer.terms["max_installments"]) if offer else rules.max_installments
-        min_pct = offer.terms["min_down_payment_pct"] if offer else rules.min_down_payment_pct
-        frequencies = offer.terms["frequencies"].split(",") if offer else list(rules.frequencies)
+        limits = _plan_limits(rules, self.s)
         today = local_today(self.now, self.tz)
-        if terms.installments > max_n:
-            raise EventRejected(f"plan of {terms.installments} installments exceeds the maximum of {max_n}")
-        if terms.frequency not in frequencies:
-            raise EventRejected(f"frequency {terms.frequency} is not offered; offered: {', '.join(frequencies)}")
-        minimum = percent_of(self.s.balance, min_pct)
+        if terms.installments > limits.max_installments:
+            raise EventRejected(
+                f"plan of {terms.installments} installments exceeds the maximum of {limits.max_installments}"
+            )
+        if terms.frequency not in limits.frequencies:
+            offered = ", ".join(limits.frequencies)
+            raise EventRejected(f"frequency {terms.frequency} is not offered; offered: {offered}")
+        minimum = limits.min_down_payment
         if terms.down_payment < minimum:
-            raise EventRejected(f"down payment {terms.down_payment} is below the minimum of {minimum} ({min_pct}%)")
-        if terms.down_payment >= self.s.balance:
+            raise EventRejected(
+                f"down payment {terms.down_payment} is below the minimum of {minimum} ({limits.min_down_payment_pct}%)"
+            )
+        if terms.down_payment >= limits.balance:
             raise EventRejected("down payment covers the whole balance; record a promise instead")
-        if terms.first_due <= today:
+        if terms.first_due < first_day_after(today):
             raise EventRejected(f"first due date {terms.first_due} must be after today ({today})")
         rest = self.s.balance - terms.down_payment
         amounts = [rest // terms.installments] * terms.installments

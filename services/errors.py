@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Field:
-    """Which input was wrong (a JSON pointer into the request, e.g. /body/agent) and why."""
+    """Which input was wrong and why: a JSON pointer into the request (e.g. /body/agent), or, in a
+    document the request carries (a strategy's YAML), the line and column."""
 
-    pointer: str
+    pointer: str | None
     detail: str
+    line: int | None = None
+    column: int | None = None
 
 
 class ServiceError(Exception):

@@ -20,6 +20,7 @@ from domain.frozen import Frozen
 from domain.policy import ContactPolicy
 from domain.state import AccountState, BlockedContact, Counters
 from domain.strategy import CompiledStrategy, Template
+from domain.terms import TermsLimits
 from domain.types import Channel
 from workflows.shared_strategies import shared
 
@@ -142,6 +143,9 @@ class AccountView(Frozen):
     blocked: tuple[BlockedContact, ...] = ()
     assigned_agent: str | None = None
     turn: int
+    # The promise and plan the account takes now (the interpreter's own limits, which refuse
+    # anything beyond them); empty once closed, and from workers older than this field.
+    limits: TermsLimits = TermsLimits()
 
 
 # ---- activities --------------------------------------------------------------------------------

@@ -679,6 +679,7 @@ class DebtorWorkflow:
             blocked=state.blocked[-10:],
             assigned_agent=self._agent,
             turn=self._turn,
+            limits=_interpret(interpreter.terms_limits, self._strategy, state),
         )
 
 

@@ -18,15 +18,13 @@ resolve...) come back as 409 with the workflow's reason; malformed input is 422 
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, TemporalDep
-from api.errors import ProblemError, ProblemItem
+from api.errors import ProblemError
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.schemas.agents import (
     DisputeIn,
@@ -44,21 +42,16 @@ from api.schemas.agents import (
     Timeline,
     TimelineEntry,
 )
-from api.schemas.dates import years_from
 from api.temporal import update_account
-from db.models import Account
 from db.repositories import accounts, tasks
 from db.repositories import timeline as history
 from domain import events as ev
-from domain.types import Outcome
+from services import agent_work as work
 from services import next_task as queue_service
 from services.access import account_for, task_for, who_of
 from workflows.contracts import AccountView
 
 router = APIRouter(tags=["agents"])
-
-# How far ahead a promise or a plan's first installment may be: beyond it, a date is a typo.
-MAX_YEARS_AHEAD = 10
 
 TaskId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The task's id.")]
 AccountId = Annotated[int, Path(ge=1, le=tasks.MAX_ID, description="The account's id.")]
@@ -182,71 +175,7 @@ def claim_task(
 ) -> TaskPublic:
     """Take an open task: it becomes yours (claimed). Claiming your own claimed task again is a
     no-op; a task someone else holds, or that is finished, is 409."""
-    row = task_for(session, principal, task_id)
-    task = row.task
-    if task.status == "claimed" and task.assigned_agent == principal.subject:
-        return task_public(row)
-    if task.status not in tasks.ACTIVE:
-        raise ProblemError(409, f"Task {task_id} is {task.status}; only open tasks can be claimed.")
-    if task.assigned_agent not in (None, principal.subject):
-        held = "claimed by" if task.status == "claimed" else "reserved for"
-        raise ProblemError(409, f"Task {task_id} is {held} {task.assigned_agent}.")
-    if not tasks.claim(session, task_id, principal.subject, now):
-        raise ProblemError(409, f"Task {task_id} was just taken by someone else.")
-    session.refresh(task)
-    return task_public(row)
-
-
-def _terms_errors(body: OutcomeIn, currency: str) -> list[ProblemItem]:
-    errors = []
-    if body.code == Outcome.PROMISE_TO_PAY and body.promise is None:
-        errors.append(ProblemItem(pointer="/body/promise", detail="promise_to_pay needs the promise's terms"))
-    if body.code != Outcome.PROMISE_TO_PAY and body.promise is not None:
-        errors.append(ProblemItem(pointer="/body/promise", detail="a promise goes only with code promise_to_pay"))
-    if body.code == Outcome.PAYMENT_PLAN and body.plan is None:
-        errors.append(ProblemItem(pointer="/body/plan", detail="payment_plan needs the plan's terms"))
-    if body.code != Outcome.PAYMENT_PLAN and body.plan is not None:
-        errors.append(ProblemItem(pointer="/body/plan", detail="a plan goes only with code payment_plan"))
-    if body.promise is not None:
-        errors += _currency_errors(body.promise.currency, currency, "/body/promise/currency")
-    if body.plan is not None:
-        errors += _currency_errors(body.plan.currency, currency, "/body/plan/currency")
-    return errors
-
-
-def _currency_errors(given: str, expected: str, pointer: str) -> list[ProblemItem]:
-    if given == expected:
-        return []
-    return [ProblemItem(pointer=pointer, detail=f"the account is in {expected}, not {given}")]
-
-
-def _debtor_today(account: Account, now: datetime) -> date:
-    try:
-        zone = ZoneInfo(str(account.snapshot_json.get("timezone") or "UTC"))
-    except (ValueError, ZoneInfoNotFoundError):  # imports validate zones; an old row may not have
-        zone = ZoneInfo("UTC")
-    return now.astimezone(zone).date()
-
-
-def _date_errors(day: date, account: Account, pointer: str, now: datetime) -> list[ProblemItem]:
-    """A date that is not after the debtor's today, or years away, is refused here; the workflow
-    checks the strategy's own limits (how far ahead) with its own clock."""
-    today = _debtor_today(account, now)
-    if day <= today:
-        return [ProblemItem(pointer=pointer, detail=f"{day.isoformat()} is not after today ({today.isoformat()})")]
-    latest = years_from(today, MAX_YEARS_AHEAD)
-    if day > latest:
-        detail = (
-            f"{day.isoformat()} is more than {MAX_YEARS_AHEAD} years after today ({today.isoformat()}): "
-            f"promise and plan dates must be on or before {latest.isoformat()}"
-        )
-        return [ProblemItem(pointer=pointer, detail=detail)]
-    return []
-
-
-def _refuse(errors: list[ProblemItem]) -> None:
-    if errors:
-        raise ProblemError(422, "; ".join(e.detail for e in errors), errors=errors)
+    return task_public(work.claim(session, principal, task_for(session, principal, task_id), now))
 
 
 @router.post("/agent/tasks/{task_id}/outcome", summary="Record what came of a call")
@@ -262,40 +191,36 @@ def record_outcome(
     """Answer the task with an outcome code (one the step allows: see the task's
     `allowed_outcomes`), with the promise or plan terms it needs. The account's workflow moves on
     and closes the task; its reply is the account's new live state."""
-    row = task_for(session, principal, task_id)
-    task = row.task
-    workflow_id = task.workflow_id
-    if task.status not in tasks.ACTIVE:
-        raise ProblemError(409, f"Task {task_id} is {task.status}; the account no longer waits for it.")
-    if principal.is_agent and task.assigned_agent not in (None, principal.subject):
-        raise ProblemError(409, f"Task {task_id} is held by {task.assigned_agent}.")
-    account = accounts.get(session, task.account_id)
-    assert account is not None, "agent_tasks.account_id is a foreign key"
-    errors = _terms_errors(body, account.currency)
-    if body.promise is not None:
-        errors += _date_errors(body.promise.due, account, "/body/promise/due", now)
-    if body.plan is not None:
-        errors += _date_errors(body.plan.first_due, account, "/body/plan/first_due", now)
-    _refuse(errors)
-    outcome = ev.AgentOutcome(
+    answered = work.record_outcome(
+        session,
+        temporal,
+        principal,
+        task_for(session, principal, task_id),
         code=body.code,
-        task_seq=task.seq,
-        agent=principal.subject,
         note=body.note,
-        promise=ev.PromiseTerms(amount=body.promise.amount, due=body.promise.due) if body.promise else None,
-        plan=ev.PlanTerms(
-            installments=body.plan.installments,
-            down_payment=body.plan.down_payment,
-            frequency=body.plan.frequency,
-            first_due=body.plan.first_due,
-        )
-        if body.plan
-        else None,
+        promise=_priced_promise(body.promise),
+        plan=_priced_plan(body.plan),
+        now=now,
     )
-    view = update_account(session, temporal, workflow_id, "record_outcome", outcome)
-    after = tasks.get(session, task_id)
-    assert after is not None, "tasks are never deleted"
-    return OutcomeResult(task=task_public(after), account=view)
+    return OutcomeResult(task=task_public(answered.task), account=answered.account)
+
+
+def _priced_promise(body: PromiseIn | None) -> work.Priced[ev.PromiseTerms] | None:
+    if body is None:
+        return None
+    return work.Priced(ev.PromiseTerms(amount=body.amount, due=body.due), body.currency)
+
+
+def _priced_plan(body: PlanIn | None) -> work.Priced[ev.PlanTerms] | None:
+    if body is None:
+        return None
+    terms = ev.PlanTerms(
+        installments=body.installments,
+        down_payment=body.down_payment,
+        frequency=body.frequency,
+        first_due=body.first_due,
+    )
+    return work.Priced(terms, body.currency)
 
 
 # ---- accounts ----------------------------------------------------------------------------------------
@@ -314,12 +239,8 @@ def record_promise(
     """A promise made outside a call's outcome (e.g. by email). The strategy decides how far ahead
     it may be; the account waits for it and checks it when it falls due."""
     account = account_for(session, principal, account_id)
-    _refuse(
-        _currency_errors(body.currency, account.currency, "/body/currency")
-        + _date_errors(body.due, account, "/body/due", now)
-    )
-    made = ev.PromiseMade(terms=ev.PromiseTerms(amount=body.amount, due=body.due))
-    return update_account(session, temporal, account.workflow_id, "record_promise", made)
+    terms = ev.PromiseTerms(amount=body.amount, due=body.due)
+    return work.record_promise(session, temporal, account, terms, body.currency, now)
 
 
 @router.post("/accounts/{account_id}/plans", summary="Agree a payment plan")
@@ -335,17 +256,9 @@ def agree_plan(
     """A plan within the strategy's (or the current offer's) limits: number of installments,
     minimum down payment, frequencies."""
     account = account_for(session, principal, account_id)
-    _refuse(
-        _currency_errors(body.currency, account.currency, "/body/currency")
-        + _date_errors(body.first_due, account, "/body/first_due", now)
-    )
-    terms = ev.PlanTerms(
-        installments=body.installments,
-        down_payment=body.down_payment,
-        frequency=body.frequency,
-        first_due=body.first_due,
-    )
-    return update_account(session, temporal, account.workflow_id, "agree_plan", ev.PlanAgreed(terms=terms))
+    plan = _priced_plan(body)
+    assert plan is not None
+    return work.agree_plan(session, temporal, account, plan.terms, plan.currency, now)
 
 
 @router.post("/accounts/{account_id}/notes", status_code=201, summary="Leave a note on an account")
@@ -358,11 +271,7 @@ def add_account_note(
 ) -> NotePublic:
     """Free text for the next person who works the account; it changes nothing in the workflow."""
     account = account_for(session, principal, account_id)
-    if not body.text.strip():
-        raise ProblemError(
-            422, "The note is blank.", errors=[ProblemItem(pointer="/body/text", detail="write something")]
-        )
-    note = accounts.add_note(session, account.id, principal.subject, body.text)
+    note = work.add_note(session, account, principal.subject, body.text)
     return NotePublic(id=note.id, account_id=account.id, author=note.author, text=note.text, created_at=note.created_at)
 
 

@@ -4,23 +4,20 @@ against a scripted scenario on a virtual clock (the same interpreter production 
 
 from __future__ import annotations
 
-import difflib
 import json
-import logging
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import IdempotencyKeyHeader, NowDep, Planner, SessionDep, Strategist
-from api.errors import PROBLEM_JSON, Problem, ProblemError, ProblemItem
+from api.errors import PROBLEM_JSON, Problem, ProblemError
 from api.openapi import schema_ref
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.schemas.strategies import (
-    NamedChanges,
     SimulateRequest,
     SimulationResult,
     SimulationTimelineEntry,
@@ -33,23 +30,17 @@ from api.schemas.strategies import (
 )
 from db.models import StrategyVersion
 from db.repositories import strategies as repo
-from domain.errors import DomainError
 from domain.policy import HolidayCalendar
 from domain.strategy import CompiledStrategy
-from simulator.engine import simulate
-from simulator.scenario import ScriptedResponder, default_account, parse_start, to_events
-from strategies.compiler import Compiled, compile_text
+from services import strategies as service
 from strategies.limits import MAX_COMPILED_BYTES, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_READ_BYTES
-from strategies.loader import StrategyInvalid
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["strategies"])
 
 # Whole request bodies under /strategies (api.app applies it before the body is read): what the
 # loader reads at all, far below the app's own limit (an account import is bigger).
 MAX_BODY_BYTES = MAX_READ_BYTES
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"})
-SOURCE_NAME = "strategy.yaml"
 YAML_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -94,8 +85,6 @@ async def _yaml_source(request: Request) -> str:
         raise ProblemError(
             415, f"Send the strategy as application/yaml, text/plain or application/json (got {media or 'none'})."
         )
-    if not text.strip():
-        raise ProblemError(422, "The strategy is empty.", errors=[ProblemItem(line=1, column=1, detail="empty")])
     return text
 
 
@@ -103,22 +92,6 @@ YamlSource = Annotated[str, Depends(_yaml_source)]
 UNSUPPORTED: dict[int | str, dict[str, Any]] = {
     415: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "Not YAML, text or JSON"}
 }
-
-
-def _compile(source: str) -> Compiled:
-    try:
-        return compile_text(source, SOURCE_NAME)
-    except StrategyInvalid as exc:
-        errors = [ProblemItem(line=e.line, column=e.col, detail=e.message) for e in exc.errors]
-        count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-        raise ProblemError(422, f"The strategy is not valid ({count}).", errors=errors) from None
-    except Exception as exc:
-        # The compiler reports every expected mistake as StrategyInvalid; this is a safety net
-        # so that a document it did not foresee is still a 422 that says something.
-        log.warning("compiler failed unexpectedly", exc_info=True)
-        raise ProblemError(
-            422, f"The strategy cannot be compiled: {exc}", errors=[ProblemItem(line=1, column=1, detail=str(exc))]
-        ) from None
 
 
 def _summary(compiled: dict[str, Any]) -> dict[str, Any]:
@@ -153,13 +126,6 @@ def _detail(row: StrategyVersion) -> StrategyVersionDetail:
     return StrategyVersionDetail(**_public(row).model_dump(), source_yaml=row.source_yaml)
 
 
-def _version(session: SessionDep, strategy_hash: str) -> StrategyVersion:
-    row = repo.by_hash(session, strategy_hash)
-    if row is None:
-        raise ProblemError(404, f"No strategy version with hash {strategy_hash!r} is published.")
-    return row
-
-
 @router.post(
     "/strategies/validate",
     summary="Check a strategy without publishing it",
@@ -169,7 +135,7 @@ def _version(session: SessionDep, strategy_hash: str) -> StrategyVersion:
 )
 def validate_strategy(_: Strategist, session: SessionDep, source: YamlSource) -> ValidationResult:
     """200 with the compiled summary, or 422 with each error's line and column."""
-    compiled = _compile(source)
+    compiled = service.compile_source(source)
     body = compiled.strategy.model_dump(mode="json")
     return ValidationResult(
         **_summary(body),
@@ -197,8 +163,7 @@ def publish_strategy(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> StrategyVersionDetail:
     """Compile and store an immutable version; identical content returns the existing one (200)."""
-    compiled = _compile(source)
-    row, created = repo.publish(session, compiled.strategy, source_yaml=source, published_by=principal.subject)
+    row, created = service.publish(session, source, principal.subject)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/strategies/{row.hash}"
     return _detail(row)
@@ -223,7 +188,7 @@ def list_strategies(
     "/strategies/{strategy_hash}", summary="One published version with its source", response_model=StrategyVersionDetail
 )
 def get_strategy(_: Planner, session: SessionDep, strategy_hash: HashPath) -> StrategyVersionDetail:
-    return _detail(_version(session, strategy_hash))
+    return _detail(service.version(session, strategy_hash))
 
 
 @router.get(
@@ -233,32 +198,8 @@ def get_strategy(_: Planner, session: SessionDep, strategy_hash: HashPath) -> St
 )
 def diff_strategies(_: Planner, session: SessionDep, strategy_hash: HashPath, other_hash: HashPath) -> StrategyDiff:
     """A unified diff of the sources and which steps, templates and settings differ."""
-    old, new = _version(session, strategy_hash), _version(session, other_hash)
-    a, b = old.compiled_json, new.compiled_json
-    lines = difflib.unified_diff(
-        old.source_yaml.splitlines(keepends=True),
-        new.source_yaml.splitlines(keepends=True),
-        fromfile=f"{old.strategy_id}@{old.hash[:12]}",
-        tofile=f"{new.strategy_id}@{new.hash[:12]}",
-    )
-    settings = sorted(k for k in set(a) | set(b) if k not in ("steps", "templates", "hash") and a.get(k) != b.get(k))
-    return StrategyDiff(
-        from_hash=old.hash,
-        to_hash=new.hash,
-        identical=old.hash == new.hash,
-        steps=_named_changes(a.get("steps", {}), b.get("steps", {})),
-        templates=_named_changes(a.get("templates", {}), b.get("templates", {})),
-        settings_changed=settings,
-        unified_diff="".join(line if line.endswith("\n") else line + "\n" for line in lines),
-    )
-
-
-def _named_changes(a: dict[str, Any], b: dict[str, Any]) -> NamedChanges:
-    return NamedChanges(
-        added=sorted(set(b) - set(a)),
-        removed=sorted(set(a) - set(b)),
-        changed=sorted(name for name in set(a) & set(b) if a[name] != b[name]),
-    )
+    found = service.diff(service.version(session, strategy_hash), service.version(session, other_hash))
+    return StrategyDiff.model_validate(asdict(found))
 
 
 @router.post(
@@ -270,34 +211,11 @@ def simulate_strategy(
     _: Strategist, session: SessionDep, strategy_hash: HashPath, scenario: SimulateRequest, now: NowDep
 ) -> SimulationResult:
     """The account's timeline on a virtual clock, each moment in UTC and in the debtor's zone."""
-    row = _version(session, strategy_hash)
+    row = service.version(session, strategy_hash)
     strategy = CompiledStrategy.model_validate(row.compiled_json)
-    fallback = now.replace(second=0, microsecond=0)
-    try:
-        begin = parse_start(scenario.start, strategy.timezone, fallback)
-    except (ValueError, KeyError, OverflowError) as exc:
-        raise ProblemError(
-            422,
-            "The start is not a local date and time like '2026-11-02 09:00'.",
-            errors=[ProblemItem(pointer="/start", detail=f"cannot read {scenario.start!r}: {exc}")],
-        ) from None
-    try:
-        account = default_account(strategy, begin.date(), scenario.account)
-    except OverflowError:
-        raise ProblemError(422, "The start is too close to the calendar's limits.") from None
-    except ValidationError as exc:
-        errors = [
-            ProblemItem(pointer="/account/" + "/".join(str(p) for p in e["loc"]), detail=e["msg"]) for e in exc.errors()
-        ]
-        raise ProblemError(422, "The scenario's account is not valid.", errors=errors) from None
-    try:
-        zone = ZoneInfo(account.timezone)
-        events = to_events(scenario, account, begin)
-        run = simulate(
-            strategy, account, begin, scenario.days, events, ScriptedResponder(scenario.calls, scenario.approvals)
-        )
-    except (DomainError, ValueError, KeyError, OverflowError) as exc:  # ZoneInfoNotFoundError is a KeyError
-        raise ProblemError(422, f"The scenario cannot run: {exc}") from None
+    simulated = service.simulate(strategy, scenario, now)
+    account, zone, run = simulated.account, simulated.zone, simulated.run
+    begin = simulated.start
 
     def local(at: datetime) -> datetime:
         return at.astimezone(zone)

@@ -476,6 +476,23 @@ class TestAccountCommitments:
         problem(await api.http.post(url, json=far, headers=api.as_("strategist")), 403)
         problem(await api.http.post("/accounts/424242/promises", json=far, headers=api.as_("supervisor")), 404)
 
+    async def test_the_live_state_names_the_limits_the_workflow_enforces(self, api: Api) -> None:
+        (account,) = await start_accounts(api, CALLS, 1)
+        detail = await api.http.get(f"/accounts/{account.id}", headers=api.as_("agent"))
+        limits = detail.json()["live"]["limits"]
+        assert limits["promise"] == {"max_days_ahead": 15, "max_amount": 150_000}
+        assert (limits["plan"]["max_installments"], limits["plan"]["min_down_payment"]) == (6, 15_000)
+        latest = await debtor_today(api) + timedelta(days=limits["promise"]["max_days_ahead"])
+        url = f"/accounts/{account.id}/promises"
+        beyond = {"amount": 150_000, "currency": "CLP", "due": (latest + timedelta(days=1)).isoformat()}
+        problem(await api.http.post(url, json=beyond, headers=api.as_("agent")), 409)
+        more = {"amount": 150_001, "currency": "CLP", "due": latest.isoformat()}
+        problem(await api.http.post(url, json=more, headers=api.as_("agent")), 409)
+        at_the_limits = {"amount": 150_000, "currency": "CLP", "due": latest.isoformat()}
+        taken = await api.http.post(url, json=at_the_limits, headers=api.as_("agent"))
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["promise_due"] == latest.isoformat()
+
     async def test_a_plan(self, api: Api) -> None:
         (account,) = await start_accounts(api, CALLS, 1)
         first = await debtor_today(api) + timedelta(days=5)

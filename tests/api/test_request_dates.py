@@ -15,9 +15,9 @@ from clock import TEST_NOW
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import api.schemas
-from api.routers.agents import MAX_YEARS_AHEAD, _date_errors
 from api.routers.kpis import FromQuery, ToQuery
 from db.models import Account
+from services.agent_work import MAX_YEARS_AHEAD, _date_errors
 
 NOT_DATES = ["2026-12-01T00:00:00Z", "2026-12-01T00:00:00", "2026-12-01 00:00", "20261201", "1764547200", "2026-02-30"]
 

@@ -178,8 +178,9 @@ def new_page(browser: Browser, product: Seeded, watch: Watch, locale: str = "en-
     page.on("pageerror", lambda exc: watch.errors.append(f"script error: {exc}"))
 
     def logged(message: ConsoleMessage) -> None:
-        # Pages answer 401, 403 and 404 on purpose, and the browser logs every 4xx as an error.
-        if message.type == "error" and not re.search(r"responded with a status of 40[134]\b", message.text):
+        # Pages answer 401, 403 and 404 on purpose, and a refused form 409 or 422 (the page again,
+        # saying why); the browser logs every 4xx as an error.
+        if message.type == "error" and not re.search(r"responded with a status of (40[1349]|422)\b", message.text):
             watch.errors.append(f"console: {message.text}")
 
     page.on("console", logged)

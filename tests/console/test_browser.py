@@ -179,7 +179,8 @@ class TestProtection:
     def test_an_agent_gets_the_apis_404_for_another_queues_account(self, page: Page, product: Seeded) -> None:
         account = product.accounts["CL-00004"]  # its task is in the `calls` queue
         sign_in(page, product.keys["outsider_agent"])
-        expect(page.get_by_role("navigation", name="Main menu").get_by_role("link")).to_have_text(["Accounts"])
+        menu = page.get_by_role("navigation", name="Main menu").get_by_role("link")
+        expect(menu).to_have_text(["Workspace", "My tasks", "Accounts"])
         response = page.goto(f"/console/accounts/{account}")
         assert response is not None
         assert response.status == 404
