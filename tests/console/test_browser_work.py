@@ -13,8 +13,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_harness import STRATEGY, Seeded, Watch, account_row, csv_of, new_page, sign_in
+from browser_harness import STRATEGY, Seeded, Watch, account_row, new_page, sign_in
 from playwright.sync_api import Browser, Page, expect
+
+from stack import portfolio
 
 pytestmark = [pytest.mark.isolated, pytest.mark.timeout(600)]
 Shot = Callable[[Page, str], Path]
@@ -195,7 +197,7 @@ class TestStrategist:
         rows = [account_row(n, 120_000 + 1_000 * n) for n in range(1, ACCOUNTS + 1)]
         rows.append({**account_row(ACCOUNTS + 1, 1), "balance": "mucho"})  # reported, not imported
         page.get_by_label("Accounts file (CSV or JSON)").set_input_files(
-            files=[{"name": "cuentas.csv", "mimeType": "text/csv", "buffer": csv_of(rows)}]
+            files=[{"name": "cuentas.csv", "mimeType": "text/csv", "buffer": portfolio.to_csv(rows).encode()}]
         )
         page.get_by_role("button", name="Import").click()
         expect(page.locator("#report-accepted")).to_have_text(str(ACCOUNTS))
