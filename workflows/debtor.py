@@ -305,7 +305,9 @@ class DebtorWorkflow:
     @change_strategy.validator
     def _check_change(self, change: ChangeStrategy) -> None:
         if self._state is None:
-            raise ApplicationError("the account has not started yet", type=REJECTED)
+            # Started but before its first turn (a campaign moved while it launches): the handler
+            # waits for the start and the interpreter then decides, as for every other update.
+            return
         try:
             _interpret(interpreter.switch_strategy, change.strategy, self._state, change.step, workflow.now())
         except DomainError as exc:

@@ -41,12 +41,13 @@ from domain import events as ev
 from domain import interpreter
 from domain.state import AccountState
 from domain.strategy import CompiledStrategy
-from strategies.compiler import compile_file
+from strategies.compiler import compile_file, compile_text
 from worker import WORKFLOWS
 from workflows.contracts import (
     AccountView,
     AgentTaskInput,
     CampaignInfo,
+    ChangeStrategy,
     DebtorInput,
     LegalInput,
     SendInput,
@@ -316,3 +317,32 @@ def test_an_update_turn_is_recorded_again_after_its_actions_only_when_they_matte
     assert record(named, (task(2),), None).needs_record_after_actions()  # created, not waited for: expire it
     assert record(unnamed, (), None).needs_record_after_actions()  # which task it answered: after
     assert not record({"kind": "approval", "approved": True}, (), None).needs_record_after_actions()
+
+
+async def test_a_move_sent_before_the_first_turn_waits_for_it_instead_of_being_refused(
+    env: WorkflowEnvironment, sessions: sessionmaker[Session], calls: CompiledStrategy
+) -> None:
+    """A campaign moved while it launches reaches accounts started but not yet run: their first
+    workflow task carries the start and the update together. Refusing there left such accounts on
+    the old version for good (seen in CI: one of three accounts never moved)."""
+    handle = await start(env, sessions, calls, account_id="MOVE-EARLY-1")  # no worker polls yet
+    text = CALLS.read_text().replace("      - wait: 20d", "      - wait: 21d", 1)
+    tuned = compile_text(text, str(CALLS)).strategy
+    assert tuned.hash != calls.hash
+    publish(sessions, tuned)
+    move = asyncio.create_task(
+        handle.execute_update(
+            DebtorWorkflow.change_strategy, ChangeStrategy(strategy=tuned, by="sergio", published=True)
+        )
+    )
+    await asyncio.sleep(1)  # the update waits with the start for the first poll (ordering, not timing)
+    async with Worker(
+        env.client,
+        task_queue=TASK_QUEUE,
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        activities=build_activities(sessions, {}, clock=server_clock(env)),
+        activity_executor=ThreadPoolExecutor(max_workers=4),
+    ):
+        view = await asyncio.wait_for(move, ANSWER_WITHIN_S)
+        assert view.strategy_hash == tuned.hash
