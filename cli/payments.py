@@ -11,7 +11,6 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -50,14 +49,13 @@ def _provider(settings: Settings, chosen: str | None, secret: str | None) -> tup
 
 def _local_stack_secrets(settings: Settings) -> dict[str, SecretStr]:
     """The `demo` provider of the `collect up` stack whose data folder is here (COLLECT_DATA_DIR)."""
-    path = Path(settings.data_dir).expanduser() / "payments.json"
+    from stack.data_dir import DataDir  # here: most commands never need it
+
     try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        stored = DataDir.at(settings.data_dir).stored_payment_secrets()
+    except (OSError, RuntimeError):  # unreadable or not JSON: as if there were none
         return {}
-    if not isinstance(stored, dict):
-        return {}
-    return {name: SecretStr(value) for name, value in stored.items() if isinstance(value, str) and value}
+    return {name: SecretStr(value) for name, value in stored.items()}
 
 
 @app.command()

@@ -100,11 +100,16 @@ class DataDir:
         """Replace the keys file; it is created readable and writable by its owner only (0600)."""
         _write_private_json(self.keys_file, keys)
 
+    def stored_payment_secrets(self) -> dict[str, str]:
+        """The payment providers and secrets kept in the folder (empty when there are none)."""
+        stored = _read_json(self.payments_file)
+        return {name: value for name, value in stored.items() if isinstance(value, str) and value}
+
     def payment_secrets(self) -> dict[str, str]:
         """The local stack's payment provider (`demo`) and its webhook secret, made on first use and
         kept (0600), so `collect payment simulate` can sign what the API will accept."""
-        stored = _read_json(self.payments_file)
-        if isinstance(stored.get(DEMO_PROVIDER), str) and stored[DEMO_PROVIDER]:
+        stored = self.stored_payment_secrets()
+        if DEMO_PROVIDER in stored:
             return {DEMO_PROVIDER: stored[DEMO_PROVIDER]}
         made = {DEMO_PROVIDER: secrets.token_urlsafe(32)}
         _write_private_json(self.payments_file, made)
