@@ -72,7 +72,9 @@ class Up:
     def wait_ready(self) -> None:
         assert self.process is not None
         deadline = time.monotonic() + READY_WITHIN_S
-        while "Ready in" not in self.output():
+        # The banner's last line, not "Ready in": the rest of the banner (campaign, keys, hints)
+        # is printed after it, and a test that read it at "Ready in" raced the printing.
+        while "Ctrl-C stops everything." not in self.output():
             if self.process.poll() is not None:
                 raise AssertionError(f"collect up exited with {self.process.returncode}:\n{self.output()}")
             if time.monotonic() > deadline:
