@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 import holidays as holidays_lib
 from pydantic import AwareDatetime, Field, model_validator
 
-from domain.frozen import Frozen
+from domain.frozen import Frozen, added
 from domain.types import Channel, Weekday
 
 OPT_OUT_RULE = "opt-out"
@@ -186,7 +186,7 @@ class ContactPolicy(Frozen):
     # Seconds over which the contacts this policy moves are spread (`spread_moved`). None (absent
     # from policies compiled before it existed, so their accounts keep their exact decisions) and
     # 0 mean none: every moved contact lands on the first allowed instant.
-    spread_s: int | None = Field(default=None, ge=0, le=MAX_SPREAD_S)
+    spread_s: int | None = added(None, ge=0, le=MAX_SPREAD_S)
 
     @model_validator(mode="after")
     def _calendar_of_the_country(self) -> ContactPolicy:

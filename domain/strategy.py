@@ -11,10 +11,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from domain.frozen import Frozen
+from domain.frozen import Frozen, added
 from domain.money import minor_digits
 from domain.policy import ContactPolicy
 from domain.types import Channel, Outcome, Resolution, Stage, Weekday
+
+# The language's current edition (see `CompiledStrategy.edition`).
+EDITION = 2
 
 Anchor = Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date"]
 Frequency = Literal["weekly", "biweekly", "monthly"]
@@ -44,7 +47,7 @@ class WaitAction(Frozen):
     kind: Literal["wait"] = "wait"
     # Calendar months first, on the debtor's calendar (Jan 31 + 1 month = Feb 28 or 29), then
     # `seconds`. Strategies compiled before months existed carry none (0): their waits are unchanged.
-    months: int = Field(default=0, ge=0)
+    months: int = added(0, ge=0)
     seconds: int = 0
     anchor: Anchor = "previous_step"
     until_weekday: Weekday | None = None
@@ -199,7 +202,12 @@ class CompiledStrategy(Frozen):
     currency: str
     # The currency's minor-unit exponent when compiled (domain.money): what the strategy's amounts
     # (fees, caps) and the accounts it runs mean. None in strategies compiled before it was recorded.
-    currency_digits: int | None = None
+    currency_digits: int | None = added(None)
+    # The edition of the language's meaning the strategy was compiled under. Behaviour the second
+    # edition changed for strategies that already ran (days past due counted from the oldest
+    # unpaid due, say) checks `edition >= 2`, so a running account's strategy, compiled before,
+    # keeps its behaviour and its recorded history replays; the compiler writes the current one.
+    edition: int = added(1, ge=1)
     timezone: str
     policy: ContactPolicy
     fee_cap: FeeCap | None = None

@@ -32,6 +32,7 @@ from domain import conditions
 from domain import strategy as st
 from domain.countries import is_country
 from domain.fees import FEE_CAPS, cap_total, percent_of
+from domain.frozen import omit_added_defaults
 from domain.money import MINOR_UNITS, minor_digits
 from domain.money import refusal as currency_refusal
 from domain.policy import MAX_SPREAD_S, Cap, ContactPolicy, Cooldown, MinGap, Window, loosenings
@@ -70,18 +71,11 @@ def _json_size(value: object) -> int:
 
 
 def content_hash(strategy: st.CompiledStrategy) -> str:
-    """sha256 of the canonical JSON of everything but the hash itself. A strategy compiled before
-    it carried its currency's exponent (currency_digits None), or its policy's spread (spread_s None),
-    keeps the hash it was published with; so does one whose waits count no calendar months."""
-    body = strategy.model_dump(
-        mode="json", exclude={"hash"} | ({"currency_digits"} if strategy.currency_digits is None else set())
-    )
-    if strategy.policy.spread_s is None:  # likewise one compiled before moved contacts were spread
-        del body["policy"]["spread_s"]
-    for step in body["steps"].values():  # and waits without calendar months, as before months existed
-        for action in step["actions"]:
-            if action["kind"] == "wait" and action["months"] == 0:
-                del action["months"]
+    """sha256 of the canonical JSON of everything but the hash itself. Fields added after versions
+    were published (`domain.frozen.added`: the currency's exponent, the policy's spread, calendar
+    months, the edition...) are left out while they hold their default, so a version compiled
+    before each existed keeps the hash it was published with."""
+    body = omit_added_defaults(strategy, strategy.model_dump(mode="json", exclude={"hash"}))
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -143,6 +137,7 @@ class _Compiler:
             locale=doc.locale,
             currency=doc.currency,
             currency_digits=minor_digits(doc.currency),
+            edition=st.EDITION,
             timezone=doc.timezone,
             policy=policy,
             fee_cap=fee_cap,
