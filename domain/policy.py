@@ -177,7 +177,7 @@ class ContactPolicy(Frozen):
     holiday_rule: str = "holiday"
     # The frozen dates of the `holidays` country; None only in policies compiled before calendars
     # were frozen (and in hand-built presets), which fall back to the installed package.
-    calendar: HolidayCalendar | None = None
+    calendar: HolidayCalendar | None = added(None)
     caps: tuple[Cap, ...] = ()
     min_gaps: tuple[MinGap, ...] = ()
     cooldowns: tuple[Cooldown, ...] = ()

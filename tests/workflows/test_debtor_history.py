@@ -10,6 +10,8 @@ histories older code recorded stay committed and keep replaying.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from workers import product_converter
 
 from domain.strategy import CompiledStrategy
 from domain.types import Resolution
+from strategies.compiler import content_hash
 from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -105,3 +108,21 @@ async def test_recorded_history_replays(path: Path) -> None:
 
 def test_recorded_histories_exist() -> None:
     assert len(list(HISTORIES.glob("*.json"))) >= 2, "record them: see this module's docstring"
+
+
+def _plain(path: Path) -> bool:
+    """Whether the history's payloads are plain JSON (not encrypted by the codec)."""
+    started = json.loads(path.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]
+    return bool(base64.b64decode(started["input"]["payloads"][0]["metadata"]["encoding"]) == b"json/plain")
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(HISTORIES.glob("*.json")) if _plain(p)], ids=lambda p: p.stem)
+def test_a_recorded_strategy_reads_back_with_the_hash_it_was_published_with(path: Path) -> None:
+    """The strategy in a recorded workflow input validates under today's models and recomputes to
+    its own hash: every field added since (`domain.frozen.added`) reads as its old default and is
+    left out of the hash, so today's code sees the very version that account started with."""
+    started = json.loads(path.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]
+    payload = started["input"]["payloads"][0]
+    strategy = CompiledStrategy.model_validate(json.loads(base64.b64decode(payload["data"]))["strategy"])
+    assert strategy.edition == 1
+    assert content_hash(strategy) == strategy.hash
