@@ -17,7 +17,7 @@ import csv
 import io
 import random
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -307,10 +307,12 @@ def _email(first: str, last: str, rng: random.Random) -> str:
     return f"{local}{rng.randint(1, 99)}@{rng.choice(EXAMPLE_DOMAINS)}"
 
 
-def to_csv(rows: list[dict[str, str]]) -> str:
-    """The rows as the CSV file the import reads (header first)."""
+def to_csv(rows: list[dict[str, str]], columns: Sequence[str] | None = None) -> str:
+    """The rows as the CSV file the import reads (header first): the generator's columns, or
+    `columns`, or (an empty list) every column the rows name, in the order first named."""
+    names = list(COLUMNS if columns is None else columns or dict.fromkeys(name for r in rows for name in r))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()

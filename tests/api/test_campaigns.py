@@ -6,8 +6,6 @@ stop the whole campaign down to each account's workflow."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -23,6 +21,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from db.models import Account, Campaign, ContactPoint, Debtor
 from domain.account import AccountSnapshot
+from stack import portfolio
 from workflows.contracts import AccountView, debtor_workflow_id
 from workflows.debtor import DebtorWorkflow
 
@@ -59,12 +58,7 @@ def chilean(n: int, **changes: str) -> dict[str, str]:
 
 
 def csv_of(rows: list[dict[str, str]], columns: list[str] | None = None) -> bytes:
-    out = io.StringIO()
-    names = columns or list(dict.fromkeys(name for r in rows for name in r))
-    writer = csv.DictWriter(out, fieldnames=names)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
+    return portfolio.to_csv(rows, columns or []).encode()
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str, seconds: float = 30) -> T:

@@ -11,8 +11,6 @@ against what the API really holds, never against rows written behind its back.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import itertools
 import socket
 import threading
@@ -36,6 +34,7 @@ from workers import TASK_QUEUE, payload_settings, product_converter, running_wor
 from api.app import create_app
 from api.auth import issue_key
 from config import Settings
+from stack import portfolio
 from workflows import search_attributes
 
 T = TypeVar("T")
@@ -199,11 +198,7 @@ def account_row(external_id: str, balance: int) -> dict[str, str]:
 
 
 def csv_of(rows: list[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
+    return portfolio.to_csv(rows, []).encode()
 
 
 def eventually(check: Callable[[], T | None], what: str, seconds: float = SETTLE_SECONDS) -> T:
