@@ -73,6 +73,7 @@ def message_context(input: SendInput, now: datetime) -> dict[str, Any]:
         "promise": {"amount": input.promise.amount, "due": input.promise.due} if input.promise else None,
         "offer": dict(input.offer),
         "fees": {"total": input.fees_total},
+        "interest": {"total": input.interest_total},
         "today": now.astimezone(UTC).date(),
     }
 

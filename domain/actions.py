@@ -3,7 +3,7 @@ account's action sequence number, from which the idempotency key is built."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -47,6 +47,18 @@ class ApplyFee(Frozen):
     rule: str | None = None  # cap rule that reduced it
 
 
+class ChargeInterest(Frozen):
+    """Interest that accrued since the last turn, charged to the balance (domain/interest.py):
+    `amount` whole minor units, counted up to the local day `through` (exclusive)."""
+
+    kind: Literal["interest"] = "interest"
+    seq: int
+    step: str
+    amount: int
+    through: date
+    total: int  # interest charged to the account so far, this charge included
+
+
 class RequestApproval(Frozen):
     kind: Literal["approval"] = "approval"
     seq: int
@@ -82,6 +94,7 @@ Action = Annotated[
     | CreateAgentTask
     | CheckPayment
     | ApplyFee
+    | ChargeInterest
     | RequestApproval
     | ReferToLegal
     | ContactBlocked

@@ -43,6 +43,7 @@ VARIABLES: dict[str, Variable] = {
     "balance": Variable("int", "current balance, integer minor units", 0, MONEY_MAX, "money"),
     "original_amount": Variable("int", "amount originally owed, integer minor units", 0, MONEY_MAX, "money"),
     "paid_total": Variable("int", "paid since the account entered the campaign, minor units", 0, MONEY_MAX, "money"),
+    "interest_total": Variable("int", "interest charged in this campaign, minor units", 0, MONEY_MAX, "money"),
     "currency": Variable("string", "ISO 4217 code"),
     "days_past_due": Variable(
         "int", "days since the due date, in the debtor's local calendar", -DAYS_MAX, DAYS_MAX, "days"
@@ -82,6 +83,7 @@ def context(state: AccountState, now: datetime) -> dict[str, Any]:
         "balance": state.balance,
         "original_amount": a.original_amount,
         "paid_total": state.paid_total,
+        "interest_total": state.interest_total,
         "currency": a.currency,
         "days_past_due": days_past_due(a.due_date, now, a.timezone),
         "country": a.country,

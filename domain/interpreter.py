@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain import actions as act
-from domain import conditions
+from domain import conditions, interest
 from domain import events as ev
 from domain import strategy as st
 from domain.account import AccountSnapshot
@@ -85,6 +85,7 @@ def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime
     first = segment.variant_starts.get(variant or "", segment.start)
     run = _Run(strategy, probe.model_copy(update={"segment": segment.name}), now)
     run.goto(first)
+    run.accrue_interest()
     run.advance()
     return run.result()
 
@@ -93,6 +94,7 @@ def step(strategy: st.CompiledStrategy, state: AccountState, event: ev.Event, no
     """Apply one event at `now` and run the account until it waits again."""
     now = as_utc(now)
     run = _Run(strategy, state.model_copy(), now)
+    run.accrue_interest()  # on the principal as it stood since the last turn, before this event moves it
     if not isinstance(event, ev.Tick):
         # Whatever fell due before this event happens first (a timer the shell fired late must
         # not let a payment rescue a promise that was already broken).
@@ -917,6 +919,35 @@ class _Run:
             )
             self.s.balance += amount
             self.s.fees_total += amount
+
+    def accrue_interest(self) -> None:
+        """Count the strategy's interest up to today and charge its whole minor units (domain/interest.py)."""
+        rule = self.strategy.interest
+        if rule is None or self.s.resolution is not None:
+            return
+        s = self.s
+        accrual = interest.accrue(
+            rule,
+            principal_minor=interest.principal(s.balance, s.fees_total, s.interest_total),
+            accrued=s.interest_accrued,
+            charged=s.interest_total,
+            start=s.interest_start,
+            counted=s.interest_counted,
+            due_date=s.account.due_date,
+            today=local_today(self.now, self.tz),
+            suspended=s.hold == "dispute",
+        )
+        s.interest_accrued, s.interest_start, s.interest_counted = accrual.accrued, accrual.start, accrual.counted
+        amount = accrual.charge
+        if amount <= 0:
+            return
+        s.balance += amount
+        s.interest_total += amount
+        self.out.append(
+            act.ChargeInterest(
+                seq=self.next_seq(), step=s.step, amount=amount, through=accrual.counted, total=s.interest_total
+            )
+        )
 
     def wait_target(self, action: st.WaitAction) -> datetime:
         base = self.anchor_time(action.anchor)

@@ -88,4 +88,78 @@ MX = ContactPolicy(
     holidays="MX",
 )
 
-PRESETS: dict[str, ContactPolicy] = {"US_REG_F": US_REG_F, "CL": CL, "CO": CO, "MX": MX}
+# Peru, Código de Protección y Defensa del Consumidor (Ley 29571), art. 62 ("métodos abusivos en el
+# cobro", enforced by INDECOPI, which sanctions under art. 110).
+# PE-T1: art. 62 b prohibits visits and phone calls between 20:00 and 07:00 and on Saturdays, Sundays
+#   and holidays: Mon-Fri 07:00-20:00, not on feriados (text quoted by elegirservicio.pe and
+#   enfoquederecho.com, 2021). The article names calls and visits; the window also covers electronic
+#   messages, the conservative choice (as CL-T1). Art. 58.1 d, as amended in 2023 and by Ley 32323
+#   (2025), puts the same hours on solicited commercial calls, which supports the reading.
+# No frequency caps: art. 62 forbids pseudo-judicial documents (a), posters and people with signs at
+#   the debtor's home or work (c, d) and lists of debtors (e), but names no number of contacts; none
+#   was found in INDECOPI's guidance either (not certain: a strategy may add caps).
+PE = ContactPolicy(
+    name="PE",
+    window_rule="PE-T1",
+    windows=(Window(days=_MON_FRI, start=_hm(7), end=_hm(20)),),
+    window_channels=_ELECTRONIC_AND_VOICE,
+    holidays="PE",
+)
+
+# Argentina (research 2.5, table 2.8).
+# AR-P1: Ley 24.240 de Defensa del Consumidor, art. 8 bis (trato digno): no conduct that puts the
+#   consumer in an embarrassing, humiliating or intimidating situation, and no means that look like a
+#   judicial claim in out-of-court collection; fines under art. 52 bis. No hours or frequency in it.
+#   BCRA "Protección de los usuarios de servicios financieros" (section 2.6, trato digno) adds none
+#   either; Ley 26.951 "No Llame" covers advertising, not collection.
+# AR-T1: Ciudad de Buenos Aires, Ley 6171 (amended by Ley 6271): Mon-Fri 08:00-20:00, Sat 08:00-12:00,
+#   no Sundays or holidays. It binds only debtors domiciled in CABA, and the hours come from one
+#   secondary document citing the CEDOM text (research: "verify against cedom.gob.ar"): NOT CERTAIN.
+#   The preset applies them nationwide, the conservative encoding (Córdoba's bill uses the same).
+# No frequency caps: none is in force (a 2026 national bill would allow 1 contact a day).
+AR = ContactPolicy(
+    name="AR",
+    window_rule="AR-T1",
+    windows=(
+        Window(days=_MON_FRI, start=_hm(8), end=_hm(20)),
+        Window(days=(Weekday.SAT,), start=_hm(8), end=_hm(12)),
+    ),
+    window_channels=_ELECTRONIC_AND_VOICE,
+    holidays="AR",
+)
+
+# Brazil, Código de Defesa do Consumidor (Lei 8.078/1990).
+# BR-P1: art. 42 - in collecting a debt the consumer may not be exposed to ridicule nor subjected to
+#   any constraint or threat; art. 42-A - every collection document names the supplier and its CPF
+#   or CNPJ; art. 71 - a crime (3 months to 1 year) to collect with threats, coercion or means that
+#   expose the consumer to ridicule or interfere with their work, rest or leisure ("descanso ou
+#   lazer"). The CDC sets no hours; state laws do, citing art. 42 and 71:
+#   Sao Paulo Lei 15.426/2014 art. 2: Mon-Fri 08:00-20:00, Sat 08:00-14:00, never on holidays;
+#   Rio de Janeiro Lei 7.868/2018: 09:00-19:00 on weekdays; Espirito Santo Lei 10.626/2017:
+#   08:00-19:00 on weekdays; Ceara Lei 16.836/2019: Mon-Fri 08:00-18:00, covering SMS and WhatsApp;
+#   Alagoas Lei 7.782/2016: as Sao Paulo, covering SMS; Amazonas: reported as 08:00-18:00 weekdays and
+#   Sat 08:00-14:00, or until 19:00 with no Saturdays (sources disagree: NOT CERTAIN).
+#   (SP text as published in the DOE 23-05-2014; the others from efic.com.br, olagoa.com.br,
+#   7segundos.com.br and amnews.com.br.)
+# BR-T1: one preset for debtors anywhere in Brazil takes what every one of those laws allows: Mon-Fri
+#   09:00-18:00, no weekends, no national holidays, on every channel. A strategy for Sao Paulo alone
+#   could allow more only through an override, with its reason. State and municipal holidays are not
+#   in the national calendar the preset uses (a strategy may add a stricter calendar of its own).
+# No frequency caps: courts judge "ligações excessivas" case by case; no number is set by law.
+BR = ContactPolicy(
+    name="BR",
+    window_rule="BR-T1",
+    windows=(Window(days=_MON_FRI, start=_hm(9), end=_hm(18)),),
+    window_channels=_ELECTRONIC_AND_VOICE,
+    holidays="BR",
+)
+
+PRESETS: dict[str, ContactPolicy] = {
+    "US_REG_F": US_REG_F,
+    "CL": CL,
+    "CO": CO,
+    "MX": MX,
+    "PE": PE,
+    "AR": AR,
+    "BR": BR,
+}

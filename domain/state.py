@@ -100,6 +100,12 @@ class AccountState(BaseModel):
     balance: int
     paid_total: int = 0
     fees_total: int = 0
+    # Interest (domain/interest.py). The defaults are a state from before interest existed, or
+    # under a strategy without it: nothing accrued, nothing charged, counting not begun.
+    interest_total: int = 0  # charged to the balance, whole minor units
+    interest_accrued: int = 0  # exact, in millionths of a minor unit (domain.interest.MICRO)
+    interest_start: date | None = None  # local day counting began (monthly anniversaries count from it)
+    interest_counted: date | None = None  # local day counted up to (exclusive)
     payment_ids: tuple[str, ...] = ()
     counters: Counters = Counters()
     promise: Promise | None = None

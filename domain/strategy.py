@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from domain.frozen import Frozen, added
+from domain.interest import Interest
 from domain.money import minor_digits
 from domain.policy import ContactPolicy
 from domain.types import Channel, Outcome, Resolution, Stage, Weekday
@@ -211,6 +212,9 @@ class CompiledStrategy(Frozen):
     timezone: str
     policy: ContactPolicy
     fee_cap: FeeCap | None = None
+    # Interest that accrues on the principal (domain/interest.py); None, as in every strategy
+    # compiled before interest existed: nothing accrues.
+    interest: Interest | None = added(None)
     segments: tuple[Segment, ...]
     variants: tuple[Variant, ...] = ()
     steps: dict[str, Step]

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -33,6 +33,7 @@ from domain import strategy as st
 from domain.countries import is_country
 from domain.fees import FEE_CAPS, cap_total, percent_of
 from domain.frozen import omit_added_defaults
+from domain.interest import CEILINGS, RATE_DECIMALS, Interest, period_ceiling, rate_units
 from domain.money import MINOR_UNITS, minor_digits
 from domain.money import refusal as currency_refusal
 from domain.policy import MAX_SPREAD_S, Cap, ContactPolicy, Cooldown, MinGap, Window, loosenings
@@ -128,6 +129,8 @@ class _Compiler:
         self.check_waits_land_in_a_window(policy)
         fee_cap = self.fee_cap()
         self.check_fees(fee_cap)
+        self.check_fee_journeys(fee_cap)
+        interest = self.interest()
         if self.errors:
             raise StrategyInvalid(self.errors)
         compiled = st.CompiledStrategy(
@@ -141,6 +144,7 @@ class _Compiler:
             timezone=doc.timezone,
             policy=policy,
             fee_cap=fee_cap,
+            interest=interest,
             segments=tuple(
                 st.Segment(
                     name=s.name,
@@ -462,6 +466,19 @@ class _Compiler:
                     f"a fee of {format(percent.normalize(), 'f')}% of the balance is above {rule} on debts from "
                     f"{self.currency.shown(above)}; there it is cut to the cap at run time",
                 )
+            if where_percent is not None and percent == highest:
+                # The cap's rate is highest on the first tier and falls after it: a percentage at that
+                # rate already takes all the cap allows, so any fixed fee beside it is above the cap.
+                for index in range(len(step.fees)):
+                    fixed = self.amounts.get(("steps", name, "fees", index, "fixed"))
+                    if fixed is not None:
+                        self.fail(
+                            ("steps", name, "fees", index, "fixed"),
+                            f"a fixed fee of {self.currency.shown(fixed)} beside a fee of "
+                            f"{format(percent.normalize(), 'f')}% of the balance is above {rule} on every debt: "
+                            "the percentage alone takes all the cap allows",
+                        )
+                continue
             for index in range(len(step.fees)):
                 fixed = self.amounts.get(("steps", name, "fees", index, "fixed"))
                 if fixed is None:
@@ -472,6 +489,83 @@ class _Compiler:
                     f"a fixed fee of {self.currency.shown(fixed)} is above {rule} on debts below "
                     f"{self.currency.shown(below)}; there it is cut to the cap at run time",
                 )
+
+    def check_fee_journeys(self, cap: st.FeeCap | None) -> None:
+        """Fees add up over an account's journey (each step's once; the cap bounds their total): a
+        percentage that is within the cap alone but, with the fees of steps an account can pass
+        through before it, goes above the cap's highest rate, is above the cap on every debt that
+        takes that route. Steps reached by a handler (payment, opt-out...) can follow any step."""
+        if cap is None or not self.currency.known:
+            return
+        highest = max(Decimal(rate) for _, rate in cap.tiers)
+        own = {
+            name: sum((Decimal(f.percent) for f in step.fees if f.percent is not None), Decimal(0))
+            for name, step in self.doc.steps.items()
+        }
+        if sum(1 for p in own.values() if p) < 2:
+            return
+        anywhere = [t for t in self.roots() if t not in {s.start for s in self.doc.segments}]
+        follows = {name: set(self.edges(name, instant_only=False)) | set(anywhere) for name in self.doc.steps}
+        reach = {name: _reachable(name, follows) for name in self.doc.steps}
+        # Steps already above the cap alone are errors of their own (check_fees): left out here.
+        weights = {name: p for name, p in own.items() if p and p <= highest}
+        totals = _heaviest_routes(weights, reach)
+        rule = f"the legal cap {cap.rule} ({_tiers_text(cap, self.currency)})"
+        for name, total in totals.items():
+            if total <= highest:
+                continue
+            before = sorted(o for o in weights if o != name and name in reach[o])
+            step = self.doc.steps[name]
+            index = next(i for i, f in enumerate(step.fees) if f.percent is not None)
+            self.fail(
+                ("steps", name, "fees", index, "percent"),
+                f"with the fees of the steps an account can pass through before it ({', '.join(before)}), an "
+                f"account is charged up to {format(total.normalize(), 'f')}% of the balance in fees, above {rule} "
+                f"on every debt; at run time the last fees would be cut to the cap, so lower them to at most "
+                f"{format(highest.normalize(), 'f')}% together",
+            )
+
+    def interest(self) -> Interest | None:
+        """The strategy's interest, checked against the legal ceiling: the figure in force as the
+        policy states it (`interest_ceiling`), else the preset's dated figure (domain/interest.py),
+        with a warning to state the current one since it is re-published monthly."""
+        doc, policy = self.doc.interest, self.doc.policy
+        if doc is None:
+            return None
+        path: PathKey = ("interest", "rate")
+        rate = Decimal(doc.rate)
+        try:
+            rate_units(doc.rate)
+        except ValueError:
+            self.fail(path, f"an interest rate has at most {RATE_DECIMALS} decimals of a percent, got {doc.rate}%")
+            return None
+        if rate == 0:
+            self.fail(path, "an interest rate of 0% charges nothing; leave `interest` out instead")
+            return None
+        compiled = Interest(rate=format(rate.normalize(), "f"), per=doc.per, after_days=doc.after_days)
+        preset = CEILINGS.get(policy.preset)
+        if policy.interest_ceiling is not None:
+            annual, basis = policy.interest_ceiling, preset.basis if preset else "effective"
+            name = f"{preset.name} as the policy states it" if preset else "the legal maximum the policy states"
+        elif preset is not None:
+            annual, basis, name = preset.annual_pct, preset.basis, preset.name
+            self.warn(
+                path,
+                f"interest is checked against {preset.name} of {preset.annual_pct}% a year as of {preset.as_of} "
+                f"({preset.source}); it is published again every month: write the figure in force as "
+                f"policy.interest_ceiling",
+            )
+        else:
+            return compiled  # no single legal maximum to compare with (domain/interest.py says why)
+        most = period_ceiling(annual, basis, doc.per)
+        if rate > most:
+            shown = most.quantize(Decimal(1).scaleb(-RATE_DECIMALS), rounding=ROUND_DOWN).normalize()
+            self.fail(
+                path,
+                f"an interest of {format(rate.normalize(), 'f')}% a {doc.per} is above {name}, {annual}% a year "
+                f"({basis}): write at most {format(shown, 'f')}% a {doc.per}",
+            )
+        return compiled
 
     # ---- policy ----------------------------------------------------------------------------------
 
@@ -1237,6 +1331,36 @@ def _first_debt_within_cap(cap: st.FeeCap, fixed: int) -> int:
         else:
             low = middle + 1
     return low
+
+
+def _reachable(start: str, follows: dict[str, set[str]]) -> set[str]:
+    """Steps reachable from `start` in one or more moves."""
+    seen: set[str] = set()
+    todo = list(follows.get(start, ()))
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(follows.get(name, ()))
+    return seen
+
+
+def _heaviest_routes(weights: dict[str, Decimal], reach: dict[str, set[str]]) -> dict[str, Decimal]:
+    """For each weighted step, the most weight an account can collect on a route that ends there,
+    each step's once. Steps that reach one another both ways can all be taken, in any order, so
+    they form one group; between groups the routes form a DAG, walked once (longest path)."""
+    names = sorted(weights)
+    group = {n: frozenset(o for o in names if o == n or (o in reach[n] and n in reach[o])) for n in names}
+    memo: dict[frozenset[str], Decimal] = {}
+
+    def heaviest(g: frozenset[str]) -> Decimal:
+        if g not in memo:
+            member = next(iter(g))
+            earlier = {group[o] for o in names if group[o] != g and member in reach[o]}
+            memo[g] = sum((weights[n] for n in g), Decimal(0)) + max(map(heaviest, earlier), default=Decimal(0))
+        return memo[g]
+
+    return {n: heaviest(group[n]) for n in names}
 
 
 def _cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:

@@ -49,6 +49,7 @@ EXAMPLE_CONTEXT: dict[str, Any] = {
         "expires_at": "2026-12-01T12:00:00+00:00",
     },
     "fees": {"total": 5000},
+    "interest": {"total": 1200},
     "today": date(2026, 11, 22),
 }
 

@@ -370,10 +370,17 @@ class OverrideDoc(PolicyRulesDoc):
 
 
 class PolicyDoc(PolicyRulesDoc):
-    preset: Literal["US_REG_F", "CL", "CO", "MX", "NONE"]
+    preset: Literal["US_REG_F", "CL", "CO", "MX", "PE", "AR", "BR", "NONE"]
     override: OverrideDoc | None = None
     fee_cap_unit_value: Amount | None = Field(
         default=None, description="today's value of the fee cap's unit (Chile: one UF, such as \"39,700 CLP\")"
+    )
+    interest_ceiling: Percent | None = Field(
+        default=None,
+        description=(
+            "the legal maximum interest rate in force, a yearly rate (Chile's TMC, Colombia's usury rate, "
+            "a US state's limit...); interest above it is an error"
+        ),
     )
     spread: Duration | None = Field(
         default=None,
@@ -600,6 +607,14 @@ class FeeDoc(Doc):
         return self
 
 
+class InterestDoc(Doc):
+    rate: Percent = Field(description="percent of the principal per day or per month, such as 2% or 0.05%")
+    per: Literal["day", "month"]
+    after_days: int = Field(
+        default=0, ge=0, le=3650, description="days past the due date before interest starts counting (default 0)"
+    )
+
+
 class StepDoc(Doc):
     stage: Stage
     approval: Literal["none", "supervisor"] = "none"
@@ -672,6 +687,10 @@ class StrategyDoc(Doc):
     segments: list[SegmentDoc] = Field(min_length=1)
     promises: PromisesDoc | None = None
     plans: PlansDoc | None = None
+    interest: InterestDoc | None = Field(
+        default=None,
+        description="interest that accrues on the principal (not on fees), simple, in the debtor's calendar",
+    )
     on: HandlersDoc = HandlersDoc()
     queues: list[Name] = Field(default=[], description="agent queues this strategy hands tasks to")
     steps: dict[Name, StepDoc] = Field(min_length=1)

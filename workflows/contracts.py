@@ -183,6 +183,7 @@ class SendInput(Frozen):
     planned_at: datetime
     balance: int
     fees_total: int
+    interest_total: int = 0  # interest charged so far (domain/interest.py); inputs recorded before it: none
     promise: PromiseTerms | None = None
     offer: dict[str, str] = Field(default_factory=dict)
     opted_out: tuple[Channel, ...] = ()

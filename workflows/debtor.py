@@ -602,6 +602,7 @@ class DebtorWorkflow:
             planned_at=now,
             balance=state.balance,
             fees_total=state.fees_total,
+            interest_total=state.interest_total,
             promise=promise,
             offer=action.offer,
             opted_out=state.opted_out,

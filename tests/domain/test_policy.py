@@ -24,13 +24,17 @@ from domain.policy import (
     loosenings,
     next_allowed,
 )
-from domain.policy_presets import CL, CO, MX, PRESETS, US_REG_F
+from domain.policy_presets import AR, BR, CL, CO, MX, PE, PRESETS, US_REG_F
 from domain.types import Channel, Weekday
 
 SCL = "America/Santiago"
 NYC = "America/New_York"
 BOG = "America/Bogota"
 MEX = "America/Mexico_City"
+LIM = "America/Lima"
+BUE = "America/Argentina/Buenos_Aires"
+SAO = "America/Sao_Paulo"
+MAO = "America/Manaus"
 
 EMAIL, SMS, WHATSAPP, VOICE, LETTER = (
     Channel.EMAIL,
@@ -353,6 +357,82 @@ class TestMexico:
 
 
 # ---------------------------------------------------------------------------------------------
+# Peru, Argentina, Brazil
+# ---------------------------------------------------------------------------------------------
+
+
+class TestPeru:
+    def test_weekdays_0700_to_2000(self) -> None:
+        assert check_contact(PE, VOICE, at(LIM, 2026, 3, 6, 7), LIM, []).allowed  # Friday
+        assert check_contact(PE, VOICE, at(LIM, 2026, 3, 6, 6, 59), LIM, []).rule == "PE-T1"
+        assert check_contact(PE, VOICE, at(LIM, 2026, 3, 6, 19, 59), LIM, []).allowed
+        assert check_contact(PE, VOICE, at(LIM, 2026, 3, 6, 20), LIM, []).rule == "PE-T1"
+
+    def test_no_saturdays_or_sundays_and_messages_too(self) -> None:
+        d = check_contact(PE, WHATSAPP, at(LIM, 2026, 3, 7, 10), LIM, [])  # Saturday
+        assert d.rule == "PE-T1"
+        assert wall(d.next_allowed, LIM) == (2026, 3, 9, 7, 0)
+        assert check_contact(PE, EMAIL, at(LIM, 2026, 3, 8, 10), LIM, []).rule == "PE-T1"  # Sunday
+
+    def test_fiestas_patrias_blocked(self) -> None:
+        assert check_contact(PE, SMS, at(LIM, 2026, 7, 28, 10), LIM, []).rule == "holiday"
+        when, _ = next_allowed(PE, SMS, at(LIM, 2026, 7, 28, 10), LIM, [])
+        assert wall(when, LIM) == (2026, 7, 30, 7, 0)  # the 29th is a holiday too
+
+    def test_letters_are_not_held_to_the_window(self) -> None:
+        assert check_contact(PE, LETTER, at(LIM, 2026, 3, 7, 22), LIM, []).allowed
+
+    def test_no_frequency_caps(self) -> None:
+        history = [rec(VOICE, at(LIM, 2026, 3, 2, 8) + timedelta(minutes=i)) for i in range(10)]
+        assert check_contact(PE, VOICE, at(LIM, 2026, 3, 2, 9), LIM, history).allowed
+
+
+class TestArgentina:
+    def test_weekdays_0800_to_2000_saturday_morning(self) -> None:
+        assert check_contact(AR, VOICE, at(BUE, 2026, 3, 6, 8), BUE, []).allowed  # Friday
+        assert check_contact(AR, VOICE, at(BUE, 2026, 3, 6, 7, 59), BUE, []).rule == "AR-T1"
+        assert check_contact(AR, VOICE, at(BUE, 2026, 3, 6, 20), BUE, []).rule == "AR-T1"
+        assert check_contact(AR, SMS, at(BUE, 2026, 3, 7, 11, 59), BUE, []).allowed  # Saturday
+        d = check_contact(AR, SMS, at(BUE, 2026, 3, 7, 12), BUE, [])
+        assert d.rule == "AR-T1"
+        assert wall(d.next_allowed, BUE) == (2026, 3, 9, 8, 0)
+        assert check_contact(AR, EMAIL, at(BUE, 2026, 3, 8, 10), BUE, []).rule == "AR-T1"  # Sunday
+
+    def test_holidays_blocked(self) -> None:
+        assert check_contact(AR, VOICE, at(BUE, 2026, 5, 25, 10), BUE, []).rule == "holiday"  # Revolución de Mayo
+        assert check_contact(AR, EMAIL, at(BUE, 2026, 7, 9, 10), BUE, []).rule == "holiday"  # Independencia
+
+    def test_no_frequency_caps(self) -> None:
+        history = [rec(EMAIL, at(BUE, 2026, 3, 2, 8) + timedelta(minutes=i)) for i in range(10)]
+        assert check_contact(AR, EMAIL, at(BUE, 2026, 3, 2, 9), BUE, history).allowed
+
+
+class TestBrazil:
+    def test_weekdays_0900_to_1800_in_every_state(self) -> None:
+        for tz in (SAO, MAO):  # the window is the debtor's local time, whatever their zone
+            assert check_contact(BR, VOICE, at(tz, 2026, 3, 6, 9), tz, []).allowed  # Friday
+            assert check_contact(BR, VOICE, at(tz, 2026, 3, 6, 8, 59), tz, []).rule == "BR-T1"
+            assert check_contact(BR, VOICE, at(tz, 2026, 3, 6, 17, 59), tz, []).allowed
+            assert check_contact(BR, VOICE, at(tz, 2026, 3, 6, 18), tz, []).rule == "BR-T1"
+
+    def test_no_weekends_on_any_channel(self) -> None:
+        for channel in (VOICE, SMS, WHATSAPP, EMAIL):
+            d = check_contact(BR, channel, at(SAO, 2026, 3, 7, 10), SAO, [])  # Saturday
+            assert d.rule == "BR-T1"
+            assert wall(d.next_allowed, SAO) == (2026, 3, 9, 9, 0)
+
+    def test_national_holidays_blocked(self) -> None:
+        assert check_contact(BR, VOICE, at(SAO, 2026, 9, 7, 10), SAO, []).rule == "holiday"  # Independência
+        assert check_contact(BR, SMS, at(SAO, 2026, 11, 20, 10), SAO, []).rule == "holiday"  # Consciência Negra
+        when, _ = next_allowed(BR, SMS, at(SAO, 2026, 4, 20, 18, 30), SAO, [])  # Monday evening
+        assert wall(when, SAO) == (2026, 4, 22, 9, 0)  # Tiradentes (21st) skipped
+
+    def test_no_frequency_caps(self) -> None:
+        history = [rec(WHATSAPP, at(SAO, 2026, 3, 2, 9) + timedelta(minutes=i)) for i in range(10)]
+        assert check_contact(BR, WHATSAPP, at(SAO, 2026, 3, 2, 10), SAO, history).allowed
+
+
+# ---------------------------------------------------------------------------------------------
 # Opt-out, next_allowed mechanics, custom policies
 # ---------------------------------------------------------------------------------------------
 
@@ -421,7 +501,7 @@ class TestNextAllowed:
         assert check_contact(CL, EMAIL, at(SCL, 2026, 9, 17, 11), SCL, history).rule == "CL-F2"
 
 
-_PRESET_TZ = {"US_REG_F": NYC, "CL": SCL, "CO": BOG, "MX": MEX}
+_PRESET_TZ = {"US_REG_F": NYC, "CL": SCL, "CO": BOG, "MX": MEX, "PE": LIM, "AR": BUE, "BR": SAO}
 
 
 @settings(max_examples=150, deadline=None)
@@ -564,9 +644,15 @@ class TestModel:
         assert describe_windows(CO) == "Mon-Fri 07:00-19:00, Sat 08:00-15:00"
         assert describe_windows(US_REG_F) == "every day 08:00-21:00"
         assert describe_windows(MX) == "Mon-Fri 07:00-22:00"
+        assert describe_windows(PE) == "Mon-Fri 07:00-20:00"
+        assert describe_windows(AR) == "Mon-Fri 08:00-20:00, Sat 08:00-12:00"
+        assert describe_windows(BR) == "Mon-Fri 09:00-18:00"
 
     def test_preset_figures(self) -> None:
-        assert set(PRESETS) == {"US_REG_F", "CL", "CO", "MX"}
+        assert set(PRESETS) == {"US_REG_F", "CL", "CO", "MX", "PE", "AR", "BR"}
+        assert (PE.holidays, AR.holidays, BR.holidays) == ("PE", "AR", "BR")
+        assert PE.caps == AR.caps == BR.caps == ()
+        assert all(LETTER not in p.window_channels for p in (PE, AR, BR))
         assert LETTER not in CL.window_channels
         assert LETTER not in CO.window_channels
         assert US_REG_F.holidays is None
