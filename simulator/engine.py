@@ -29,7 +29,7 @@ class Entry:
     """One line of a timeline."""
 
     at: datetime
-    kind: str  # send | call | task | blocked | fee | approval | legal | closed | event | rejected | error
+    kind: str  # send | call | task | blocked | fee | interest | approval | legal | closed | event | rejected | error
     step: str
     stage: str
     detail: str
@@ -214,6 +214,9 @@ def _absorb(
                     entry = _priced(now, "fee", action.step, state.stage, wording, action.amount, action.requested)
                 else:
                     entry = _priced(now, "fee", action.step, state.stage, "fee {}", action.amount)
+            case act.ChargeInterest():
+                wording = "interest charged {} ({} so far)"
+                entry = _priced(now, "interest", action.step, state.stage, wording, action.amount, action.total)
             case act.RequestApproval():
                 entry = Entry(
                     now, "approval", action.step, state.stage, f"waits for a supervisor's approval ({action.subject})"
