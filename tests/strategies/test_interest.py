@@ -60,7 +60,7 @@ class TestInterest:
         result = compile_text(stated, "s.yaml")  # 45% / 12 = 3.75% a month
         assert not [w for w in result.warnings if "interest" in w]
         lower = stated.replace("interest_ceiling: 45%", "interest_ceiling: 30%")
-        with pytest.raises(StrategyInvalid, match="write at most 2.5% a month"):
+        with pytest.raises(StrategyInvalid, match=r"write at most 2\.5% a month"):
             compile_text(lower, "s.yaml")
 
     def test_mexico_has_no_single_legal_maximum_to_compare_with(self) -> None:
