@@ -6,9 +6,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Account, AgentTask, Approval, Communication, Fee, LegalReferral, OutcomeRecord, Promise
+from db.models import (
+    Account,
+    AgentTask,
+    Approval,
+    Communication,
+    Fee,
+    InterestCharge,
+    LegalReferral,
+    OutcomeRecord,
+    Promise,
+)
 
-Keyed = type[AgentTask | Approval | Communication | Fee | LegalReferral | OutcomeRecord | Promise]
+Keyed = type[AgentTask | Approval | Communication | Fee | InterestCharge | LegalReferral | OutcomeRecord | Promise]
 
 
 def account_by_workflow(session: Session, workflow_id: str) -> Account:

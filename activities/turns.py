@@ -31,6 +31,7 @@ from db.models import (
     Approval,
     Communication,
     Fee,
+    InterestCharge,
     OutcomeRecord,
     PaymentPlan,
     PlanInstallment,
@@ -120,6 +121,21 @@ class TurnActivities:
                         )
                         session.add(fee)
                         kpi_counters.fee(session, fee)
+                case act.ChargeInterest():
+                    key = f"{wf}:{action.seq}"
+                    if id_by_key(session, InterestCharge, key) is None:
+                        session.add(
+                            InterestCharge(
+                                key=key,
+                                account_id=account.id,
+                                amount=action.amount,
+                                total=action.total,
+                                currency=currency,
+                                step=action.step,
+                                through=action.through,
+                                applied_at=record.at,
+                            )
+                        )
                 case act.RequestApproval():
                     key = f"{wf}:{action.seq}"
                     if id_by_key(session, Approval, key) is None:

@@ -63,6 +63,7 @@ KINDS = (
     N_("promise_settled"),
     N_("plan"),
     N_("fee"),
+    N_("interest"),
     N_("note"),
     N_("approval_requested"),
     N_("approval_decided"),

@@ -17,7 +17,7 @@ from db.models.commitments import (
 from db.models.communications import COMMUNICATION_STATUSES, Communication, MessageEvent, OutboxMessage
 from db.models.debtors import CHANNELS, ContactPoint, Debtor
 from db.models.kpis import KPI_FACTS, KpiCounter, KpiRollSnapshot
-from db.models.ledger import DELIVERY_STATES, Fee, Payment
+from db.models.ledger import DELIVERY_STATES, Fee, InterestCharge, Payment
 from db.models.legal import APPROVAL_STATUSES, APPROVAL_SUBJECTS, Approval, LegalReferral
 from db.models.read_model import AccountState
 from db.models.strategies import StrategyVersion
@@ -48,6 +48,7 @@ __all__ = [
     "Debtor",
     "Fee",
     "IdempotencyRecord",
+    "InterestCharge",
     "KpiCounter",
     "KpiRollSnapshot",
     "LegalReferral",

@@ -1,8 +1,8 @@
-"""The money ledger: payments received and fees applied, all in integer minor units."""
+"""The money ledger: payments received, fees applied and interest charged, all in integer minor units."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -66,4 +66,22 @@ class Fee(Base):
     # The cap rule that reduced the fee, if any.
     rule: Mapped[str | None] = mapped_column(String)
     step: Mapped[str] = mapped_column(String)
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InterestCharge(Base):
+    """Interest a turn charged to the balance (domain/interest.py): `amount` accrued since the turn
+    before, counted to the local day `through` (exclusive); `total` charged so far, this included."""
+
+    __tablename__ = "interest_charges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String, unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    currency_digits: Mapped[int] = currency_digits()  # the exponent its amounts were written with
+    step: Mapped[str] = mapped_column(String)
+    through: Mapped[date]
     applied_at: Mapped[datetime] = mapped_column(default=utcnow)

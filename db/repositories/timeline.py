@@ -5,7 +5,7 @@ in time order.
 Kinds: `communication` (sent, blocked, failed... with channel, template, status and the blocking
 rule), `message_event` (a provider's delivery report), `task` (a call handed to a queue),
 `outcome` (what the agent recorded, with the agent), `promise` and `promise_settled`, `plan`,
-`payment`, `fee`, `note`, `approval_requested` and `approval_decided`, `legal_referral`.
+`payment`, `fee`, `interest`, `note`, `approval_requested` and `approval_decided`, `legal_referral`.
 Calls an agent made appear once, as their outcome (the communications log also holds them so the
 contact policy counts them). `who` is the person or provider behind the entry, `system` for what
 the strategy did on its own.
@@ -26,6 +26,7 @@ from db.models import (
     Approval,
     Communication,
     Fee,
+    InterestCharge,
     LegalReferral,
     MessageEvent,
     OutcomeRecord,
@@ -42,14 +43,15 @@ _RANK = {
     "plan": 2,
     "payment": 3,
     "promise_settled": 4,
-    "fee": 5,
-    "approval_decided": 6,
-    "approval_requested": 7,
-    "task": 8,
-    "communication": 9,
-    "message_event": 10,
-    "legal_referral": 11,
-    "note": 12,
+    "interest": 5,
+    "fee": 6,
+    "approval_decided": 7,
+    "approval_requested": 8,
+    "task": 9,
+    "communication": 10,
+    "message_event": 11,
+    "legal_referral": 12,
+    "note": 13,
 }
 
 
@@ -257,6 +259,26 @@ def _money_and_steering(session: Session, account_id: int) -> list[Entry]:
                     "step": fee.step,
                 },
                 ref=fee.id,
+            )
+        )
+    for charge in session.scalars(select(InterestCharge).where(InterestCharge.account_id == account_id)):
+        out.append(
+            Entry(
+                at=charge.applied_at,
+                kind="interest",
+                who=SYSTEM,
+                summary=(
+                    f"interest charged {_money(charge.amount, charge.currency)} at step {charge.step} "
+                    f"({_money(charge.total, charge.currency)} so far)"
+                ),
+                details={
+                    "amount": charge.amount,
+                    "total": charge.total,
+                    "currency": charge.currency,
+                    "through": charge.through.isoformat(),
+                    "step": charge.step,
+                },
+                ref=charge.id,
             )
         )
     for a in session.scalars(select(Approval).where(Approval.account_id == account_id)):
