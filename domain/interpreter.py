@@ -32,7 +32,7 @@ from domain import strategy as st
 from domain.account import AccountSnapshot
 from domain.errors import EventRejected, InterpreterError
 from domain.fees import cap_total, percent_of, requested_fee
-from domain.policy import ContactRecord, next_allowed, spread_moved
+from domain.policy import ContactPolicy, ContactRecord, day_opening, is_business_day, next_allowed, spread_moved
 from domain.state import (
     BLOCKED_KEPT,
     CONTACT_HISTORY_DAYS,
@@ -219,10 +219,11 @@ def local_today(now: datetime, tz: str) -> date:
 
 def add_months(day: date, months: int) -> date | None:
     """`day` plus `months` calendar months, the 31st clamped to a shorter month's last day
-    (Jan 31 + 1 = Feb 28 or 29); None past the last year the calendar holds."""
+    (Jan 31 + 1 = Feb 28 or 29); None outside the years the calendar holds. Negative months
+    count back (a wait that ends before its anchor)."""
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
-    if year > date.max.year:
+    if not date.min.year <= year <= date.max.year:
         return None
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
@@ -240,6 +241,19 @@ def add_local_months(moment: datetime, months: int, tz: str) -> datetime:
             f"calendar holds ({date.max.isoformat()})"
         )
     return datetime.combine(day, local.time(), tzinfo=zone).astimezone(UTC)
+
+
+def shift_business_days(policy: ContactPolicy, day: date, n: int) -> date:
+    """The |n|th business day before `day` (n < 0) or after it (n > 0), `day` itself not counted."""
+    step = timedelta(days=1 if n > 0 else -1)
+    left = abs(n)
+    for _ in range(left * 400):  # a year without a business day is a broken calendar
+        day += step
+        if is_business_day(policy, day):
+            left -= 1
+            if left == 0:
+                return day
+    raise InterpreterError(f"no business day found near {day.isoformat()}: the holiday calendar is broken")
 
 
 def add_period(day: date, frequency: st.Frequency, n: int) -> date:
@@ -950,7 +964,16 @@ class _Run:
         )
 
     def wait_target(self, action: st.WaitAction) -> datetime:
-        base = self.anchor_time(action.anchor)
+        if action.anchor == "previous_step":
+            base = self.s.last_action_at
+        else:
+            day = self.anchor_day(action.anchor)
+            if action.business_days:
+                day = shift_business_days(self.strategy.policy, day, action.business_days)
+            timed = action.until_weekday is not None or action.until_minute is not None
+            if self.strategy.edition >= 2 and not timed and action.seconds % 86400 == 0:
+                return self.anchored_day_start(day, action)
+            base = local_midnight(day, self.tz)
         if action.months:
             base = add_local_months(base, action.months, self.tz)
         target = base + timedelta(seconds=action.seconds)
@@ -967,15 +990,32 @@ class _Run:
             day += timedelta(days=1)
         raise AssertionError("unreachable: a weekday recurs within 8 days")
 
-    def anchor_time(self, anchor: st.Anchor) -> datetime:
-        if anchor == "previous_step":
-            return self.s.last_action_at
+    def anchored_day_start(self, anchor: date, action: st.WaitAction) -> datetime:
+        """An anchored wait of whole days with no `until` (second edition): the day counted on
+        the debtor's calendar (not in 24-hour steps, which a DST change would shift by an hour),
+        at the opening of the policy's first window that day, not at midnight."""
+        day = add_months(anchor, action.months) if action.months else anchor
+        try:
+            day = None if day is None else day + timedelta(days=action.seconds // 86400)
+        except OverflowError:
+            day = None
+        if day is None:
+            raise InterpreterError(f"a wait from {anchor.isoformat()} would end outside the calendar")
+        minute = day_opening(self.strategy.policy, day)
+        return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=ZoneInfo(self.tz)).astimezone(UTC)
+
+    def anchor_day(self, anchor: st.Anchor) -> date:
+        """The local date a date anchor stands for."""
         if anchor == "due_date":
-            return local_midnight(self.s.account.due_date, self.tz)
+            return self.s.account.due_date
         if anchor == "promise_date":
-            day = self.s.promise_date or local_today(self.now, self.tz)
-            return local_midnight(day, self.tz)
-        return local_midnight(self.oldest_unpaid_due(), self.tz)
+            return self.s.promise_date or local_today(self.now, self.tz)
+        if anchor == "end_of_month":
+            # The month in which the wait began: the later of its step's start and the action
+            # before it (a wait recomputed after the month turned keeps its target).
+            began = local_today(max(self.s.step_started_at, self.s.last_action_at), self.tz)
+            return began.replace(day=calendar.monthrange(began.year, began.month)[1])
+        return self.oldest_unpaid_due()
 
     def oldest_unpaid_due(self) -> date:
         """The first due date not yet covered by what was paid, oldest dues paid first."""

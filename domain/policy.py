@@ -376,6 +376,22 @@ def _holiday_name(policy: ContactPolicy, code: str, day: date) -> str | None:
     return _holiday_calendar(code, day.year).get(day)  # legacy: no frozen calendar
 
 
+def is_business_day(policy: ContactPolicy, day: date) -> bool:
+    """Monday to Friday and not a public holiday of the policy's country (its frozen calendar; a
+    day the calendar does not cover counts as a working day, as for `_holiday_name`)."""
+    if day.weekday() >= 5:
+        return False
+    return policy.holidays is None or _holiday_name(policy, policy.holidays, day) is None
+
+
+def day_opening(policy: ContactPolicy, day: date) -> int:
+    """Minutes after local midnight at which the first window allowed on `day`'s weekday opens;
+    on a weekday with no window, the earliest opening of the week (0 with no window at all): the
+    time of day an anchored wait lands at when the strategy gives none."""
+    starts = [w.start for w in policy.windows if any(d.number == day.weekday() for d in w.days)]
+    return min(starts or [w.start for w in policy.windows] or [0])
+
+
 # --------------------------------------------------------------------------------------------
 # Rule evaluation
 # --------------------------------------------------------------------------------------------

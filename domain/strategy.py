@@ -20,7 +20,8 @@ from domain.types import Channel, Outcome, Resolution, Stage, Weekday
 # The language's current edition (see `CompiledStrategy.edition`).
 EDITION = 2
 
-Anchor = Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date"]
+# `end_of_month`: the last day of the local month in which the wait began.
+Anchor = Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date", "end_of_month"]
 Frequency = Literal["weekly", "biweekly", "monthly"]
 
 
@@ -48,9 +49,13 @@ class WaitAction(Frozen):
     kind: Literal["wait"] = "wait"
     # Calendar months first, on the debtor's calendar (Jan 31 + 1 month = Feb 28 or 29), then
     # `seconds`. Strategies compiled before months existed carry none (0): their waits are unchanged.
-    months: int = added(0, ge=0)
+    # Both are negative in a wait that ends before its anchor (never from `previous_step`).
+    months: int = added(0)
     seconds: int = 0
     anchor: Anchor = "previous_step"
+    # The anchor's date moved to the |n|th business day before (n < 0) or after it under the
+    # policy's holiday calendar, weekends excluded; 0 (every wait compiled before) moves nothing.
+    business_days: int = added(0)
     until_weekday: Weekday | None = None
     until_minute: int | None = None  # minutes after local midnight
 

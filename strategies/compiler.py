@@ -402,6 +402,24 @@ class _Compiler:
         if step.next in self.doc.steps and depth < 3:
             yield from self.contacts_after(step.next, -1, depth + 1)
 
+    def check_wait_anchor(self, spec: sc.WaitSpec, path: PathKey) -> None:
+        """A wait that ends before `previous_step` would end before it began; business days
+        count from a date, and `previous_step` is a moment."""
+        length = spec.duration or sc.WaitLength()
+        if spec.anchor == "previous_step" and (length.months < 0 or length.seconds < 0):
+            self.fail(
+                (*path, "wait", "for"),
+                "a negative wait ends before its anchor, and previous_step has already passed: it would end at "
+                "once; count it back from a date, such as {for: -3d, from: due_date}",
+            )
+        if isinstance(spec.anchor, sc.BusinessDayAnchor) and spec.anchor.date_anchor == "previous_step":
+            side = "business_day_before" if spec.anchor.business_days < 0 else "business_day_after"
+            self.fail(
+                (*path, "wait", "from", side),
+                "business days count from a date (due_date, oldest_unpaid_due_date, promise_date or end_of_month); "
+                "previous_step is a moment: wait from it with `for` instead",
+            )
+
     def check_waits_land_in_a_window(self, policy: ContactPolicy) -> None:
         """A wait `until` a time the policy never allows for the contact that follows it: the
         contact would silently wait on for the next window (`sat 10:00` under a Monday-to-Friday
@@ -875,6 +893,7 @@ class _Compiler:
                     self.fail(
                         (*path, "wait", "until"), f'cannot parse until {spec.until!r}; expected "HH:MM" or "mon 10:00"'
                     )
+                self.check_wait_anchor(spec, path)
             case sc.EscalateLegalDoc(escalate_legal=spec):
                 if spec is not None:
                     self.step_ref(spec.on_rejected, (*path, "escalate_legal", "on_rejected"))
@@ -1117,10 +1136,12 @@ class _Compiler:
                 parsed = _parse_until(w.until) if w.until else None
                 weekday, minute = parsed if parsed is not None else (None, None)
                 length = w.duration or sc.WaitLength()
+                business = w.anchor if isinstance(w.anchor, sc.BusinessDayAnchor) else None
                 return st.WaitAction(
                     months=length.months,
                     seconds=length.seconds,
-                    anchor=w.anchor,
+                    anchor=business.date_anchor if business else w.anchor,
+                    business_days=business.business_days if business else 0,
                     until_weekday=weekday,
                     until_minute=minute,
                 )

@@ -63,8 +63,12 @@ def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _duration_parts(value: Any, *, months: bool) -> WaitLength:
+def _duration_parts(value: Any, *, months: bool, signed: bool = False) -> WaitLength:
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
+    sign = 1
+    if signed and text is not None and text.startswith("-"):
+        # A wait from an anchor may end before it (`for: -3d, from: due_date`: a due-soon reminder).
+        sign, text = -1, text[1:].strip()
     if text is not None and (bare := _BARE_M.search(text)):
         number = bare.group()[:-1]
         hint = f"write {number}min for minutes or {number}mo for months" if months else f"write {number}min for minutes"
@@ -87,7 +91,7 @@ def _duration_parts(value: Any, *, months: bool) -> WaitLength:
             {"value": _shown(value)},
         )
     seconds = sum(int(g) * unit for g, unit in zip(match.groups()[1:], _UNIT_SECONDS, strict=True) if g)
-    return WaitLength(months=int(match[1] or 0), seconds=seconds)
+    return WaitLength(months=sign * int(match[1] or 0), seconds=sign * seconds)
 
 
 def parse_duration(value: Any) -> int:
@@ -96,10 +100,11 @@ def parse_duration(value: Any) -> int:
 
 
 def parse_wait_duration(value: Any) -> WaitLength:
-    """'1mo2d' -> 1 calendar month and 172800 seconds: a wait's `for`."""
+    """'1mo2d' -> 1 calendar month and 172800 seconds: a wait's `for`; '-3d' ends 3 days before
+    its anchor (the compiler refuses a negative wait from `previous_step`)."""
     if isinstance(value, WaitLength):
         return value
-    return _duration_parts(value, months=True)
+    return _duration_parts(value, months=True, signed=True)
 
 
 def parse_percent(value: Any) -> str:
@@ -183,7 +188,7 @@ Duration = Annotated[int, BeforeValidator(parse_duration), WithJsonSchema(_DURAT
 WaitDuration = Annotated[
     WaitLength,
     BeforeValidator(parse_wait_duration),
-    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern}),
+    WithJsonSchema({"type": "string", "pattern": "^-?" + _DURATION.pattern[1:]}),
 ]
 Percent = Annotated[
     str,
@@ -408,10 +413,44 @@ class AgentTaskSpec(Doc):
     outcomes: dict[Outcome, str] = Field(min_length=1, description="allowed outcome code -> next step")
 
 
+WaitAnchor = Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date", "end_of_month"]
+
+
+class BusinessDayAnchor(Doc):
+    """`from: {business_day_before: due_date}`: the last business day before the anchor's date
+    (after: the first one after it), under the policy's holiday calendar; weekends are not
+    business days."""
+
+    business_day_before: WaitAnchor | None = None
+    business_day_after: WaitAnchor | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> BusinessDayAnchor:
+        if (self.business_day_before is None) == (self.business_day_after is None):
+            raise PydanticCustomError(
+                "wait", "write one of business_day_before or business_day_after, such as {business_day_before: due_date}", {}
+            )
+        return self
+
+    @property
+    def date_anchor(self) -> str:
+        return self.business_day_before or self.business_day_after or ""
+
+    @property
+    def business_days(self) -> int:
+        return -1 if self.business_day_before is not None else 1
+
+
 class WaitSpec(Doc):
     duration: WaitDuration | None = Field(default=None, alias="for")
-    anchor: Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date"] = Field(
-        default="previous_step", alias="from"
+    anchor: Annotated[
+        Annotated[WaitAnchor, Tag("date")] | Annotated[BusinessDayAnchor, Tag("business_day")],
+        Discriminator(lambda v: "business_day" if isinstance(v, dict | BusinessDayAnchor) else "date"),
+    ] = Field(
+        default="previous_step",
+        alias="from",
+        description="previous_step, due_date, oldest_unpaid_due_date, promise_date, end_of_month, "
+        "or {business_day_before: <one of those dates>} / {business_day_after: ...}",
     )
     until: str | None = Field(default=None, description='"10:00" or "mon 10:00", in the debtor\'s time zone')
 
