@@ -223,7 +223,7 @@ def test_partial_payment_before_the_due_date_keeps_the_due_soon_reminder(strateg
 @pytest.mark.parametrize(
     ("day", "amount", "approvals", "step_at_payment"),
     [
-        (10, AMOUNT, "approve", "control_vencimiento"),  # before the due date
+        (10, AMOUNT, "approve", "espera_vencimiento"),  # before the due date
         (32, AMOUNT, "approve", "espera_resumen"),  # overdue, before the summary
         (57, AMOUNT + LATE_FEE, "approve", "llamada_cobranza"),  # a call task is open
         (80, AMOUNT + LATE_FEE, "reject", "castigo"),  # after the last notice, before the write-off
