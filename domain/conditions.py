@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import cel
 
+from domain import dues
 from domain.errors import InterpreterError
 from domain.state import AccountState
 
@@ -48,6 +49,10 @@ VARIABLES: dict[str, Variable] = {
     "days_past_due": Variable(
         "int", "days since the due date, in the debtor's local calendar", -DAYS_MAX, DAYS_MAX, "days"
     ),
+    "unpaid_dues": Variable("int", "dues not fully paid (payments cover the oldest first)", 0, COUNT_MAX, "count"),
+    "oldest_unpaid_due_days": Variable(
+        "int", "days since the oldest unpaid due date, in the debtor's local calendar", -DAYS_MAX, DAYS_MAX, "days"
+    ),
     "country": Variable("string", "ISO 3166 alpha-2 country of the debtor"),
     "tags": Variable("list(string)", "list of strings from the account"),
     "risk_score": Variable("double", "number from the account (0 = safest)", -RISK_MAX, RISK_MAX, "score"),
@@ -75,7 +80,16 @@ def days_past_due(due: date, now: datetime, tz: str) -> int:
     return (now.astimezone(ZoneInfo(tz)).date() - due).days
 
 
-def context(state: AccountState, now: datetime) -> dict[str, Any]:
+def account_days_past_due(state: AccountState, now: datetime, edition: int) -> int:
+    """`days_past_due` as a strategy of `edition` reads it: from the oldest unpaid due (second
+    edition), else from the account's first due date even after that due was paid (the first
+    edition's reading, which running accounts keep)."""
+    a = state.account
+    due = dues.oldest_unpaid_due(a, state.paid_total) if edition >= 2 else a.due_date
+    return days_past_due(due, now, a.timezone)
+
+
+def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, Any]:
     a = state.account
     c = state.counters
     usable = [ch for ch in ("email", "sms") if ch not in state.opted_out and ch not in state.invalid]
@@ -85,7 +99,9 @@ def context(state: AccountState, now: datetime) -> dict[str, Any]:
         "paid_total": state.paid_total,
         "interest_total": state.interest_total,
         "currency": a.currency,
-        "days_past_due": days_past_due(a.due_date, now, a.timezone),
+        "days_past_due": account_days_past_due(state, now, edition),
+        "unpaid_dues": dues.unpaid_dues(a, state.paid_total, state.balance),
+        "oldest_unpaid_due_days": days_past_due(dues.oldest_unpaid_due(a, state.paid_total), now, a.timezone),
         "country": a.country,
         "tags": list(a.tags),
         "risk_score": float(a.risk_score),

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain import actions as act
-from domain import conditions, interest
+from domain import conditions, dues, interest
 from domain import events as ev
 from domain import strategy as st
 from domain.account import AccountSnapshot
@@ -76,7 +76,7 @@ def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime
     now = as_utc(now)
     probe = _unplaced(strategy, account, now, Stage.OUTREACH)
     variant = probe.variant
-    ctx = conditions.context(probe, now)
+    ctx = conditions.context(probe, now, strategy.edition)
     for segment in strategy.segments:
         if segment.when is None or conditions.evaluate(segment.when, ctx):
             break
@@ -816,7 +816,7 @@ class _Run:
                 self.s.last_action_at = self.now
                 self.s.pc += 1
             case st.BranchAction():
-                ctx = conditions.context(self.s, self.now)
+                ctx = conditions.context(self.s, self.now, self.strategy.edition)
                 for case in action.cases:
                     if conditions.evaluate(case.when, ctx):
                         self.goto(case.goto)
@@ -912,16 +912,14 @@ class _Run:
         if not step.fees or step.name in self.s.fees_applied:
             return
         cap = self.strategy.fee_cap
-        too_early = cap is not None and (
-            conditions.days_past_due(self.s.account.due_date, self.now, self.tz) < cap.min_days_past_due
-        )
+        dpd = conditions.account_days_past_due(self.s, self.now, self.strategy.edition)
+        too_early = cap is not None and dpd < cap.min_days_past_due
         if not too_early:  # a fee the law does not allow yet is charged on a later entry instead
             self.s.fees_applied = (*self.s.fees_applied, step.name)
         for fee in step.fees:
             requested = requested_fee(fee, self.s.balance)
             amount, rule = requested, None
             if cap is not None:
-                dpd = conditions.days_past_due(self.s.account.due_date, self.now, self.tz)
                 room = 0 if dpd < cap.min_days_past_due else cap_total(cap, self.s.account.original_amount)
                 room = max(0, room - self.s.fees_total)
                 if requested > room:
@@ -1019,13 +1017,4 @@ class _Run:
 
     def oldest_unpaid_due(self) -> date:
         """The first due date not yet covered by what was paid, oldest dues paid first."""
-        a = self.s.account
-        dues = sorted(a.dues, key=lambda d: d.due_date)
-        if not dues:
-            return a.due_date
-        paid = max(0, sum(d.amount for d in dues) - a.balance) + self.s.paid_total
-        for due in dues:
-            if paid < due.amount:
-                return due.due_date
-            paid -= due.amount
-        return dues[-1].due_date
+        return dues.oldest_unpaid_due(self.s.account, self.s.paid_total)
