@@ -30,16 +30,18 @@ from temporalio import activity
 
 from activities.lookups import account_by_workflow
 from activities.strategy_versions import StrategyVersions
-from channels.base import ChannelError, OutgoingMessage, Sender
+from channels.base import Attachment, ChannelError, OutgoingMessage, Sender
 from db.models import Account, Communication, ContactPoint, OutboxMessage
 from db.repositories import kpi_counters
 from db.session import session_scope
 from domain.conditions import days_past_due
+from domain.dues import due_lines, oldest_unpaid_due
 from domain.policy import ContactPolicy, ContactRecord, check_contact
 from domain.state import CONTACT_HISTORY_DAYS
 from domain.strategy import Template
 from domain.types import Channel
 from strategies.rendering import render
+from strategies.statement import CONTENT_TYPE, statement_pdf
 from workflows.contracts import SendInput, SendResult
 
 # Statuses that mean the debtor was (or may have been) contacted: they weigh on caps and gaps.
@@ -51,6 +53,8 @@ NOT_CONVERSATIONS = ("no_answer", "wrong_party")
 def message_context(input: SendInput, now: datetime) -> dict[str, Any]:
     """The variables templates may use (strategies.rendering.EXAMPLE_CONTEXT lists them)."""
     a = input.account
+    lines = due_lines(a, input.paid_total)
+    oldest = oldest_unpaid_due(a, input.paid_total)
     base = (input.campaign.payment_link_base or "").rstrip("/")
     link = f"{base}/{a.account_id}" if base else ""
     return {
@@ -61,8 +65,20 @@ def message_context(input: SendInput, now: datetime) -> dict[str, Any]:
             "original_amount": a.original_amount,
             "currency": input.currency,
             "due_date": a.due_date,
-            "days_past_due": days_past_due(a.due_date, now, a.timezone),
+            "days_past_due": days_past_due(oldest if input.edition >= 2 else a.due_date, now, a.timezone),
+            "unpaid_dues": sum(1 for line in lines if not line.paid) if input.balance > 0 else 0,
+            "oldest_unpaid_due": oldest,
         },
+        "dues": [
+            {
+                "number": line.number,
+                "due_date": line.due_date,
+                "amount": line.amount,
+                "paid_amount": line.paid_amount,
+                "paid": line.paid,
+            }
+            for line in lines
+        ],
         "creditor": {
             "name": input.campaign.creditor_name,
             "phone": input.campaign.creditor_phone or "",
@@ -140,6 +156,14 @@ class MessagingActivities:
         assert input.strategy_hash is not None, "SendInput validates that one of the two is there"
         strategy = self._strategies.get(input.strategy_hash)
         return strategy.template_for(input.template_name, input.locale), strategy.policy
+
+    def _statement_template(self, input: SendInput) -> Template | None:
+        """The template of the statement the message carries, if any."""
+        if input.attach is None:
+            return None
+        if input.attach_template is not None or input.strategy_hash is None:
+            return input.attach_template
+        return self._strategies.get(input.strategy_hash).template_for(input.attach, input.locale)
 
     @activity.defn(name="send_message", no_thread_cancel_exception=True)
     def send_message(self, input: SendInput) -> SendResult:
@@ -230,6 +254,7 @@ class MessagingActivities:
                     render(template.subject, input.locale, input.currency, context) if template.subject else None
                 )
                 row.body = render(template.body, input.locale, input.currency, context)
+                attachments = self._statement(input, context)
             except Exception as exc:  # a template error must be logged, not retried forever
                 row.status, row.error_code, row.error_message = "failed", "template", f"template error: {exc}"
                 return SendResult(status="failed", reason=row.error_message)
@@ -243,6 +268,8 @@ class MessagingActivities:
                         to_address=row.to_address,
                         subject=row.subject,
                         body=row.body,
+                        attachment_name=attachments[0].filename if attachments else None,
+                        attachment=attachments[0].content if attachments else None,
                     )
                 )
                 row.status, row.sent_at = "sent", now
@@ -257,8 +284,20 @@ class MessagingActivities:
                 subject=row.subject,
                 body=row.body,
                 locale=input.locale,
+                attachments=attachments,
             )
             return row.id, message, sender
+
+    def _statement(self, input: SendInput, context: dict[str, Any]) -> tuple[Attachment, ...]:
+        """The PDF statement the message carries: its template rendered with the message's own
+        context, dated at the planned send (a retry attaches the same bytes)."""
+        template = self._statement_template(input)
+        if template is None or input.attach is None:
+            return ()
+        title = render(template.subject, input.locale, input.currency, context) if template.subject else None
+        body = render(template.body, input.locale, input.currency, context)
+        pdf = statement_pdf(body, title=title, created_at=input.planned_at)
+        return (Attachment(filename=f"{input.attach}.pdf", content_type=CONTENT_TYPE, content=pdf),)
 
     def _failed(self, input: SendInput, row_id: int, exc: ChannelError) -> SendResult:
         with session_scope(self._sessions) as session:

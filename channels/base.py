@@ -18,6 +18,16 @@ _RETRYABLE: frozenset[ErrorKind] = frozenset({"throttled", "server", "network", 
 _INVALIDATING: frozenset[ErrorKind] = frozenset({"invalid_recipient", "opted_out"})
 
 
+class Attachment(BaseModel):
+    """A document that goes with a message (the PDF statement)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
 class OutgoingMessage(BaseModel):
     """One rendered message for one contact point; `key` is our opaque idempotency/correlation key."""
 
@@ -29,6 +39,7 @@ class OutgoingMessage(BaseModel):
     subject: str | None = None
     body: str
     locale: str = "es-CL"
+    attachments: tuple[Attachment, ...] = ()
 
 
 class ProviderReceipt(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 from email.utils import parseaddr
@@ -9,7 +10,7 @@ from typing import Any
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Mail
+from sendgrid.helpers.mail import Attachment, CustomArg, Disposition, FileContent, FileName, FileType, Mail
 
 from channels.base import ChannelError, ErrorKind, OutgoingMessage, ProviderReceipt
 
@@ -18,7 +19,8 @@ PROVIDER = "sendgrid"
 
 
 class SendGridSender:
-    """Sends plain-text email; only the opaque `collect_key` travels as a custom arg (SendGrid keeps those long)."""
+    """Sends plain-text email, with its attachments (the PDF statement); only the opaque `collect_key` travels as
+    a custom arg (SendGrid keeps those long)."""
 
     provider: str = PROVIDER
 
@@ -53,6 +55,15 @@ class SendGridSender:
         # Per-personalization rather than top-level: the official OpenAPI spec types top-level custom_args as a
         # string, and SendGrid echoes personalization args on every event webhook all the same.
         mail.custom_arg = CustomArg("collect_key", message.key, p=0)
+        for document in message.attachments:
+            mail.add_attachment(
+                Attachment(
+                    FileContent(base64.b64encode(document.content).decode("ascii")),
+                    FileName(document.filename),
+                    FileType(document.content_type),
+                    Disposition("attachment"),
+                )
+            )
         try:
             response = self._client.send(mail)
         except HTTPError as exc:

@@ -20,6 +20,7 @@ class SendMessage(Frozen):
     template: str
     locale: str
     offer: dict[str, str] = Field(default_factory=dict)  # offer terms the template may show
+    attach: str | None = None  # a template rendered as a PDF statement, on email and letters
 
 
 class CreateAgentTask(Frozen):

@@ -771,7 +771,7 @@ class _Run:
     def run_action(self, step: st.Step, action: st.Action) -> None:
         match action:
             case st.SendAction():
-                self.contact(action.channel, action.fallback, action.template, {})
+                self.contact(action.channel, action.fallback, action.template, {}, action.attach)
             case st.OfferPlanAction():
                 terms = {
                     "max_installments": str(action.max_installments),
@@ -830,7 +830,14 @@ class _Run:
             case st.EndAction():
                 self.close(action.resolution)
 
-    def contact(self, channel: Channel, fallback: tuple[Channel, ...], template: str, offer: dict[str, str]) -> bool:
+    def contact(
+        self,
+        channel: Channel,
+        fallback: tuple[Channel, ...],
+        template: str,
+        offer: dict[str, str],
+        attach: str | None = None,
+    ) -> bool:
         """Send on the first usable channel if the policy allows it now. Returns True when sent;
         False when parked until the policy allows it, or skipped because no channel is usable."""
         chosen = None
@@ -856,6 +863,8 @@ class _Run:
                 template=template,
                 locale=self.s.account.locale or self.strategy.locale,
                 offer=offer,
+                # A statement goes where a document can: by email or letter, not on a fallback SMS.
+                attach=attach if chosen in (Channel.EMAIL, Channel.LETTER) else None,
             )
         )
         self.record_contact(chosen)

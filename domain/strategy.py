@@ -32,6 +32,8 @@ class SendAction(Frozen):
     # Tried in order when the account has no usable contact point on `channel`
     # (no address, opted out on it, or a message to it bounced).
     fallback: tuple[Channel, ...] = ()
+    # A template rendered as a PDF statement that goes with the message (email and letter only).
+    attach: str | None = added(None)
 
 
 class AgentTaskAction(Frozen):

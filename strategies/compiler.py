@@ -55,6 +55,8 @@ NO_PRESET = ContactPolicy(
     window_channels=(Channel.EMAIL, Channel.SMS, Channel.WHATSAPP, Channel.VOICE),
 )
 WAITING_KINDS = (sc.WaitDoc, sc.AgentTaskDoc)
+# Channels that carry a PDF statement (`send: {attach: ...}`); a fallback to another goes without it.
+ATTACHING_CHANNELS = (Channel.EMAIL, Channel.LETTER)
 # The spread of moved contacts a strategy gets unless its policy says otherwise: at 08:00 every
 # account that waited for the window would otherwise wake at once (issue 10 measured the burst);
 # half an hour is short beside a 12-hour window and beside the days between two contacts.
@@ -847,6 +849,14 @@ class _Compiler:
                 self.template_ref(spec.template, (*path, "send", "template"))
                 if spec.channel in spec.fallback:
                     self.fail((*path, "send", "fallback"), f"fallback repeats the main channel {spec.channel}")
+                if spec.attach is not None:
+                    self.template_ref(spec.attach, (*path, "send", "attach"))
+                    if spec.channel not in ATTACHING_CHANNELS:
+                        self.fail(
+                            (*path, "send", "attach"),
+                            f"a statement is attached to email and letters only, not to {spec.channel.value}; "
+                            "send the statement by email or letter (an sms fallback goes without it)",
+                        )
             case sc.OfferPlanDoc(offer_plan=spec):
                 self.template_ref(spec.template, (*path, "offer_plan", "template"))
                 if doc.plans is None:
@@ -1123,7 +1133,7 @@ class _Compiler:
         plans = self.doc.plans
         match action:
             case sc.SendDoc(send=s):
-                return st.SendAction(channel=s.channel, template=s.template, fallback=tuple(s.fallback))
+                return st.SendAction(channel=s.channel, template=s.template, fallback=tuple(s.fallback), attach=s.attach)
             case sc.AgentTaskDoc(agent_task=a):
                 return st.AgentTaskAction(
                     queue=a.queue,

@@ -35,7 +35,15 @@ EXAMPLE_CONTEXT: dict[str, Any] = {
         "currency": "CLP",
         "due_date": date(2026, 11, 1),
         "days_past_due": 21,
+        "unpaid_dues": 1,
+        "oldest_unpaid_due": date(2026, 11, 1),
     },
+    # The account's dues, oldest first (`domain.dues`): the debt summary's table. `amount` and
+    # `paid_amount` are minor units, shown with `| money` like every amount.
+    "dues": [
+        {"number": 1, "due_date": date(2026, 10, 1), "amount": 100000, "paid_amount": 100000, "paid": True},
+        {"number": 2, "due_date": date(2026, 11, 1), "amount": 100000, "paid_amount": 50000, "paid": False},
+    ],
     "creditor": {"name": "Acme", "phone": "+56 2 2123 4567", "email": "cobranza@acme.example"},
     "payment_link": "https://pay.example/ACC-1",
     "opt_out_link": "https://pay.example/ACC-1/stop",

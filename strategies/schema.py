@@ -403,6 +403,10 @@ class SendSpec(Doc):
     channel: Channel
     template: str
     fallback: list[Channel] = []
+    attach: str | None = Field(
+        default=None,
+        description="a template whose rendered text goes with the message as a PDF statement (email and letter only)",
+    )
 
 
 class AgentTaskSpec(Doc):

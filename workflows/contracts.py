@@ -187,6 +187,14 @@ class SendInput(Frozen):
     promise: PromiseTerms | None = None
     offer: dict[str, str] = Field(default_factory=dict)
     opted_out: tuple[Channel, ...] = ()
+    # What was paid in the campaign (which dues the message shows as paid) and the strategy's
+    # language edition (how `days_past_due` reads); sends planned before they existed carry 0 and 1.
+    paid_total: int = 0
+    edition: int = 1
+    # The template rendered as a PDF statement that goes with the message (email and letter);
+    # carried like `template` when the send does not name its strategy version.
+    attach: str | None = None
+    attach_template: Template | None = None
 
     @model_validator(mode="after")
     def _template_and_policy_known(self) -> SendInput:

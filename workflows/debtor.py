@@ -606,6 +606,12 @@ class DebtorWorkflow:
             promise=promise,
             offer=action.offer,
             opted_out=state.opted_out,
+            paid_total=state.paid_total,
+            edition=strategy.edition,
+            attach=action.attach,
+            attach_template=(
+                strategy.template_for(action.attach, action.locale) if action.attach and not by_version else None
+            ),
         )
 
     def _next_action(self) -> tuple[str | None, datetime | None]:

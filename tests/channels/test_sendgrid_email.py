@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+from fakes.pdf_text import pdf_text
 from fakes.providers import FakeSendGrid
 
-from channels.base import ChannelError, OutgoingMessage
+from channels.base import Attachment, ChannelError, OutgoingMessage
 from channels.sendgrid_email import SendGridSender
+from strategies.statement import statement_pdf
 
 BODY = "Hola Señora Muñoz, su cuota vence mañana. Información: https://pagos.example.cl/abc"
 SUBJECT = "Recordatorio de pago — acción requerida"
@@ -54,6 +58,21 @@ class TestSendGridSender:
         assert receipt.provider == "sendgrid"
         assert receipt.provider_id == fake_sendgrid.message_ids[0]
         assert receipt.status == "accepted"
+
+    def test_an_attachment_travels_base64_encoded_with_its_name_and_type(self, fake_sendgrid: FakeSendGrid) -> None:
+        pdf = statement_pdf("Cuota 1  $100.000  impaga", title=None, created_at=datetime(2026, 12, 2, tzinfo=UTC))
+        document = Attachment(filename="estado.pdf", content_type="application/pdf", content=pdf)
+        _sender(fake_sendgrid).send(_message().model_copy(update={"attachments": (document,)}))
+
+        [mail] = fake_sendgrid.mails
+        [sent] = mail["attachments"]
+        assert (sent["filename"], sent["type"], sent["disposition"]) == ("estado.pdf", "application/pdf", "attachment")
+        assert base64.b64decode(sent["content"]) == pdf
+        assert "Cuota 1  $100.000  impaga" in pdf_text(base64.b64decode(sent["content"]))
+
+    def test_without_attachments_none_are_sent(self, fake_sendgrid: FakeSendGrid) -> None:
+        _sender(fake_sendgrid).send(_message())
+        assert "attachments" not in fake_sendgrid.mails[0]
 
     def test_sends_auth_and_json_headers(self, fake_sendgrid: FakeSendGrid) -> None:
         _sender(fake_sendgrid).send(_message())
