@@ -257,10 +257,10 @@ def test_a_strategy_compiled_before_the_spread_moves_as_it_did_and_keeps_its_has
     computed over the very body it was published with."""
     stored = wave_strategy().model_dump(mode="json")
     del stored["policy"]["spread_s"]
-    for body_step in stored["steps"].values():  # nor calendar months or business days, which came later still
+    for body_step in stored["steps"].values():  # nor months, business days or statements, which came later still
         for action in body_step["actions"]:
-            action.pop("months", None)
-            action.pop("business_days", None)
+            for later in ("months", "business_days", "attach"):
+                action.pop(later, None)
     stored.pop("interest", None)  # nor interest, later still
     body = {k: v for k, v in stored.items() if k != "hash"}
     stored["hash"] = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

@@ -15,7 +15,7 @@ import holidays
 import pytest
 from spread_times import spread_of
 
-from domain.strategy import CompiledStrategy
+from domain.strategy import CompiledStrategy, SendAction
 from domain.types import Resolution
 from simulator.engine import Entry, Run, simulate
 from simulator.scenario import ScenarioDoc, ScriptedResponder, default_account, to_events
@@ -119,6 +119,9 @@ def test_compiles_on_the_chilean_preset(strategy: CompiledStrategy) -> None:
     assert [s.name for s in strategy.segments] == ["por_vencer", "vencida", "morosa"]
     summary = strategy.steps["resumen_deuda"]
     assert [(f.percent, f.fixed_minor) for f in summary.fees] == [("1.5", None)]
+    (send,) = [a for a in summary.actions if isinstance(a, SendAction)]
+    assert (send.template, send.attach) == ("resumen_deuda", "estado_de_cuenta")  # with the PDF statement
+    assert "{%- for due in dues %}" in strategy.templates["estado_de_cuenta"]["es-CL"].body
     body = strategy.templates["resumen_deuda"]["es-CL"].body
     for needed in (
         "{{ account.original_amount | money }}",
