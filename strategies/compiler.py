@@ -1133,7 +1133,9 @@ class _Compiler:
         plans = self.doc.plans
         match action:
             case sc.SendDoc(send=s):
-                return st.SendAction(channel=s.channel, template=s.template, fallback=tuple(s.fallback), attach=s.attach)
+                return st.SendAction(
+                    channel=s.channel, template=s.template, fallback=tuple(s.fallback), attach=s.attach
+                )
             case sc.AgentTaskDoc(agent_task=a):
                 return st.AgentTaskAction(
                     queue=a.queue,

@@ -432,7 +432,9 @@ class BusinessDayAnchor(Doc):
     def _exactly_one(self) -> BusinessDayAnchor:
         if (self.business_day_before is None) == (self.business_day_after is None):
             raise PydanticCustomError(
-                "wait", "write one of business_day_before or business_day_after, such as {business_day_before: due_date}", {}
+                "wait",
+                "write one of business_day_before or business_day_after, such as {business_day_before: due_date}",
+                {},
             )
         return self
 

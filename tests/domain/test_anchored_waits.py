@@ -15,8 +15,7 @@ from domain.account import AccountSnapshot
 from domain.interpreter import shift_business_days, start, step
 from domain.policy import is_business_day
 from domain.strategy import CompiledStrategy, WaitAction
-from strategies.compiler import compile_text
-
+from strategies.compiler import compile_text, content_hash
 
 SCL = ZoneInfo("America/Santiago")
 HEADER = """
@@ -73,7 +72,9 @@ class TestNegativeOffsets:
         assert wake("{for: -3d, from: due_date}", date(2027, 3, 12), local(2027, 3, 1, 10)) == local(2027, 3, 9, 8)
 
     def test_compiled_form(self) -> None:
-        (wait,) = [a for a in strategy("{for: -1mo3d, from: due_date}").steps["s1"].actions if isinstance(a, WaitAction)]
+        (wait,) = [
+            a for a in strategy("{for: -1mo3d, from: due_date}").steps["s1"].actions if isinstance(a, WaitAction)
+        ]
         assert (wait.months, wait.seconds, wait.anchor) == (-1, -3 * 86400, "due_date")
 
     def test_a_month_before(self) -> None:
@@ -162,3 +163,23 @@ class TestBusinessDays:
         s = strategy(f"{{for: 0d, from: {{{side}: promise_date}}}}")
         (wait,) = [a for a in s.steps["s1"].actions if isinstance(a, WaitAction)]
         assert (wait.anchor, wait.business_days) == ("promise_date", -1 if side.endswith("before") else 1)
+
+
+class TestCompatibility:
+    def test_a_strategy_without_the_new_fields_keeps_its_compiled_form_and_hash(self) -> None:
+        """Versions compiled before business days, negative months and statements carry none of
+        them: read back they are equal, with the hash they were published with."""
+        s = strategy("{for: 5d, from: due_date}")
+        before = s.model_dump(mode="json")
+        for action in before["steps"]["s1"]["actions"]:
+            for later in ("months", "business_days", "attach"):
+                action.pop(later, None)
+        old = CompiledStrategy.model_validate(before)
+        assert old == s
+        assert content_hash(old) == s.hash
+
+    def test_the_new_fields_are_part_of_the_version(self) -> None:
+        assert (
+            strategy("{for: 0d, from: {business_day_before: due_date}}").hash
+            != strategy("{for: 0d, from: due_date}").hash
+        )

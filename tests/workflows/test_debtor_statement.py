@@ -50,8 +50,9 @@ templates:
       subject: "Estado de cuenta {{ account.id }}"
       body: |
         Cliente: {{ debtor.name }}
-        {% for due in dues %}
-        Cuota {{ due.number }}  {{ due.due_date | date("dd-MM-yyyy") }}  {{ due.amount | money }}  {{ "pagada" if due.paid else "impaga" }}
+        {% set state = {true: "pagada", false: "impaga"} %}
+        {%- for due in dues %}
+        Cuota {{ due.number }}  {{ due.due_date | date("dd-MM-yyyy") }}  {{ due.amount | money }}  {{ state[due.paid] }}
         {%- endfor %}
 
         Saldo pendiente: {{ account.balance | money }}
