@@ -93,15 +93,17 @@ def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, A
     a = state.account
     c = state.counters
     usable = [ch for ch in ("email", "sms") if ch not in state.opted_out and ch not in state.invalid]
+    today = now.astimezone(ZoneInfo(a.timezone)).date()
+    oldest_days = (today - dues.oldest_unpaid_due(a, state.paid_total)).days
     return {
         "balance": state.balance,
         "original_amount": a.original_amount,
         "paid_total": state.paid_total,
         "interest_total": state.interest_total,
         "currency": a.currency,
-        "days_past_due": account_days_past_due(state, now, edition),
+        "days_past_due": (today - a.due_date).days if edition < 2 else oldest_days,
         "unpaid_dues": dues.unpaid_dues(a, state.paid_total, state.balance),
-        "oldest_unpaid_due_days": days_past_due(dues.oldest_unpaid_due(a, state.paid_total), now, a.timezone),
+        "oldest_unpaid_due_days": oldest_days,
         "country": a.country,
         "tags": list(a.tags),
         "risk_score": float(a.risk_score),

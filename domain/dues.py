@@ -46,9 +46,9 @@ def due_lines(account: AccountSnapshot, paid_total: int) -> tuple[DueLine, ...]:
 
 def oldest_unpaid_due(account: AccountSnapshot, paid_total: int) -> date:
     """The first due date not yet covered by what was paid; the last one when all are."""
-    dues = sorted(account.dues, key=lambda d: d.due_date)
-    if not dues:
+    if not account.dues:  # the common case, on every condition's path
         return account.due_date
+    dues = sorted(account.dues, key=lambda d: d.due_date)
     paid = max(0, sum(d.amount for d in dues) - account.balance) + paid_total
     for due in dues:
         if paid < due.amount:

@@ -921,7 +921,7 @@ class _Run:
         if not step.fees or step.name in self.s.fees_applied:
             return
         cap = self.strategy.fee_cap
-        dpd = conditions.account_days_past_due(self.s, self.now, self.strategy.edition)
+        dpd = conditions.account_days_past_due(self.s, self.now, self.strategy.edition) if cap is not None else 0
         too_early = cap is not None and dpd < cap.min_days_past_due
         if not too_early:  # a fee the law does not allow yet is charged on a later entry instead
             self.s.fees_applied = (*self.s.fees_applied, step.name)
