@@ -16,6 +16,8 @@ Order of work, and why:
    workflow turns into the strategy's failure route.
 With no sender configured for a channel (no credentials), the sandbox records the message in
 the outbox table in the same transaction; letters always go to the outbox for the print vendor.
+A message whose step says `attach: <template>` carries that template rendered as a PDF statement
+(strategies/statement.py): as a SendGrid attachment, or next to the letter in the outbox.
 """
 
 from __future__ import annotations
