@@ -45,6 +45,7 @@ VARIABLES: dict[str, Variable] = {
     "original_amount": Variable("int", "amount originally owed, integer minor units", 0, MONEY_MAX, "money"),
     "paid_total": Variable("int", "paid since the account entered the campaign, minor units", 0, MONEY_MAX, "money"),
     "interest_total": Variable("int", "interest charged in this campaign, minor units", 0, MONEY_MAX, "money"),
+    "fees_total": Variable("int", "fees charged in this campaign, minor units", 0, MONEY_MAX, "money"),
     "currency": Variable("string", "ISO 4217 code"),
     "days_past_due": Variable(
         "int", "days since the due date, in the debtor's local calendar", -DAYS_MAX, DAYS_MAX, "days"
@@ -100,6 +101,7 @@ def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, A
         "original_amount": a.original_amount,
         "paid_total": state.paid_total,
         "interest_total": state.interest_total,
+        "fees_total": state.fees_total,
         "currency": a.currency,
         "days_past_due": (today - a.due_date).days if edition < 2 else oldest_days,
         "unpaid_dues": dues.unpaid_dues(a, state.paid_total, state.balance),

@@ -207,14 +207,14 @@ def test_oca_three_time_policy_levels_by_their_delays(oca: CompiledStrategy) -> 
     r = run(oca, OCA_INVOICE, OCA_START)
     assert sends(r, BRU) == [
         (bru(11, 12), "email three_time_1"),  # net_days 10
-        (bru(12, 2), "email three_time_2"),  # 30 days after the due date (end of month: needs dues)
-        (bru(12, 12), "letter last_reminder_after_two"),  # previous_date 10
+        (bru(12, 31), "email three_time_2"),  # end_of_month 30: the due date + 30 is Dec 2
+        (bru(1, 10, year=2027), "letter last_reminder_after_two"),  # previous_date 10
     ]
     # a dunning fee with levels 2 and 3, each once, when the level is reached
     assert fees(r) == [("three_time_2", 500), ("three_time_3", 500)]
-    assert [e.at.astimezone(BRU) for e in of(r, "fee")] == [bru(12, 2), bru(12, 12)]
+    assert [e.at.astimezone(BRU) for e in of(r, "fee")] == [bru(12, 31), bru(1, 10, year=2027)]
     (legal,) = of(r, "legal")
-    assert legal.at.astimezone(BRU) == bru(12, 17, 10)  # 5 days on, a supervisor approved within the hour
+    assert legal.at.astimezone(BRU) == bru(1, 15, 10, year=2027)  # 5 days on, approved within the hour
     assert r.state.resolution == Resolution.LEGAL
     assert r.state.balance == 121_000
 
@@ -222,8 +222,8 @@ def test_oca_three_time_policy_levels_by_their_delays(oca: CompiledStrategy) -> 
 def test_oca_two_time_policy_by_tag(oca: CompiledStrategy) -> None:
     r = run(oca, {**OCA_INVOICE, "tags": ["2_time_policy"]}, OCA_START)
     assert sends(r, BRU) == [
-        (bru(12, 2), "email two_time_1"),
-        (bru(1, 31, year=2027), "letter last_reminder_after_one"),  # previous_date 60
+        (bru(12, 31), "email two_time_1"),  # end_of_month 30
+        (bru(3, 1, year=2027), "letter last_reminder_after_one"),  # previous_date 60
     ]
     assert fees(r) == [("two_time_2", 500)]
 
@@ -235,13 +235,14 @@ def test_oca_the_agency_refused_closes_written_off(oca: CompiledStrategy) -> Non
 
 
 def test_oca_an_old_invoice_climbs_one_level_per_run(oca: CompiledStrategy) -> None:
-    # 45 days overdue on arrival: like a credit control run, level 1 first, level 2 on the next
-    # day's run (never two reminders at once), level 3 ten days after level 2.
+    # 45 days overdue on arrival: level 1 at once; level 2 (end_of_month 30, October 31, already
+    # past) then waits for the end of the month the account is in, where OCA's next daily run
+    # would send it the next day (README "Examples"); level 3 ten days after level 2.
     r = run(oca, {**OCA_INVOICE, "due_date": "2026-09-18"}, OCA_START)
     assert sends(r, BRU) == [
         (OCA_START, "email three_time_1"),
-        (OCA_START + timedelta(days=1), "email three_time_2"),
-        (OCA_START + timedelta(days=11), "letter last_reminder_after_two"),
+        (bru(11, 30), "email three_time_2"),
+        (bru(12, 10), "letter last_reminder_after_two"),
     ]
 
 
@@ -419,7 +420,9 @@ def test_us_b2b_fees_escalate_on_a_large_invoice(b2b: CompiledStrategy) -> None:
         date(2027, 1, 16),  # due + 45
         date(2027, 1, 31),  # due + 60
     ]
-    assert r.state.balance == 480_000 + 15_000
+    # and a month of the 1.5% finance charge, on the principal only, from 30 days past due
+    assert [e.amounts[0] for e in of(r, "interest")] == [7_200]
+    assert r.state.balance == 480_000 + 15_000 + 7_200
     assert r.state.resolution == Resolution.LEGAL
     assert_business_hours(r)
 
@@ -427,7 +430,7 @@ def test_us_b2b_fees_escalate_on_a_large_invoice(b2b: CompiledStrategy) -> None:
 def test_us_b2b_fees_stop_at_ten_percent_of_the_invoice(b2b: CompiledStrategy) -> None:
     r = run(b2b, US_INVOICE, US_START)
     assert fees(r) == [("first_late_fee", 2_500)]  # $50.00 more would pass the $60.00 cap
-    assert [e.amounts[0] for e in of(r, "legal")] == [62_500]
+    assert [e.amounts[0] for e in of(r, "legal")] == [60_000 + 2_500 + 900]  # fee, a month's interest
 
 
 def test_us_b2b_cap_counts_fees_not_payments(b2b: CompiledStrategy) -> None:
@@ -461,7 +464,8 @@ def test_us_b2b_main_path_with_statements(b2b: CompiledStrategy) -> None:
 
 def test_us_b2b_statement_shows_fees_payments_and_balance(b2b: CompiledStrategy) -> None:
     body = b2b.templates["statement"]["en-US"].body
-    for needed in ("account.original_amount | money", "fees.total | money", "account.balance | money"):
+    needed_ = ("account.original_amount | money", "fees.total | money", "interest.total | money", "for due in dues")
+    for needed in (*needed_, "account.balance | money"):
         assert needed in body
 
 
