@@ -77,7 +77,7 @@ def imported_accounts(data: bytes, strategy: CompiledStrategy, today: date) -> t
         fields.sort(key=lambda f: int((f.pointer or "/rows/0").split("/")[2]))
         more = len(fields) - SHOWN_PROBLEMS
         detail = f"{len(fields)} row problem{'s' if len(fields) != 1 else ''} in the import file"
-        raise Invalid(detail + (f" (the first {SHOWN_PROBLEMS} shown)." if more > 0 else "."), fields=fields[:20])
+        raise Invalid(detail + (f" (the first {SHOWN_PROBLEMS} shown)." if more > 0 else "."), fields=fields[:SHOWN_PROBLEMS])
     if not parsed.accounts:
         raise Invalid("The import file has no accounts.")
     return tuple(a.record.snapshot for a in parsed.accounts)
