@@ -17,14 +17,16 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from api.account_import import FileUnreadable, parse_csv
 from domain.account import AccountSnapshot
 from domain.strategy import CompiledStrategy
-from services import kpis
+from services import kpis, strategies
 from services.errors import Field, Invalid
 from simulator.montecarlo import NO_VARIANT, Analysis, Arm, Group, Job, Paired, Summary, analyse
 from simulator.portfolio import PortfolioDoc, PortfolioError, balance_bounds
+from simulator.scenario import parse_start
 from strategies.amounts import Currency
 from strategies.loader import StrategyInvalid, parse, translate
 
@@ -77,7 +79,9 @@ def imported_accounts(data: bytes, strategy: CompiledStrategy, today: date) -> t
         fields.sort(key=lambda f: int((f.pointer or "/rows/0").split("/")[2]))
         more = len(fields) - SHOWN_PROBLEMS
         detail = f"{len(fields)} row problem{'s' if len(fields) != 1 else ''} in the import file"
-        raise Invalid(detail + (f" (the first {SHOWN_PROBLEMS} shown)." if more > 0 else "."), fields=fields[:SHOWN_PROBLEMS])
+        raise Invalid(
+            detail + (f" (the first {SHOWN_PROBLEMS} shown)." if more > 0 else "."), fields=fields[:SHOWN_PROBLEMS]
+        )
     if not parsed.accounts:
         raise Invalid("The import file has no accounts.")
     return tuple(a.record.snapshot for a in parsed.accounts)
@@ -333,3 +337,53 @@ def _interval(total: int, squares: int, n: int, scale: Decimal) -> Interval:
 def _decimal(value: Decimal) -> str:
     rounded = value.quantize(SIX, rounding=ROUND_HALF_EVEN)
     return "0" if rounded == 0 else format(rounded.normalize(), "f")
+
+
+# ---- for a published version (the API) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a strategist asks of a published version; bounded by the API's schema and by `check`."""
+
+    accounts: int
+    days: int
+    seed: int
+    start: str | None
+    portfolio: PortfolioDoc | None
+    accounts_csv: str | None
+    compare_with: str | None
+    baseline: bool
+
+
+def for_version(
+    session: Session, strategy_hash: str, asked: Request, now: datetime, channel_costs: Mapping[str, int]
+) -> WhatIf:
+    """The analysis of a published version (and of the version to compare with); NotFound when
+    either is not published, Invalid naming the field otherwise."""
+    strategy = CompiledStrategy.model_validate(strategies.version(session, strategy_hash).compiled_json)
+    other = None
+    if asked.compare_with is not None:
+        other = CompiledStrategy.model_validate(strategies.version(session, asked.compare_with).compiled_json)
+    try:
+        begin = parse_start(asked.start, strategy.timezone, now.replace(second=0, microsecond=0))
+    except (ValueError, KeyError, OverflowError) as exc:
+        raise Invalid(
+            "The start is not a local date and time like '2026-11-02 09:00'.",
+            fields=[Field("/start", f"cannot read {asked.start!r}: {exc}")],
+        ) from None
+    population: int | tuple[AccountSnapshot, ...] = asked.accounts
+    if asked.accounts_csv is not None:
+        population = imported_accounts(asked.accounts_csv.encode(), strategy, begin.date())
+    job = Job(
+        strategy=strategy,
+        portfolio=asked.portfolio or PortfolioDoc(),
+        accounts=population,
+        days=asked.days,
+        start=begin,
+        seed=asked.seed,
+        other=other,
+        baseline=asked.baseline,
+        unit_costs=dict(channel_costs),
+    )
+    return run(job, channel_costs, max_accounts=MAX_API_ACCOUNTS)
