@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -340,6 +341,11 @@ class Job:
     baseline: bool = True
     unit_costs: Mapping[str, int] = field(default_factory=dict)
 
+    @cached_property
+    def responses(self) -> dict[str, float]:
+        """The chance a message makes the debtor pay, per channel."""
+        return {str(c): self.portfolio.response(c) for c in Channel}
+
     @property
     def size(self) -> int:
         return self.accounts if isinstance(self.accounts, int) else len(self.accounts)
@@ -396,7 +402,7 @@ def _run_account(
 ) -> Account:
     """Account `index` through `strategy`, the debtor answering from the account's own streams."""
     b = job.portfolio.behaviour
-    responses = {str(c): job.portfolio.response(c) for c in Channel}
+    responses = job.responses
     responder = RandomResponder(
         stream(job.seed, index, "calls"), b, message_rng=stream(job.seed, index, "messages"), responses=responses
     )

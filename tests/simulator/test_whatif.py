@@ -67,10 +67,12 @@ def test_split_by_variant_and_segment_adds_up_with_a_rising_curve(cl: montecarlo
         assert sum(f.collected.minor for f in groups) == overall.collected.minor
     assert [p.day for p in overall.recovery_curve] == [7, 30, 60, 90, 120]
     curve = [p.collected.minor for p in overall.recovery_curve]
-    assert curve == sorted(curve) and curve[-1] == overall.collected.minor
+    assert curve == sorted(curve)
+    assert curve[-1] == overall.collected.minor
     assert overall.collected.minor > 0
     # Money for a person (es-CL: $ and dots), integer minor units for a machine.
-    assert overall.placed.shown.startswith("$") and "." in overall.placed.shown
+    assert overall.placed.shown.startswith("$")
+    assert "." in overall.placed.shown
     # Costs are the configured channel costs times the messages sent, as the cost KPI counts them.
     lines = {line.channel: line for line in overall.cost_by_channel}
     assert lines["sms"].cost.minor == lines["sms"].messages * 30
@@ -85,13 +87,15 @@ def test_the_baseline_makes_no_contact_and_its_self_curers_pay_under_the_strateg
     found = report(analyse(job(cl, portfolio=PortfolioDoc.model_validate({"behaviour": {"self_cure": 0.3}}))), COSTS)
     base = found.baseline
     assert base is not None
-    assert base.overall.cost.minor == 0 and base.overall.reached_legal == 0
+    assert base.overall.cost.minor == 0
+    assert base.overall.reached_legal == 0
     assert base.contacts_per_account.mean == 0
     assert 0 < base.overall.collected.minor < found.strategy.overall.collected.minor
     assert set(base.overall.resolutions) == {"paid", "open"}
     # Grouped by the strategy's groups, so that each group's lift compares the same accounts.
     assert [f.accounts for f in base.by_segment] == [f.accounts for f in found.strategy.by_segment]
-    assert found.lift is not None and float(found.lift) > 0
+    assert found.lift is not None
+    assert float(found.lift) > 0
 
 
 def test_nobody_self_cures_at_zero_and_the_baseline_is_empty(cl: montecarlo.CompiledStrategy) -> None:
@@ -107,7 +111,8 @@ def test_a_strategy_against_itself_differs_by_exactly_nothing(cl: montecarlo.Com
     assert found.comparison is not None
     assert asdict(found.comparison.recovery_rate) == {"difference": "0", "low": "0", "high": "0"}
     assert asdict(found.comparison.cost_per_account) == {"difference": "0", "low": "0", "high": "0"}
-    assert found.other is not None and asdict(found.other.overall) == asdict(found.strategy.overall)
+    assert found.other is not None
+    assert asdict(found.other.overall) == asdict(found.strategy.overall)
 
 
 def test_two_strategies_compare_with_a_confidence_interval_deterministic_for_a_seed(
@@ -117,7 +122,9 @@ def test_two_strategies_compare_with_a_confidence_interval_deterministic_for_a_s
     again = report(analyse(job(cl, 150, other=demo)), COSTS)
     assert asdict(first) == asdict(again)
     c = first.comparison
-    assert c is not None and "paired" in c.method and "normal" in c.method
+    assert c is not None
+    assert "paired" in c.method
+    assert "normal" in c.method
     for interval in (c.recovery_rate, c.cost_per_account):
         assert float(interval.low) <= float(interval.difference) <= float(interval.high)
         assert float(interval.low) < float(interval.high)
