@@ -124,6 +124,7 @@ def simulate_cmd(
     baseline: Annotated[bool, typer.Option(help="Monte Carlo: show the no-contact (self-cure) baseline")] = True,
     processes: Annotated[int, typer.Option(help="Monte Carlo: worker processes (0: one per core)")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Monte Carlo: print the report as JSON")] = False,
+    chart: Annotated[Path | None, typer.Option(help="Monte Carlo: write the recovery curves to this SVG file")] = None,
 ) -> None:
     """Run one scripted account (or many synthetic ones) through a strategy on a virtual clock.
 
@@ -172,6 +173,7 @@ def simulate_cmd(
                 processes=processes,
                 as_json=as_json,
                 chances={name: value for name, value in chances.items() if value is not None},
+                chart=chart,
             ),
         )
         return
@@ -205,6 +207,7 @@ def compare_cmd(
     baseline: Annotated[bool, typer.Option(help="show the no-contact (self-cure) baseline")] = True,
     processes: Annotated[int, typer.Option(help="worker processes (0: one per core)")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    chart: Annotated[Path | None, typer.Option(help="write the recovery curves to this SVG file")] = None,
 ) -> None:
     """Two strategies (or two versions of one) side by side on the same accounts and random draws:
     each one's figures, and the difference in recovery rate and cost per account with its 95%
@@ -234,6 +237,7 @@ def compare_cmd(
             processes=processes,
             as_json=as_json,
             chances={},
+            chart=chart,
         ),
     )
 
@@ -251,6 +255,7 @@ class WhatIfArgs:
     processes: int
     as_json: bool
     chances: dict[str, float]
+    chart: Path | None = None
 
 
 def _what_if(strategy: CompiledStrategy, args: WhatIfArgs) -> None:
@@ -297,11 +302,26 @@ def _what_if(strategy: CompiledStrategy, args: WhatIfArgs) -> None:
     except ValidationError as exc:  # the chances given as options
         err.print(f"Monte Carlo chances: {exc}", markup=False)
         raise typer.Exit(1) from None
+    if args.chart is not None:
+        _write_chart(args.chart, report)
     if args.as_json:
         render.print_json(TypeAdapter(WhatIf).dump_python(report, mode="json"))
         return
     _print_what_if(report)
     out.print(f"simulated in {elapsed:.1f} s ({report.accounts / elapsed:.0f} accounts/s, {processes} process(es))")
+
+
+def _write_chart(path: Path, report: WhatIf) -> None:
+    from simulator.report import recovery_svg
+
+    arms = [a for a in (report.strategy, report.other, report.baseline) if a is not None]
+    series = [(a.label, [(p.day, float(p.share or 0)) for p in a.overall.recovery_curve]) for a in arms]
+    title = f"Share of placed collected by day ({report.accounts:,} accounts, seed {report.seed})"
+    try:
+        path.write_text(recovery_svg(series, report.days, title), encoding="utf-8")
+    except OSError as exc:
+        err.print(f"{path}: cannot write the chart: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(1) from None
 
 
 def _read_text(path: Path) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -15,6 +16,7 @@ from services.whatif import MAX_API_ACCOUNTS, WhatIf, imported_accounts, read_po
 from simulator import montecarlo
 from simulator.montecarlo import Job, analyse
 from simulator.portfolio import PortfolioDoc
+from simulator.report import recovery_svg
 from strategies.compiler import compile_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,3 +212,20 @@ def test_an_import_file_with_bad_rows_is_refused_row_by_row(cl: montecarlo.Compi
     pointers = [f.pointer for f in caught.value.fields]
     assert pointers[0] == "/rows/2/balance"
     assert any(p is not None and p.startswith("/rows/3") for p in pointers)
+
+
+def test_the_recovery_curves_draw_as_an_inline_svg(cl: montecarlo.CompiledStrategy) -> None:
+    found = report(analyse(job(cl, 40)), COSTS)
+    assert found.baseline is not None
+    series = [
+        (arm.label, [(p.day, float(p.share or 0)) for p in arm.overall.recovery_curve])
+        for arm in (found.strategy, found.baseline)
+    ]
+    svg = recovery_svg(series, found.days, "Recovery <by day>")
+    root = ElementTree.fromstring(svg)  # well-formed, with its labels escaped
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+    assert len(lines) == 2
+    assert len(lines[0].attrib["points"].split()) == 1 + len(found.checkpoints)
+    assert "Recovery &lt;by day&gt;" in svg
+    assert "<script" not in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
