@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--skip-strategies", action="store_true")
     parser.add_argument("--million", action="store_true", help="also run 1,000,000 accounts of cl-consumer")
     parser.add_argument("--processes", type=int, default=2, help="for --million")
+    parser.add_argument("--whole", type=int, default=1_000_000, help="accounts of --million (for a shorter try)")
     args = parser.parse_args()
     files = args.strategy or sorted(glob.glob("strategies/*.yaml"))
 
@@ -108,7 +109,7 @@ def main() -> None:
             )
 
     if args.million:
-        accounts = 1_000_000
+        accounts = args.whole
         print(
             f"\nwhole portfolio: {accounts:,} accounts x {args.days} days, {args.processes} processes, "
             f"with the self-cure baseline; load before {_load()}",
