@@ -6,6 +6,7 @@ Money variables are integers in the currency's minor units (see `domain.account`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -77,6 +78,15 @@ def compiled(expression: str) -> Any:
     return cel.compile(expression)
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@lru_cache(maxsize=1024)
+def _named(expression: str) -> frozenset[str]:
+    """Every identifier written in `expression` (and a few words from its strings: harmless)."""
+    return frozenset(_IDENTIFIER.findall(expression))
+
+
 def days_past_due(due: date, now: datetime, tz: str) -> int:
     return (now.astimezone(ZoneInfo(tz)).date() - due).days
 
@@ -128,7 +138,11 @@ def evaluate(expression: str, ctx: dict[str, Any]) -> bool:
     published strategies; should one fail anyway, the caller gets an InterpreterError naming it
     (the workflow then holds the account for a supervisor) instead of CEL's own exception."""
     try:
-        result = compiled(expression).execute(ctx)
+        # Only the variables the expression names: CEL converts every value it is handed, which
+        # cost 40 of the 41 microseconds of a one-variable condition on the whole context. A
+        # variable is always written as its name, so this is never fewer than the expression reads.
+        names = _named(expression)
+        result = compiled(expression).execute({k: v for k, v in ctx.items() if k in names})
     except Exception as exc:  # CEL raises TypeError, OverflowError, ZeroDivisionError, IndexError...
         raise InterpreterError(f"condition {expression!r} failed: {type(exc).__name__}: {exc}") from exc
     if not isinstance(result, bool):

@@ -83,6 +83,8 @@ class Run:
     legal_at: datetime | None = None
     error: str | None = None  # the interpreter failed: the account is held, as the workflow holds it
     stopped: str | None = None  # the run hit MAX_TURNS before its end (a strategy that wakes every minute)
+    # (when, paid total by then) at each turn that booked a payment: the Monte Carlo's recovery curve.
+    payments: list[tuple[datetime, int]] = field(default_factory=list)
 
 
 # Turns (events and wake-ups) one simulated account may take. A real strategy takes a few hundred
@@ -177,6 +179,8 @@ def _absorb(
     """Log what the interpreter asked for and schedule the outside world's answers."""
     assert callable(push)
     state = result.state
+    if state.paid_total != run.state.paid_total:
+        run.payments.append((now, state.paid_total))
     run.state = state
     for action in result.actions:
         entry: Entry | None = None

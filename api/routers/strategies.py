@@ -1,6 +1,7 @@
 """Strategists' strategy endpoints: validate YAML (errors at line and column), publish immutable
-versions keyed by content hash, list and read them, diff two versions, and simulate one version
-against a scripted scenario on a virtual clock (the same interpreter production runs)."""
+versions keyed by content hash, list and read them, diff two versions, simulate one version
+against a scripted scenario on a virtual clock (the same interpreter production runs), and run a
+what-if analysis of many accounts (services/whatif.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from api.deps import IdempotencyKeyHeader, NowDep, Planner, SessionDep, Strategist
+from api.deps import IdempotencyKeyHeader, NowDep, Planner, SessionDep, SettingsDep, Strategist
 from api.errors import PROBLEM_JSON, Problem, ProblemError
 from api.openapi import schema_ref
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
@@ -27,12 +28,15 @@ from api.schemas.strategies import (
     StrategyVersionPage,
     StrategyVersionPublic,
     ValidationResult,
+    WhatIfRequest,
+    WhatIfResult,
 )
 from db.models import StrategyVersion
 from db.repositories import strategies as repo
 from domain.policy import HolidayCalendar
 from domain.strategy import CompiledStrategy
 from services import strategies as service
+from services import whatif
 from strategies.limits import MAX_COMPILED_BYTES, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_READ_BYTES
 
 router = APIRouter(tags=["strategies"])
@@ -255,3 +259,31 @@ def simulate_strategy(
         stopped=run.stopped,
         timeline=timeline,
     )
+
+
+@router.post(
+    "/strategies/{strategy_hash}/what-if",
+    summary="What-if analysis: many accounts through a version, by variant and segment, beside no contact",
+    response_model=WhatIfResult,
+)
+def what_if(
+    _: Strategist,
+    session: SessionDep,
+    settings: SettingsDep,
+    strategy_hash: HashPath,
+    asked: WhatIfRequest,
+    now: NowDep,
+) -> WhatIfResult:
+    """A synthetic portfolio (or an import file's accounts) run through the version: recovery,
+    a recovery curve, costs (the configured channel costs) and the share reaching legal, overall,
+    by variant and by segment; the self-cure baseline; and with `compare_with`, another published
+    version on the same accounts and draws with the difference and its 95% confidence interval.
+    The same seed gives the same report."""
+    found = whatif.for_version(
+        session,
+        strategy_hash,
+        whatif.Request(**asked.model_dump(exclude={"portfolio"}), portfolio=asked.portfolio),
+        now,
+        settings.channel_costs,
+    )
+    return WhatIfResult.model_validate(asdict(found))

@@ -323,3 +323,72 @@ steps:
             await api.http.post(url, json={"account": {"timezone": "Mars/Olympus"}}, headers=api.as_("strategist")), 422
         )
         problem(await api.http.post(f"/strategies/{'a' * 64}/simulate", json={}, headers=api.as_("strategist")), 404)
+
+
+class TestWhatIf:
+    """The strategist's what-if analysis (issue 13): many accounts through a published version."""
+
+    async def test_split_by_variant_and_segment_beside_the_baseline_and_another_version(self, api: Api) -> None:
+        published = await publish(api)
+        other = await publish(api, a_second_version())
+        asked = {
+            "accounts": 60,
+            "days": 60,
+            "seed": 5,
+            "start": "2026-11-02 09:00",
+            "compare_with": other["hash"],
+            "portfolio": {"balance": {"min": "50,000", "max": "9,000,000"}, "behaviour": {"self_cure": 0.2}},
+        }
+        url = f"/strategies/{published['hash']}/what-if"
+        response = await api.http.post(url, json=asked, headers=api.as_("strategist"))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        overall = body["strategy"]["overall"]
+        assert overall["accounts"] == 60
+        assert [p["day"] for p in overall["recovery_curve"]] == [7, 30, 60]
+        assert overall["placed"]["shown"].startswith("$")
+        assert {f["name"] for f in body["strategy"]["by_segment"]} == {"alto_monto", "general"}
+        assert sum(f["accounts"] for f in body["strategy"]["by_variant"]) == 60
+        assert body["baseline"]["overall"]["cost"]["minor"] == 0
+        assert body["other"]["hash"] == other["hash"]
+        assert "paired" in body["comparison"]["method"]
+        again = await api.http.post(url, json=asked, headers=api.as_("strategist"))
+        assert again.json() == body  # the same seed, the same report
+
+    async def test_an_import_file_runs_as_it_is(self, api: Api) -> None:
+        published = await publish(api)
+        csv = (
+            "account_id,country,currency,balance,due_date,email,timezone,consent\n"
+            "CL-1,CL,CLP,150000,2026-10-01,ana@example.com,America/Santiago,yes\n"
+            "CL-2,CL,CLP,90000,2026-10-11,luis@example.com,America/Santiago,yes\n"
+        )
+        url = f"/strategies/{published['hash']}/what-if"
+        asked = {"accounts_csv": csv, "start": "2026-11-02 09:00", "days": 30}
+        response = await api.http.post(url, json=asked, headers=api.as_("strategist"))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["portfolio"], body["accounts"]) == ("import file", 2)
+        assert body["strategy"]["overall"]["placed"]["minor"] == 240000
+        bad = {"accounts_csv": csv.replace("90000", "ninety"), "start": "2026-11-02 09:00"}
+        body = problem(await api.http.post(url, json=bad, headers=api.as_("strategist")), 422)
+        assert body["errors"][0]["pointer"] == "/rows/2/balance"
+
+    async def test_bounded_and_refused_with_where(self, api: Api) -> None:
+        published = await publish(api)
+        url = f"/strategies/{published['hash']}/what-if"
+        strategist = api.as_("strategist")
+        refused = {
+            "/body/accounts": {"accounts": 5_001},
+            "/body/days": {"days": 731},
+            "/body/portfolio/behaviour/answer": {"portfolio": {"behaviour": {"answer": 2}}},
+            "/body/portfolio/chanels": {"portfolio": {"chanels": {}}},
+            "/body/compare_with": {"compare_with": "nope"},
+            "/portfolio/balance/min": {"portfolio": {"balance": {"min": "10.5"}}},  # CLP has no decimals
+            "/start": {"start": "tomorrow"},
+        }
+        for pointer, asked in refused.items():
+            body = problem(await api.http.post(url, json=asked, headers=strategist), 422)
+            assert any(e["pointer"].startswith(pointer) for e in body["errors"]), (pointer, body)
+        problem(await api.http.post(url, json={"compare_with": "b" * 64}, headers=strategist), 404)
+        problem(await api.http.post(f"/strategies/{'a' * 64}/what-if", json={}, headers=strategist), 404)
+        problem(await api.http.post(url, json={}, headers=api.as_("agent")), 403)
