@@ -17,6 +17,7 @@ import cel
 from domain import dues
 from domain.errors import InterpreterError
 from domain.state import AccountState
+from domain.types import Channel
 
 # Declared bounds of the numbers a condition sees. Account import refuses amounts above 10^15
 # minor units and risk scores beyond +-10^6 (api/account_import.py); sums and counters get room
@@ -65,6 +66,11 @@ VARIABLES: dict[str, Variable] = {
     "clicked": Variable("int", "message links clicked", 0, COUNT_MAX, "count"),
     "has_email": Variable("bool", "the account has a usable email address"),
     "has_phone": Variable("bool", "the account has a usable phone number"),
+    "has_sms": Variable("bool", "SMS can reach the debtor: a number, no opt-out, no permanent failure"),
+    "has_whatsapp": Variable("bool", "WhatsApp can reach the debtor (its number, else the phone's)"),
+    "has_voice": Variable("bool", "calls can reach the debtor (agent tasks, automated calls)"),
+    "has_letter": Variable("bool", "letters can reach the debtor: a postal address, no opt-out"),
+    "opted_out": Variable("list(string)", "channels the debtor opted out of (email, sms, whatsapp, voice, letter)"),
     "segment": Variable("string", "segment the account was placed in"),
     "variant": Variable("string", "champion/challenger variant, empty when none"),
 }
@@ -116,6 +122,11 @@ def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, A
         "clicked": c.clicked,
         "has_email": bool(a.email) and "email" in usable,
         "has_phone": bool(a.phone) and "sms" in usable,
+        "has_sms": state.reachable(Channel.SMS),
+        "has_whatsapp": state.reachable(Channel.WHATSAPP),
+        "has_voice": state.reachable(Channel.VOICE),
+        "has_letter": state.reachable(Channel.LETTER),
+        "opted_out": [str(c) for c in state.opted_out],
         "segment": state.segment,
         "variant": state.variant or "",
     }

@@ -96,6 +96,9 @@ class AccountState(BaseModel):
     waiting: Waiting | None = None
     hold: Literal["dispute", "paused", "error"] | None = None
     hold_reason: str | None = None  # why a supervisor must look: set with hold="error"
+    # When the current pause or dispute began: on release, the strategy's `catch_up` tells what the
+    # contacts that fell due since then do. None when not held (and in states saved before it).
+    held_since: datetime | None = None
     resolution: Resolution | None = None
     balance: int
     paid_total: int = 0
@@ -124,6 +127,14 @@ class AccountState(BaseModel):
     @property
     def closed(self) -> bool:
         return self.resolution is not None
+
+    def reachable(self, channel: Channel) -> bool:
+        """Whether `channel` can still carry a contact: an address, no opt-out, no permanent failure."""
+        return (
+            channel not in self.opted_out
+            and channel not in self.invalid
+            and self.account.has_contact_point(channel)
+        )
 
     def wake_at(self) -> datetime | None:
         """The next moment a timer must wake the interpreter, or None if only events can."""

@@ -31,8 +31,9 @@ templates:
 T0 = datetime(2026, 11, 2, 16, 0, tzinfo=UTC)
 
 
-def compile_steps(body: str) -> CompiledStrategy:
-    return compile_text(HEADER + body, "routing.yaml", compiled_on=date(2026, 11, 1)).strategy
+def compile_steps(body: str, policy: str | None = None) -> CompiledStrategy:
+    header = HEADER if policy is None else HEADER.replace("policy: {preset: NONE, spread: 0min}", policy)
+    return compile_text(header + body, "routing.yaml", compiled_on=date(2026, 11, 1)).strategy
 
 
 def account(**over: object) -> AccountSnapshot:
@@ -231,3 +232,206 @@ steps:
         r = step(s, r.state, ev.OptOut(channel=Channel.EMAIL), T0 + timedelta(hours=2))
         r = step(s, r.state, ev.OptOut(channel=Channel.SMS), T0 + timedelta(hours=3))
         assert r.state.resolution == Resolution.WRITTEN_OFF
+
+
+# Three emails anchored on the due date (October 1st): on the 5th, 8th and 11th of November.
+ANCHORED = """
+segments: [{{name: all, start: remind}}]
+{top}
+steps:
+  remind:
+    stage: outreach
+    do:
+      - wait: {{for: 35d, from: due_date, until: "10:00"}}
+      - send: {{channel: email, template: t}}
+      - wait: {{for: 38d, from: due_date, until: "10:00"}}
+      - send: {{channel: email, template: t}}
+      - wait: {{for: 41d, from: due_date, until: "10:00"}}
+      - send: {{channel: email, template: t}}
+      - wait: {{for: 60d, from: due_date}}
+      - end: written_off
+"""
+RESUMED = T0 + timedelta(days=12)  # Saturday November 14th, after all three
+
+
+def held_across_the_three(catch_up: str | None, hold: str = "pause") -> tuple[CompiledStrategy, Result]:
+    s = compile_steps(ANCHORED.format(top=f"catch_up: {catch_up}" if catch_up else ""))
+    r = start(s, account(), T0)
+    assert sends(r) == []
+    if hold == "pause":
+        r = step(s, r.state, ev.Pause(), T0 + timedelta(hours=1))
+        assert r.state.held_since == T0 + timedelta(hours=1)
+        return s, step(s, r.state, ev.Resume(), RESUMED)
+    r = step(s, r.state, ev.DisputeOpened(), T0 + timedelta(hours=1))
+    return s, step(s, r.state, ev.DisputeResolved(), RESUMED)
+
+
+class TestCatchUp:
+    def test_all_replays_every_passed_anchor_at_once_as_before(self) -> None:
+        for written in (None, "all"):
+            s, r = held_across_the_three(written)
+            assert [m.channel for m in sends(r)] == [Channel.EMAIL] * 3  # the same minute, preset NONE
+            assert r.state.held_since is None
+            assert s.catch_up == "all"
+
+    def test_all_is_the_default_and_leaves_the_hash_as_it_was(self) -> None:
+        default, _ = held_across_the_three(None)
+        written, _ = held_across_the_three("all")
+        assert default.hash == written.hash
+        assert "catch_up" not in default.model_dump(exclude_defaults=True)
+
+    def test_skip_missed_skips_the_contacts_that_fell_due_while_held(self) -> None:
+        s, r = held_across_the_three("skip_missed")
+        assert sends(r) == []
+        skipped = blocked(r)
+        assert [b.rule for b in skipped] == ["catch-up"] * 3
+        assert "skip_missed" in skipped[0].reason
+        assert r.state.wake_at() == datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # the 60d wait, not a send
+        assert r.state.counters.contacts == 0
+
+    def test_latest_runs_only_the_last_of_them(self) -> None:
+        s, r = held_across_the_three("latest")
+        assert len(sends(r)) == 1
+        assert len(blocked(r)) == 2
+        assert r.state.pc == 6  # after the third send: the 60d wait
+
+    def test_a_dispute_is_a_hold_too(self) -> None:
+        _, r = held_across_the_three("skip_missed", hold="dispute")
+        assert sends(r) == []
+        assert len(blocked(r)) == 3
+
+    def test_contacts_due_after_the_hold_run_as_usual(self) -> None:
+        s = compile_steps(ANCHORED.format(top="catch_up: skip_missed"))
+        r = start(s, account(), T0)
+        r = step(s, r.state, ev.Pause(), T0 + timedelta(hours=1))
+        r = step(s, r.state, ev.Resume(), T0 + timedelta(days=4))  # after the 5th's, before the 8th's
+        assert len(blocked(r)) == 1
+        r, _ = tick(s, r)
+        assert len(sends(r)) == 1  # the 8th's
+        assert blocked(r) == []
+
+    def test_a_contact_the_policy_moved_into_the_hold_is_missed_too(self) -> None:
+        s = compile_steps(
+            ANCHORED.format(top="catch_up: skip_missed").replace(', until: "10:00"', ""), POLICY_WEEKDAYS
+        )
+        r = start(s, account(), T0)
+        r, _ = tick(s, r)  # Thursday the 5th at midnight: moved to 09:00
+        assert [b.moved_to for b in blocked(r)] == [datetime(2026, 11, 5, 15, 0, tzinfo=UTC)]
+        r = step(s, r.state, ev.Pause(), datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
+        r = step(s, r.state, ev.Resume(), datetime(2026, 11, 7, 18, 0, tzinfo=UTC))  # Saturday
+        assert sends(r) == []
+        assert [b.rule for b in blocked(r)] == ["catch-up"]
+
+
+POLICY_WEEKDAYS = """policy:
+  preset: NONE
+  spread: 0min
+  windows: [{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}]"""
+
+
+LEVELS = """
+segments:
+  - name: severe
+    when: balance >= money("4,000")
+    start: call_level
+  - name: mild
+    start: email_level
+on:
+  partial_payment: recheck
+  dispute_resolved: recheck
+  resumed: recheck
+steps:
+  call_level:
+    stage: contact
+    do:
+      - send: {channel: sms, template: t}
+      - wait: 30d
+      - goto: done
+  email_level:
+    stage: outreach
+    do:
+      - send: {channel: email, template: t}
+      - wait: 30d
+      - goto: done
+  recheck:
+    stage: outreach
+    do:
+      - reevaluate
+  done:
+    stage: closed
+    do:
+      - end: written_off
+"""
+
+
+class TestReevaluation:
+    def test_a_partial_payment_places_the_account_at_its_new_level(self) -> None:
+        s = compile_steps(LEVELS)
+        r = start(s, account(), T0)
+        assert (r.state.segment, r.state.step) == ("severe", "call_level")
+        payment = ev.PaymentReceived(payment_id="p1", amount=200_000, currency="MXN")
+        r = step(s, r.state, payment, T0 + timedelta(days=1))
+        assert (r.state.segment, r.state.step) == ("mild", "email_level")
+        assert [m.channel for m in sends(r)] == [Channel.EMAIL]
+
+    def test_the_most_severe_matching_segment_wins(self) -> None:
+        s = compile_steps(LEVELS)
+        r = start(s, account(balance=300_000), T0)
+        assert r.state.segment == "mild"
+        r = step(s, r.state, ev.Pause(), T0 + timedelta(hours=1))
+        bigger = r.state.model_copy(update={"balance": 450_000})  # a fee, say
+        r = step(s, bigger, ev.Resume(), T0 + timedelta(days=2))
+        assert (r.state.segment, r.state.step) == ("severe", "call_level")
+
+    def test_after_a_dispute_is_resolved(self) -> None:
+        s = compile_steps(LEVELS)
+        r = start(s, account(), T0)
+        r = step(s, r.state, ev.DisputeOpened(), T0 + timedelta(hours=1))
+        r = step(s, r.state, ev.DisputeResolved(), T0 + timedelta(days=3))
+        assert r.state.step == "call_level"
+        assert [m.channel for m in sends(r)] == [Channel.SMS]
+
+    def test_a_variant_enters_at_its_own_start(self) -> None:
+        text = LEVELS.replace("    start: email_level\n", "    start: email_level\n    variants: {b: call_level}\n")
+        s = compile_steps("variants: [{name: a, weight: 1}, {name: b, weight: 1}]\n" + text)
+        ids = [f"MX-{n}" for n in range(40)]
+        from domain.interpreter import choose_variant
+
+        in_b = next(i for i in ids if choose_variant(s, i) == "b")
+        r = start(s, account(account_id=in_b), T0)
+        payment = ev.PaymentReceived(payment_id="p1", amount=200_000, currency="MXN")
+        r = step(s, r.state, payment, T0 + timedelta(days=1))
+        assert (r.state.segment, r.state.step) == ("mild", "call_level")
+
+    def test_with_no_segment_matching_the_step_goes_on(self) -> None:
+        s = compile_steps("""
+segments:
+  - name: big
+    when: balance >= money("4,000")
+    start: big
+on:
+  partial_payment: recheck
+steps:
+  big:
+    stage: contact
+    do:
+      - send: {channel: sms, template: t}
+      - wait: 30d
+      - goto: done
+  recheck:
+    stage: outreach
+    do:
+      - reevaluate
+      - send: {channel: email, template: t}
+      - wait: 30d
+      - goto: done
+  done:
+    stage: closed
+    do:
+      - end: written_off
+""")
+        r = start(s, account(), T0)
+        payment = ev.PaymentReceived(payment_id="p1", amount=200_000, currency="MXN")
+        r = step(s, r.state, payment, T0 + timedelta(days=1))
+        assert (r.state.segment, r.state.step) == ("big", "recheck")
+        assert [m.channel for m in sends(r)] == [Channel.EMAIL]
