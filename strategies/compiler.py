@@ -995,9 +995,10 @@ class _Compiler:
     def handler_targets(self) -> Iterator[tuple[PathKey, str]]:
         """Each step a handler under `on:` leads to, with where it is written."""
         for field, target in self.doc.on:
-            if isinstance(target, dict):
-                for key, step in target.items():
-                    yield ("on", field, str(key)), step
+            if isinstance(target, sc.OptOutRoutesDoc):
+                for key, step in target:
+                    if step is not None:
+                        yield ("on", field, key), step
             elif target is not None:
                 yield ("on", field), target
 
@@ -1005,10 +1006,11 @@ class _Compiler:
         """`on:` compiled: a scalar opt_out keeps its meaning (any opt-out); a mapping's `any`
         becomes that scalar and its other keys route their own opt-outs."""
         on = self.doc.on
-        fields = {name: value for name, value in on if not isinstance(value, dict)}
-        if isinstance(on.opt_out, dict):
-            fields["opt_out"] = on.opt_out.get("any")
-            fields["opt_out_by_channel"] = {k: v for k, v in on.opt_out.items() if k != "any"}
+        fields = dict(on)
+        if isinstance(on.opt_out, sc.OptOutRoutesDoc):
+            routes = on.opt_out.model_dump(exclude_none=True)
+            fields["opt_out"] = routes.pop("any", None)
+            fields["opt_out_by_channel"] = routes
         return st.Handlers(**fields)
 
     def check_termination(self) -> None:
@@ -1022,10 +1024,17 @@ class _Compiler:
                     at_key=True,
                 )
             if not ends and step.next is None:
+                reevaluates = any(isinstance(action, sc.ReevaluateDoc) for action in step.do)
                 self.fail(
                     ("steps", name),
                     f"step {name!r} has no way out: its last action must be goto, end, an agent_task or a "
-                    "branch with else, or the step needs `next: <step>`",
+                    "branch with else, or the step needs `next: <step>`"
+                    + (
+                        " (reevaluate goes on with the next action when no segment matches; only a last "
+                        "segment that takes every account makes it always leave)"
+                        if reevaluates
+                        else ""
+                    ),
                     at_key=True,
                 )
 
@@ -1354,7 +1363,7 @@ def _action_name(action: sc.ActionDoc) -> str:
     if isinstance(action, sc.BranchDoc):
         return "branch with else"
     if isinstance(action, sc.ReevaluateDoc):
-        return "reevaluate (the last segment takes every account)"
+        return "reevaluate"
     return "goto" if isinstance(action, sc.GotoDoc) else "end" if isinstance(action, sc.EndDoc) else "agent_task"
 
 

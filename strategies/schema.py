@@ -719,13 +719,29 @@ class PlansDoc(Doc):
     on_broken: str
 
 
-OptOutKey = Channel | Literal["all", "any"]
+class OptOutRoutesDoc(Doc):
+    """Opt-outs routed by what they cover: a channel, `all` (a request to stop every contact) or
+    `any` (an opt-out no other key names)."""
+
+    email: str | None = None
+    sms: str | None = None
+    whatsapp: str | None = None
+    voice: str | None = None
+    letter: str | None = None
+    all: str | None = None
+    any: str | None = None
+
+
+OptOutHandler = Annotated[
+    Annotated[str, Tag("step")] | Annotated[OptOutRoutesDoc, Tag("routes")],
+    Discriminator(lambda value: "routes" if isinstance(value, dict | OptOutRoutesDoc) else "step"),
+]
 
 
 class HandlersDoc(Doc):
     payment_in_full: str | None = None
     partial_payment: str | None = None
-    opt_out: str | dict[OptOutKey, str] | None = Field(
+    opt_out: OptOutHandler | None = Field(
         default=None,
         description=(
             "a step for every opt-out, or one per channel: {whatsapp: step, all: step, any: step} "
