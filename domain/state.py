@@ -130,11 +130,7 @@ class AccountState(BaseModel):
 
     def reachable(self, channel: Channel) -> bool:
         """Whether `channel` can still carry a contact: an address, no opt-out, no permanent failure."""
-        return (
-            channel not in self.opted_out
-            and channel not in self.invalid
-            and self.account.has_contact_point(channel)
-        )
+        return channel not in self.opted_out and channel not in self.invalid and self.account.has_contact_point(channel)
 
     def wake_at(self) -> datetime | None:
         """The next moment a timer must wake the interpreter, or None if only events can."""

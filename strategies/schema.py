@@ -562,7 +562,9 @@ class ReevaluateDoc(Doc):
     @model_validator(mode="after")
     def _no_options(self) -> ReevaluateDoc:
         if self.reevaluate:
-            raise PydanticCustomError("options", "reevaluate takes no options: it places the account by the segments", {})
+            raise PydanticCustomError(
+                "options", "reevaluate takes no options: it places the account by the segments", {}
+            )
         return self
 
 

@@ -281,7 +281,7 @@ class TestCatchUp:
         assert "catch_up" not in default.model_dump(exclude_defaults=True)
 
     def test_skip_missed_skips_the_contacts_that_fell_due_while_held(self) -> None:
-        s, r = held_across_the_three("skip_missed")
+        _, r = held_across_the_three("skip_missed")
         assert sends(r) == []
         skipped = blocked(r)
         assert [b.rule for b in skipped] == ["catch-up"] * 3
@@ -290,7 +290,7 @@ class TestCatchUp:
         assert r.state.counters.contacts == 0
 
     def test_latest_runs_only_the_last_of_them(self) -> None:
-        s, r = held_across_the_three("latest")
+        _, r = held_across_the_three("latest")
         assert len(sends(r)) == 1
         assert len(blocked(r)) == 2
         assert r.state.pc == 6  # after the third send: the 60d wait
@@ -311,9 +311,7 @@ class TestCatchUp:
         assert blocked(r) == []
 
     def test_a_contact_the_policy_moved_into_the_hold_is_missed_too(self) -> None:
-        s = compile_steps(
-            ANCHORED.format(top="catch_up: skip_missed").replace(', until: "10:00"', ""), POLICY_WEEKDAYS
-        )
+        s = compile_steps(ANCHORED.format(top="catch_up: skip_missed").replace(', until: "10:00"', ""), POLICY_WEEKDAYS)
         r = start(s, account(), T0)
         r, _ = tick(s, r)  # Thursday the 5th at midnight: moved to 09:00
         assert [b.moved_to for b in blocked(r)] == [datetime(2026, 11, 5, 15, 0, tzinfo=UTC)]
