@@ -17,7 +17,6 @@ import cel
 from domain import dues
 from domain.errors import InterpreterError
 from domain.state import AccountState
-from domain.types import Channel
 
 # Declared bounds of the numbers a condition sees. Account import refuses amounts above 10^15
 # minor units and risk scores beyond +-10^6 (api/account_import.py); sums and counters get room
@@ -101,6 +100,7 @@ def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, A
     usable = [ch for ch in ("email", "sms") if ch not in state.opted_out and ch not in state.invalid]
     today = now.astimezone(ZoneInfo(a.timezone)).date()
     oldest_days = (today - dues.oldest_unpaid_due(a, state.paid_total)).days
+    gone = (*state.opted_out, *state.invalid)  # channels that can no longer carry a contact
     return {
         "balance": state.balance,
         "original_amount": a.original_amount,
@@ -122,11 +122,12 @@ def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, A
         "clicked": c.clicked,
         "has_email": bool(a.email) and "email" in usable,
         "has_phone": bool(a.phone) and "sms" in usable,
-        "has_sms": state.reachable(Channel.SMS),
-        "has_whatsapp": state.reachable(Channel.WHATSAPP),
-        "has_voice": state.reachable(Channel.VOICE),
-        "has_letter": state.reachable(Channel.LETTER),
-        "opted_out": [str(c) for c in state.opted_out],
+        # The addresses AccountSnapshot.address gives, read inline: this runs at every condition.
+        "has_sms": bool(a.phone) and "sms" not in gone,
+        "has_whatsapp": bool(a.whatsapp or a.phone) and "whatsapp" not in gone,
+        "has_voice": bool(a.phone) and "voice" not in gone,
+        "has_letter": bool(a.postal_address) and "letter" not in gone,
+        "opted_out": [str(ch) for ch in state.opted_out],
         "segment": state.segment,
         "variant": state.variant or "",
     }

@@ -128,10 +128,6 @@ class AccountState(BaseModel):
     def closed(self) -> bool:
         return self.resolution is not None
 
-    def reachable(self, channel: Channel) -> bool:
-        """Whether `channel` can still carry a contact: an address, no opt-out, no permanent failure."""
-        return channel not in self.opted_out and channel not in self.invalid and self.account.has_contact_point(channel)
-
     def wake_at(self) -> datetime | None:
         """The next moment a timer must wake the interpreter, or None if only events can."""
         if self.closed or self.hold:
