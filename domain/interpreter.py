@@ -344,7 +344,25 @@ class _Run:
         """Go to a handler's step if the strategy names one; tell whether it did."""
         if target is None or self.s.resolution is not None:
             return False
+        if target == st.REEVALUATE and target not in self.strategy.steps:
+            return self.reevaluate_in_place()
         self.goto(target)
+        return True
+
+    def reevaluate_in_place(self) -> bool:
+        """A handler's `reevaluate`: the account moves only when its level changed (Kill Bill's
+        overdue states: the same state is not entered again); tell whether it moved. The level is
+        unchanged when the segment is the account's, or when the account is already in the step
+        that segment starts at (a strategy that walks its levels step by step, from a first segment)."""
+        segment = matching_segment(self.strategy, self.s, self.now)
+        if segment is None:
+            return False
+        first = segment.variant_starts.get(self.s.variant or "", segment.start)
+        same = segment.name == self.s.segment or first == self.s.step
+        self.s.segment = segment.name
+        if same:
+            return False
+        self.goto(first)
         return True
 
     def record_contact(self, channel: Channel, conversation: bool = False) -> None:

@@ -27,6 +27,9 @@ Frequency = Literal["weekly", "biweekly", "monthly"]
 # `all` run at once, in order (as before the choice existed); `skip_missed` are skipped;
 # `latest` runs only the last of them.
 CatchUp = Literal["all", "skip_missed", "latest"]
+# A handler under `on:` may name this instead of a step: re-evaluate the account's segment in place
+# (the compiler refuses a step of this name, so it never meant a step in a strategy that uses it).
+REEVALUATE = "reevaluate"
 
 
 class SendAction(Frozen):

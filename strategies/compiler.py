@@ -825,6 +825,13 @@ class _Compiler:
                 self.step_ref(start, ("segments", index, "variants", variant))
         for path, target in self.handler_targets():
             self.step_ref(target, path)
+        if st.REEVALUATE in doc.steps:
+            self.fail(
+                ("steps", st.REEVALUATE),
+                f"a step may not be named {st.REEVALUATE!r}: under `on:` that name re-evaluates the account's "
+                "segment (`partial_payment: reevaluate`); rename the step",
+                at_key=True,
+            )
         if doc.promises:
             for field in ("step", "on_kept", "on_broken"):
                 self.step_ref(getattr(doc.promises, field), ("promises", field))
@@ -993,13 +1000,14 @@ class _Compiler:
         return _leaves_the_step(action)
 
     def handler_targets(self) -> Iterator[tuple[PathKey, str]]:
-        """Each step a handler under `on:` leads to, with where it is written."""
+        """Each step a handler under `on:` leads to, with where it is written (`reevaluate`
+        leads to a segment's start, a root already)."""
         for field, target in self.doc.on:
             if isinstance(target, sc.OptOutRoutesDoc):
                 for key, step in target:
-                    if step is not None:
+                    if step is not None and step != st.REEVALUATE:
                         yield ("on", field, key), step
-            elif target is not None:
+            elif target is not None and target != st.REEVALUATE:
                 yield ("on", field), target
 
     def handlers(self) -> st.Handlers:

@@ -433,3 +433,33 @@ steps:
         r = step(s, r.state, payment, T0 + timedelta(days=1))
         assert (r.state.segment, r.state.step) == ("big", "recheck")
         assert [m.channel for m in sends(r)] == [Channel.EMAIL]
+
+
+class TestReevaluationByAHandler:
+    """`on: {partial_payment: reevaluate}`: Kill Bill's overdue states, where a payment moves the
+    account only when its level changes."""
+
+    def strategy(self) -> CompiledStrategy:
+        return compile_steps(LEVELS.replace("  partial_payment: recheck\n", "  partial_payment: reevaluate\n"))
+
+    def test_the_same_level_leaves_the_account_where_it_was(self) -> None:
+        s = self.strategy()
+        r = start(s, account(), T0)
+        before = r.state
+        payment = ev.PaymentReceived(payment_id="p1", amount=50_000, currency="MXN")
+        r = step(s, before, payment, T0 + timedelta(days=1))
+        assert sends(r) == []
+        assert (r.state.segment, r.state.step, r.state.pc, r.state.waiting) == (
+            before.segment,
+            before.step,
+            before.pc,
+            before.waiting,
+        )
+
+    def test_a_new_level_enters_its_start(self) -> None:
+        s = self.strategy()
+        r = start(s, account(), T0)
+        payment = ev.PaymentReceived(payment_id="p1", amount=200_000, currency="MXN")
+        r = step(s, r.state, payment, T0 + timedelta(days=1))
+        assert (r.state.segment, r.state.step) == ("mild", "email_level")
+        assert [m.channel for m in sends(r)] == [Channel.EMAIL]
