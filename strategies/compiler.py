@@ -757,6 +757,14 @@ class _Compiler:
             example = value.upper() if is_country(value.upper()) else "CL"
             return f"countries are ISO 3166 alpha-2 codes in capitals, such as {example!r}"
 
+        def channel(value: str) -> str | None:
+            names = [str(c) for c in Channel]
+            if value in names:
+                return None
+            near = closest(value, names)
+            hint = f"did you mean {near!r}? " if near else ""
+            return f"{hint}it holds channels: {', '.join(names)}"
+
         def currency(value: str) -> str | None:
             return None if value == doc.currency else f"every account this strategy runs is in {doc.currency}"
 
@@ -765,6 +773,7 @@ class _Compiler:
             "variant": among([v.name for v in doc.variants], "variants"),
             "country": country,
             "currency": currency,
+            "opted_out": channel,
         }
 
     def at_offset(self, path: PathKey, expression: str, offset: int, message: str) -> StrategyError:
