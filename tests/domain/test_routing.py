@@ -311,12 +311,25 @@ class TestCatchUp:
         assert blocked(r) == []
 
     def test_a_contact_the_policy_moved_into_the_hold_is_missed_too(self) -> None:
-        s = compile_steps(ANCHORED.format(top="catch_up: skip_missed").replace(', until: "10:00"', ""), POLICY_WEEKDAYS)
-        r = start(s, account(), T0)
-        r, _ = tick(s, r)  # Thursday the 5th at midnight: moved to 09:00
-        assert [b.moved_to for b in blocked(r)] == [datetime(2026, 11, 5, 15, 0, tzinfo=UTC)]
-        r = step(s, r.state, ev.Pause(), datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
-        r = step(s, r.state, ev.Resume(), datetime(2026, 11, 7, 18, 0, tzinfo=UTC))  # Saturday
+        s = compile_steps(
+            """
+catch_up: skip_missed
+segments: [{name: all, start: remind}]
+steps:
+  remind:
+    stage: outreach
+    do:
+      - send: {channel: email, template: t}
+      - wait: 30d
+      - end: written_off
+""",
+            POLICY_WEEKDAYS,
+        )
+        evening = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)  # Monday 20:00 in Mexico City
+        r = start(s, account(), evening)
+        assert [b.moved_to for b in blocked(r)] == [datetime(2026, 11, 3, 15, 0, tzinfo=UTC)]  # Tuesday 09:00
+        r = step(s, r.state, ev.Pause(), evening + timedelta(hours=1))
+        r = step(s, r.state, ev.Resume(), datetime(2026, 11, 4, 18, 0, tzinfo=UTC))  # Wednesday noon
         assert sends(r) == []
         assert [b.rule for b in blocked(r)] == ["catch-up"]
 
