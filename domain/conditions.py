@@ -67,6 +67,11 @@ VARIABLES: dict[str, Variable] = {
     "clicked": Variable("int", "message links clicked", 0, COUNT_MAX, "count"),
     "has_email": Variable("bool", "the account has a usable email address"),
     "has_phone": Variable("bool", "the account has a usable phone number"),
+    "has_sms": Variable("bool", "SMS can reach the debtor: a number, no opt-out, no permanent failure"),
+    "has_whatsapp": Variable("bool", "WhatsApp can reach the debtor (its number, else the phone's)"),
+    "has_voice": Variable("bool", "calls can reach the debtor (agent tasks, automated calls)"),
+    "has_letter": Variable("bool", "letters can reach the debtor: a postal address, no opt-out"),
+    "opted_out": Variable("list(string)", "channels the debtor opted out of (email, sms, whatsapp, voice, letter)"),
     "segment": Variable("string", "segment the account was placed in"),
     "variant": Variable("string", "champion/challenger variant, empty when none"),
 }
@@ -106,6 +111,7 @@ def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, A
     usable = [ch for ch in ("email", "sms") if ch not in state.opted_out and ch not in state.invalid]
     today = now.astimezone(ZoneInfo(a.timezone)).date()
     oldest_days = (today - dues.oldest_unpaid_due(a, state.paid_total)).days
+    gone = (*state.opted_out, *state.invalid)  # channels that can no longer carry a contact
     return {
         "balance": state.balance,
         "original_amount": a.original_amount,
@@ -128,6 +134,12 @@ def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, A
         "clicked": c.clicked,
         "has_email": bool(a.email) and "email" in usable,
         "has_phone": bool(a.phone) and "sms" in usable,
+        # The addresses AccountSnapshot.address gives, read inline: this runs at every condition.
+        "has_sms": bool(a.phone) and "sms" not in gone,
+        "has_whatsapp": bool(a.whatsapp or a.phone) and "whatsapp" not in gone,
+        "has_voice": bool(a.phone) and "voice" not in gone,
+        "has_letter": bool(a.postal_address) and "letter" not in gone,
+        "opted_out": [str(ch) for ch in state.opted_out],
         "segment": state.segment,
         "variant": state.variant or "",
     }

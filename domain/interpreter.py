@@ -51,6 +51,7 @@ from domain.types import Channel, Outcome, Resolution, Stage
 # A strategy that runs this many actions in one call without waiting for anything is looping.
 MAX_ACTIONS_PER_CALL = 500
 MAX_REASON = 500  # characters of an error kept as the hold reason
+MAX_LOOKAHEAD_STEPS = 20  # steps `catch_up: latest` looks through for a later missed contact
 NOT_A_CONVERSATION = {Outcome.NO_ANSWER, Outcome.WRONG_PARTY}
 
 
@@ -76,11 +77,8 @@ def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime
     now = as_utc(now)
     probe = _unplaced(strategy, account, now, Stage.OUTREACH)
     variant = probe.variant
-    ctx = conditions.context(probe, now, strategy.edition)
-    for segment in strategy.segments:
-        if segment.when is None or conditions.evaluate(segment.when, ctx):
-            break
-    else:
+    segment = matching_segment(strategy, probe, now)
+    if segment is None:
         raise EventRejected(f"account {account.account_id} matches no segment of {strategy.id}")
     first = segment.variant_starts.get(variant or "", segment.start)
     run = _Run(strategy, probe.model_copy(update={"segment": segment.name}), now)
@@ -88,6 +86,16 @@ def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime
     run.accrue_interest()
     run.advance()
     return run.result()
+
+
+def matching_segment(strategy: st.CompiledStrategy, state: AccountState, now: datetime) -> st.Segment | None:
+    """The first segment whose condition holds on the account's facts at `now`: strategists order
+    segments most severe first (Kill Bill's overdue states), so the first match is the level."""
+    ctx = conditions.context(state, now, strategy.edition)
+    for segment in strategy.segments:
+        if segment.when is None or conditions.evaluate(segment.when, ctx):
+            return segment
+    return None
 
 
 def step(strategy: st.CompiledStrategy, state: AccountState, event: ev.Event, now: datetime) -> Result:
@@ -284,6 +292,10 @@ class _Run:
         self.now = now
         self.tz = state.account.timezone
         self.out: list[act.Action] = []
+        # Set when this call releases a hold under a catch_up other than `all`: when the hold
+        # began, and whether the contacts about to run fell due while it lasted.
+        self.catching_up: datetime | None = None
+        self.missed = False
 
     def result(self) -> Result:
         return Result(self.s, tuple(self.out))
@@ -325,13 +337,32 @@ class _Run:
         self.s.stage = Stage.CLOSED
         self.s.waiting = None
         self.s.hold = None
+        self.s.held_since = None
         self.out.append(act.AccountClosed(resolution=resolution))
 
     def route(self, target: str | None) -> bool:
         """Go to a handler's step if the strategy names one; tell whether it did."""
         if target is None or self.s.resolution is not None:
             return False
+        if target == st.REEVALUATE and target not in self.strategy.steps:
+            return self.reevaluate_in_place()
         self.goto(target)
+        return True
+
+    def reevaluate_in_place(self) -> bool:
+        """A handler's `reevaluate`: the account moves only when its level changed (Kill Bill's
+        overdue states: the same state is not entered again); tell whether it moved. The level is
+        unchanged when the segment is the account's, or when the account is already in the step
+        that segment starts at (a strategy that walks its levels step by step, from a first segment)."""
+        segment = matching_segment(self.strategy, self.s, self.now)
+        if segment is None:
+            return False
+        first = segment.variant_starts.get(self.s.variant or "", segment.start)
+        same = segment.name == self.s.segment or first == self.s.step
+        self.s.segment = segment.name
+        if same:
+            return False
+        self.goto(first)
         return True
 
     def record_contact(self, channel: Channel, conversation: bool = False) -> None:
@@ -422,12 +453,14 @@ class _Run:
             case ev.DisputeOpened():
                 self.route(self.strategy.handlers.dispute)
                 self.s.hold = "dispute"
+                self.s.held_since = self.s.held_since or self.now
                 self.s.stage = Stage.HOLD
             case ev.DisputeResolved():
                 if self.s.hold != "dispute":
                     raise EventRejected("the account has no open dispute")
                 self.s.hold = None
                 self.s.stage = self.current_step().stage
+                self.release()
                 if event.upheld:
                     self.close(Resolution.WRITTEN_OFF)
                 else:
@@ -436,19 +469,37 @@ class _Run:
                 if self.s.hold == "dispute":
                     raise EventRejected("the account is on hold for a dispute; resolve the dispute instead")
                 self.s.hold = "paused"
+                self.s.held_since = self.s.held_since or self.now
                 self.s.stage = Stage.HOLD
             case ev.Resume():
                 if self.s.hold not in ("paused", "error"):
                     raise EventRejected("the account is not paused")
                 if not self.s.step:
                     raise EventRejected("the account never started; move it to a strategy version and step")
+                paused = self.s.hold == "paused"
                 self.s.hold = None
                 self.s.hold_reason = None
                 self.s.stage = self.current_step().stage
+                self.release()
+                if paused:
+                    self.route(self.strategy.handlers.resumed)
             case ev.Close():
                 self.close(Resolution.CLOSED_BY_SUPERVISOR)
             case ev.ApprovalDecision():
                 self.on_approval(event)
+
+    def release(self) -> None:
+        """The hold ends: under a catch_up other than `all`, the contacts whose time fell while
+        it lasted are marked as missed for this call (`contact` skips them, or all but the last)."""
+        since, self.s.held_since = self.s.held_since, None
+        if since is None or self.strategy.catch_up == "all":
+            return
+        self.catching_up = since
+        w = self.s.waiting
+        if w is not None and w.kind == "policy" and w.until is not None and since <= w.until <= self.now:
+            # A contact the policy had moved to a time inside the hold: it fell due while held.
+            self.s.waiting = None
+            self.missed = True
 
     def on_tick(self) -> None:
         if self.s.resolution is not None or self.s.hold is not None:
@@ -507,6 +558,7 @@ class _Run:
         self.goto(action.outcomes[event.code])
         if event.code == Outcome.DISPUTE:
             self.s.hold = "dispute"
+            self.s.held_since = self.s.held_since or self.now
             self.s.stage = Stage.HOLD
 
     def on_payment(self, payment: ev.PaymentReceived) -> None:
@@ -542,20 +594,22 @@ class _Run:
             if not self.route(self.strategy.handlers.payment_in_full):
                 self.close(Resolution.PAID)
             self.s.hold = None
+            self.s.held_since = None
             return
         if self.s.hold is None and not kept_promise:  # a kept promise already chose its route
             self.route(self.strategy.handlers.partial_payment)
 
     def on_opt_out(self, channel: Channel | None) -> None:
+        target = self.strategy.handlers.opt_out_route(channel)
         if channel is None:
             self.s.opted_out = tuple(Channel)
-            if not self.route(self.strategy.handlers.opt_out):
+            if not self.route(target):
                 self.close(Resolution.OPTED_OUT)
             return
         if channel not in self.s.opted_out:
             self.s.opted_out = (*self.s.opted_out, channel)
         if self.s.hold is None:
-            self.route(self.strategy.handlers.opt_out)
+            self.route(target)
 
     def on_message_event(self, event: ev.MessageEvent) -> None:
         handlers = self.strategy.handlers
@@ -767,6 +821,7 @@ class _Run:
         self.s.waiting = None
         self.s.pc += 1
         self.s.last_action_at = max(self.s.last_action_at, target)
+        self.missed = self.catching_up is not None and self.catching_up <= target
 
     def run_action(self, step: st.Step, action: st.Action) -> None:
         match action:
@@ -778,7 +833,7 @@ class _Run:
                     "min_down_payment_pct": action.min_down_payment_pct,
                     "frequencies": ",".join(action.frequencies),
                 }
-                if self.contact(action.channel, (), action.template, terms):
+                if self.contact(action.channel, action.fallback, action.template, terms):
                     self.s.offer = Offer(kind="plan", terms=terms, paid_before=self.s.paid_total)
             case st.OfferSettlementAction():
                 discount = percent_of(self.s.balance, action.max_discount_pct)
@@ -788,7 +843,7 @@ class _Run:
                     "amount_due": str(self.s.balance - discount),
                     "expires_at": expires.isoformat(),
                 }
-                if self.contact(action.channel, (), action.template, terms):
+                if self.contact(action.channel, action.fallback, action.template, terms):
                     self.s.offer = Offer(
                         kind="settlement",
                         terms=terms,
@@ -829,6 +884,13 @@ class _Run:
                 self.goto(action.step)
             case st.EndAction():
                 self.close(action.resolution)
+            case st.ReevaluateAction():
+                segment = matching_segment(self.strategy, self.s, self.now)
+                if segment is None:
+                    self.s.pc += 1
+                    return
+                self.s.segment = segment.name
+                self.goto(segment.variant_starts.get(self.s.variant or "", segment.start))
 
     def contact(
         self,
@@ -839,7 +901,10 @@ class _Run:
         attach: str | None = None,
     ) -> bool:
         """Send on the first usable channel if the policy allows it now. Returns True when sent;
-        False when parked until the policy allows it, or skipped because no channel is usable."""
+        False when parked until the policy allows it, or skipped because no channel is usable or
+        its time fell while the account was held (`catch_up`)."""
+        if self.missed and self.skip_missed(channel):
+            return False
         chosen = None
         for candidate in (channel, *fallback):
             problem = self.unusable(candidate)
@@ -871,6 +936,45 @@ class _Run:
         self.s.last_action_at = self.now
         self.s.pc += 1
         return True
+
+    def skip_missed(self, channel: Channel) -> bool:
+        """Skip a contact whose time fell while the account was held, as `catch_up` says:
+        `skip_missed` skips each; `latest` all but the last (when a later one fell due too)."""
+        policy = self.strategy.catch_up
+        if policy == "latest" and not self.later_contact_missed():
+            return False
+        assert self.catching_up is not None
+        held = self.catching_up.isoformat(timespec="minutes")
+        self.block(
+            channel, "catch-up", f"its time fell while the account was held (since {held}); catch_up: {policy}", None
+        )
+        self.s.pc += 1
+        return True
+
+    def later_contact_missed(self) -> bool:
+        """Whether the next wait after the current contact has passed too, so that a later contact
+        fell due while held: looked for through the step's contacts, `goto` and `next`; anything
+        else (a branch, a task, an approval) ends the look and the current contact counts as the latest."""
+        name, index = self.s.step, self.s.pc + 1
+        for _ in range(MAX_LOOKAHEAD_STEPS):
+            step = self.strategy.steps[name]
+            if index == 0 and step.approval:
+                return False
+            for action in step.actions[index:]:
+                if isinstance(action, st.SendAction | st.OfferPlanAction | st.OfferSettlementAction):
+                    continue
+                if isinstance(action, st.WaitAction):
+                    return self.wait_target(action) <= self.now
+                if not isinstance(action, st.GotoAction):
+                    return False
+                name = action.step
+                break
+            else:
+                if step.next is None:
+                    return False
+                name = step.next
+            index = 0
+        return False
 
     def agent_task(self, action: st.AgentTaskAction) -> None:
         problem = self.unusable(Channel.VOICE)

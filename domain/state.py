@@ -96,6 +96,9 @@ class AccountState(BaseModel):
     waiting: Waiting | None = None
     hold: Literal["dispute", "paused", "error"] | None = None
     hold_reason: str | None = None  # why a supervisor must look: set with hold="error"
+    # When the current pause or dispute began: on release, the strategy's `catch_up` tells what the
+    # contacts that fell due since then do. None when not held (and in states saved before it).
+    held_since: datetime | None = None
     resolution: Resolution | None = None
     balance: int
     paid_total: int = 0

@@ -23,6 +23,13 @@ EDITION = 2
 # `end_of_month`: the last day of the local month in which the wait began.
 Anchor = Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date", "end_of_month"]
 Frequency = Literal["weekly", "biweekly", "monthly"]
+# What the contacts whose time fell while the account was held (paused, disputed) do on release:
+# `all` run at once, in order (as before the choice existed); `skip_missed` are skipped;
+# `latest` runs only the last of them.
+CatchUp = Literal["all", "skip_missed", "latest"]
+# A handler under `on:` may name this instead of a step: re-evaluate the account's segment in place
+# (the compiler refuses a step of this name, so it never meant a step in a strategy that uses it).
+REEVALUATE = "reevaluate"
 
 
 class SendAction(Frozen):
@@ -73,6 +80,8 @@ class OfferPlanAction(Frozen):
     max_installments: int
     min_down_payment_pct: str
     frequencies: tuple[Frequency, ...]
+    # As SendAction.fallback; none in strategies compiled before offers took fallbacks.
+    fallback: tuple[Channel, ...] = added(())
 
 
 class OfferSettlementAction(Frozen):
@@ -81,6 +90,7 @@ class OfferSettlementAction(Frozen):
     template: str
     max_discount_pct: str
     expires_after_s: int
+    fallback: tuple[Channel, ...] = added(())
 
 
 class EscalateLegalAction(Frozen):
@@ -110,6 +120,14 @@ class EndAction(Frozen):
     resolution: Resolution
 
 
+class ReevaluateAction(Frozen):
+    """Place the account again from its current facts: the first segment whose condition holds
+    (strategists order segments most severe first), entered at its start (its variant's start);
+    when none holds, the step goes on with its next action."""
+
+    kind: Literal["reevaluate"] = "reevaluate"
+
+
 Action = Annotated[
     SendAction
     | AgentTaskAction
@@ -120,7 +138,8 @@ Action = Annotated[
     | EscalateLegalAction
     | BranchAction
     | GotoAction
-    | EndAction,
+    | EndAction
+    | ReevaluateAction,
     Field(discriminator="kind"),
 ]
 
@@ -185,6 +204,15 @@ class Handlers(Frozen):
     message_failed: str | None = None
     message_opened: str | None = None
     message_clicked: str | None = None
+    # Opt-outs routed by what they cover: a channel's name, or `all` for a request to stop every
+    # contact; an opt-out the mapping does not name takes `opt_out` (written `any`), as before.
+    opt_out_by_channel: dict[Channel | Literal["all"], str] = added({})
+    # Where a paused account goes when a supervisor resumes it; None: on from where it was.
+    resumed: str | None = added(None)
+
+    def opt_out_route(self, channel: Channel | None) -> str | None:
+        """The step an opt-out of `channel` (None: of everything) leads to, if any."""
+        return self.opt_out_by_channel.get(channel or "all", self.opt_out)
 
 
 class Template(Frozen):
@@ -218,6 +246,7 @@ class CompiledStrategy(Frozen):
     edition: int = added(1, ge=1)
     timezone: str
     policy: ContactPolicy
+    catch_up: CatchUp = added("all")
     fee_cap: FeeCap | None = None
     # Interest that accrues on the principal (domain/interest.py); None, as in every strategy
     # compiled before interest existed: nothing accrues.

@@ -596,6 +596,7 @@ class _Checker:
         currency) is compared with a literal it never holds: `variant == "chalenger"` is always false."""
         if node.op == "in":
             pairs = [(node.left, item) for item in node.right.items] if isinstance(node.right, ListLit) else []
+            pairs.append((node.right, node.left))  # "whatsap" in opted_out: a list variable's known items
         else:
             pairs = [(node.left, node.right), (node.right, node.left)]
         for variable, other in pairs:
@@ -608,7 +609,8 @@ class _Checker:
             if why is None:
                 continue
             if node.op == "in":
-                return self.fail(node, f"`{self.src(node)}` looks for {value!r}, which {variable.name} never is; {why}")
+                never = "never holds" if variable is node.right else "never is"
+                return self.fail(node, f"`{self.src(node)}` looks for {value!r}, which {variable.name} {never}; {why}")
             verdict = "always true" if node.op == "!=" else "never true"
             return self.fail(node, f"`{self.src(node)}` is {verdict}: {variable.name} is never {value!r}; {why}")
         return None

@@ -158,7 +158,8 @@ class _Compiler:
             ),
             variants=tuple(st.Variant(name=v.name, weight=v.weight) for v in doc.variants),
             steps={name: self.compile_step(name, step) for name, step in doc.steps.items()},
-            handlers=st.Handlers(**doc.on.model_dump()),
+            handlers=self.handlers(),
+            catch_up=doc.catch_up,
             promises=(
                 st.PromiseRules(
                     grace_days=doc.promises.grace_days,
@@ -363,7 +364,7 @@ class _Compiler:
         branch with else) never run."""
         for name, step in self.doc.steps.items():
             for index, action in enumerate(step.do[:-1]):
-                if _leaves_the_step(action):
+                if self.leaves_the_step(action):
                     what = _action_name(action)
                     more = len(step.do) - index - 2
                     self.fail(
@@ -756,6 +757,14 @@ class _Compiler:
             example = value.upper() if is_country(value.upper()) else "CL"
             return f"countries are ISO 3166 alpha-2 codes in capitals, such as {example!r}"
 
+        def channel(value: str) -> str | None:
+            names = [str(c) for c in Channel]
+            if value in names:
+                return None
+            near = closest(value, names)
+            hint = f"did you mean {near!r}? " if near else ""
+            return f"{hint}it holds channels: {', '.join(names)}"
+
         def currency(value: str) -> str | None:
             return None if value == doc.currency else f"every account this strategy runs is in {doc.currency}"
 
@@ -764,6 +773,7 @@ class _Compiler:
             "variant": among([v.name for v in doc.variants], "variants"),
             "country": country,
             "currency": currency,
+            "opted_out": channel,
         }
 
     def at_offset(self, path: PathKey, expression: str, offset: int, message: str) -> StrategyError:
@@ -822,8 +832,15 @@ class _Compiler:
             self.step_ref(seg.start, ("segments", index, "start"))
             for variant, start in seg.variants.items():
                 self.step_ref(start, ("segments", index, "variants", variant))
-        for field, target in doc.on.model_dump().items():
-            self.step_ref(target, ("on", field))
+        for path, target in self.handler_targets():
+            self.step_ref(target, path)
+        if st.REEVALUATE in doc.steps:
+            self.fail(
+                ("steps", st.REEVALUATE),
+                f"a step may not be named {st.REEVALUATE!r}: under `on:` that name re-evaluates the account's "
+                "segment (`partial_payment: reevaluate`); rename the step",
+                at_key=True,
+            )
         if doc.promises:
             for field in ("step", "on_kept", "on_broken"):
                 self.step_ref(getattr(doc.promises, field), ("promises", field))
@@ -859,6 +876,8 @@ class _Compiler:
                         )
             case sc.OfferPlanDoc(offer_plan=spec):
                 self.template_ref(spec.template, (*path, "offer_plan", "template"))
+                if spec.channel in spec.fallback:
+                    self.fail((*path, "offer_plan", "fallback"), f"fallback repeats the main channel {spec.channel}")
                 if doc.plans is None:
                     self.fail(
                         (*path, "offer_plan"),
@@ -867,6 +886,10 @@ class _Compiler:
                     )
             case sc.OfferSettlementDoc(offer_settlement=spec):
                 self.template_ref(spec.template, (*path, "offer_settlement", "template"))
+                if spec.channel in spec.fallback:
+                    self.fail(
+                        (*path, "offer_settlement", "fallback"), f"fallback repeats the main channel {spec.channel}"
+                    )
             case sc.AgentTaskDoc(agent_task=spec):
                 if spec.queue not in doc.queues:
                     near = closest(spec.queue, doc.queues)
@@ -955,6 +978,8 @@ class _Compiler:
                     out.extend(i.goto if isinstance(i, sc.BranchCaseDoc) else i.otherwise for i in items)
                 case sc.GotoDoc(goto=target):
                     out.append(target)
+                case sc.ReevaluateDoc():
+                    out.extend(self.segment_starts())
                 case sc.EscalateLegalDoc(escalate_legal=spec) if spec is not None:
                     if spec.approval:
                         waited = True
@@ -962,7 +987,7 @@ class _Compiler:
                             out.append(spec.on_rejected)
             if isinstance(action, WAITING_KINDS):
                 waited = True
-            if _leaves_the_step(action):
+            if self.leaves_the_step(action):
                 break  # what follows never runs (check_dead_actions)
         if step.next and not (instant_only and waited):
             out.append(step.next)
@@ -971,10 +996,44 @@ class _Compiler:
         found = [self.target(t) for t in out]
         return [t for t in found if t is not None]
 
+    def segment_starts(self) -> list[str]:
+        """Every step a segment starts at (its own and its variants'): where `reevaluate` may lead."""
+        return [s.start for s in self.doc.segments] + [t for s in self.doc.segments for t in s.variants.values()]
+
+    def leaves_the_step(self, action: sc.ActionDoc) -> bool:
+        """`_leaves_the_step`, and `reevaluate` when the last segment takes every account (some
+        segment then always matches; otherwise the step goes on when none does)."""
+        if isinstance(action, sc.ReevaluateDoc):
+            last = self.doc.segments[-1].when
+            return last is None or last.strip() == "true"
+        return _leaves_the_step(action)
+
+    def handler_targets(self) -> Iterator[tuple[PathKey, str]]:
+        """Each step a handler under `on:` leads to, with where it is written (`reevaluate`
+        leads to a segment's start, a root already)."""
+        for field, target in self.doc.on:
+            if isinstance(target, sc.OptOutRoutesDoc):
+                for key, step in target:
+                    if step is not None and step != st.REEVALUATE:
+                        yield ("on", field, key), step
+            elif target is not None and target != st.REEVALUATE:
+                yield ("on", field), target
+
+    def handlers(self) -> st.Handlers:
+        """`on:` compiled: a scalar opt_out keeps its meaning (any opt-out); a mapping's `any`
+        becomes that scalar and its other keys route their own opt-outs."""
+        on = self.doc.on
+        fields = dict(on)
+        if isinstance(on.opt_out, sc.OptOutRoutesDoc):
+            routes = on.opt_out.model_dump(exclude_none=True)
+            fields["opt_out"] = routes.pop("any", None)
+            fields["opt_out_by_channel"] = routes
+        return st.Handlers(**fields)
+
     def check_termination(self) -> None:
         for name, step in self.doc.steps.items():
             # Any action that leaves the step ends it (what follows it is dead: check_dead_actions).
-            ends = any(_leaves_the_step(action) for action in step.do)
+            ends = any(self.leaves_the_step(action) for action in step.do)
             if ends and step.next is not None:
                 self.fail(
                     ("steps", name, "next"),
@@ -982,17 +1041,24 @@ class _Compiler:
                     at_key=True,
                 )
             if not ends and step.next is None:
+                reevaluates = any(isinstance(action, sc.ReevaluateDoc) for action in step.do)
                 self.fail(
                     ("steps", name),
                     f"step {name!r} has no way out: its last action must be goto, end, an agent_task or a "
-                    "branch with else, or the step needs `next: <step>`",
+                    "branch with else, or the step needs `next: <step>`"
+                    + (
+                        " (reevaluate goes on with the next action when no segment matches; only a last "
+                        "segment that takes every account makes it always leave)"
+                        if reevaluates
+                        else ""
+                    ),
                     at_key=True,
                 )
 
     def roots(self) -> list[str]:
         doc = self.doc
         found = [s.start for s in doc.segments] + [t for s in doc.segments for t in s.variants.values()]
-        found += [t for t in doc.on.model_dump().values() if t]
+        found += [t for _, t in self.handler_targets()]
         if doc.promises:
             found += [t for t in (doc.promises.step, doc.promises.on_kept, doc.promises.on_broken) if t]
         if doc.plans:
@@ -1167,6 +1233,7 @@ class _Compiler:
                     max_installments=o.max_installments or plans.max_installments,
                     min_down_payment_pct=o.min_down_payment or plans.min_down_payment,
                     frequencies=tuple(o.frequencies or plans.frequencies),
+                    fallback=tuple(o.fallback),
                 )
             case sc.OfferSettlementDoc(offer_settlement=o):
                 return st.OfferSettlementAction(
@@ -1174,6 +1241,7 @@ class _Compiler:
                     template=o.template,
                     max_discount_pct=o.max_discount,
                     expires_after_s=o.expires_in,
+                    fallback=tuple(o.fallback),
                 )
             case sc.EscalateLegalDoc(escalate_legal=e):
                 return st.EscalateLegalAction(approval=bool(e and e.approval), on_rejected=e.on_rejected if e else None)
@@ -1189,6 +1257,8 @@ class _Compiler:
                 return st.GotoAction(step=target)
             case sc.EndDoc(end=resolution):
                 return st.EndAction(resolution=resolution)
+            case sc.ReevaluateDoc():
+                return st.ReevaluateAction()
         raise AssertionError(f"unhandled action {action!r}")
 
 
@@ -1309,6 +1379,8 @@ def _leaves_the_step(action: sc.ActionDoc) -> bool:
 def _action_name(action: sc.ActionDoc) -> str:
     if isinstance(action, sc.BranchDoc):
         return "branch with else"
+    if isinstance(action, sc.ReevaluateDoc):
+        return "reevaluate"
     return "goto" if isinstance(action, sc.GotoDoc) else "end" if isinstance(action, sc.EndDoc) else "agent_task"
 
 

@@ -473,6 +473,7 @@ class OfferPlanSpec(Doc):
     max_installments: int | None = Field(default=None, ge=1, le=120)
     min_down_payment: Percent | None = None
     frequencies: list[Literal["weekly", "biweekly", "monthly"]] | None = None
+    fallback: list[Channel] = []
 
 
 class OfferSettlementSpec(Doc):
@@ -480,6 +481,7 @@ class OfferSettlementSpec(Doc):
     template: str
     max_discount: Percent
     expires_in: Duration
+    fallback: list[Channel] = []
 
 
 class EscalateLegalSpec(Doc):
@@ -554,6 +556,18 @@ class GotoDoc(Doc):
     goto: str
 
 
+class ReevaluateDoc(Doc):
+    reevaluate: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _no_options(self) -> ReevaluateDoc:
+        if self.reevaluate:
+            raise PydanticCustomError(
+                "options", "reevaluate takes no options: it places the account by the segments", {}
+            )
+        return self
+
+
 class EndDoc(Doc):
     end: Resolution
 
@@ -569,11 +583,16 @@ ACTION_KINDS = (
     "branch",
     "goto",
     "end",
+    "reevaluate",
 )
 
 
+# Actions that may be written bare, without options (`- check_payment`).
+BARE_ACTIONS = ("check_payment", "escalate_legal", "reevaluate")
+
+
 def _action_kind(value: Any) -> str | None:
-    if isinstance(value, str) and value in ("check_payment", "escalate_legal"):
+    if isinstance(value, str) and value in BARE_ACTIONS:
         return value
     if isinstance(value, dict) and len(value) == 1:
         key = next(iter(value))
@@ -582,8 +601,8 @@ def _action_kind(value: Any) -> str | None:
 
 
 def _bare_action(value: Any) -> Any:
-    """`- check_payment` and `- escalate_legal` may be written without options."""
-    if isinstance(value, str) and value in ("check_payment", "escalate_legal"):
+    """`- check_payment`, `- escalate_legal` and `- reevaluate` may be written without options."""
+    if isinstance(value, str) and value in BARE_ACTIONS:
         return {value: None}
     if _action_kind(value) is None:
         expected = ", ".join(ACTION_KINDS)
@@ -608,7 +627,7 @@ def _bare_action(value: Any) -> Any:
             hint = f"did you mean {near!r}? " if near else ""
             message = (
                 f"unknown action {value!r}; {hint}expected one of: {expected} "
-                "(only check_payment and escalate_legal may be written without options)"
+                "(only check_payment, escalate_legal and reevaluate may be written without options)"
             )
         else:
             message = f"expected an action such as `- send: {{channel: email, template: reminder}}`, got {value!r}"
@@ -626,7 +645,8 @@ ActionDoc = Annotated[
     | Annotated[EscalateLegalDoc, Tag("escalate_legal")]
     | Annotated[BranchDoc, Tag("branch")]
     | Annotated[GotoDoc, Tag("goto")]
-    | Annotated[EndDoc, Tag("end")],
+    | Annotated[EndDoc, Tag("end")]
+    | Annotated[ReevaluateDoc, Tag("reevaluate")],
     Discriminator(_action_kind),
     BeforeValidator(_bare_action),
 ]
@@ -701,15 +721,41 @@ class PlansDoc(Doc):
     on_broken: str
 
 
+class OptOutRoutesDoc(Doc):
+    """Opt-outs routed by what they cover: a channel, `all` (a request to stop every contact) or
+    `any` (an opt-out no other key names)."""
+
+    email: str | None = None
+    sms: str | None = None
+    whatsapp: str | None = None
+    voice: str | None = None
+    letter: str | None = None
+    all: str | None = None
+    any: str | None = None
+
+
+OptOutHandler = Annotated[
+    Annotated[str, Tag("step")] | Annotated[OptOutRoutesDoc, Tag("routes")],
+    Discriminator(lambda value: "routes" if isinstance(value, dict | OptOutRoutesDoc) else "step"),
+]
+
+
 class HandlersDoc(Doc):
     payment_in_full: str | None = None
     partial_payment: str | None = None
-    opt_out: str | None = None
+    opt_out: OptOutHandler | None = Field(
+        default=None,
+        description=(
+            "a step for every opt-out, or one per channel: {whatsapp: step, all: step, any: step} "
+            "(`all`: a request to stop every contact; `any`: an opt-out no other key names)"
+        ),
+    )
     dispute: str | None = None
     dispute_resolved: str | None = None
     message_failed: str | None = None
     message_opened: str | None = None
     message_clicked: str | None = None
+    resumed: str | None = Field(default=None, description="where a paused account goes when it is resumed")
 
 
 class TemplateDoc(Doc):
@@ -737,6 +783,13 @@ class StrategyDoc(Doc):
         description="interest that accrues on the principal (not on fees), simple, in the debtor's calendar",
     )
     on: HandlersDoc = HandlersDoc()
+    catch_up: Literal["all", "skip_missed", "latest"] = Field(
+        default="all",
+        description=(
+            "the contacts whose time fell while the account was paused or disputed: all run on release "
+            "(default), skip_missed skips them, latest runs only the last"
+        ),
+    )
     queues: list[Name] = Field(default=[], description="agent queues this strategy hands tasks to")
     steps: dict[Name, StepDoc] = Field(min_length=1)
     templates: dict[str, dict[str, TemplateDoc]] = {}

@@ -488,3 +488,18 @@ def test_us_b2b_agency_refused_writes_off_with_a_letter_of_withdrawn_terms(b2b: 
     r = run(b2b, US_INVOICE, US_START, approvals="reject")
     assert sends(r, CHI)[-1][1] == "email write_off"
     assert r.state.resolution == Resolution.WRITTEN_OFF
+
+
+def test_mx_without_a_usable_email_the_offer_goes_by_whatsapp(mx: CompiledStrategy) -> None:
+    r = run(mx, mx_account(mx, "champion"), MX_START, days=15, events=[{"day": 1, "opt_out": "email"}])
+    assert [d for _, d in sends(r, CDMX)][-2:] == ["whatsapp aviso_oferta", "whatsapp oferta_liquidacion"]
+    assert r.state.offer is not None
+    assert r.state.offer.kind == "settlement"
+
+
+def test_killbill_a_partial_payment_re_evaluates_and_a_state_that_holds_is_not_entered_again(
+    killbill: CompiledStrategy,
+) -> None:
+    assert killbill.handlers.partial_payment == "reevaluate"
+    r = run(killbill, KB_ACCOUNT, KB_START, days=90, events=[{"day": 15, "payment": 400}])
+    assert steps_taken(r) == ["warning", "blocked", "cancellation"]  # blocked once, not again on day 15
