@@ -5,16 +5,20 @@ used), and a blocked contact names the strategy's own rule as such and a holiday
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
 
+from domain.frozen import omit_added_defaults
+from domain.policy import blocking_rule
 from domain.strategy import CompiledStrategy
 from simulator.engine import Entry, Run, simulate
 from simulator.report import timeline_rows
 from simulator.scenario import CallDoc, ScenarioDoc, ScriptedResponder, default_account, to_events
-from strategies.compiler import compile_text
+from strategies.compiler import compile_text, content_hash
 
 SCL = ZoneInfo("America/Santiago")
 START = datetime(2026, 11, 2, 10, tzinfo=SCL)  # a Monday
@@ -255,3 +259,23 @@ steps:
         start = datetime.combine(independence, datetime.min.time().replace(hour=10), tzinfo=SCL)
         (blocked,) = rows(run(s, start=start), "blocked")
         assert f"2026-09-18 is a public holiday in CL ({name})" in blocked.detail
+
+    def test_a_strategy_compiled_before_names_and_origins_keeps_its_hash_and_its_wording(self) -> None:
+        """Stored versions and running workflows' inputs carry no holiday names nor own rules:
+        they keep the hash they were published with and read as they always did."""
+        independence = date(2026, 9, 18)
+        policy = "{preset: CL, spread: 0min, caps: [{id: one-email-a-week, channels: [email], max: 1, per: 7d}]}"
+        new = compiled(SEND.replace("sms", "email").replace(", fallback: [email]", ""), policy)
+        assert new.policy.own_rules == ("one-email-a-week",)
+        # The body as published before names and origins existed (fields added earlier still left
+        # out at their defaults, as the hash leaves them out).
+        body = omit_added_defaults(new, new.model_dump(mode="json", exclude={"hash"}))
+        del body["policy"]["own_rules"]
+        del body["policy"]["calendar"]["names"]
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        old = CompiledStrategy.model_validate({**body, "hash": digest})
+        assert content_hash(old) == old.hash
+        start = datetime.combine(independence, datetime.min.time().replace(hour=10), tzinfo=SCL)
+        (blocked,) = rows(run(old, start=start), "blocked")
+        assert blocked.detail.startswith("email blocked by holiday: 2026-09-18 is a public holiday in CL: ")
+        assert blocking_rule(old.policy, "one-email-a-week") == "one-email-a-week"
