@@ -44,6 +44,7 @@ class Entry:
     amounts: tuple[int, ...] = ()
     wording: str | None = None
     preview: str | None = None  # a message's subject and first line, rendered for the simulated account
+    fallback_for: str | None = None  # a message sent on a fallback: the channel it could not use
 
     def shown(self, money: Callable[[int], str]) -> str:
         """`detail` with each amount formatted by `money`."""
@@ -198,10 +199,9 @@ def _absorb(
         match action:
             case act.SendMessage():
                 run.contacts.append((now, action.channel))
-                detail = f"{action.channel} {action.template}"
+                entry = Entry(now, "send", action.step, stage, f"{action.channel} {action.template}", action.channel)
                 if action.step in skipped:
-                    detail += f" (fallback for {skipped.pop(action.step)})"
-                entry = Entry(now, "send", action.step, stage, detail, action.channel)
+                    entry = replace(entry, fallback_for=skipped.pop(action.step))
                 if record:
                     entry = replace(entry, preview=_preview(strategy, state, action, now))
                 for delay, reaction in responder.on_send(state, action, now):

@@ -101,6 +101,9 @@ class SimulationTimelineEntry(BaseModel):
     preview: str | None = Field(
         default=None, description="A message's subject and first line, rendered for the simulated account."
     )
+    fallback_for: str | None = Field(
+        default=None, description="A message sent on a fallback channel: the channel it could not use."
+    )
     channel: str | None = None
     moved_to: datetime | None = Field(default=None, description="A blocked contact's new time, in UTC.")
     moved_to_local: datetime | None = None

@@ -202,7 +202,9 @@ class TestPreview:
         assert blocked.channel == "sms"
         (send,) = rows(r, "send")
         assert send.channel == "email"
-        assert send.detail == "email aviso (fallback for sms)"
+        assert (send.detail, send.fallback_for) == ("email aviso", "sms")
+        (_, _, _, _, detail) = next(row for row in timeline_rows(r, "America/Santiago") if row[3] == "send")
+        assert detail.startswith('email aviso (fallback for sms): "Su deuda de $1.280.000 — ')
         assert send.preview == "Su deuda de $1.280.000 — Hola Ana, su saldo es $1.280.000."
 
     def test_an_offer_shows_its_terms(self) -> None:
