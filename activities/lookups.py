@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from db.models import (
     Account,
+    AccountEvent,
     AgentTask,
     Approval,
     Communication,
@@ -18,7 +19,9 @@ from db.models import (
     Promise,
 )
 
-Keyed = type[AgentTask | Approval | Communication | Fee | InterestCharge | LegalReferral | OutcomeRecord | Promise]
+Keyed = type[
+    AccountEvent | AgentTask | Approval | Communication | Fee | InterestCharge | LegalReferral | OutcomeRecord | Promise
+]
 
 
 def account_by_workflow(session: Session, workflow_id: str) -> Account:

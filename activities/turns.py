@@ -1,6 +1,7 @@
 """The turn record: after each interpreter turn, one transaction writes what the turn decided
 that is not a channel send (blocked contacts, fees, approval requests and decisions, agent
-outcomes, promises, plans, task status) and projects the state into the supervisors' read model.
+outcomes, promises, plans, task status, tasks and offers that expired) and projects the state
+into the supervisors' read model.
 
 Keys make every write idempotent: a retried activity finds its rows and writes nothing twice;
 the read model only moves forward (`version` is the turn number). What a turn writes is every
@@ -27,6 +28,7 @@ from temporalio import activity
 from activities.lookups import account_by_workflow, id_by_key
 from db.models import (
     Account,
+    AccountEvent,
     AgentTask,
     Approval,
     Communication,
@@ -147,6 +149,19 @@ class TurnActivities:
                                 subject=action.subject,
                                 step=action.step,
                                 requested_at=record.at,
+                            )
+                        )
+                case act.TaskExpired() | act.OfferExpired():
+                    key = f"{wf}:event:{record.turn}:{index}"
+                    if id_by_key(session, AccountEvent, key) is None:
+                        session.add(
+                            AccountEvent(
+                                key=key,
+                                account_id=account.id,
+                                kind=action.kind,
+                                step=action.step,
+                                at=record.at,
+                                details=action.model_dump(mode="json", exclude={"kind", "step"}),
                             )
                         )
                 case _:

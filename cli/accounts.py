@@ -64,8 +64,14 @@ def list_accounts(
 
 
 def timeline_table(entries: list[dict[str, Any]]) -> Any:
-    rows = ([render.when(e["at"]), e["kind"], e["who"], e["summary"]] for e in entries)
-    return render.table("timeline", ["at", "what", "who", "summary"], rows)
+    rows = ([render.when(e["at"]), e["details"].get("stage") or "", e["kind"], e["who"], _summary(e)] for e in entries)
+    return render.table("timeline", ["at", "stage", "what", "who", "summary"], rows)
+
+
+def _summary(entry: dict[str, Any]) -> str:
+    """The entry's summary, with what a message said (its subject and first line)."""
+    preview = entry["details"].get("preview")
+    return f'{entry["summary"]}: "{preview}"' if preview else str(entry["summary"])
 
 
 @app.command()

@@ -1,5 +1,9 @@
 """What the interpreter asks the outside world to do. Each side effect carries `seq`, the
-account's action sequence number, from which the idempotency key is built."""
+account's action sequence number, from which the idempotency key is built.
+
+Some actions only report what the interpreter decided (a promise kept or broken, a task that
+expired unworked, an offer that expired): they ask for nothing, carry no `seq`, and the workflow
+shell runs nothing for them; they reach the timelines through the turn record and the simulator."""
 
 from __future__ import annotations
 
@@ -85,6 +89,33 @@ class ContactBlocked(Frozen):
     moved_to: datetime | None = None
 
 
+class PromiseSettled(Frozen):
+    """A promise ended: kept (paid as promised) or broken (its deadline passed unpaid)."""
+
+    kind: Literal["promise_settled"] = "promise_settled"
+    step: str  # the step the account was at when it ended
+    kept: bool
+    amount: int
+    due: date
+
+
+class TaskExpired(Frozen):
+    """An agent task reached its due time with no outcome recorded."""
+
+    kind: Literal["task_expired"] = "task_expired"
+    step: str
+    task_seq: int
+    attempt: int
+
+
+class OfferExpired(Frozen):
+    """A plan or settlement offer's time ran out before it was taken."""
+
+    kind: Literal["offer_expired"] = "offer_expired"
+    step: str
+    offer: Literal["plan", "settlement"]
+
+
 class AccountClosed(Frozen):
     kind: Literal["closed"] = "closed"
     resolution: Resolution
@@ -99,6 +130,9 @@ Action = Annotated[
     | RequestApproval
     | ReferToLegal
     | ContactBlocked
+    | PromiseSettled
+    | TaskExpired
+    | OfferExpired
     | AccountClosed,
     Field(discriminator="kind"),
 ]

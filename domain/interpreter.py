@@ -527,6 +527,7 @@ class _Run:
         offer = self.s.offer
         if offer is not None and offer.expires_at is not None and offer.expires_at <= self.now:
             self.s.offer = None
+            self.out.append(act.OfferExpired(step=self.s.step, offer=offer.kind))
 
     def on_outcome(self, event: ev.AgentOutcome) -> None:
         w = self.s.waiting
@@ -700,6 +701,9 @@ class _Run:
     def settle_promise(self) -> None:
         rules = self.promise_rules()
         kept = self.promise_kept()
+        promise = self.s.promise
+        assert promise is not None
+        self.out.append(act.PromiseSettled(step=self.s.step, kept=kept, amount=promise.amount, due=promise.due))
         self.s.promise = None
         if kept:
             self.counters(promises_kept=1)
@@ -1004,6 +1008,9 @@ class _Run:
     def agent_task_expired(self) -> None:
         action = self.current_action()
         assert isinstance(action, st.AgentTaskAction)
+        w = self.s.waiting
+        if w is not None and w.task_seq is not None:
+            self.out.append(act.TaskExpired(step=self.s.step, task_seq=w.task_seq, attempt=w.attempt))
         self.s.waiting = None
         if self.s.task_attempt >= action.attempts:
             self.s.last_action_at = self.now

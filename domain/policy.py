@@ -128,11 +128,16 @@ class HolidayCalendar(Frozen):
     first_year: int
     last_year: int
     dates: tuple[date, ...]
+    # Each date's name, in the order of `dates`, so a blocked contact names its holiday. Empty in
+    # calendars frozen before names were kept: those say only "public holiday".
+    names: tuple[str, ...] = added(())
 
     @model_validator(mode="after")
     def _sorted_and_inside(self) -> HolidayCalendar:
         if self.first_year > self.last_year:
             raise ValueError(f"calendar years {self.first_year}..{self.last_year} are empty")
+        if self.names and len(self.names) != len(self.dates):
+            raise ValueError(f"{len(self.names)} holiday names for {len(self.dates)} dates")
         if list(self.dates) != sorted(set(self.dates)):
             raise ValueError("holiday dates must be sorted and unique")
         outside = [d for d in self.dates if not self.first_year <= d.year <= self.last_year]
@@ -147,6 +152,12 @@ class HolidayCalendar(Frozen):
         index = bisect_left(self.dates, day)
         return index < len(self.dates) and self.dates[index] == day
 
+    def name_of(self, day: date) -> str | None:
+        """The holiday's name when the calendar keeps names and `day` is one of its holidays."""
+        index = bisect_left(self.dates, day)
+        found = index < len(self.dates) and self.dates[index] == day
+        return self.names[index] if found and self.names else None
+
     def describe(self) -> str:
         return f"{self.country} holidays {self.first_year}-01-01 to {self.last_year}-12-31"
 
@@ -160,10 +171,17 @@ def freeze_holidays(code: str, first_year: int, last_year: int) -> HolidayCalend
     """Read one country's public holidays for whole years from the installed `holidays` package.
     Only the compiler (and the workflow's one-off activity for strategies compiled before
     calendars were frozen) calls this; evaluation never does."""
-    days: set[date] = set()
+    days: dict[date, str] = {}
     for year in range(first_year, last_year + 1):
         days.update(_holiday_calendar(code, year))
-    return HolidayCalendar(country=code, first_year=first_year, last_year=last_year, dates=tuple(sorted(days)))
+    dates = tuple(sorted(days))
+    return HolidayCalendar(
+        country=code,
+        first_year=first_year,
+        last_year=last_year,
+        dates=dates,
+        names=tuple(days[d] for d in dates),
+    )
 
 
 class ContactPolicy(Frozen):
@@ -187,6 +205,10 @@ class ContactPolicy(Frozen):
     # from policies compiled before it existed, so their accounts keep their exact decisions) and
     # 0 mean none: every moved contact lands on the first allowed instant.
     spread_s: int | None = added(None, ge=0, le=MAX_SPREAD_S)
+    # The rules the strategy wrote itself, tightening its preset (their ids; the window rule's id
+    # when it wrote its own contact hours), so a blocked contact names them as the strategy's own
+    # rather than as the preset's. Empty in policies compiled before it existed: named by id.
+    own_rules: tuple[str, ...] = added(())
 
     @model_validator(mode="after")
     def _calendar_of_the_country(self) -> ContactPolicy:
@@ -372,7 +394,9 @@ def _holiday_name(policy: ContactPolicy, code: str, day: date) -> str | None:
     """The holiday's name (or just "public holiday" from a frozen calendar, which keeps dates
     only), None on a working day and on days a frozen calendar does not cover."""
     if policy.calendar is not None:
-        return "public holiday" if policy.calendar.is_holiday(day) else None
+        if not policy.calendar.is_holiday(day):
+            return None
+        return policy.calendar.name_of(day) or "public holiday"
     return _holiday_calendar(code, day.year).get(day)  # legacy: no frozen calendar
 
 
@@ -429,6 +453,19 @@ def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> d
     return min(valid) if valid else None
 
 
+def blocking_rule(policy: ContactPolicy, rule: str) -> str:
+    """Who a blocking rule belongs to, for people: the strategy's own tightening named as such
+    ("your strategy's rule `no-sunday-sms`"), the preset's rules and the interpreter's own
+    reasons (opt-out, no contact point) by their id."""
+    if rule not in policy.own_rules:
+        return rule
+    if rule == policy.window_rule:
+        return f"your strategy's contact hours (inside {rule})"
+    if rule == policy.holiday_rule:
+        return f"your strategy's holiday calendar ({policy.holidays})"
+    return f"your strategy's rule `{rule}`"
+
+
 def _blocked(rule: str, reason: str, until: datetime | None) -> Decision:
     return Decision(
         allowed=False,
@@ -467,7 +504,8 @@ def _check_holiday(policy: ContactPolicy, channel: Channel, at: datetime, zone: 
     else:
         # A year without a working day is a broken calendar, not a compliance rule.
         raise ValueError(f"policy {policy.name!r}: holiday calendar {code!r} has no working day")
-    what = f"public holiday in {code}" if calendar is not None else f"public holiday in {code} ({name})"
+    named = calendar is None or bool(calendar.names)  # a calendar frozen with dates only has no names
+    what = f"public holiday in {code} ({name})" if named else f"public holiday in {code}"
     return _blocked(
         policy.holiday_rule,
         f"{today.isoformat()} is a {what}: no {channel.value} contact on that local day",

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain import actions as act
+from domain import conditions, interpreter
 from domain import events as ev
-from domain import interpreter
 from domain.account import AccountSnapshot
 from domain.errors import DomainError, EventRejected
+from domain.policy import blocking_rule
 from domain.state import AccountState
 from domain.strategy import CompiledStrategy
+from strategies.preview import render_preview, simulated_context
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,11 @@ class Entry:
     """One line of a timeline."""
 
     at: datetime
-    kind: str  # send | call | task | blocked | fee | interest | approval | legal | closed | event | rejected | error
+    # send | call | task | blocked | fee | interest | approval | legal | closed | event | rejected | error
+    # | promise | expired (a task nobody worked, an offer nobody took)
+    kind: str
     step: str
-    stage: str
+    stage: str  # the stage of the step that acted (a send before a goto to legal is not "legal")
     detail: str
     channel: str | None = None
     moved_to: datetime | None = None  # for blocked contacts the policy moved to a later time
@@ -39,6 +43,8 @@ class Entry:
     # so that a report shows them as money for its reader while `detail` keeps plain numbers.
     amounts: tuple[int, ...] = ()
     wording: str | None = None
+    preview: str | None = None  # a message's subject and first line, rendered for the simulated account
+    fallback_for: str | None = None  # a message sent on a fallback: the channel it could not use
 
     def shown(self, money: Callable[[int], str]) -> str:
         """`detail` with each amount formatted by `money`."""
@@ -130,7 +136,7 @@ def simulate(
         return run
     run = Run(result.state, digits=strategy.digits, locale=strategy.locale)
     clock = start
-    _absorb(run, result, start, responder, push, record)
+    _absorb(run, result, start, responder, push, record, strategy)
     turns = 0
     while run.state.resolution is None:
         turns += 1
@@ -164,7 +170,7 @@ def simulate(
             run.timeline.append(Entry(now, "error", run.state.step, "hold", run.error))
             run.state = interpreter.hold_for_error(run.state, run.error).state
             break
-        _absorb(run, result, now, responder, push, record)
+        _absorb(run, result, now, responder, push, record, strategy)
     return run
 
 
@@ -174,7 +180,13 @@ def _failure(what: str, exc: Exception) -> str:
 
 
 def _absorb(
-    run: Run, result: interpreter.Result, now: datetime, responder: Responder, push: object, record: bool
+    run: Run,
+    result: interpreter.Result,
+    now: datetime,
+    responder: Responder,
+    push: object,
+    record: bool,
+    strategy: CompiledStrategy,
 ) -> None:
     """Log what the interpreter asked for and schedule the outside world's answers."""
     assert callable(push)
@@ -182,19 +194,25 @@ def _absorb(
     if state.paid_total != run.state.paid_total:
         run.payments.append((now, state.paid_total))
     run.state = state
+    skipped: dict[str, str] = {}  # step -> the channel it could not use for good, this call
     for action in result.actions:
         entry: Entry | None = None
+        # The stage of the step that acted: the state's is the one at the end of the call.
+        acted = strategy.steps.get(getattr(action, "step", ""))
+        stage = str(acted.stage) if acted is not None else str(state.stage)
         match action:
             case act.SendMessage():
                 run.contacts.append((now, action.channel))
-                entry = Entry(
-                    now, "send", action.step, state.stage, f"{action.channel} {action.template}", action.channel
-                )
+                entry = Entry(now, "send", action.step, stage, f"{action.channel} {action.template}", action.channel)
+                if action.step in skipped:
+                    entry = replace(entry, fallback_for=skipped.pop(action.step))
+                if record:
+                    entry = replace(entry, preview=_preview(strategy, state, action, now))
                 for delay, reaction in responder.on_send(state, action, now):
                     push(now + delay, reaction)
             case act.CreateAgentTask():
                 entry = Entry(
-                    now, "task", action.step, state.stage, f"agent task in {action.queue} (attempt {action.attempt})"
+                    now, "task", action.step, stage, f"agent task in {action.queue} (attempt {action.attempt})"
                 )
                 # A task the same call then closed (a payment arrived) is never worked.
                 # Only the task still open at the end of the call is worked (a payment in the same
@@ -210,32 +228,60 @@ def _absorb(
             case act.CheckPayment():
                 push(now, ev.PaymentsChecked())
             case act.ContactBlocked():
-                detail = f"{action.channel} blocked by {action.rule}: {action.reason}"
-                entry = Entry(now, "blocked", action.step, state.stage, detail, action.channel, action.moved_to)
+                if action.moved_to is None:
+                    skipped[action.step] = str(action.channel)
+                by = blocking_rule(strategy.policy, action.rule)
+                detail = f"{action.channel} blocked by {by}: {action.reason}"
+                entry = Entry(now, "blocked", action.step, stage, detail, action.channel, action.moved_to)
             case act.ApplyFee():
                 if action.rule:
                     wording = "fee {} (capped by " + _verbatim(action.rule) + " from {})"
-                    entry = _priced(now, "fee", action.step, state.stage, wording, action.amount, action.requested)
+                    entry = _priced(now, "fee", action.step, stage, wording, action.amount, action.requested)
                 else:
-                    entry = _priced(now, "fee", action.step, state.stage, "fee {}", action.amount)
+                    entry = _priced(now, "fee", action.step, stage, "fee {}", action.amount)
             case act.ChargeInterest():
                 wording = "interest charged {} ({} so far)"
-                entry = _priced(now, "interest", action.step, state.stage, wording, action.amount, action.total)
+                entry = _priced(now, "interest", action.step, stage, wording, action.amount, action.total)
+            case act.PromiseSettled():
+                wording = "promise of {} by " + action.due.isoformat() + (" kept" if action.kept else " broken")
+                entry = _priced(now, "promise", action.step, stage, wording, action.amount)
+            case act.TaskExpired():
+                detail = f"agent task expired unworked (attempt {action.attempt})"
+                entry = Entry(now, "expired", action.step, stage, detail)
+            case act.OfferExpired():
+                entry = Entry(now, "expired", action.step, stage, f"{action.offer} offer expired")
             case act.RequestApproval():
                 entry = Entry(
-                    now, "approval", action.step, state.stage, f"waits for a supervisor's approval ({action.subject})"
+                    now, "approval", action.step, stage, f"waits for a supervisor's approval ({action.subject})"
                 )
                 delay, approved = responder.on_approval(state, action, now)
                 push(now + delay, ev.ApprovalDecision(approved=approved, by="simulator"))
             case act.ReferToLegal():
                 run.legal_at = now
                 wording = "referred to legal with balance {}"
-                entry = _priced(now, "legal", action.step, state.stage, wording, action.balance)
+                entry = _priced(now, "legal", action.step, "legal", wording, action.balance)
             case act.AccountClosed():
                 run.closed_at = now
                 entry = Entry(now, "closed", state.step, state.stage, f"closed: {action.resolution}")
         if record and entry is not None:
             run.timeline.append(entry)
+
+
+def _preview(strategy: CompiledStrategy, state: AccountState, send: act.SendMessage, now: datetime) -> str:
+    """The message as the debtor would read it, from the state the workflow's send reads."""
+    account = state.account
+    promise = {"amount": state.promise.amount, "due": state.promise.due} if state.promise is not None else None
+    context = simulated_context(
+        account,
+        balance=state.balance,
+        currency=strategy.currency,
+        days_past_due=conditions.days_past_due(account.due_date, now, account.timezone),
+        offer=send.offer,
+        promise=promise,
+        fees_total=state.fees_total,
+        now=now,
+    )
+    return render_preview(strategy, send.template, send.locale, str(send.channel), context)
 
 
 def _describe_event(event: ev.Event, currency: str) -> tuple[str, tuple[int, ...]]:

@@ -14,7 +14,15 @@ from rich.table import Table
 from simulator.engine import Run
 from strategies.amounts import Currency
 
-STYLE = {"send": "green", "call": "cyan", "blocked": "yellow", "closed": "bold", "rejected": "red", "legal": "magenta"}
+STYLE = {
+    "send": "green",
+    "call": "cyan",
+    "blocked": "yellow",
+    "closed": "bold",
+    "rejected": "red",
+    "legal": "magenta",
+    "expired": "yellow",
+}
 
 
 def money_of(run: Run) -> Callable[[int], str]:
@@ -35,6 +43,10 @@ def timeline_rows(run: Run, tz: str) -> list[tuple[str, str, str, str, str]]:
         detail = e.shown(money)
         if e.kind == "blocked":
             detail += f"; moved to {when(e.moved_to)}" if e.moved_to else "; not sent"
+        if e.fallback_for:
+            detail += f" (fallback for {e.fallback_for})"
+        if e.preview:
+            detail += f': "{e.preview}"'
         rows.append((when(e.at), str(e.stage), e.step, e.kind, detail))
     return rows
 

@@ -600,12 +600,20 @@ class _Compiler:
                 self.fail(("policy",), _loosening_message(base, text), at_key=True)
         spread = self.spread()
         if pdoc.override is None:
-            return self.freeze_calendar(tightened.model_copy(update={"spread_s": spread}))
+            own = _own_rules(base, tightened)
+            return self.freeze_calendar(tightened.model_copy(update={"spread_s": spread, "own_rules": own}))
         final = self.apply_rules(tightened, pdoc.override, ("policy", "override"))
         notes = tuple(f"{text} (override: {pdoc.override.reason})" for text in loosenings(base, final))
         self.warnings.extend(f"policy override: {n}" for n in notes)
         return self.freeze_calendar(
-            final.model_copy(update={"overrides": notes, "name": f"{base.name}+override", "spread_s": spread})
+            final.model_copy(
+                update={
+                    "overrides": notes,
+                    "name": f"{base.name}+override",
+                    "spread_s": spread,
+                    "own_rules": _own_rules(base, final),
+                }
+            )
         )
 
     def spread(self) -> int:
@@ -1382,6 +1390,19 @@ def _action_name(action: sc.ActionDoc) -> str:
     if isinstance(action, sc.ReevaluateDoc):
         return "reevaluate"
     return "goto" if isinstance(action, sc.GotoDoc) else "end" if isinstance(action, sc.EndDoc) else "agent_task"
+
+
+def _own_rules(base: ContactPolicy, final: ContactPolicy) -> tuple[str, ...]:
+    """The ids of the rules `final` holds that its preset `base` does not hold as they are: what
+    the strategy wrote itself, which a blocked contact names as the strategy's own."""
+    own: list[str] = []
+    if final.windows != base.windows:
+        own.append(final.window_rule)
+    if final.holidays is not None and final.holidays != base.holidays:
+        own.append(final.holiday_rule)
+    for mine, preset in ((final.caps, base.caps), (final.min_gaps, base.min_gaps), (final.cooldowns, base.cooldowns)):
+        own.extend(rule.id for rule in mine if rule not in preset)
+    return tuple(dict.fromkeys(own))
 
 
 def _window_allows(policy: ContactPolicy, weekday: Weekday | None, minute: int) -> bool:

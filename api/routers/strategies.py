@@ -232,6 +232,8 @@ def simulate_strategy(
             step=e.step,
             stage=str(e.stage),
             detail=e.detail,
+            preview=e.preview,
+            fallback_for=e.fallback_for,
             channel=str(e.channel) if e.channel else None,
             moved_to=e.moved_to.astimezone(UTC) if e.moved_to else None,
             moved_to_local=local(e.moved_to) if e.moved_to else None,

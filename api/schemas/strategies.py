@@ -95,11 +95,17 @@ class SimulationTimelineEntry(BaseModel):
     at_local: datetime = Field(description="The same moment in the debtor's time zone.")
     kind: str = Field(
         description="send | call | task | blocked | fee | approval | legal | closed | event | rejected | error"
-        " | stopped"
+        " | stopped | promise (kept or broken) | expired (a task nobody worked, an offer nobody took)"
     )
     step: str
-    stage: str
+    stage: str = Field(description="The stage of the step that acted.")
     detail: str
+    preview: str | None = Field(
+        default=None, description="A message's subject and first line, rendered for the simulated account."
+    )
+    fallback_for: str | None = Field(
+        default=None, description="A message sent on a fallback channel: the channel it could not use."
+    )
     channel: str | None = None
     moved_to: datetime | None = Field(default=None, description="A blocked contact's new time, in UTC.")
     moved_to_local: datetime | None = None

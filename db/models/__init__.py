@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from db.models.access import ROLES, ApiKey, IdempotencyRecord, WebhookReceipt
+from db.models.account_events import ACCOUNT_EVENT_KINDS, AccountEvent
 from db.models.accounts import Account
 from db.models.agent_work import AGENT_TASK_STATUSES, AgentNote, AgentTask, OutcomeRecord
 from db.models.campaigns import CAMPAIGN_STATUSES, LAUNCH_STATUSES, Campaign
@@ -23,6 +24,7 @@ from db.models.read_model import AccountState
 from db.models.strategies import StrategyVersion
 
 __all__ = [
+    "ACCOUNT_EVENT_KINDS",
     "AGENT_TASK_STATUSES",
     "APPROVAL_STATUSES",
     "APPROVAL_SUBJECTS",
@@ -37,6 +39,7 @@ __all__ = [
     "PROMISE_STATUSES",
     "ROLES",
     "Account",
+    "AccountEvent",
     "AccountState",
     "AgentNote",
     "AgentTask",

@@ -2,10 +2,13 @@
 activities and the API wrote, as entries of (when, what kind, who, a one-line summary, details),
 in time order.
 
-Kinds: `communication` (sent, blocked, failed... with channel, template, status and the blocking
-rule), `message_event` (a provider's delivery report), `task` (a call handed to a queue),
-`outcome` (what the agent recorded, with the agent), `promise` and `promise_settled`, `plan`,
-`payment`, `fee`, `interest`, `note`, `approval_requested` and `approval_decided`, `legal_referral`.
+Kinds: `communication` (sent, blocked, failed... with channel, template, status, a preview of
+the message as sent, and the blocking rule: the strategy's own tightening named as such),
+`message_event` (a provider's delivery report), `task` (a call handed to a queue), `task_expired`
+(nobody worked it before its due time), `outcome` (what the agent recorded, with the agent),
+`promise` and `promise_settled` (kept or broken), `plan`, `offer_expired`, `payment`, `fee`, `interest`, `note`,
+`approval_requested` and `approval_decided`, `legal_referral`. Entries a step made carry the
+step and its stage (from the account's strategy version) in their details.
 Calls an agent made appear once, as their outcome (the communications log also holds them so the
 contact policy counts them). `who` is the person or provider behind the entry, `system` for what
 the strategy did on its own.
@@ -21,6 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import (
+    AccountEvent,
+    AccountState,
     AgentNote,
     AgentTask,
     Approval,
@@ -33,7 +38,10 @@ from db.models import (
     Payment,
     PaymentPlan,
     Promise,
+    StrategyVersion,
 )
+from domain.policy import ContactPolicy, blocking_rule
+from strategies.preview import preview_of
 
 SYSTEM = "system"
 # Within one instant, the order in which a turn produces things.
@@ -45,6 +53,8 @@ _RANK = {
     "promise_settled": 4,
     "interest": 5,
     "fee": 6,
+    "task_expired": 6,
+    "offer_expired": 6,
     "approval_decided": 7,
     "approval_requested": 8,
     "task": 9,
@@ -69,7 +79,36 @@ def _money(amount: int, currency: str) -> str:
     return f"{amount} {currency}"
 
 
-def _communications(session: Session, account_id: int) -> list[Entry]:
+@dataclass(frozen=True)
+class _Version:
+    """What the account's strategy version tells about its entries: the stage of each step and
+    which blocking rules are the strategy's own."""
+
+    stages: dict[str, str] = field(default_factory=dict)
+    policy: ContactPolicy | None = None
+
+    def rule(self, rule: str | None) -> str | None:
+        return blocking_rule(self.policy, rule) if self.policy is not None and rule else rule
+
+    def stage(self, step: str | None) -> str | None:
+        return self.stages.get(step or "")
+
+
+def _version(session: Session, account_id: int) -> _Version:
+    """The strategy version the account runs under (its read-model row names it), read once."""
+    compiled = session.scalar(
+        select(StrategyVersion.compiled_json)
+        .join(AccountState, AccountState.strategy_hash == StrategyVersion.hash)
+        .where(AccountState.account_id == account_id)
+    )
+    if not compiled:
+        return _Version()
+    stages = {name: str(step.get("stage", "")) for name, step in (compiled.get("steps") or {}).items()}
+    policy = ContactPolicy.model_validate(compiled["policy"]) if compiled.get("policy") else None
+    return _Version(stages=stages, policy=policy)
+
+
+def _communications(session: Session, account_id: int, version: _Version) -> list[Entry]:
     out: list[Entry] = []
     rows = session.scalars(
         select(Communication).where(
@@ -79,7 +118,7 @@ def _communications(session: Session, account_id: int) -> list[Entry]:
     for c in rows:
         what = f"{c.channel} {c.template}" if c.template else c.channel
         if c.status == "blocked":
-            summary = f"{what} blocked by {c.blocked_rule}: {c.blocked_reason}"
+            summary = f"{what} blocked by {version.rule(c.blocked_rule)}: {c.blocked_reason}"
         elif c.status == "failed":
             summary = f"{what} failed: {c.error_message or c.error_code or 'no reason given'}"
         else:
@@ -93,6 +132,7 @@ def _communications(session: Session, account_id: int) -> list[Entry]:
                 details={
                     "communication_id": c.id,
                     "step": c.step,
+                    "stage": version.stage(c.step),
                     "channel": c.channel,
                     "template": c.template,
                     "status": c.status,
@@ -104,6 +144,8 @@ def _communications(session: Session, account_id: int) -> list[Entry]:
                     "error_code": c.error_code,
                     "error_message": c.error_message,
                     "planned_at": c.planned_at.isoformat(),
+                    # What the debtor read: the rendered message on the channel used (a fallback's own).
+                    "preview": preview_of(c.channel, c.subject, c.body) if c.body else None,
                 },
                 ref=c.id,
             )
@@ -127,7 +169,7 @@ def _communications(session: Session, account_id: int) -> list[Entry]:
     return out
 
 
-def _work(session: Session, account_id: int) -> list[Entry]:
+def _work(session: Session, account_id: int, version: _Version) -> list[Entry]:
     out: list[Entry] = []
     for t in session.scalars(select(AgentTask).where(AgentTask.account_id == account_id)):
         out.append(
@@ -139,6 +181,7 @@ def _work(session: Session, account_id: int) -> list[Entry]:
                 details={
                     "task_id": t.id,
                     "step": t.step,
+                    "stage": version.stage(t.step),
                     "queue": t.queue,
                     "attempt": t.attempt,
                     "status": t.status,
@@ -224,7 +267,7 @@ def _commitments(session: Session, account_id: int) -> list[Entry]:
     return out
 
 
-def _money_and_steering(session: Session, account_id: int) -> list[Entry]:
+def _money_and_steering(session: Session, account_id: int, version: _Version) -> list[Entry]:
     out: list[Entry] = []
     for pay in session.scalars(select(Payment).where(Payment.account_id == account_id)):
         out.append(
@@ -243,6 +286,22 @@ def _money_and_steering(session: Session, account_id: int) -> list[Entry]:
                 ref=pay.id,
             )
         )
+    for event in session.scalars(select(AccountEvent).where(AccountEvent.account_id == account_id)):
+        d = event.details
+        if event.kind == "task_expired":
+            summary = f"call task expired with nobody working it (attempt {d.get('attempt')})"
+        else:
+            summary = f"{d.get('offer')} offer expired"
+        out.append(
+            Entry(
+                at=event.at,
+                kind=event.kind,
+                who=SYSTEM,
+                summary=summary,
+                details={**d, "step": event.step, "stage": version.stage(event.step)},
+                ref=event.id,
+            )
+        )
     for fee in session.scalars(select(Fee).where(Fee.account_id == account_id)):
         capped = f" (capped by {fee.rule} from {fee.requested})" if fee.rule else ""
         out.append(
@@ -257,6 +316,7 @@ def _money_and_steering(session: Session, account_id: int) -> list[Entry]:
                     "currency": fee.currency,
                     "rule": fee.rule,
                     "step": fee.step,
+                    "stage": version.stage(fee.step),
                 },
                 ref=fee.id,
             )
@@ -321,10 +381,11 @@ def _money_and_steering(session: Session, account_id: int) -> list[Entry]:
 
 def timeline(session: Session, account_id: int) -> list[Entry]:
     """Every entry of the account's history, oldest first."""
+    version = _version(session, account_id)
     entries = [
-        *_communications(session, account_id),
-        *_work(session, account_id),
+        *_communications(session, account_id, version),
+        *_work(session, account_id, version),
         *_commitments(session, account_id),
-        *_money_and_steering(session, account_id),
+        *_money_and_steering(session, account_id, version),
     ]
     return sorted(entries, key=lambda e: (e.at, _RANK[e.kind], e.ref))

@@ -226,7 +226,9 @@ def test_holiday_call_is_moved_to_the_next_day(strategy: CompiledStrategy) -> No
     """The third attempt of the second call falls on New Year's Day 2027 and moves to Jan 2."""
     run = simulate_us(strategy)
     blocked = [e for e in of_kind(run, "blocked") if local(e).date() == date(2027, 1, 1)]
-    assert [e.detail.split(":")[0] for e in blocked] == ["voice blocked by holiday"]
+    # The preset has no holiday rule: the strategy's own calendar blocks, and says so.
+    assert [e.detail.split(":")[0] for e in blocked] == ["voice blocked by your strategy's holiday calendar (US)"]
+    assert "is a public holiday in US (New Year's Day)" in blocked[0].detail
     last_task = of_kind(run, "task")[-1]
     assert local(last_task) == opening(strategy, 2027, 1, 2)
 
