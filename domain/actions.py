@@ -78,6 +78,17 @@ class ReferToLegal(Frozen):
     balance: int
 
 
+class NotifyCreditor(Frozen):
+    """A webhook to the creditor's systems (the campaign's notify URL), with the balance then."""
+
+    kind: Literal["notify"] = "notify"
+    seq: int
+    step: str
+    event: str
+    data: dict[str, str | int | bool] = Field(default_factory=dict)
+    balance: int
+
+
 class ContactBlocked(Frozen):
     """A planned contact the policy moved to a later time (`moved_to`) or blocked for good."""
 
@@ -129,6 +140,7 @@ Action = Annotated[
     | ChargeInterest
     | RequestApproval
     | ReferToLegal
+    | NotifyCreditor
     | ContactBlocked
     | PromiseSettled
     | TaskExpired

@@ -874,6 +874,14 @@ class _Run:
                 self.s.stage = Stage.LEGAL
                 self.s.last_action_at = self.now
                 self.s.pc += 1
+            case st.NotifyAction():
+                self.out.append(
+                    act.NotifyCreditor(
+                        seq=self.next_seq(), step=step.name, event=action.event, data=action.data, balance=self.s.balance
+                    )
+                )
+                self.s.last_action_at = self.now
+                self.s.pc += 1
             case st.BranchAction():
                 ctx = conditions.context(self.s, self.now, self.strategy.edition)
                 for case in action.cases:

@@ -99,6 +99,16 @@ class EscalateLegalAction(Frozen):
     on_rejected: str | None = None
 
 
+class NotifyAction(Frozen):
+    """Post a signed webhook to the campaign's notify URL (the creditor's own systems: suspend a
+    service, stop credit). `event` is the strategy's name for what happened; `data` is a small
+    static map sent with it."""
+
+    kind: Literal["notify"] = "notify"
+    event: str
+    data: dict[str, str | int | bool] = Field(default_factory=dict)
+
+
 class BranchCase(Frozen):
     when: str
     goto: str
@@ -136,6 +146,7 @@ Action = Annotated[
     | OfferPlanAction
     | OfferSettlementAction
     | EscalateLegalAction
+    | NotifyAction
     | BranchAction
     | GotoAction
     | EndAction

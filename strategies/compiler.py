@@ -399,7 +399,7 @@ class _Compiler:
                 case sc.GotoDoc(goto=target) if target in self.doc.steps and depth < 3:
                     yield from self.contacts_after(target, -1, depth + 1)
                     return
-                case sc.CheckPaymentDoc():
+                case sc.CheckPaymentDoc() | sc.NotifyDoc():
                     continue
             return  # a wait, an agent task, a branch, an escalation or the end: what follows is later
         if step.next in self.doc.steps and depth < 3:
@@ -1253,6 +1253,8 @@ class _Compiler:
                 )
             case sc.EscalateLegalDoc(escalate_legal=e):
                 return st.EscalateLegalAction(approval=bool(e and e.approval), on_rejected=e.on_rejected if e else None)
+            case sc.NotifyDoc(notify=n):
+                return st.NotifyAction(event=n.event, data=dict(n.data))
             case sc.BranchDoc(branch=items):
                 cases = tuple(
                     st.BranchCase(when=self.runnable[i.when], goto=i.goto)

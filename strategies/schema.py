@@ -489,6 +489,45 @@ class EscalateLegalSpec(Doc):
     on_rejected: str | None = None
 
 
+# `notify`: the event name the creditor's systems dispatch on, and a small static map sent with it.
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,63}")
+IDENTIFIER_HELP = "a short identifier: lowercase letters, digits and _, starting with a letter, at most 64 characters"
+MAX_NOTIFY_DATA = 20
+MAX_NOTIFY_VALUE_CHARS = 200
+
+
+def notify_identifier(value: str) -> str:
+    if not _IDENTIFIER.fullmatch(value):
+        raise PydanticCustomError("identifier", "{message}", {"message": f"not {IDENTIFIER_HELP} (e.g. suspend_service)"})
+    return value
+
+
+def notify_value(value: Any) -> Any:
+    """One message for a value of the wrong kind (not three, one per kind the union tries)."""
+    if isinstance(value, str) and len(value) > MAX_NOTIFY_VALUE_CHARS:
+        raise PydanticCustomError(
+            "notify_value", "{message}", {"message": f"a data value holds at most {MAX_NOTIFY_VALUE_CHARS} characters"}
+        )
+    if not isinstance(value, str | int | bool):
+        raise PydanticCustomError(
+            "notify_value",
+            "{message}",
+            {"message": "a data value is text, a whole number or true/false (data is a flat, static map)"},
+        )
+    return value
+
+
+NotifyName = Annotated[str, AfterValidator(notify_identifier)]
+NotifyValue = Annotated[str | int | bool, BeforeValidator(notify_value)]
+
+
+class NotifySpec(Doc):
+    event: NotifyName = Field(description="what happened, for the creditor's systems (e.g. suspend_service)")
+    data: dict[NotifyName, NotifyValue] = Field(
+        default={}, max_length=MAX_NOTIFY_DATA, description="a small static map sent with the event"
+    )
+
+
 class BranchCaseDoc(Doc):
     when: Condition = Field(alias="if")
     goto: str
@@ -548,6 +587,18 @@ class EscalateLegalDoc(Doc):
     escalate_legal: EscalateLegalSpec | None = None
 
 
+class NotifyDoc(Doc):
+    notify: NotifySpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        """`- notify: suspend_service` is `- notify: {event: suspend_service}`."""
+        if isinstance(data, dict) and isinstance(data.get("notify"), str):
+            return {"notify": {"event": data["notify"]}}
+        return data
+
+
 class BranchDoc(Doc):
     branch: list[BranchItem] = Field(min_length=1)
 
@@ -580,6 +631,7 @@ ACTION_KINDS = (
     "offer_plan",
     "offer_settlement",
     "escalate_legal",
+    "notify",
     "branch",
     "goto",
     "end",
@@ -643,6 +695,7 @@ ActionDoc = Annotated[
     | Annotated[OfferPlanDoc, Tag("offer_plan")]
     | Annotated[OfferSettlementDoc, Tag("offer_settlement")]
     | Annotated[EscalateLegalDoc, Tag("escalate_legal")]
+    | Annotated[NotifyDoc, Tag("notify")]
     | Annotated[BranchDoc, Tag("branch")]
     | Annotated[GotoDoc, Tag("goto")]
     | Annotated[EndDoc, Tag("end")]

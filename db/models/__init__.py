@@ -20,6 +20,7 @@ from db.models.debtors import CHANNELS, ContactPoint, Debtor
 from db.models.kpis import KPI_FACTS, KpiCounter, KpiRollSnapshot
 from db.models.ledger import DELIVERY_STATES, Fee, InterestCharge, Payment
 from db.models.legal import APPROVAL_STATUSES, APPROVAL_SUBJECTS, Approval, LegalReferral
+from db.models.notifications import NOTIFICATION_STATUSES, CreditorNotification
 from db.models.read_model import AccountState
 from db.models.strategies import StrategyVersion
 
@@ -35,6 +36,7 @@ __all__ = [
     "INSTALLMENT_STATUSES",
     "KPI_FACTS",
     "LAUNCH_STATUSES",
+    "NOTIFICATION_STATUSES",
     "PLAN_STATUSES",
     "PROMISE_STATUSES",
     "ROLES",
@@ -48,6 +50,7 @@ __all__ = [
     "Campaign",
     "Communication",
     "ContactPoint",
+    "CreditorNotification",
     "Debtor",
     "Fee",
     "IdempotencyRecord",

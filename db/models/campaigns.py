@@ -41,3 +41,9 @@ class Campaign(Base):
     launch_finished_at: Mapped[datetime | None]
     # Why the launch stopped before every account started (status `failed`): shown on the campaign.
     launch_error: Mapped[str | None] = mapped_column(String)
+    # Where the strategy's `notify` actions post (services/notify_targets.py checks it), and the
+    # HMAC secret they are signed with. The secret is made here, shown once when made or rotated,
+    # and kept in clear because signing needs it (like the payment secrets in the environment).
+    notify_url: Mapped[str | None] = mapped_column(String)
+    notify_secret: Mapped[str | None] = mapped_column(String)
+    notify_secret_rotated_at: Mapped[datetime | None]
