@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     webhook_tolerance_s: int = 300
     # The public base URL Twilio calls (Twilio signs the URL it used, not the one behind a proxy).
     public_base_url: str | None = None
+    # The strategy's `notify` webhooks may go to loopback and private addresses (127.0.0.1, 10.x,
+    # 192.168.x...). Off, such a URL is refused when set and before each delivery, so the worker
+    # cannot be pointed at the machines around it (SSRF); turn it on for tests and for receivers
+    # on a trusted private network.
+    notify_allow_private_addresses: bool = False
     # What one message costs, per channel, in minor units of the campaign's currency; feeds the
     # cost-per-amount-collected KPI. JSON in the environment, e.g. {"sms": 8, "email": 0}.
     channel_costs: dict[str, int] = {"email": 0, "sms": 0, "whatsapp": 0, "voice": 0, "letter": 0}

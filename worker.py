@@ -64,7 +64,10 @@ def build_worker(
         # calendars preloaded. (Before issue 4 the worker used the SDK's default runner here.)
         workflow_runner=workflow_runner(),
         activities=build_activities(
-            sessions, build_senders(settings), account_task_queue=settings.temporal_account_task_queue
+            sessions,
+            build_senders(settings),
+            account_task_queue=settings.temporal_account_task_queue,
+            notify_private_addresses=settings.notify_allow_private_addresses,
         ),
         activity_executor=executor,
         max_cached_workflows=settings.worker_max_cached_workflows,

@@ -16,6 +16,7 @@ from activities.calendars import freeze_holiday_calendar
 from activities.campaigns import CampaignActivities
 from activities.legal import LegalActivities
 from activities.messaging import MessagingActivities
+from activities.notify import NotifyActivities
 from activities.payments import PaymentActivities
 from activities.turns import TurnActivities
 from channels.base import Sender
@@ -27,9 +28,11 @@ def build_activities(
     senders: Mapping[Channel, Sender],
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     account_task_queue: str | None = None,
+    notify_private_addresses: bool = False,
 ) -> list[Callable[..., Any]]:
     """`clock` is the wall clock sends are checked against (tests pass the Temporal test server's);
-    `account_task_queue` where launches start account workflows (default: the worker's queue)."""
+    `account_task_queue` where launches start account workflows (default: the worker's queue);
+    `notify_private_addresses` lets `notify` webhooks reach loopback and private addresses."""
     campaigns = CampaignActivities(sessions, account_task_queue)
     turns = TurnActivities(sessions)
     return [
@@ -38,6 +41,7 @@ def build_activities(
         AgentTaskActivities(sessions).create_agent_task,
         PaymentActivities(sessions).check_payments,
         LegalActivities(sessions).refer_to_legal,
+        NotifyActivities(sessions, clock, allow_private=notify_private_addresses).notify_creditor,
         turns.record_turn,
         turns.record_update,
         campaigns.launch_accounts,

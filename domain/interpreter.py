@@ -875,11 +875,11 @@ class _Run:
                 self.s.last_action_at = self.now
                 self.s.pc += 1
             case st.NotifyAction():
-                self.out.append(
-                    act.NotifyCreditor(
-                        seq=self.next_seq(), step=step.name, event=action.event, data=action.data, balance=self.s.balance
-                    )
+                seq = self.next_seq()
+                notify = act.NotifyCreditor(
+                    seq=seq, step=step.name, event=action.event, data=action.data, balance=self.s.balance
                 )
+                self.out.append(notify)
                 self.s.last_action_at = self.now
                 self.s.pc += 1
             case st.BranchAction():

@@ -32,6 +32,7 @@ from db.repositories import strategies as strategy_repo
 from domain import interpreter
 from domain.errors import DomainError
 from domain.strategy import CompiledStrategy
+from services import campaign_notify
 from services.errors import Conflict, NotFound, ServiceError
 from workflows.contracts import CampaignCommand, CampaignInput, campaign_workflow_id
 
@@ -208,6 +209,9 @@ def launch(
         raise Conflict(f"Campaign {campaign.id} has no accounts; import some first.")
     if progress.not_launched == 0 and campaign.launch_status != "running":
         raise Conflict(f"All {progress.total} accounts of campaign {campaign.id} are already launched.")
+    version = strategy_repo.by_hash(session, campaign.strategy_hash)
+    if version is not None:
+        campaign_notify.require_url(campaign, version.compiled_json, "launch")
     if campaign.launch_status != "running":
         repo.begin_launch(session, campaign, now)
     session.flush()
@@ -248,6 +252,7 @@ def move(
     new_currency = version.compiled_json.get("currency")
     if current is not None and current.compiled_json.get("currency") != new_currency:
         raise Conflict(f"Version {strategy_hash[:12]} works in {new_currency}; campaign {campaign.id} does not.")
+    campaign_notify.require_url(campaign, version.compiled_json, "move to that version")
     campaign.strategy_hash = strategy_hash
     session.flush()
     _send(temporal, campaign.id, CampaignCommand(action="move", by=by, strategy_hash=strategy_hash, step=step))

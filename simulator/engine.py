@@ -31,7 +31,7 @@ class Entry:
     """One line of a timeline."""
 
     at: datetime
-    # send | call | task | blocked | fee | interest | approval | legal | closed | event | rejected | error
+    # send | call | task | blocked | fee | interest | approval | legal | notify | closed | event | rejected | error
     # | promise | expired (a task nobody worked, an offer nobody took)
     kind: str
     step: str
@@ -260,6 +260,10 @@ def _absorb(
                 run.legal_at = now
                 wording = "referred to legal with balance {}"
                 entry = _priced(now, "legal", action.step, "legal", wording, action.balance)
+            case act.NotifyCreditor():
+                # The creditor's systems are not simulated: the row says what they would be told.
+                wording = "notify " + _verbatim(action.event) + " with balance {}"
+                entry = _priced(now, "notify", action.step, stage, wording, action.balance)
             case act.AccountClosed():
                 run.closed_at = now
                 entry = Entry(now, "closed", state.step, state.stage, f"closed: {action.resolution}")

@@ -22,6 +22,7 @@ STYLE = {
     "rejected": "red",
     "legal": "magenta",
     "expired": "yellow",
+    "notify": "blue",
 }
 
 

@@ -498,7 +498,8 @@ MAX_NOTIFY_VALUE_CHARS = 200
 
 def notify_identifier(value: str) -> str:
     if not _IDENTIFIER.fullmatch(value):
-        raise PydanticCustomError("identifier", "{message}", {"message": f"not {IDENTIFIER_HELP} (e.g. suspend_service)"})
+        message = f"not {IDENTIFIER_HELP} (e.g. suspend_service)"
+        raise PydanticCustomError("identifier", "{message}", {"message": message})
     return value
 
 

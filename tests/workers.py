@@ -91,7 +91,8 @@ async def running_worker(
             task_queue=TASK_QUEUE,
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
-            activities=build_activities(sessions, senders, clock=server_clock(env)),
+            # Tests' webhook receivers listen on 127.0.0.1 (COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES).
+            activities=build_activities(sessions, senders, clock=server_clock(env), notify_private_addresses=True),
             activity_executor=executor,
             **({} if cached else {"max_cached_workflows": 0}),
         )

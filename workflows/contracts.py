@@ -240,6 +240,34 @@ class LegalInput(Frozen):
     at: datetime
 
 
+class NotifyInput(Frozen):
+    """One `notify`: what the creditor's systems are told, under the workflow's idempotency key
+    (`workflow_id:seq`, the same on every attempt). `at` is the turn's time, the event's time in
+    the body; `max_attempts` is the retry policy's, so the last attempt knows it is the last."""
+
+    key: str
+    workflow_id: str
+    campaign_id: str
+    account_id: str
+    strategy_id: str
+    strategy_hash: str
+    step: str
+    event: str
+    data: dict[str, str | int | bool] = Field(default_factory=dict)
+    balance: int
+    currency: str
+    at: datetime
+    max_attempts: int = Field(ge=1)
+
+
+class NotifyResult(Frozen):
+    """How the notification ended (`db.models.notifications.NOTIFICATION_STATUSES`, never
+    `retrying`) and the receiver's last HTTP status, if it answered."""
+
+    status: str
+    response_status: int | None = None
+
+
 class TurnRecord(Frozen):
     """Everything one interpreter turn decided that is not a channel send, written in one
     transaction under the key `workflow_id:turn`: blocked contacts, fees, approval requests,

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 T = TypeVar("T")
 
@@ -43,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
         DebtorResult,
         FreezeCalendarInput,
         LegalInput,
+        NotifyInput,
+        NotifyResult,
         PaymentCheckInput,
         PaymentCheckResult,
         RegisterAccountInput,
@@ -572,8 +574,35 @@ class DebtorWorkflow:
                     **options.DATABASE,
                 )
                 return []
+            case act.NotifyCreditor():
+                await self._notify(action, key, now)
+                return []
             case _:
                 return []  # blocked contacts, fees, approvals, closure: written by record_turn
+
+    async def _notify(self, action: act.NotifyCreditor, key: str, now: datetime) -> None:
+        """Tell the creditor's systems (a new action: no history recorded before it holds one).
+        Whatever the receiver answers, the account goes on: the answer is on its timeline."""
+        state = self._live
+        notify = NotifyInput(
+            key=key,
+            workflow_id=self._wf_id,
+            campaign_id=self._input.campaign.id,
+            account_id=state.account.account_id,
+            strategy_id=self._strategy.id,
+            strategy_hash=self._strategy.hash,
+            step=action.step,
+            event=action.event,
+            data=action.data,
+            balance=action.balance,
+            currency=state.account.currency,
+            at=now,
+            max_attempts=options.NOTIFY_ATTEMPTS,
+        )
+        try:
+            await workflow.execute_activity("notify_creditor", notify, result_type=NotifyResult, **options.NOTIFY)
+        except ActivityError as exc:  # the last attempt timed out (a worker lost mid-call): nothing to wait for
+            workflow.logger.warning("notify %s gave up: %s", action.event, exc)
 
     def _send_input(self, action: act.SendMessage, key: str, now: datetime) -> SendInput:
         """The send's facts. A published version is named by its hash (the activity reads the

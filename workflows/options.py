@@ -39,3 +39,15 @@ DATABASE: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30), "re
 # no round trip through the server; retried like any database activity (never given up, so an
 # update is never refused after its event was applied).
 LOCAL_DATABASE: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": DATABASE_RETRY}
+
+# Webhooks to the creditor's systems (`notify`): a short timeout per attempt, then retries with
+# backoff for about an hour and a half (10 s, 30 s, 90 s, ... capped at 30 min, 8 attempts); the
+# last attempt records the failure instead of raising, so the account goes on either way.
+NOTIFY_ATTEMPTS = 8
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    backoff_coefficient=3.0,
+    maximum_interval=timedelta(minutes=30),
+    maximum_attempts=NOTIFY_ATTEMPTS,
+)
+NOTIFY: dict[str, Any] = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": NOTIFY_RETRY}

@@ -12,7 +12,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from api import account_import
-from api.deps import IdempotencyKeyHeader, NowDep, Planner, SessionDep, Strategist, Supervisor, TemporalDep
+from api.deps import (
+    IdempotencyKeyHeader,
+    NowDep,
+    Planner,
+    SessionDep,
+    SettingsDep,
+    Strategist,
+    Supervisor,
+    TemporalDep,
+)
 from api.errors import PROBLEM_JSON, Problem, ProblemError
 from api.openapi import schema_ref
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
@@ -27,9 +36,12 @@ from api.schemas.campaigns import (
     ImportReport,
     LaunchProgress,
     LaunchRequest,
+    NotifyPublic,
+    NotifySettings,
 )
 from db.models import Campaign
 from db.repositories import campaigns as repo
+from services import campaign_notify
 from services import campaigns as service
 
 router = APIRouter(tags=["campaigns"])
@@ -251,3 +263,43 @@ def move_campaign(
         session, temporal, campaign_id, principal.subject, strategy_hash=body.strategy_hash, step=body.step
     )
     return _public(session, campaign)
+
+
+# ---- the creditor's webhook (`notify`) -----------------------------------------------------------
+
+
+@router.get("/campaigns/{campaign_id}/notify", summary="Where the campaign's notify webhooks go")
+def get_notify(_: Planner, session: SessionDep, campaign_id: CampaignPath) -> NotifyPublic:
+    """The URL and whether a signing secret exists (the secret itself is never shown again)."""
+    return NotifyPublic(**asdict(campaign_notify.config_of(service.get(session, campaign_id))))
+
+
+@router.put("/campaigns/{campaign_id}/notify", summary="Set where the campaign's notify webhooks go")
+def set_notify(
+    _: Strategist,
+    session: SessionDep,
+    settings: SettingsDep,
+    campaign_id: CampaignPath,
+    body: NotifySettings,
+    now: NowDep,
+) -> NotifyPublic:
+    """The first URL comes with a new signing secret, in this answer only; later URLs keep it.
+    422 for a URL that is not http(s), carries credentials, or names a loopback or private address
+    (unless `COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES`)."""
+    campaign = service.get(session, campaign_id)
+    config = campaign_notify.set_url(campaign, body.url, now, allow_private=settings.notify_allow_private_addresses)
+    return NotifyPublic(**asdict(config))
+
+
+@router.post("/campaigns/{campaign_id}/notify/secret", summary="Rotate the campaign's webhook signing secret")
+def rotate_notify_secret(
+    _: Strategist,
+    session: SessionDep,
+    campaign_id: CampaignPath,
+    now: NowDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> NotifyPublic:
+    """A new secret, in this answer only: webhooks are signed with it from now on (a retry of a
+    webhook sent before is signed with the new one too)."""
+    config = campaign_notify.rotate_secret(service.get(session, campaign_id), now)
+    return NotifyPublic(**asdict(config))

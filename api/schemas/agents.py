@@ -121,7 +121,8 @@ class TimelineEntry(BaseModel):
     at: datetime
     kind: str = Field(
         description="communication, message_event, task, outcome, promise, promise_settled, plan, payment, fee, "
-        "interest, note, approval_requested, approval_decided or legal_referral"
+        "interest, note, approval_requested, approval_decided, legal_referral or notification (a webhook to the "
+        "creditor's systems, with the receiver's answer)"
     )
     who: str | None = Field(description="The agent, supervisor or provider behind it; `system` for the strategy.")
     summary: str

@@ -151,3 +151,26 @@ class CampaignMove(BaseModel):
 
 class CampaignPage(Page[CampaignSummary]):
     """A page of campaigns."""
+
+
+class NotifySettings(BaseModel):
+    """Where the strategy's `notify` actions post; null stops them (each is then recorded as not sent)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url: str | None = Field(
+        max_length=2000,
+        description="An http(s) URL with no credentials in it; loopback and private addresses are refused unless "
+        "the deployment allows them (`COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES`).",
+    )
+
+
+class NotifyPublic(BaseModel):
+    url: str | None
+    secret_set: bool = Field(description="Whether webhooks are signed yet (a secret exists once a URL was set).")
+    secret_rotated_at: datetime | None
+    secret: str | None = Field(
+        default=None,
+        description="The signing secret, only in the answer that made it (the first URL, or a rotation): keep it "
+        "now, it is never shown again.",
+    )

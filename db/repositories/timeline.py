@@ -7,7 +7,8 @@ the message as sent, and the blocking rule: the strategy's own tightening named 
 `message_event` (a provider's delivery report), `task` (a call handed to a queue), `task_expired`
 (nobody worked it before its due time), `outcome` (what the agent recorded, with the agent),
 `promise` and `promise_settled` (kept or broken), `plan`, `offer_expired`, `payment`, `fee`, `interest`, `note`,
-`approval_requested` and `approval_decided`, `legal_referral`. Entries a step made carry the
+`approval_requested` and `approval_decided`, `legal_referral`, and `notification` (the strategy's
+`notify`: a webhook to the creditor's systems and the receiver's last answer). Entries a step made carry the
 step and its stage (from the account's strategy version) in their details.
 Calls an agent made appear once, as their outcome (the communications log also holds them so the
 contact policy counts them). `who` is the person or provider behind the entry, `system` for what
@@ -30,6 +31,7 @@ from db.models import (
     AgentTask,
     Approval,
     Communication,
+    CreditorNotification,
     Fee,
     InterestCharge,
     LegalReferral,
@@ -61,7 +63,8 @@ _RANK = {
     "communication": 10,
     "message_event": 11,
     "legal_referral": 12,
-    "note": 13,
+    "notification": 13,
+    "note": 14,
 }
 
 
@@ -379,6 +382,49 @@ def _money_and_steering(session: Session, account_id: int, version: _Version) ->
     return out
 
 
+_NOTIFIED = {
+    "delivered": "delivered",
+    "retrying": "not answered yet, retrying",
+    "rejected": "rejected",
+    "failed": "failed after every retry",
+    "not_configured": "not sent: the campaign has no notify URL",
+    "refused": "not sent: the notify URL is refused",
+}
+
+
+def _notifications(session: Session, account_id: int, version: _Version) -> list[Entry]:
+    out: list[Entry] = []
+    for n in session.scalars(select(CreditorNotification).where(CreditorNotification.account_id == account_id)):
+        answer = f" (HTTP {n.response_status})" if n.response_status is not None else ""
+        attempts = f", {n.attempts} attempts" if n.attempts > 1 else ""
+        out.append(
+            Entry(
+                at=n.created_at,
+                kind="notification",
+                who=SYSTEM,
+                summary=f"notified {n.event} at step {n.step}: {_NOTIFIED[n.status]}{answer}{attempts}",
+                details={
+                    "notification_id": n.id,
+                    "event": n.event,
+                    "step": n.step,
+                    "stage": version.stage(n.step),
+                    "status": n.status,
+                    "url": n.url,
+                    "attempts": n.attempts,
+                    "response_status": n.response_status,
+                    "response_excerpt": n.response_excerpt,
+                    "error": n.error,
+                    "answered_at": n.answered_at.isoformat() if n.answered_at else None,
+                    "balance": n.balance,
+                    "currency": n.currency,
+                    "idempotency_key": n.key,
+                },
+                ref=n.id,
+            )
+        )
+    return out
+
+
 def timeline(session: Session, account_id: int) -> list[Entry]:
     """Every entry of the account's history, oldest first."""
     version = _version(session, account_id)
@@ -387,5 +433,6 @@ def timeline(session: Session, account_id: int) -> list[Entry]:
         *_work(session, account_id, version),
         *_commitments(session, account_id),
         *_money_and_steering(session, account_id, version),
+        *_notifications(session, account_id, version),
     ]
     return sorted(entries, key=lambda e: (e.at, _RANK[e.kind], e.ref))

@@ -59,7 +59,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("notify_secret_rotated_at", sa.DateTime(timezone=True), nullable=True))
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_column("notify_secret_rotated_at")

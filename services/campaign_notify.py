@@ -1,0 +1,82 @@
+"""A campaign's webhook to the creditor's systems, for every door (API, CLI): where the strategy's
+`notify` actions post (the notify URL, checked by services/notify_targets.py) and the secret they
+are signed with (made here, shown once when made or rotated).
+
+A campaign whose strategy version uses `notify` cannot launch, nor move to such a version, without
+a notify URL: the accounts would tell the creditor's systems nothing. If the URL is removed later,
+each `notify` is recorded as not sent ("not configured") on the account's timeline.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from db.models import Campaign
+from services.errors import Conflict, Field, Invalid
+from services.notify_targets import TargetRefused, check_url
+
+SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    url: str | None
+    secret_set: bool
+    secret_rotated_at: datetime | None
+    secret: str | None = None  # only in the answer that made it
+
+
+def config_of(campaign: Campaign, secret: str | None = None) -> NotifyConfig:
+    return NotifyConfig(
+        url=campaign.notify_url,
+        secret_set=campaign.notify_secret is not None,
+        secret_rotated_at=campaign.notify_secret_rotated_at,
+        secret=secret,
+    )
+
+
+def set_url(campaign: Campaign, url: str | None, now: datetime, *, allow_private: bool) -> NotifyConfig:
+    """Point the campaign's `notify` webhooks at `url` (None: nowhere). The first URL comes with a
+    new secret, returned this once; later URLs keep the secret."""
+    if url is not None:
+        try:
+            url = check_url(url, allow_private=allow_private)
+        except TargetRefused as exc:
+            raise Invalid(f"The notify URL {exc}.", fields=[Field("/body/url", str(exc))]) from None
+    campaign.notify_url = url
+    made = None
+    if url is not None and campaign.notify_secret is None:
+        made = _new_secret(campaign, now)
+    return config_of(campaign, made)
+
+
+def rotate_secret(campaign: Campaign, now: datetime) -> NotifyConfig:
+    """A new signing secret, returned this once; the old one signs nothing from now on."""
+    return config_of(campaign, _new_secret(campaign, now))
+
+
+def _new_secret(campaign: Campaign, now: datetime) -> str:
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    campaign.notify_secret = secret
+    campaign.notify_secret_rotated_at = now
+    return secret
+
+
+def notify_steps(compiled: dict[str, Any]) -> list[str]:
+    """The steps of a compiled strategy (as stored) that hold a `notify` action."""
+    steps: dict[str, Any] = compiled.get("steps", {})
+    return [name for name, step in steps.items() if any(a.get("kind") == "notify" for a in step.get("actions", ()))]
+
+
+def require_url(campaign: Campaign, compiled: dict[str, Any], doing: str) -> None:
+    """Conflict when the version `compiled` uses `notify` and the campaign has nowhere to post."""
+    used = notify_steps(compiled)
+    if used and campaign.notify_url is None:
+        raise Conflict(
+            f"Campaign {campaign.id} cannot {doing}: its strategy notifies the creditor's systems (`notify` at "
+            f"step {', '.join(used)}) but the campaign has no notify URL; set one with PUT "
+            f"/campaigns/{campaign.id}/notify (collect campaign notify {campaign.id} --url ...)."
+        )

@@ -1,0 +1,77 @@
+"""Where a campaign's `notify` webhooks may go: an http(s) URL with no credentials in it, and, unless
+the deployment allows private addresses (`COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES`, for tests and
+creditors on the same private network), never a loopback, private, link-local or otherwise
+non-public address: the worker must not become a way to reach the machines around it (SSRF).
+
+The URL is checked when it is set (a literal address or `localhost`) and again before each
+delivery, on the addresses its host name resolves to then (a name may point anywhere later).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+MAX_URL_CHARS = 2000
+URL_HELP = "an http(s) URL such as https://hooks.example.com/collect"
+
+
+class TargetRefused(ValueError):
+    """A notify URL that webhooks may not go to; the message says why."""
+
+
+def check_url(url: str, *, allow_private: bool) -> str:
+    """`url` when it is a usable notify URL; TargetRefused otherwise. Names are not resolved here."""
+    if len(url) > MAX_URL_CHARS or not url.isprintable() or any(c.isspace() for c in url):
+        raise TargetRefused(f"must be {URL_HELP}, at most {MAX_URL_CHARS} characters with no spaces")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise TargetRefused(f"must be {URL_HELP}") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise TargetRefused(f"must be {URL_HELP}")
+    if parts.username is not None or parts.password is not None:
+        raise TargetRefused("must not carry credentials (user:password@); receivers verify the signature instead")
+    if parts.fragment:
+        raise TargetRefused("must not have a #fragment (it is never sent)")
+    host = parts.hostname
+    if not allow_private:
+        if host == "localhost" or host.endswith(".localhost"):
+            raise TargetRefused(f"{host} is this machine; webhooks go to the creditor's public systems")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None  # a name: its addresses are checked before each delivery
+        if address is not None:
+            _check_address(address)
+    return url
+
+
+def check_resolved(url: str, *, allow_private: bool) -> None:
+    """Before a delivery: TargetRefused when the URL's host resolves to an address webhooks may not
+    go to (or does not resolve)."""
+    check_url(url, allow_private=allow_private)
+    if allow_private:
+        return
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TargetRefused(f"{parts.hostname} does not resolve: {exc}") from None
+    for *_, sockaddr in found:
+        _check_address(ipaddress.ip_address(sockaddr[0]))
+
+
+def _check_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    if mapped is not None:
+        address = mapped
+    if not address.is_global or address.is_multicast:
+        raise TargetRefused(
+            f"{address} is not a public address (loopback, private, link-local or reserved); set "
+            "COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES=true only where the receiver is on a trusted private network"
+        )

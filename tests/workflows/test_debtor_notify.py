@@ -1,0 +1,242 @@
+"""The `notify` action end to end: the real debtor workflow on the time-skipping Temporal server,
+the real activity posting to a webhook receiver this test runs on 127.0.0.1, a real database.
+
+The receiver checks what the creditor's developers check (README: "Notifying the creditor's
+systems"): the HMAC signature under the campaign's secret, the idempotency key (the same on
+every attempt), and the body. A 500 is retried and the retry delivers; a 400 is never retried;
+either way the account goes on, and the answer is on the account's timeline.
+
+To record the notify journey's history after an intentional, patched change:
+    COLLECT_RECORD_HISTORIES=1 bin/test tests/workflows/test_debtor_notify.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+from test_debtor_history import HISTORIES, replayer
+from test_debtor_journeys import account, journey, next_monday_9
+
+from api.signatures import HMAC_SIGNATURE, HMAC_TIMESTAMP, verify_hmac
+from db.models import Account, Campaign, CreditorNotification
+from db.repositories.timeline import timeline
+from domain.strategy import CompiledStrategy
+from domain.types import Resolution
+from strategies.compiler import compile_file
+
+STRATEGY = Path(__file__).parent / "strategies" / "notify.yaml"
+SECRET = "test-notify-secret-0123456789abcdef"
+NOTIFY_HISTORY = "journey-notify.json"
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A creditor's webhook endpoint: answers each request with the next scripted status (then 200)."""
+
+    url: str
+    answers: list[int] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock:
+                state.received.append(Received(dict(self.headers.items()), body))
+                status = state.answers.pop(0) if state.answers else 200
+            reply = json.dumps({"ok": status < 300}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/collect"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def strategy() -> CompiledStrategy:
+    return compile_file(str(STRATEGY)).strategy
+
+
+def campaign_with_webhook(sessions: sessionmaker[Session], campaign_id: str, strategy: CompiledStrategy, url: str) -> None:
+    """The campaign row as the API leaves it after `PUT /campaigns/{id}/notify` (register_account keeps it)."""
+    with sessions() as session:
+        session.add(
+            Campaign(
+                id=campaign_id,
+                name=campaign_id,
+                strategy_hash=strategy.hash,
+                creditor_name="Acme",
+                status="running",
+                notify_url=url,
+                notify_secret=SECRET,
+            )
+        )
+        session.commit()
+
+
+def verified(request: Received, campaign_id: str) -> dict[str, object]:
+    """The body, once its signature holds as a receiver checks it."""
+    stamp = request.headers[HMAC_TIMESTAMP]
+    verify_hmac(
+        SecretStr(SECRET),
+        campaign_id,
+        request.body,
+        request.headers[HMAC_SIGNATURE],
+        stamp,
+        tolerance_s=300,
+        now=datetime.fromtimestamp(int(stamp), UTC),
+    )
+    body: dict[str, object] = json.loads(request.body)
+    return body
+
+
+def notifications(sessions: sessionmaker[Session], workflow_id: str) -> list[CreditorNotification]:
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(CreditorNotification)
+                .join(Account, Account.id == CreditorNotification.account_id)
+                .where(Account.workflow_id == workflow_id)
+                .order_by(CreditorNotification.id)
+            )
+        )
+
+
+async def test_a_500_is_retried_with_the_same_key_and_body_and_a_payment_restores(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    strategy: CompiledStrategy,
+    receiver: Receiver,
+    database_url: str,
+) -> None:
+    campaign_with_webhook(sessions, "camp-notify", strategy, receiver.url)
+    receiver.answers = [500]
+    start = next_monday_9()
+    acct = account(strategy, start, account_id="ACC-N1")
+    doc = {"days": 8, "events": [{"day": 4, "payment": 150_000, "payment_id": "all"}]}
+    real, simulated = await journey(env, strategy, acct, start, doc, campaign="camp-notify", published_in=sessions)
+
+    assert real.state.resolution == Resolution.PAID
+    suspend_first, suspend_retry, restore = receiver.received
+    key = suspend_first.headers["Idempotency-Key"]
+    assert key == f"{real.handle.id}:{2}" == suspend_retry.headers["Idempotency-Key"]
+    assert suspend_first.body == suspend_retry.body
+    body = verified(suspend_retry, "camp-notify")
+    assert verified(suspend_first, "camp-notify") == body
+    assert body["event"] == "suspend_service"
+    assert body["idempotency_key"] == key
+    assert body["account_id"] == "ACC-N1"
+    assert body["campaign"] == "camp-notify"
+    assert body["strategy"] == {"id": "notify-suspend", "version": strategy.hash}
+    assert body["step"] == "remind"
+    assert body["balance"] == {"amount": 150_000, "currency": "CLP"}
+    assert body["data"] == {"plan": "gold", "level": 2, "final": False}
+    restored = verified(restore, "camp-notify")
+    assert restored["event"] == "restore_service"
+    assert restored["balance"] == {"amount": 0, "currency": "CLP"}
+    assert restore.headers["Idempotency-Key"] != key
+
+    rows = notifications(sessions, real.handle.id)
+    assert [(n.event, n.status, n.attempts, n.response_status) for n in rows] == [
+        ("suspend_service", "delivered", 2, 200),
+        ("restore_service", "delivered", 1, 200),
+    ]
+    with sessions() as session:
+        account_id = rows[0].account_id
+        entries = [e for e in timeline(session, account_id) if e.kind == "notification"]
+    assert [e.summary for e in entries] == [
+        "notified suspend_service at step remind: delivered (HTTP 200), 2 attempts",
+        "notified restore_service at step restore: delivered (HTTP 200)",
+    ]
+    # The simulator shows the same notifications (the creditor's systems are not simulated).
+    assert [e.detail for e in simulated.timeline if e.kind == "notify"] == [
+        "notify suspend_service with balance 150000",
+        "notify restore_service with balance 0",
+    ]
+
+    history = await real.handle.fetch_history()
+    await replayer().replay_workflow(history)
+    if os.environ.get("COLLECT_RECORD_HISTORIES") and database_url.startswith("sqlite"):
+        (HISTORIES / NOTIFY_HISTORY).write_text(history.to_json())
+
+
+async def test_a_400_is_not_retried_and_the_account_goes_on(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    strategy: CompiledStrategy,
+    receiver: Receiver,
+) -> None:
+    campaign_with_webhook(sessions, "camp-notify-400", strategy, receiver.url)
+    receiver.answers = [400]
+    start = next_monday_9()
+    acct = account(strategy, start, account_id="ACC-N2")
+    real, _ = await journey(env, strategy, acct, start, {"days": 14}, campaign="camp-notify-400")
+
+    assert real.state.resolution == Resolution.WRITTEN_OFF
+    assert len(receiver.received) == 1
+    (row,) = notifications(sessions, real.handle.id)
+    assert (row.status, row.attempts, row.response_status, row.error) == ("rejected", 1, 400, "HTTP 400")
+    assert row.response_excerpt == '{"ok": false}'
+
+
+async def test_without_a_url_the_notification_is_recorded_as_not_sent(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    strategy: CompiledStrategy,
+    receiver: Receiver,
+) -> None:
+    """A URL removed after the launch (the launch itself refuses a campaign without one)."""
+    campaign_with_webhook(sessions, "camp-notify-none", strategy, receiver.url)
+    with sessions() as session:
+        campaign = session.get(Campaign, "camp-notify-none")
+        assert campaign is not None
+        campaign.notify_url = None
+        session.commit()
+    start = next_monday_9()
+    acct = account(strategy, start, account_id="ACC-N3")
+    real, _ = await journey(env, strategy, acct, start, {"days": 14}, campaign="camp-notify-none")
+
+    assert real.state.resolution == Resolution.WRITTEN_OFF
+    assert receiver.received == []
+    (row,) = notifications(sessions, real.handle.id)
+    assert (row.status, row.error) == ("not_configured", "the campaign has no notify URL")
