@@ -1,6 +1,6 @@
 """`collect campaign`: create a campaign from a published strategy version, import its accounts
 (CSV or JSON, with the API's row report), launch them and watch the launch, pause, resume or stop
-it, read its status, and move it to another version."""
+it, read its status, move it to another version, and set where its `notify` webhooks go."""
 
 from __future__ import annotations
 
@@ -291,3 +291,52 @@ def move(
     render.say(
         f"campaign {campaign} moves to strategy version {state['strategy_hash']}; each account at its next safe point"
     )
+
+
+def _show_notify(campaign: str, config: dict[str, Any]) -> None:
+    render.show(
+        render.facts(
+            f"campaign {campaign}: notify webhooks",
+            [
+                ("url", config["url"] or "none (notify actions are recorded as not sent)"),
+                ("signed", "yes" if config["secret_set"] else "not yet: a secret is made with the first URL"),
+                ("secret made", render.when(config["secret_rotated_at"])),
+            ],
+        )
+    )
+    if config.get("secret"):
+        render.say(f"signing secret (shown this once; give it to the creditor's developers): {config['secret']}")
+
+
+@app.command()
+def notify(
+    campaign: CampaignArg,
+    url: Annotated[
+        str | None, typer.Option(help="where the strategy's notify webhooks post (http or https)", show_default=False)
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="post them nowhere (each is recorded as not sent)")] = False,
+    as_json: JsonOpt = False,
+    profile: ProfileOpt = None,
+) -> None:
+    """Show or set where the campaign's notify webhooks go; the first URL comes with its signing secret.
+
+    Example: collect campaign notify consumo-nov --url https://hooks.andes.example/collect
+    """
+    if url is not None and clear:
+        raise usage("give --url or --clear, not both")
+    path = f"/campaigns/{campaign}/notify"
+    if url is None and not clear:
+        config = answer(profile, as_json, lambda api: api.get(path))
+    else:
+        config = answer(profile, as_json, lambda api: api.call("PUT", path, json={"url": url}))
+    _show_notify(campaign, config)
+
+
+@app.command(name="rotate-secret")
+def rotate_secret(campaign: CampaignArg, as_json: JsonOpt = False, profile: ProfileOpt = None) -> None:
+    """A new signing secret for the campaign's notify webhooks, shown this once.
+
+    Example: collect campaign rotate-secret consumo-nov
+    """
+    config = answer(profile, as_json, lambda api: api.post(f"/campaigns/{campaign}/notify/secret"))
+    _show_notify(campaign, config)

@@ -1,6 +1,6 @@
-"""`collect campaign create | list | import | launch | pause | resume | stop | status | move`
-against the live API: a row report that exits 1 on rejected rows, a launch followed until every
-account started, steering, and --json."""
+"""`collect campaign create | list | import | launch | pause | resume | stop | status | move | notify
+| rotate-secret` against the live API: a row report that exits 1 on rejected rows, a launch
+followed until every account started, steering, the notify webhook's URL and secret, and --json."""
 
 from __future__ import annotations
 
@@ -164,3 +164,32 @@ class TestMove:
         refused = collect("campaign", "move", campaign, "--to", version)
         assert refused.exit_code == 1
         assert "403 Forbidden" in refused.stderr
+
+
+class TestNotify:
+    def test_set_show_rotate_and_refuse(self, collect: Collect, stack: Stack, version: str) -> None:
+        campaign = create(collect, stack, version)
+        before = collect("campaign", "notify", campaign)
+        assert before.exit_code == 0, before.output
+        assert "none (notify actions are recorded as not sent)" in before.stdout
+
+        made = collect("campaign", "notify", campaign, "--url", "https://hooks.acme.example/collect", "--json")
+        assert made.exit_code == 0, made.output
+        first = json.loads(made.stdout)
+        assert (first["url"], first["secret_set"]) == ("https://hooks.acme.example/collect", True)
+        assert first["secret"]
+
+        rotated = collect("campaign", "rotate-secret", campaign)
+        assert rotated.exit_code == 0, rotated.output
+        assert "signing secret (shown this once" in rotated.stdout
+        assert first["secret"] not in rotated.stdout
+        shown = collect("campaign", "notify", campaign)
+        assert "https://hooks.acme.example/collect" in shown.stdout
+        assert "signing secret" not in shown.stdout
+
+        private = collect("campaign", "notify", campaign, "--url", "http://10.0.0.8/hook")
+        assert private.exit_code == 1
+        assert "422" in private.stderr
+        assert "not a public address" in private.stderr
+        both = collect("campaign", "notify", campaign, "--url", "https://x.example", "--clear")
+        assert both.exit_code == 2

@@ -94,7 +94,9 @@ def strategy() -> CompiledStrategy:
     return compile_file(str(STRATEGY)).strategy
 
 
-def campaign_with_webhook(sessions: sessionmaker[Session], campaign_id: str, strategy: CompiledStrategy, url: str) -> None:
+def campaign_with_webhook(
+    sessions: sessionmaker[Session], campaign_id: str, strategy: CompiledStrategy, url: str
+) -> None:
     """The campaign row as the API leaves it after `PUT /campaigns/{id}/notify` (register_account keeps it)."""
     with sessions() as session:
         session.add(
