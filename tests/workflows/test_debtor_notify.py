@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -38,6 +39,7 @@ from domain.types import Resolution
 from strategies.compiler import compile_file
 
 STRATEGY = Path(__file__).parent / "strategies" / "notify.yaml"
+README = Path(__file__).resolve().parents[2] / "README.md"
 SECRET = "test-notify-secret-0123456789abcdef"
 NOTIFY_HISTORY = "journey-notify.json"
 
@@ -129,6 +131,16 @@ def verified(request: Received, campaign_id: str) -> dict[str, object]:
     return body
 
 
+def readme_verify() -> Callable[..., dict[str, object]]:
+    """The verification snippet the README gives the creditor's developers, as written there."""
+    section = README.read_text(encoding="utf-8").split("### Notifying the creditor's systems", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(code, scope)
+    verify: Callable[..., dict[str, object]] = scope["verify"]
+    return verify
+
+
 def notifications(sessions: sessionmaker[Session], workflow_id: str) -> list[CreditorNotification]:
     with sessions() as session:
         return list(
@@ -171,6 +183,25 @@ async def test_a_500_is_retried_with_the_same_key_and_body_and_a_payment_restore
     assert body["step"] == "remind"
     assert body["balance"] == {"amount": 150_000, "currency": "CLP"}
     assert body["data"] == {"plan": "gold", "level": 2, "final": False}
+    # The README's snippet accepts it (the test server's clock is not the machine's: no age check).
+    by_readme = readme_verify()(
+        SECRET,
+        "camp-notify",
+        suspend_retry.body,
+        suspend_retry.headers[HMAC_SIGNATURE],
+        suspend_retry.headers[HMAC_TIMESTAMP],
+        tolerance_s=10**12,
+    )
+    assert by_readme == body
+    with pytest.raises(ValueError, match="bad signature"):
+        readme_verify()(
+            "another-secret",
+            "camp-notify",
+            suspend_retry.body,
+            suspend_retry.headers[HMAC_SIGNATURE],
+            suspend_retry.headers[HMAC_TIMESTAMP],
+            tolerance_s=10**12,
+        )
     restored = verified(restore, "camp-notify")
     assert restored["event"] == "restore_service"
     assert restored["balance"] == {"amount": 0, "currency": "CLP"}
