@@ -4,10 +4,10 @@ payment webhooks the product receives (`api.signatures.hmac_signature`: HMAC-SHA
 notify URL with the workflow's idempotency key.
 
 Each attempt writes its answer on the notification's row (the account's timeline reads it). A 2xx
-is delivered; 408, 429, a 5xx, a timeout or no connection are retried by Temporal with backoff
-(`workflows.options.NOTIFY`); any other answer is rejected and never retried. The last attempt
-records the failure and returns, so the workflow goes on either way. Redirects are not followed:
-they could lead where the URL check would not let a webhook go.
+is delivered; 408, 429, a 5xx, a timeout, no connection or a name that does not resolve are
+retried by Temporal with backoff (`workflows.options.NOTIFY`); any other answer is rejected and
+never retried. The last attempt records the failure and returns, so the workflow goes on either
+way. Redirects are not followed: they could lead where the URL check would not let a webhook go.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from activities.lookups import account_by_workflow
 from api.signatures import HMAC_SIGNATURE, HMAC_TIMESTAMP, hmac_signature
 from db.models import Campaign, CreditorNotification
 from db.session import session_scope
-from services.notify_targets import TargetRefused, check_resolved
+from services.notify_targets import TargetRefused, TargetUnresolved, check_resolved
 from workflows.contracts import NotifyInput, NotifyResult
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -80,6 +80,8 @@ class NotifyActivities:
             return self._record(input, attempt, "not_configured", error="the campaign has no notify URL")
         try:
             check_resolved(url, allow_private=self._allow_private)
+        except TargetUnresolved as exc:
+            return self._retry_or_fail(input, attempt, url, None, None, str(exc))
         except TargetRefused as exc:
             return self._record(input, attempt, "refused", url=url, error=f"{url}: {exc}")
         content = raw_body(body)

@@ -21,6 +21,10 @@ class TargetRefused(ValueError):
     """A notify URL that webhooks may not go to; the message says why."""
 
 
+class TargetUnresolved(TargetRefused):
+    """A host name that did not resolve now (DNS down, say): worth trying again later."""
+
+
 def check_url(url: str, *, allow_private: bool) -> str:
     """`url` when it is a usable notify URL; TargetRefused otherwise. Names are not resolved here."""
     if len(url) > MAX_URL_CHARS or not url.isprintable() or any(c.isspace() for c in url):
@@ -61,7 +65,7 @@ def check_resolved(url: str, *, allow_private: bool) -> None:
     try:
         found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"{parts.hostname} does not resolve: {exc}") from None
+        raise TargetUnresolved(f"{parts.hostname} does not resolve: {exc}") from None
     for *_, sockaddr in found:
         _check_address(ipaddress.ip_address(sockaddr[0]))
 
