@@ -5,16 +5,17 @@ and that the account goes on at once. Mistakes are in the invalid corpus (160-16
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from domain import actions as act
 from domain import events as ev
 from domain import strategy as st
 from domain.account import AccountSnapshot
 from domain.interpreter import start, step
-from simulator.engine import simulate
+from simulator.engine import Run, simulate
 from simulator.report import timeline_rows
-from simulator.scenario import ScriptedResponder
-from strategies.compiler import compile_text
+from simulator.scenario import ScenarioDoc, ScriptedResponder, default_account, to_events
+from strategies.compiler import compile_file, compile_text
 
 T0 = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)  # Monday 10:00 in Santiago
 
@@ -129,3 +130,38 @@ class TestSimulator:
         assert rows == [
             ("Wed 2026-11-04 10:00", "outreach", "remind", "notify", "notify suspend_service with balance $100.000")
         ]
+
+
+class TestExamples:
+    """The published configurations whose states exist mostly to act on the creditor's systems."""
+
+    def test_killbill_states_tell_the_billing_system(self) -> None:
+        strategy = compile_file(str(EXAMPLES / "killbill-overdue.yaml")).strategy
+        # Unpaid through every state, then paid in full 40 days on (before the write-off).
+        run = example_run(strategy, {"day": 40, "payment": 1000}, days=90)
+        assert notified(run) == [
+            (datetime(2026, 9, 16, 9, 0, tzinfo=UTC), "warning", "notify block_changes with balance 1000"),
+            (datetime(2026, 9, 20, 9, 0, tzinfo=UTC), "blocked", "notify block_changes with balance 1000"),
+            (datetime(2026, 9, 27, 9, 0, tzinfo=UTC), "cancellation", "notify cancel_subscriptions with balance 1000"),
+            (datetime(2026, 10, 16, 12, 0, tzinfo=UTC), "cleared", "notify restore_service with balance 0"),
+        ]
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "strategies" / "examples"
+
+
+def example_run(strategy: st.CompiledStrategy, payment: dict[str, int], days: int) -> Run:
+    doc = ScenarioDoc.model_validate(
+        {
+            "account": {"account_id": "arthur", "debtor_name": "Arthur", "balance": 1000, "due_date": "2026-09-06"},
+            "events": [payment],
+            "days": days,
+        }
+    )
+    begin = datetime(2026, 9, 6, 12, 0, tzinfo=UTC)
+    acc = default_account(strategy, begin.date(), doc.account)
+    return simulate(strategy, acc, begin, days, to_events(doc, acc, begin), ScriptedResponder([]))
+
+
+def notified(run: Run) -> list[tuple[datetime, str, str]]:
+    return [(e.at, e.step, e.detail) for e in run.timeline if e.kind == "notify"]
