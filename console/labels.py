@@ -70,6 +70,7 @@ KINDS = (
     N_("approval_requested"),
     N_("approval_decided"),
     N_("legal_referral"),
+    N_("notification"),
 )
 # Error page titles (api/errors.TITLES) for the statuses console pages answer with.
 TITLES = (
