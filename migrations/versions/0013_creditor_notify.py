@@ -2,8 +2,8 @@
 `creditor_notifications`, one row per webhook sent to the creditor's systems with the receiver's
 answer (the account's timeline reads it).
 
-Revision ID: 0012_creditor_notify
-Revises: 0011_statement_attachments
+Revision ID: 0013_creditor_notify
+Revises: 0012_account_events
 Create Date: 2026-12-01 12:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_creditor_notify"
-down_revision: str | None = "0011_statement_attachments"
+revision: str = "0013_creditor_notify"
+down_revision: str | None = "0012_account_events"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
