@@ -1,5 +1,5 @@
 """Webhooks to the creditor's systems (the strategy's `notify` action): a JSON body signed like the
-payment webhooks the product receives (`api.signatures.hmac_signature`: HMAC-SHA256 of
+payment webhooks the product receives (`domain.signing.hmac_signature`: HMAC-SHA256 of
 `"<timestamp>.<campaign id>.<raw body>"` under the campaign's secret), posted to the campaign's
 notify URL with the workflow's idempotency key.
 
@@ -24,9 +24,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.lookups import account_by_workflow
-from api.signatures import HMAC_SIGNATURE, HMAC_TIMESTAMP, hmac_signature
 from db.models import Campaign, CreditorNotification
 from db.session import session_scope
+from domain.signing import HMAC_SIGNATURE, HMAC_TIMESTAMP, hmac_signature
 from services.notify_targets import TargetRefused, TargetUnresolved, check_resolved
 from workflows.contracts import NotifyInput, NotifyResult
 

@@ -21,7 +21,6 @@ the body's content before its signature holds.
 from __future__ import annotations
 
 import binascii
-import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime
@@ -32,13 +31,11 @@ from starlette.datastructures import URL
 from twilio.request_validator import RequestValidator
 
 from api.errors import ProblemError
+from domain.signing import HMAC_SCHEME, HMAC_SIGNATURE, HMAC_TIMESTAMP, hmac_signature
 
 SENDGRID_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 TWILIO_SIGNATURE = "X-Twilio-Signature"
-HMAC_SIGNATURE = "X-Signature"
-HMAC_TIMESTAMP = "X-Signature-Timestamp"
-HMAC_SCHEME = "sha256="
 
 
 def _refuse(detail: str) -> ProblemError:
@@ -103,17 +100,6 @@ def verify_twilio(auth_token: SecretStr | None, url: str, params: Mapping[str, o
         raise _refuse(f"The {TWILIO_SIGNATURE} header is missing.")
     if not RequestValidator(auth_token.get_secret_value()).validate(url, params, signature):
         raise _refuse(f"The {TWILIO_SIGNATURE} signature does not match {url} and the form parameters.")
-
-
-def payment_signed_content(timestamp: str, provider: str, body: bytes) -> bytes:
-    """What a payment provider signs: `"<timestamp>.<provider>.<raw body>"`."""
-    return b".".join((timestamp.encode(), provider.encode(), body))
-
-
-def hmac_signature(secret: str, timestamp: str, provider: str, body: bytes) -> str:
-    """The `X-Signature` value for `provider`'s `body` sent at `timestamp` (what providers compute)."""
-    digest = hmac.new(secret.encode(), payment_signed_content(timestamp, provider, body), hashlib.sha256).hexdigest()
-    return f"{HMAC_SCHEME}{digest}"
 
 
 def verify_hmac(

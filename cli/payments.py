@@ -80,7 +80,7 @@ def simulate(
     Example: collect payment simulate 42 50000
     """
     # Here, not at the top: the API's modules would cost every command a quarter second of start-up.
-    from api.signatures import HMAC_SIGNATURE, HMAC_TIMESTAMP, hmac_signature
+    from domain.signing import HMAC_SIGNATURE, HMAC_TIMESTAMP, hmac_signature
 
     name, key = _provider(Settings(), provider, secret)
     moment = (paid_at or datetime.now(UTC)).astimezone(UTC)

@@ -38,7 +38,6 @@ from domain.state import (
     CONTACT_HISTORY_DAYS,
     AccountState,
     BlockedContact,
-    Counters,
     Installment,
     Offer,
     Plan,
