@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from domain.frozen import Frozen
-from domain.types import Channel, Outcome, Resolution
+from domain.types import Channel, OutcomeCode, Resolution
 
 
 class SendMessage(Frozen):
@@ -34,7 +34,7 @@ class CreateAgentTask(Frozen):
     queue: str
     due_at: datetime
     attempt: int
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[OutcomeCode, ...]
 
 
 class CheckPayment(Frozen):

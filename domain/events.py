@@ -13,7 +13,7 @@ from pydantic import Field
 
 from domain.frozen import Frozen
 from domain.strategy import Frequency
-from domain.types import Channel, Outcome
+from domain.types import Channel, OutcomeCode
 
 
 class Tick(Frozen):
@@ -36,7 +36,7 @@ class PlanTerms(Frozen):
 
 class AgentOutcome(Frozen):
     kind: Literal["agent_outcome"] = "agent_outcome"
-    code: Outcome
+    code: OutcomeCode
     task_seq: int | None = None
     promise: PromiseTerms | None = None
     plan: PlanTerms | None = None

@@ -548,7 +548,7 @@ class _Run:
                 raise EventRejected("outcome payment_plan needs the plan's terms")
             self.plan_rules()
             self.register_plan(event.plan)
-        conversation = event.code not in NOT_A_CONVERSATION
+        conversation = self.strategy.is_conversation(event.code)
         self.record_contact(Channel.VOICE, conversation=conversation)
         self.counters(agent_attempts=1, right_party_contacts=int(conversation))
         self.s.last_action_at = self.now

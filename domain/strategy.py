@@ -15,7 +15,7 @@ from domain.frozen import Frozen, added
 from domain.interest import Interest
 from domain.money import minor_digits
 from domain.policy import ContactPolicy
-from domain.types import Channel, Outcome, Resolution, Stage, Weekday
+from domain.types import NOT_A_CONVERSATION, Channel, OutcomeCode, Resolution, Stage, Weekday
 
 # The language's current edition (see `CompiledStrategy.edition`).
 EDITION = 2
@@ -49,9 +49,10 @@ class AgentTaskAction(Frozen):
     due_within_s: int
     attempts: int = 1
     retry_after_s: int = 86400
-    # Allowed outcome codes and the step each one leads to. A task that is not worked before it
-    # is due counts as an unanswered attempt; after the last attempt it routes as `no_answer`.
-    outcomes: dict[Outcome, str]
+    # Allowed outcome codes (built-in, or declared in `CompiledStrategy.outcomes`) and the step
+    # each one leads to. A task that is not worked before it is due counts as an unanswered
+    # attempt; after the last attempt it routes as `no_answer`.
+    outcomes: dict[OutcomeCode, str]
 
 
 class WaitAction(Frozen):
@@ -231,6 +232,26 @@ class Template(Frozen):
     body: str
 
 
+class CustomOutcome(Frozen):
+    """An outcome code the strategy declares for its agent tasks (`deceased`, `voicemail_left`),
+    routed like the built-in ones. It moves the account only by its route: no promise, plan or
+    hold goes with it."""
+
+    code: str
+    labels: dict[str, str]  # locale -> what the agent's screen shows
+    # Whether the agent spoke with the debtor: counted as a right-party contact (KPIs, the
+    # `right_party_contacts` variable) and as a conversation for the policy's cooldowns.
+    right_party_contact: bool
+
+    def label(self, locale: str | None) -> str:
+        """The label in `locale`, else in its language, else the first one declared."""
+        if locale in self.labels:
+            return self.labels[locale]
+        language = (locale or "").split("-")[0]
+        near = next((text for loc, text in self.labels.items() if loc.split("-")[0] == language), None)
+        return near or next(iter(self.labels.values()), self.code)
+
+
 class FeeCap(Frozen):
     """A legal ceiling on collection fees: progressive percentages over the debt in a unit of
     account (Chile's UF), and no fee before a number of days past due."""
@@ -269,12 +290,25 @@ class CompiledStrategy(Frozen):
     promises: PromiseRules | None = None
     plans: PlanRules | None = None
     templates: dict[str, dict[str, Template]]
+    # Outcome codes the strategy declares beyond the built-in ones; none in strategies compiled
+    # before they existed.
+    outcomes: tuple[CustomOutcome, ...] = added(())
     hash: str = ""
 
     @property
     def digits(self) -> int:
         """The exponent of the strategy's currency: as recorded, else the product's table."""
         return minor_digits(self.currency) if self.currency_digits is None else self.currency_digits
+
+    def custom_outcome(self, code: str) -> CustomOutcome | None:
+        """The strategy's own declaration of outcome `code`; None for a built-in code."""
+        return next((o for o in self.outcomes if o.code == code), None)
+
+    def is_conversation(self, code: str) -> bool:
+        """Whether an agent outcome `code` was a right-party contact: as declared for the
+        strategy's own codes; every built-in one but no_answer and wrong_party."""
+        custom = self.custom_outcome(code)
+        return custom.right_party_contact if custom is not None else code not in NOT_A_CONVERSATION
 
     def template_for(self, name: str, locale: str) -> Template:
         """Template `name` in `locale`, else in the strategy's locale, else its first one."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
 
 
 class Channel(StrEnum):
@@ -55,6 +58,21 @@ class Outcome(StrEnum):
     REFUSAL = "refusal"
     HARDSHIP = "hardship"
     CALLBACK_REQUESTED = "callback_requested"
+
+
+# Built-in outcomes that were no conversation with the debtor: every other built-in one was a
+# right-party contact. A strategy's own codes say it themselves (`CustomOutcome.right_party_contact`).
+NOT_A_CONVERSATION = frozenset({Outcome.NO_ANSWER, Outcome.WRONG_PARTY})
+CUSTOM_OUTCOME_PATTERN = r"^[a-z][a-z0-9_]*$"
+MAX_OUTCOME_CHARS = 64
+
+# An outcome code: a built-in `Outcome`, or a code the strategy declares (`outcomes:`), such as
+# `deceased`. Built-in codes are tried first, so JSON written before custom codes existed reads back
+# as the same enum members; a custom code stays a plain string.
+OutcomeCode = Annotated[
+    Outcome | Annotated[str, Field(pattern=CUSTOM_OUTCOME_PATTERN, max_length=MAX_OUTCOME_CHARS)],
+    Field(union_mode="left_to_right"),
+]
 
 
 class Resolution(StrEnum):

@@ -57,6 +57,7 @@ NO_PRESET = ContactPolicy(
 WAITING_KINDS = (sc.WaitDoc, sc.AgentTaskDoc)
 # Channels that carry a PDF statement (`send: {attach: ...}`); a fallback to another goes without it.
 ATTACHING_CHANNELS = (Channel.EMAIL, Channel.LETTER)
+BUILT_IN_OUTCOMES = tuple(o.value for o in Outcome)
 # The spread of moved contacts a strategy gets unless its policy says otherwise: at 08:00 every
 # account that waited for the window would otherwise wake at once (issue 10 measured the burst);
 # half an hour is short beside a 12-hour window and beside the days between two contacts.
@@ -121,6 +122,7 @@ class _Compiler:
         policy = self.build_policy()
         self.check_conditions()
         self.check_references()
+        self.check_outcomes()
         self.check_termination()
         self.check_reachability()
         self.check_loops()
@@ -190,6 +192,10 @@ class _Compiler:
                 name: {loc: st.Template(subject=t.subject, body=t.body) for loc, t in per_locale.items()}
                 for name, per_locale in doc.templates.items()
             },
+            outcomes=tuple(
+                st.CustomOutcome(code=o.code, labels=dict(o.label), right_party_contact=o.right_party_contact)
+                for o in doc.outcomes
+            ),
         )
         compiled = compiled.model_copy(update={"hash": content_hash(compiled)})
         self.check_size(compiled)
@@ -826,6 +832,62 @@ class _Compiler:
             return name
         return closest(name, list(self.doc.steps))
 
+    def outcome_ref(self, code: str, path: PathKey) -> None:
+        """An agent task's outcome code must be built in or declared in `outcomes:`."""
+        declared = [o.code for o in self.doc.outcomes]
+        if code in BUILT_IN_OUTCOMES or code in declared:
+            return
+        options = [*BUILT_IN_OUTCOMES, *declared]
+        near = closest(code, options)
+        hint = f"did you mean {near!r}? " if near else ""
+        own = ", ".join(declared) or "none (declare a code of your own in a top-level outcomes: list)"
+        self.fail(
+            path,
+            f"unknown outcome {code!r}; {hint}built-in outcomes: {', '.join(BUILT_IN_OUTCOMES)}; declared: {own}",
+            at_key=True,
+        )
+
+    def check_outcomes(self) -> None:
+        """The strategy's own outcome codes: new codes, each once, labelled in the strategy's
+        locale (the agent's screen falls back to it), and used by some agent task."""
+        doc = self.doc
+        codes = [o.code for o in doc.outcomes]
+        used = {
+            code
+            for _, action in self.actions()
+            if isinstance(action, sc.AgentTaskDoc)
+            for code in action.agent_task.outcomes
+        }
+        for index, declared in enumerate(doc.outcomes):
+            path: PathKey = ("outcomes", index)
+            if declared.code in BUILT_IN_OUTCOMES:
+                self.fail(
+                    (*path, "code"),
+                    f"outcome {declared.code!r} is built in: route it in agent_task.outcomes without declaring it; "
+                    "declare only codes of the strategy's own",
+                )
+            elif declared.code in codes[:index]:
+                self.fail((*path, "code"), f"outcome {declared.code!r} is declared twice")
+            elif declared.code not in used:
+                self.warn((*path, "code"), f"outcome {declared.code!r} is declared but no agent_task allows it")
+            for loc, text in declared.label.items():
+                if _locale_problem(loc):
+                    self.fail(
+                        (*path, "label", loc),
+                        f"unknown locale {loc!r} in the label of outcome {declared.code!r}; expected a locale such "
+                        "as es-CL or en-US",
+                        at_key=True,
+                    )
+                elif not text.strip():
+                    self.fail((*path, "label", loc), f"the {loc} label of outcome {declared.code!r} is blank")
+            if doc.locale not in declared.label and not _locale_problem(doc.locale):
+                self.fail(
+                    (*path, "label"),
+                    f"outcome {declared.code!r} has no {doc.locale} label (the strategy's locale, shown to agents "
+                    f"whose language it has no label in); it has: {', '.join(declared.label)}",
+                    at_key=True,
+                )
+
     def template_ref(self, name: str, path: PathKey) -> None:
         templates = self.doc.templates
         if name not in templates:
@@ -908,7 +970,8 @@ class _Compiler:
                         f"unknown queue {spec.queue!r}; {hint}declared queues: {declared}",
                     )
                 for code, target in spec.outcomes.items():
-                    self.step_ref(target, (*path, "agent_task", "outcomes", code.value))
+                    self.outcome_ref(code, (*path, "agent_task", "outcomes", code))
+                    self.step_ref(target, (*path, "agent_task", "outcomes", code))
                 if Outcome.NO_ANSWER not in spec.outcomes:
                     self.fail(
                         (*path, "agent_task", "outcomes"),
@@ -1216,7 +1279,7 @@ class _Compiler:
                     due_within_s=a.due_within,
                     attempts=a.attempts,
                     retry_after_s=a.retry_after,
-                    outcomes=dict(a.outcomes),
+                    outcomes=dict(a.outcomes),  # built-in codes read back as `Outcome` members
                 )
             case sc.WaitDoc(wait=w):
                 parsed = _parse_until(w.until) if w.until else None

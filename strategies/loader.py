@@ -544,6 +544,7 @@ _MISSING_HINTS = {
     "preset": f" (one of: {', '.join(get_args(PolicyDoc.model_fields['preset'].annotation))})",
     "do": " (the list of actions the step takes)",
     "reason": " (why the preset is loosened)",
+    "right_party_contact": " (true if the agent spoke with the debtor, which counts as a right-party contact)",
 }
 
 

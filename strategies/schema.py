@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.types import Channel, Outcome, Resolution, Stage, Weekday
+from domain.types import MAX_OUTCOME_CHARS, Channel, Outcome, Resolution, Stage, Weekday
 from strategies import amounts
 from strategies.amounts import WrittenAmount
 from strategies.limits import (
@@ -262,6 +262,22 @@ def bounded_condition(expression: str) -> str:
     return expression
 
 
+# An agent task's outcome code: a built-in one, or one the strategy declares in `outcomes:` (the
+# compiler checks which; editors offer the built-in ones).
+OutcomeKey = Annotated[
+    str,
+    Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=MAX_OUTCOME_CHARS),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": [o.value for o in Outcome]},
+                {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$", "description": "a code declared in outcomes:"},
+            ]
+        }
+    ),
+]
+
+
 Condition = Annotated[str, AfterValidator(bounded_condition)]
 Text = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
 TemplateText = Annotated[str, Field(max_length=MAX_TEMPLATE_CHARS)]
@@ -414,7 +430,9 @@ class AgentTaskSpec(Doc):
     due_within: Duration
     attempts: int = Field(default=1, ge=1, le=20)
     retry_after: Duration = Field(default=86400, description="pause between two attempts")
-    outcomes: dict[Outcome, str] = Field(min_length=1, description="allowed outcome code -> next step")
+    outcomes: dict[OutcomeKey, str] = Field(
+        min_length=1, description="allowed outcome code (built-in, or declared in outcomes:) -> next step"
+    )
 
 
 WaitAnchor = Literal["due_date", "oldest_unpaid_due_date", "previous_step", "promise_date", "end_of_month"]
@@ -812,6 +830,19 @@ class HandlersDoc(Doc):
     resumed: str | None = Field(default=None, description="where a paused account goes when it is resumed")
 
 
+class OutcomeDoc(Doc):
+    """An outcome code of the strategy's own for its agent tasks, next to the built-in ones."""
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=MAX_OUTCOME_CHARS)]
+    label: dict[str, Text] = Field(
+        min_length=1, description="locale -> what the agent's screen shows, e.g. {es-CL: Fallecido}"
+    )
+    right_party_contact: bool = Field(
+        description="true if the agent spoke with the debtor: counted as a right-party contact (KPIs, "
+        "the right_party_contacts variable) and as a conversation for the policy's cooldowns"
+    )
+
+
 class TemplateDoc(Doc):
     subject: TemplateText | None = None
     body: TemplateText
@@ -845,5 +876,6 @@ class StrategyDoc(Doc):
         ),
     )
     queues: list[Name] = Field(default=[], description="agent queues this strategy hands tasks to")
+    outcomes: list[OutcomeDoc] = Field(default=[], description="outcome codes of the strategy's own, for agent tasks")
     steps: dict[Name, StepDoc] = Field(min_length=1)
     templates: dict[str, dict[str, TemplateDoc]] = {}
