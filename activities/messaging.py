@@ -26,14 +26,14 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.lookups import account_by_workflow
 from activities.strategy_versions import StrategyVersions
 from channels.base import Attachment, ChannelError, OutgoingMessage, Sender
-from db.models import Account, Communication, ContactPoint, OutboxMessage
+from db.models import Account, Communication, ContactPoint, OutboxMessage, OutcomeRecord
 from db.repositories import kpi_counters
 from db.session import session_scope
 from domain.conditions import days_past_due
@@ -98,9 +98,19 @@ def message_context(input: SendInput, now: datetime) -> dict[str, Any]:
 
 def contact_history(session: Session, debtor_id: int, since: datetime) -> list[ContactRecord]:
     """The debtor's contact ledger from the communications log, across all their accounts."""
+    # A call's outcome row (activities/turns.py writes `wf:call:turn` and `wf:outcome:turn` together)
+    # says whether it was a conversation; older rows and calls without one go by their built-in code.
+    outcome_key = func.replace(Communication.key, ":call:", ":outcome:")
     rows = session.execute(
-        select(Communication.channel, Communication.planned_at, Communication.provider, Communication.template)
+        select(
+            Communication.channel,
+            Communication.planned_at,
+            Communication.provider,
+            Communication.template,
+            OutcomeRecord.right_party_contact,
+        )
         .join(Account, Account.id == Communication.account_id)
+        .outerjoin(OutcomeRecord, and_(Communication.provider == "agent", OutcomeRecord.key == outcome_key))
         .where(Account.debtor_id == debtor_id)
         .where(Communication.status.in_(CONTACTED))
         .where(Communication.planned_at >= since)
@@ -109,9 +119,10 @@ def contact_history(session: Session, debtor_id: int, since: datetime) -> list[C
         ContactRecord(
             channel=Channel(channel),
             at=at,
-            conversation=provider == "agent" and (template or "") not in NOT_CONVERSATIONS,
+            conversation=provider == "agent"
+            and (spoke if spoke is not None else (template or "") not in NOT_CONVERSATIONS),
         )
-        for channel, at, provider, template in rows
+        for channel, at, provider, template, spoke in rows
     ]
 
 

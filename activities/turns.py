@@ -200,6 +200,9 @@ class TurnActivities:
             account_id=account.id,
             task_id=task.id if task is not None else None,
             code=code,
+            # As the interpreter counted it: the strategy says so for a code of its own.
+            right_party_contact=record.state.counters.right_party_contacts
+            > record.previous_counters.right_party_contacts,
             agent=str(event.get("agent") or "") or None,
             note=str(event.get("note") or "") or None,
             recorded_at=record.at,

@@ -36,12 +36,10 @@ from sqlalchemy.orm import Session
 from db.models import Campaign
 from db.models.kpis import NONE
 from db.repositories import kpis as facts
-from domain.interpreter import NOT_A_CONVERSATION
 from services.errors import Field, Invalid, NotFound
 
 # Past-due buckets (§1.4 roll rate: 30-day buckets), in order; `paid` is the cure.
 FORWARD = ("current", "1-29", "30-59", "60-89", "90+")
-NOT_CONVERSATIONS = frozenset(str(code) for code in NOT_A_CONVERSATION)
 SIX_PLACES = Decimal("0.000001")
 # Roll rates are computed for at most this many month ends (the latest ones): ten years.
 MAX_MONTH_ENDS = 121
@@ -133,6 +131,7 @@ class KpiSet:
     dial_attempts: int
     right_party_contacts: int
     right_party_contact_rate: Ratio
+    outcomes: dict[str, int]  # dial attempts per outcome code
     promises: PromiseCounts
     promise_rate: Ratio
     promise_kept_rate: Ratio
@@ -167,6 +166,7 @@ class AgentKpis:
     dial_attempts: int
     right_party_contacts: int
     right_party_contact_rate: Ratio
+    outcomes: dict[str, int]  # dial attempts per outcome code
     promises_taken: int
     promises_kept: int
     promises_broken: int
@@ -234,6 +234,7 @@ class Tally:
     placed: int = 0
     collected_per_day: dict[date, int] = field(default_factory=lambda: defaultdict(int))
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # per code
+    right_party: int = 0  # of those outcomes, the right-party contacts (as the strategy counts its codes)
     promises: dict[str, tuple[int, int]] = field(default_factory=dict)  # per status: (count, amount)
     messages: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # per channel, agent calls apart
     calls: int = 0
@@ -255,6 +256,7 @@ class Tally:
             self.collected_per_day[day] += amount
         for code, n in other.outcomes.items():
             self.outcomes[code] += n
+        self.right_party += other.right_party
         for status, (n, amount) in other.promises.items():
             before = self.promises.get(status, (0, 0))
             self.promises[status] = (before[0] + n, before[1] + amount)
@@ -275,12 +277,17 @@ def recovery_rate(t: Tally) -> Ratio:
     return ratio(t.collected, t.placed)
 
 
-def right_party_contacts(outcomes: Mapping[str, int]) -> tuple[int, int]:
-    """(right-party contacts, dial attempts): every agent outcome is one attempt; those other than
-    no_answer and wrong_party were a conversation with the debtor (as the interpreter counts them)."""
-    attempts = sum(outcomes.values())
-    rpcs = sum(n for code, n in outcomes.items() if code not in NOT_CONVERSATIONS)
-    return rpcs, attempts
+def right_party_contacts(outcomes: Mapping[str, int], right_party: int) -> tuple[int, int]:
+    """(right-party contacts, dial attempts): every agent outcome is one attempt; the right-party
+    contacts are those the interpreter counted as a conversation with the debtor (every built-in
+    code but no_answer and wrong_party; a strategy's own codes as it declares them), counted by the
+    outcome's writer."""
+    return right_party, sum(outcomes.values())
+
+
+def per_code(outcomes: Mapping[str, int]) -> dict[str, int]:
+    """Dial attempts per outcome code, built-in and the strategies' own, codes without any left out."""
+    return {code: n for code, n in sorted(outcomes.items()) if n}
 
 
 def promise_counts(by_status: Mapping[str, tuple[int, int]]) -> PromiseCounts:
@@ -364,7 +371,7 @@ def roll_rates(t: Tally, ends: list[date]) -> list[RollPeriod]:
 
 def kpi_set(t: Tally, first: date, last: date, ends: list[date], channel_costs: Mapping[str, int]) -> KpiSet:
     """Every campaign KPI of one set of accounts."""
-    rpcs, attempts = right_party_contacts(t.outcomes)
+    rpcs, attempts = right_party_contacts(t.outcomes, t.right_party)
     counts = promise_counts(t.promises)
     kept_rate, kept_amount_rate = promise_kept_rates(t.promises)
     contacts = sum(t.messages.values()) + t.calls
@@ -377,6 +384,7 @@ def kpi_set(t: Tally, first: date, last: date, ends: list[date], channel_costs: 
         right_party_contacts=rpcs,
         # §1.4 Right-party contact rate, "÷ # dial attempts" variant.
         right_party_contact_rate=ratio(rpcs, attempts),
+        outcomes=per_code(t.outcomes),
         promises=counts,
         # §1.4 Promise rate (conversion): promises ÷ right-party contacts.
         promise_rate=ratio(counts.made, rpcs),
@@ -396,12 +404,15 @@ def agent_kpis(activity: Iterable[facts.Sum], collected_outside: Mapping[str, in
     window: all those received towards the agent's promises, less those towards promises of
     before or after the window)."""
     outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    right_party: dict[str, int] = defaultdict(int)
     promises: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     done: dict[str, int] = defaultdict(int)
     collected: dict[str, int] = defaultdict(int)
     for s in activity:
         if s.fact == "agent_outcome":
             outcomes[s.group][s.detail] += s.count
+        elif s.fact == "agent_right_party":
+            right_party[s.group] += s.count
         elif s.fact == "agent_promise":
             promises[s.group][s.detail] = (s.count, s.amount)
         elif s.fact == "agent_task_done":
@@ -410,7 +421,7 @@ def agent_kpis(activity: Iterable[facts.Sum], collected_outside: Mapping[str, in
             collected[s.group] += s.amount
     out = []
     for agent in sorted(set(outcomes) | set(promises) | set(done)):
-        rpcs, attempts = right_party_contacts(outcomes.get(agent, {}))
+        rpcs, attempts = right_party_contacts(outcomes.get(agent, {}), right_party.get(agent, 0))
         theirs = promises.get(agent, {})
         counts = promise_counts(theirs)
         kept_rate, _ = promise_kept_rates(theirs)
@@ -421,6 +432,7 @@ def agent_kpis(activity: Iterable[facts.Sum], collected_outside: Mapping[str, in
                 dial_attempts=attempts,
                 right_party_contacts=rpcs,
                 right_party_contact_rate=ratio(rpcs, attempts),
+                outcomes=per_code(outcomes.get(agent, {})),
                 promises_taken=counts.made,
                 promises_kept=counts.kept,
                 promises_broken=counts.broken,
@@ -488,6 +500,8 @@ def _tallies(session: Session, campaign_id: str, s: Scope) -> dict[str, Tally]:
         t = tallies[sum_.group]
         if sum_.fact == "outcome":
             t.outcomes[sum_.detail] += sum_.count
+        elif sum_.fact == "right_party":
+            t.right_party += sum_.count
         elif sum_.fact == "promise":
             t.promises[sum_.detail] = (sum_.count, sum_.amount)
         elif sum_.fact == "message":

@@ -31,7 +31,7 @@ from domain import events as ev
 from domain.account import AccountSnapshot
 from domain.state import AccountState
 from domain.strategy import CompiledStrategy
-from domain.types import Channel, Outcome
+from domain.types import Channel, Outcome, OutcomeCode
 
 
 class _Doc(BaseModel):
@@ -39,7 +39,7 @@ class _Doc(BaseModel):
 
 
 class CallDoc(_Doc):
-    code: Outcome
+    code: OutcomeCode  # built-in, or one the strategy declares
     amount: int | None = Field(default=None, gt=0, le=10**15)  # promise amount; default: the whole balance
     in_days: int = Field(default=7, ge=0, le=3650)  # promise date, or the plan's first due, this many days on
     installments: int = Field(default=3, ge=1, le=120)
@@ -92,7 +92,7 @@ class ScenarioDoc(_Doc):
     account: dict[str, Any] = Field(default_factory=dict, max_length=50)
     start: str | None = Field(default=None, max_length=40)
     days: int = Field(default=120, ge=1, le=MAX_DAYS)
-    calls: list[Outcome | CallDoc] = Field(default_factory=list, max_length=MAX_CALLS)
+    calls: list[OutcomeCode | CallDoc] = Field(default_factory=list, max_length=MAX_CALLS)
     approvals: Literal["approve", "reject"] = "approve"
     events: list[EventDoc] = Field(default_factory=list, max_length=MAX_EVENTS)
 
@@ -183,7 +183,7 @@ def _plan_terms(call: CallDoc, day: date) -> ev.PlanTerms:
 class ScriptedResponder:
     """Agents record the scripted outcomes in order; the debtor does not react to messages."""
 
-    def __init__(self, calls: list[Outcome | CallDoc], approvals: Literal["approve", "reject"] = "approve") -> None:
+    def __init__(self, calls: list[OutcomeCode | CallDoc], approvals: Literal["approve", "reject"] = "approve") -> None:
         self.calls = [c if isinstance(c, CallDoc) else CallDoc(code=c) for c in calls]
         self.approve = approvals == "approve"
 

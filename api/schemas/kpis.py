@@ -79,8 +79,14 @@ class KpiSet(BaseModel):
     collected_amount: int = Field(description="Payments received in the window.")
     recovery_rate: Ratio = Field(description="§1.4 recovery rate: amount collected ÷ amount placed.")
     dial_attempts: int = Field(description="Agent call attempts (one per recorded outcome).")
-    right_party_contacts: int = Field(description="Outcomes that were a conversation with the debtor.")
+    right_party_contacts: int = Field(
+        description="Outcomes that were a conversation with the debtor: every built-in code but no_answer and "
+        "wrong_party, and a strategy's own codes declared right_party_contact: true."
+    )
     right_party_contact_rate: Ratio = Field(description="§1.4 RPC rate: right-party contacts ÷ dial attempts.")
+    outcomes: dict[str, int] = Field(
+        description="Dial attempts per outcome code, the strategies' own codes included (codes without any left out)."
+    )
     promises: PromiseCounts
     promise_rate: Ratio = Field(description="§1.4 promise rate: promises ÷ right-party contacts.")
     promise_kept_rate: Ratio = Field(description="§1.4 promise-kept rate: kept ÷ promises that fell due (kept+broken).")
@@ -116,6 +122,7 @@ class AgentKpis(BaseModel):
     dial_attempts: int
     right_party_contacts: int
     right_party_contact_rate: Ratio = Field(description="right-party contacts ÷ dial attempts.")
+    outcomes: dict[str, int] = Field(description="Dial attempts per outcome code, the strategies' own codes included.")
     promises_taken: int
     promises_kept: int
     promises_broken: int

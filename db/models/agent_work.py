@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
 from db.models._checks import one_of
+from domain.types import NOT_A_CONVERSATION
 
 AGENT_TASK_STATUSES = ("open", "claimed", "done", "expired", "cancelled")
 
@@ -87,9 +88,19 @@ class OutcomeRecord(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("agent_tasks.id"), index=True)
     code: Mapped[str] = mapped_column(String)
+    # Whether the agent spoke with the debtor, as the interpreter counted it (a strategy's own codes
+    # say so in their declaration). None in rows written before custom codes: their built-in code
+    # says it (`spoke_with_debtor`).
+    right_party_contact: Mapped[bool | None]
     agent: Mapped[str | None] = mapped_column(String)
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def spoke_with_debtor() -> ColumnElement[bool]:
+    """SQL: whether an outcome row was a right-party contact (see `right_party_contact`)."""
+    by_code = OutcomeRecord.code.not_in(sorted(str(code) for code in NOT_A_CONVERSATION))
+    return func.coalesce(OutcomeRecord.right_party_contact, by_code)
 
 
 class AgentNote(Base):

@@ -22,11 +22,13 @@ from db.models._checks import one_of
 #   message         messages that reached or may have reached the debtor, planned that day; detail: channel
 #   call            agent calls logged as communications (provider `agent`); detail: channel
 #   outcome         agent outcomes recorded that day; detail: outcome code
+#   right_party     those outcomes that were a right-party contact (as the strategy counts its own codes)
 #   promise         promises made that day; detail: current status; amount: promised
 #   payment         payments received that day in the account's currency; amount: paid
 #   fee             fees applied that day in the account's currency; amount: charged
 # Per agent (`variant` is NONE: the agents' figures are not split by variant):
 #   agent_outcome   as `outcome`, by the agent who recorded it
+#   agent_right_party   as `right_party`, by the agent who recorded it
 #   agent_promise   as `promise`, by the agent who took it
 #   agent_task_done agent tasks finished with an outcome that day, by who finished them
 #   agent_collected payments received that day towards a promise the agent took; amount: paid
@@ -35,9 +37,10 @@ from db.models._checks import one_of
 #   agent_paid_before   those received before the promise's day: `day` is the promise's day and
 #                       detail the day received (a payment recorded after the promise it went
 #                       towards can carry an earlier provider time)
-VARIANT_FACTS = ("placed", "message", "call", "outcome", "promise", "payment", "fee")
+VARIANT_FACTS = ("placed", "message", "call", "outcome", "right_party", "promise", "payment", "fee")
 AGENT_FACTS = (
     "agent_outcome",
+    "agent_right_party",
     "agent_promise",
     "agent_task_done",
     "agent_collected",

@@ -52,9 +52,11 @@ from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from db.models import Account, AgentTask, Communication, Fee, KpiCounter, OutcomeRecord, Payment, Promise
 from db.models import AccountState as AccountStateRow
+from db.models.agent_work import spoke_with_debtor
 from db.models.kpis import DAY_ONLY, NONE, TOTAL_DAY
 from db.models.ledger import TOWARDS_PROMISE
 from db.utc_day import utc_day, utc_day_text
+from domain.types import NOT_A_CONVERSATION
 
 # Communications that reached (or may have reached) the debtor: the statuses the send activity's
 # policy check counts as contacts (activities/messaging.py CONTACTED).
@@ -246,11 +248,18 @@ def contact(session: Session, comm: Communication, before: str | None) -> None:
 
 
 def outcome(session: Session, row: OutcomeRecord) -> None:
-    """An agent outcome (one dial attempt) recorded."""
+    """An agent outcome (one dial attempt) recorded, and whether it reached the right party."""
     where, day = home(session, row.account_id), utc_date(row.recorded_at)
+    spoke = row.right_party_contact
+    if spoke is None:
+        spoke = row.code not in NOT_A_CONVERSATION
     add(session, where, "outcome", day, detail=row.code, count=1)
+    if spoke:
+        add(session, where, "right_party", day, count=1)
     if row.agent:
         add(session, where, "agent_outcome", day, agent=row.agent, detail=row.code, count=1)
+        if spoke:
+            add(session, where, "agent_right_party", day, agent=row.agent, count=1)
 
 
 def task_done(session: Session, task: AgentTask) -> None:
@@ -412,6 +421,16 @@ def _fact_queries(accounts: ColumnElement[bool]) -> list[Select[Any]]:
             OutcomeRecord.code,
             zero,
         ).where(OutcomeRecord.agent.is_not(None), OutcomeRecord.agent != NONE)
+    )
+    queries.append(
+        grouped(OutcomeRecord, OutcomeRecord.account_id, "right_party", recorded, none, none, zero).where(
+            spoke_with_debtor()
+        )
+    )
+    queries.append(
+        grouped(
+            OutcomeRecord, OutcomeRecord.account_id, "agent_right_party", recorded, OutcomeRecord.agent, none, zero
+        ).where(spoke_with_debtor(), OutcomeRecord.agent.is_not(None), OutcomeRecord.agent != NONE)
     )
     made, promised = utc_day(Promise.made_at), func.sum(Promise.amount)
     queries.append(grouped(Promise, Promise.account_id, "promise", made, none, Promise.status, promised))

@@ -174,11 +174,15 @@ def _sums(session: Session, campaign_id: str, currency: str, facts: Sequence[str
     ]
 
 
+VARIANT_ACTIVITY = ("message", "call", "outcome", "right_party", "promise")
+
+
 def variant_sums(
     session: Session, campaign_id: str, currency: str, days: Days
 ) -> tuple[list[Sum], list[tuple[str, date, int]]]:
-    """Per variant: messages and calls per channel, outcomes per code and promises per status in
-    the window; and (variant, day, amount received) for each day of it with payments. One read."""
+    """Per variant: messages and calls per channel, outcomes per code, right-party contacts and
+    promises per status in the window; and (variant, day, amount received) for each day of it with
+    payments. One read."""
     rows, sign = _signed(days)
     activity = (
         select(
@@ -189,7 +193,7 @@ def variant_sums(
             func.sum(sign * KpiCounter.count).label("count"),
             func.sum(sign * KpiCounter.amount).label("amount"),
         )
-        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(("message", "call", "outcome", "promise")), rows)
+        .where(*_of(campaign_id, currency), KpiCounter.fact.in_(VARIANT_ACTIVITY), rows)
         .group_by(KpiCounter.fact, KpiCounter.variant, KpiCounter.detail)
     )
     per_day = (
@@ -221,9 +225,9 @@ def _as_date(value: date | str) -> date:
 
 
 def agent_activity(session: Session, campaign_id: str, currency: str, days: Days) -> list[Sum]:
-    """Outcomes per code, promises per status, finished tasks and payments received towards their
-    promises (`agent_collected`, whatever the promise's day), per agent."""
-    facts = ["agent_outcome", "agent_promise", "agent_task_done", "agent_collected"]
+    """Outcomes per code, right-party contacts, promises per status, finished tasks and payments
+    received towards their promises (`agent_collected`, whatever the promise's day), per agent."""
+    facts = ["agent_outcome", "agent_right_party", "agent_promise", "agent_task_done", "agent_collected"]
     return _sums(session, campaign_id, currency, facts, KpiCounter.agent, days)
 
 

@@ -35,12 +35,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from db.models import Account, AgentTask, ApiKey, Debtor, OutcomeRecord, Promise
+from db.models import Account, AgentTask, ApiKey, Debtor, OutcomeRecord, Promise, StrategyVersion
 from db.models import AccountState as AccountStateRow
+from db.models.agent_work import spoke_with_debtor
+from domain.strategy import CustomOutcome
 
 ACTIVE = ("open", "claimed")
-# Outcomes that are no conversation with the debtor (as the interpreter counts right-party contacts).
-NO_CONTACT_CODES = ("no_answer", "wrong_party")
 # Integer ids are 32-bit on PostgreSQL: a larger id (from a path or a cursor) cannot exist, and
 # comparing against it would fail in the driver instead of finding nothing.
 MAX_ID = 2**31 - 1
@@ -63,6 +63,8 @@ class TaskRow:
     external_id: str
     currency: str
     balance: int
+    # The codes of the task's step that the account's strategy declares itself, with their labels.
+    custom_outcomes: tuple[CustomOutcome, ...] = ()
 
 
 def visible(who: Who) -> ColumnElement[bool]:
@@ -73,14 +75,32 @@ def visible(who: Who) -> ColumnElement[bool]:
 def _with_account() -> Any:
     balance = func.coalesce(AccountStateRow.balance, Account.balance)
     return (
-        select(AgentTask, Account.campaign_id, Account.external_id, Account.currency, balance, Account.debtor_id)
+        select(
+            AgentTask,
+            Account.campaign_id,
+            Account.external_id,
+            Account.currency,
+            balance,
+            Account.debtor_id,
+            StrategyVersion.compiled_json["outcomes"],
+        )
         .join(Account, Account.id == AgentTask.account_id)
         .outerjoin(AccountStateRow, AccountStateRow.account_id == AgentTask.account_id)
+        .outerjoin(StrategyVersion, StrategyVersion.hash == AccountStateRow.strategy_hash)
     )
 
 
 def _row(result: Sequence[Any]) -> TaskRow:
-    return TaskRow(task=result[0], campaign_id=result[1], external_id=result[2], currency=result[3], balance=result[4])
+    task = result[0]
+    declared = [CustomOutcome.model_validate(o) for o in result[6] or ()]
+    return TaskRow(
+        task=task,
+        campaign_id=result[1],
+        external_id=result[2],
+        currency=result[3],
+        balance=result[4],
+        custom_outcomes=tuple(o for o in declared if o.code in task.allowed_outcomes),
+    )
 
 
 def get(session: Session, task_id: int) -> TaskRow | None:
@@ -167,7 +187,7 @@ def _rescore(scorer: Scorer, debtor: BindParameter[int] | None) -> Update:
     def of_debtor(query: Select[Any], column: QueryableAttribute[int]) -> Select[Any]:
         return query.where(column == debtor) if debtor is not None else query
 
-    contact = case((OutcomeRecord.code.in_(NO_CONTACT_CODES), 0), else_=1)
+    contact = case((spoke_with_debtor(), 1), else_=0)
     calls = of_debtor(
         select(kin.debtor_id, func.count(OutcomeRecord.id).label("calls"), func.sum(contact).label("contacts"))
         .join(OutcomeRecord, OutcomeRecord.account_id == kin.id)

@@ -104,6 +104,7 @@ class OutcomeCount:
     account_id: int
     agent: str | None
     code: str
+    spoke: bool  # a right-party contact: as recorded, else as its built-in code says
     count: int
 
 
@@ -186,12 +187,23 @@ def contacts(session: Session, campaign_id: str, currency: str, window: Window =
 
 def outcomes(session: Session, campaign_id: str, currency: str, window: Window = Window()) -> list[OutcomeCount]:
     """Agent outcomes (one per call attempt) per account, agent and code, recorded in the window."""
-    query = select(OutcomeRecord.account_id, OutcomeRecord.agent, OutcomeRecord.code, func.count()).join(
-        Account, Account.id == OutcomeRecord.account_id
-    )
+    query = select(
+        OutcomeRecord.account_id,
+        OutcomeRecord.agent,
+        OutcomeRecord.code,
+        OutcomeRecord.right_party_contact,
+        func.count(),
+    ).join(Account, Account.id == OutcomeRecord.account_id)
     query = _in_campaign(query, campaign_id, currency).where(*window.bounds(OutcomeRecord.recorded_at))
-    query = query.group_by(OutcomeRecord.account_id, OutcomeRecord.agent, OutcomeRecord.code)
-    return [OutcomeCount(int(a), agent, str(code), int(n)) for a, agent, code, n in session.execute(query)]
+    query = query.group_by(
+        OutcomeRecord.account_id, OutcomeRecord.agent, OutcomeRecord.code, OutcomeRecord.right_party_contact
+    )
+    return [
+        OutcomeCount(
+            int(a), agent, str(code), bool(spoke) if spoke is not None else code not in NOT_CONVERSATIONS, int(n)
+        )
+        for a, agent, code, spoke, n in session.execute(query)
+    ]
 
 
 def promises(session: Session, campaign_id: str, currency: str, window: Window = Window()) -> list[PromiseFact]:
@@ -304,13 +316,21 @@ def recovery_rate(f: Facts) -> Ratio:
 
 
 def right_party_contacts(outcomes: Iterable[OutcomeCount]) -> tuple[int, int]:
-    """(right-party contacts, dial attempts): every agent outcome is one attempt; those other than
-    no_answer and wrong_party were a conversation with the debtor (as the interpreter counts them)."""
+    """(right-party contacts, dial attempts): every agent outcome is one attempt; those recorded as
+    a conversation with the debtor (as the interpreter counted them) are right-party contacts."""
     attempts = rpcs = 0
     for o in outcomes:
         attempts += o.count
-        rpcs += o.count if o.code not in NOT_CONVERSATIONS else 0
+        rpcs += o.count if o.spoke else 0
     return rpcs, attempts
+
+
+def per_code(outcomes: Iterable[OutcomeCount]) -> dict[str, int]:
+    """Dial attempts per outcome code."""
+    counts: dict[str, int] = defaultdict(int)
+    for o in outcomes:
+        counts[o.code] += o.count
+    return {code: n for code, n in sorted(counts.items()) if n}
 
 
 def promise_counts(promises: Iterable[PromiseFact]) -> PromiseCounts:
@@ -441,6 +461,7 @@ def kpi_set(f: Facts, span: Span, channel_costs: dict[str, int]) -> KpiSet:
         right_party_contacts=rpcs,
         # §1.4 Right-party contact rate, "÷ # dial attempts" variant.
         right_party_contact_rate=ratio(rpcs, attempts),
+        outcomes=per_code(f.outcomes),
         promises=counts,
         # §1.4 Promise rate (conversion): promises ÷ right-party contacts.
         promise_rate=ratio(counts.made, rpcs),
@@ -477,6 +498,7 @@ def agent_kpis(f: Facts, done: dict[str, int]) -> list[AgentKpis]:
                 dial_attempts=attempts,
                 right_party_contacts=rpcs,
                 right_party_contact_rate=ratio(rpcs, attempts),
+                outcomes=per_code(o for o in f.outcomes if o.agent == agent),
                 promises_taken=counts.made,
                 promises_kept=counts.kept,
                 promises_broken=counts.broken,

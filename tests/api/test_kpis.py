@@ -24,6 +24,7 @@ import httpx
 import pytest
 from api_harness import Api, api_settings
 from clock import async_server_clock
+from sqlalchemy import select
 
 from api.app import create_app
 from db.models import (
@@ -423,6 +424,7 @@ class TestAgentKpis:
             "dial_attempts": 6,  # A1 4 + A3 2
             "right_party_contacts": 4,  # A1 3 + A3 refusal
             "right_party_contact_rate": r("0.666667", 4, 6),
+            "outcomes": {"no_answer": 2, "promise_to_pay": 2, "refusal": 1, "right_party_contact": 1},
             "promises_taken": 2,  # kept + cancelled on A1
             "promises_kept": 1,
             "promises_broken": 0,
@@ -436,6 +438,7 @@ class TestAgentKpis:
             "dial_attempts": 4,  # A2 3 + A4 1
             "right_party_contacts": 2,
             "right_party_contact_rate": r("0.5", 2, 4),
+            "outcomes": {"no_answer": 1, "promise_to_pay": 2, "wrong_party": 1},
             "promises_taken": 2,  # broken + open on A2
             "promises_kept": 0,
             "promises_broken": 1,
@@ -443,3 +446,42 @@ class TestAgentKpis:
             "promise_kept_rate": r("0", 0, 1),
             "amount_collected": 50_000,  # paid towards his promise, though it was broken
         }
+
+    async def test_a_strategys_own_codes_count_per_code_and_as_declared(self, api: Api, kpi: httpx.AsyncClient) -> None:
+        """Beto records two codes a strategy declared (deceased: no conversation; third_party_paying:
+        one) through the outcome's writer, which counts the right-party contact as recorded."""
+        with api.sessions() as session:
+            for seq, (code, spoke) in enumerate((("deceased", False), ("third_party_paying", True))):
+                row = OutcomeRecord(
+                    key=f"custom-{seq}",
+                    account_id=session.scalars(select(Account.id).where(Account.external_id == "A4")).one(),
+                    code=code,
+                    right_party_contact=spoke,
+                    agent="beto",
+                    recorded_at=at("2025-02-21"),
+                )
+                session.add(row)
+                session.flush()
+                kpi_counters.outcome(session, row)
+            session.commit()
+            assert kpi_counters.stored(session, CAMPAIGN) == kpi_counters.recount(session, CAMPAIGN)
+
+        agents = (
+            await kpi.get(f"/kpis/campaigns/{CAMPAIGN}/agents", params=WINDOW, headers=api.as_("supervisor"))
+        ).json()
+        beto = next(a for a in agents["agents"] if a["agent"] == "beto")
+        assert (beto["dial_attempts"], beto["right_party_contacts"]) == (6, 3)  # 4 + 2; 2 + third_party_paying
+        assert beto["outcomes"] == {
+            "deceased": 1,
+            "no_answer": 1,
+            "promise_to_pay": 2,
+            "third_party_paying": 1,
+            "wrong_party": 1,
+        }
+        report = (await kpi.get(f"/kpis/campaigns/{CAMPAIGN}", params=WINDOW, headers=api.as_("supervisor"))).json()
+        overall = report["overall"]
+        assert (overall["dial_attempts"], overall["right_party_contacts"]) == (12, 7)
+        assert overall["right_party_contact_rate"] == r("0.583333", 7, 12)
+        assert (overall["outcomes"]["deceased"], overall["outcomes"]["third_party_paying"]) == (1, 1)
+        [unknown] = [v for v in report["variants"] if v["variant"] is None]  # A4 has not run yet
+        assert unknown["outcomes"] == {"deceased": 1, "no_answer": 1, "third_party_paying": 1}

@@ -32,7 +32,7 @@ from activities.agent_tasks import AgentTaskActivities
 from activities.messaging import MessagingActivities
 from activities.turns import TurnActivities
 from channels.base import ChannelError, OutgoingMessage, ProviderReceipt
-from db.migrate import upgrade
+from db.migrate import downgrade, upgrade
 from db.models import KPI_FACTS, Account, Campaign, Communication
 from db.repositories import campaigns as campaigns_repo
 from db.repositories import kpi_counters
@@ -44,7 +44,7 @@ from domain.account import AccountSnapshot
 from domain.policy import ContactPolicy
 from domain.state import AccountState, Counters, Promise, Waiting
 from domain.strategy import Template
-from domain.types import Channel, Outcome, Stage
+from domain.types import NOT_A_CONVERSATION, Channel, Outcome, Stage
 from services import kpis as kpis_service
 from workflows.contracts import (
     AgentTaskInput,
@@ -244,6 +244,10 @@ class Writers:
                 made_at=at,
                 paid_before=0,
                 deadline=at + timedelta(days=6),
+            )
+        if outcome is not None and outcome[0] not in NOT_A_CONVERSATION:  # as the interpreter counts it
+            debt.counters = debt.counters.model_copy(
+                update={"right_party_contacts": debt.counters.right_party_contacts + 1}
             )
         debt.variant = variant
         debt.turn += 1
@@ -483,13 +487,16 @@ class TestTheMigration:
     def test_counts_the_facts_already_in_the_database(self, database_url: str) -> None:
         """Facts written before the counters existed are counted by the revision that adds them,
         with the same rules as the recount."""
-        upgrade(database_url, "0008_launch")
+        upgrade(database_url)
         engine = make_engine(database_url)
         try:
             sessions = make_session_factory(engine)
             with sessions() as session:
                 write_campaign(session, "before", seed=11, accounts={"CLP": 25, "USD": 5})
                 session.commit()
+            # Back to before the counters (and before outcomes recorded whether they reached the
+            # right party), the facts staying; then every revision since counts them.
+            downgrade(database_url, "0008_launch")
             upgrade(database_url)
             with sessions() as session:
                 recounted = kpi_counters.recount(session, "before")
