@@ -25,11 +25,12 @@ from db.models import Account, AgentNote
 from db.repositories import accounts, tasks
 from domain import events as ev
 from domain.terms import first_day_after
-from domain.types import Outcome
+from domain.types import Outcome, OutcomeCode
 from services.access import Caller
 from services.errors import Conflict, Field, Invalid
 from workflows.contracts import AccountView
 
+BUILT_IN = frozenset(o.value for o in Outcome)
 # How far ahead a promise or a plan's first installment may be: beyond it, a date is a typo.
 MAX_YEARS_AHEAD = 10
 T = TypeVar("T", ev.PromiseTerms, ev.PlanTerms)
@@ -84,7 +85,7 @@ def record_outcome(
     caller: Caller,
     row: tasks.TaskRow,
     *,
-    code: Outcome,
+    code: OutcomeCode,
     note: str,
     promise: Priced[ev.PromiseTerms] | None,
     plan: Priced[ev.PlanTerms] | None,
@@ -100,7 +101,8 @@ def record_outcome(
         raise Conflict(f"Task {task_id} is held by {task.assigned_agent}.")
     account = accounts.get(session, task.account_id)
     assert account is not None, "agent_tasks.account_id is a foreign key"
-    errors = _outcome_terms_errors(code, promise is not None, plan is not None)
+    errors = _code_errors(code, task.allowed_outcomes)
+    errors += _outcome_terms_errors(code, promise is not None, plan is not None)
     if promise is not None:
         errors += _currency_errors(promise.currency, account.currency, "/body/promise/currency")
     if plan is not None:
@@ -153,7 +155,15 @@ def add_note(session: Session, account: Account, author: str, text: str) -> Agen
     return accounts.add_note(session, account.id, author, text)
 
 
-def _outcome_terms_errors(code: Outcome, promise: bool, plan: bool) -> list[Field]:
+def _code_errors(code: OutcomeCode, allowed: list[str]) -> list[Field]:
+    """A code that is neither built in nor one the task offers is a typo, not a routing question
+    for the workflow (which answers a built-in code the step does not allow with its reason)."""
+    if code in BUILT_IN or code in allowed:
+        return []
+    return [Field("/body/code", f"unknown outcome {code}; this task allows: {', '.join(allowed)}")]
+
+
+def _outcome_terms_errors(code: OutcomeCode, promise: bool, plan: bool) -> list[Field]:
     errors = []
     if code == Outcome.PROMISE_TO_PAY and not promise:
         errors.append(Field("/body/promise", "promise_to_pay needs the promise's terms"))

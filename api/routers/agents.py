@@ -27,6 +27,7 @@ from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep
 from api.errors import ProblemError
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.schemas.agents import (
+    CustomOutcomePublic,
     DisputeIn,
     DisputeResolveIn,
     NextTask,
@@ -74,6 +75,10 @@ def task_public(row: tasks.TaskRow) -> TaskPublic:
         queue=t.queue,
         attempt=t.attempt,
         allowed_outcomes=list(t.allowed_outcomes),
+        custom_outcomes=[
+            CustomOutcomePublic(code=o.code, labels=dict(o.labels), right_party_contact=o.right_party_contact)
+            for o in row.custom_outcomes
+        ],
         status=t.status,
         assigned_agent=t.assigned_agent,
         due_at=t.due_at,

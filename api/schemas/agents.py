@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.pagination import Page
 from api.schemas.dates import Day
-from domain.types import Outcome
+from domain.types import CUSTOM_OUTCOME_PATTERN, MAX_OUTCOME_CHARS, Outcome
 from workflows.contracts import AccountView
 
 # Text that goes into the database: PostgreSQL refuses NUL characters in text, so they are
@@ -50,11 +50,20 @@ class PlanIn(Request):
     first_due: Day
 
 
-class OutcomeIn(Request):
-    """What came of the call. `promise` goes with `promise_to_pay` and `plan` with `payment_plan`,
-    and only with them."""
+# domain.types.OutcomeCode, with the enum read from its JSON string (the body is strict).
+CodeIn = Annotated[
+    Annotated[Outcome, Field(strict=False)]
+    | Annotated[str, Field(pattern=CUSTOM_OUTCOME_PATTERN, max_length=MAX_OUTCOME_CHARS)],
+    Field(union_mode="left_to_right", description="A built-in outcome code, or one the strategy declares."),
+]
 
-    code: Annotated[Outcome, Field(strict=False)]
+
+class OutcomeIn(Request):
+    """What came of the call: one of the task's `allowed_outcomes`, built-in or declared by the
+    strategy. `promise` goes with `promise_to_pay` and `plan` with `payment_plan`, and only with
+    them."""
+
+    code: CodeIn
     note: Annotated[Text, Field(max_length=NOTE_MAX)] = ""
     promise: PromiseIn | None = None
     plan: PlanIn | None = None
@@ -84,6 +93,14 @@ class ScoreParts(BaseModel):
     due_soon: bool = Field(description="Due within the urgency window (or overdue): served before any score.")
 
 
+class CustomOutcomePublic(BaseModel):
+    """An outcome code the account's strategy declares itself (not one of the built-in codes)."""
+
+    code: str
+    labels: dict[str, str] = Field(description="locale -> what the agent's screen shows")
+    right_party_contact: bool = Field(description="Whether recording it counts as a conversation with the debtor.")
+
+
 class TaskPublic(BaseModel):
     id: int
     account_id: int
@@ -95,6 +112,9 @@ class TaskPublic(BaseModel):
     queue: str
     attempt: int
     allowed_outcomes: list[str]
+    custom_outcomes: list[CustomOutcomePublic] = Field(
+        description="Those of allowed_outcomes the strategy declares itself, with their labels."
+    )
     status: str
     assigned_agent: str | None
     due_at: datetime
