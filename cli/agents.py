@@ -76,7 +76,13 @@ def _show_next(task: dict[str, Any], account: dict[str, Any] | None) -> None:
             ],
         )
     )
-    render.say(f"allowed outcomes: {', '.join(task['allowed_outcomes'])}")
+    render.say(f"allowed outcomes: {allowed_outcomes(task)}")
+
+
+def allowed_outcomes(task: dict[str, Any]) -> str:
+    """The task's codes; those the strategy declares itself with their label in its first locale."""
+    labels = {o["code"]: next(iter(o["labels"].values()), "") for o in task.get("custom_outcomes", [])}
+    return ", ".join(f"{code} ({labels[code]})" if labels.get(code) else code for code in task["allowed_outcomes"])
 
 
 def _promise(facts: dict[str, Any]) -> str | None:
@@ -123,7 +129,7 @@ def claim(
     else:
         task = answer(profile, as_json, lambda api: api.post(f"/agent/tasks/{task_id}/claim"))
     render.say(f"claimed {_task_line(task)}")
-    render.say(f"allowed outcomes: {', '.join(task['allowed_outcomes'])}")
+    render.say(f"allowed outcomes: {allowed_outcomes(task)}")
 
 
 def _split_terms(option: str, text: str) -> tuple[str, date]:
@@ -159,7 +165,10 @@ def _minor(api: Api, task_id: int, option: str, amount: str, currency: str | Non
 @app.command()
 def outcome(
     task_id: TaskArg,
-    code: Annotated[str, typer.Argument(help="an outcome the task allows, e.g. no_answer, promise_to_pay")],
+    code: Annotated[
+        str,
+        typer.Argument(help="an outcome the task allows, e.g. no_answer, promise_to_pay, or one its strategy declares"),
+    ],
     promise: Annotated[
         str | None, typer.Option(metavar="AMOUNT@DATE", help="promise_to_pay: amount (major units) and due date")
     ] = None,

@@ -11,6 +11,7 @@ another queue's task or account is the API's 404.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,7 +30,7 @@ from api.routers.agents import AccountId, TaskId
 from api.temporal import TemporalGateway
 from console.auth import Worker
 from console.pages.supervisors import _account_context, _locales
-from console.templating import render
+from console.templating import language, render
 from db.models import Account
 from db.repositories import tasks
 from db.repositories import timeline as history
@@ -37,7 +38,7 @@ from domain import events as ev
 from domain.money import to_major, to_minor
 from domain.strategy import Frequency
 from domain.terms import first_day_after
-from domain.types import Outcome
+from domain.types import CUSTOM_OUTCOME_PATTERN, MAX_OUTCOME_CHARS, Outcome, OutcomeCode
 from services import agent_work as work
 from services import next_task as queue_service
 from services.access import account_for, task_for, who_of
@@ -234,6 +235,8 @@ def _page(
             "major": lambda minor: to_major(minor, account.currency),
             "amount_step": _minor_unit(account.currency),
             "outcomes": [str(o) for o in Outcome],
+            # The task's codes the strategy declares itself, in the strategist's words for this language.
+            "outcome_labels": {o.code: o.label(language(request)) for o in (task.custom_outcomes if task else ())},
             "done": done,
             "refusal": refusal,
             "values": refusal.values if refusal is not None else {},
@@ -284,7 +287,7 @@ def record_outcome(
     temporal: TemporalDep,
     principal: Worker,
     now: NowDep,
-    code: Annotated[str, Form(max_length=40)],
+    code: Annotated[str, Form(max_length=MAX_OUTCOME_CHARS)],
     note: NoteText = "",
     promise_amount: Text = "",
     promise_due: Text = "",
@@ -309,10 +312,9 @@ def record_outcome(
     }
 
     def act() -> None:
-        try:
-            outcome = Outcome(code)
-        except ValueError:
-            raise Invalid(f"{code!r} is not an outcome.", fields=[Field("/body/code", "an outcome code")]) from None
+        if not re.fullmatch(CUSTOM_OUTCOME_PATTERN, code):
+            raise Invalid(f"{code!r} is not an outcome.", fields=[Field("/body/code", "an outcome code")])
+        outcome: OutcomeCode = Outcome(code) if code in work.BUILT_IN else code  # else the strategy's own
         promise = (
             _promise(promise_amount, promise_due, currency, "/body/promise")
             if outcome == Outcome.PROMISE_TO_PAY
