@@ -8,8 +8,8 @@ holds what the interpreter counted; rows written before stay NULL, and their bui
 `right_party` and `agent_right_party` (db/models/kpis.py); this revision counts the outcomes already
 counted, with that rule, from the `outcome` and `agent_outcome` rows of every grain.
 
-Revision ID: 0012_custom_outcomes
-Revises: 0011_statement_attachments
+Revision ID: 0014_custom_outcomes
+Revises: 0013_creditor_notify
 Create Date: 2026-12-01 12:00:00
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_custom_outcomes"
-down_revision: str | None = "0011_statement_attachments"
+revision: str = "0014_custom_outcomes"
+down_revision: str | None = "0013_creditor_notify"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
