@@ -36,12 +36,11 @@ from channels.base import Attachment, ChannelError, OutgoingMessage, Sender
 from db.models import Account, Communication, ContactPoint, OutboxMessage, OutcomeRecord
 from db.repositories import kpi_counters
 from db.session import session_scope
-from domain.conditions import days_past_due
-from domain.dues import due_lines, oldest_unpaid_due
 from domain.policy import ContactPolicy, ContactRecord, check_contact
 from domain.state import CONTACT_HISTORY_DAYS
 from domain.strategy import Template
 from domain.types import Channel
+from strategies.message_context import template_context
 from strategies.rendering import render
 from strategies.statement import CONTENT_TYPE, statement_pdf
 from workflows.contracts import SendInput, SendResult
@@ -53,47 +52,26 @@ NOT_CONVERSATIONS = ("no_answer", "wrong_party")
 
 
 def message_context(input: SendInput, now: datetime) -> dict[str, Any]:
-    """The variables templates may use (strategies.rendering.EXAMPLE_CONTEXT lists them)."""
-    a = input.account
-    lines = due_lines(a, input.paid_total)
-    oldest = oldest_unpaid_due(a, input.paid_total)
-    base = (input.campaign.payment_link_base or "").rstrip("/")
-    link = f"{base}/{a.account_id}" if base else ""
-    return {
-        "debtor": {"name": a.debtor_name, "first_name": a.first_name},
-        "account": {
-            "id": a.account_id,
-            "balance": input.balance,
-            "original_amount": a.original_amount,
-            "currency": input.currency,
-            "due_date": a.due_date,
-            "days_past_due": days_past_due(oldest if input.edition >= 2 else a.due_date, now, a.timezone),
-            "unpaid_dues": sum(1 for line in lines if not line.paid) if input.balance > 0 else 0,
-            "oldest_unpaid_due": oldest,
+    """The variables templates may use, for this send (strategies/message_context.py)."""
+    campaign = input.campaign
+    return template_context(
+        input.account,
+        balance=input.balance,
+        paid_total=input.paid_total,
+        currency=input.currency,
+        edition=input.edition,
+        offer=input.offer,
+        promise=(input.promise.amount, input.promise.due) if input.promise else None,
+        fees_total=input.fees_total,
+        interest_total=input.interest_total,
+        creditor={
+            "name": campaign.creditor_name,
+            "phone": campaign.creditor_phone or "",
+            "email": campaign.creditor_email or "",
         },
-        "dues": [
-            {
-                "number": line.number,
-                "due_date": line.due_date,
-                "amount": line.amount,
-                "paid_amount": line.paid_amount,
-                "paid": line.paid,
-            }
-            for line in lines
-        ],
-        "creditor": {
-            "name": input.campaign.creditor_name,
-            "phone": input.campaign.creditor_phone or "",
-            "email": input.campaign.creditor_email or "",
-        },
-        "payment_link": link,
-        "opt_out_link": f"{link}/stop" if link else "",
-        "promise": {"amount": input.promise.amount, "due": input.promise.due} if input.promise else None,
-        "offer": dict(input.offer),
-        "fees": {"total": input.fees_total},
-        "interest": {"total": input.interest_total},
-        "today": now.astimezone(UTC).date(),
-    }
+        payment_link_base=campaign.payment_link_base or "",
+        now=now,
+    )
 
 
 def contact_history(session: Session, debtor_id: int, since: datetime) -> list[ContactRecord]:

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain import actions as act
-from domain import conditions, interpreter
 from domain import events as ev
+from domain import interpreter
 from domain.account import AccountSnapshot
 from domain.errors import DomainError, EventRejected
 from domain.policy import blocking_rule
@@ -273,18 +273,7 @@ def _absorb(
 
 def _preview(strategy: CompiledStrategy, state: AccountState, send: act.SendMessage, now: datetime) -> str:
     """The message as the debtor would read it, from the state the workflow's send reads."""
-    account = state.account
-    promise = {"amount": state.promise.amount, "due": state.promise.due} if state.promise is not None else None
-    context = simulated_context(
-        account,
-        balance=state.balance,
-        currency=strategy.currency,
-        days_past_due=conditions.days_past_due(account.due_date, now, account.timezone),
-        offer=send.offer,
-        promise=promise,
-        fees_total=state.fees_total,
-        now=now,
-    )
+    context = simulated_context(state, strategy.edition, strategy.currency, send.offer, now)
     return render_preview(strategy, send.template, send.locale, str(send.channel), context)
 
 

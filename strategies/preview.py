@@ -10,12 +10,13 @@ for the channel actually used.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from domain.account import AccountSnapshot
+from domain.state import AccountState
 from domain.strategy import CompiledStrategy
 from domain.types import Channel
+from strategies.message_context import template_context
 from strategies.rendering import EXAMPLE_CONTEXT, render
 from strategies.sandbox import RenderTookTooLong, TemplateTooCostly
 
@@ -38,38 +39,25 @@ def preview_of(channel: str, subject: str | None, body: str | None) -> str:
 
 
 def simulated_context(
-    account: AccountSnapshot,
-    *,
-    balance: int,
-    currency: str,
-    days_past_due: int,
-    offer: dict[str, str],
-    promise: dict[str, Any] | None,
-    fees_total: int,
-    now: datetime,
+    state: AccountState, edition: int, currency: str, offer: dict[str, str], now: datetime
 ) -> dict[str, Any]:
-    """The variables a template sees for a simulated account: the account's own data, as the
-    send activity's `message_context` gives them, and the example creditor and payment link (a
-    simulation runs outside any campaign)."""
-    link = f"https://pay.example/{account.account_id}"
-    return {
-        "debtor": {"name": account.debtor_name, "first_name": account.first_name},
-        "account": {
-            "id": account.account_id,
-            "balance": balance,
-            "original_amount": account.original_amount,
-            "currency": currency,
-            "due_date": account.due_date,
-            "days_past_due": days_past_due,
-        },
-        "creditor": dict(EXAMPLE_CONTEXT["creditor"]),
-        "payment_link": link,
-        "opt_out_link": f"{link}/stop",
-        "promise": promise,
-        "offer": dict(offer),
-        "fees": {"total": fees_total},
-        "today": now.astimezone(UTC).date(),
-    }
+    """The variables a template sees for a simulated account: what the send activity gives it
+    (`strategies.message_context`, from the same state), with the example creditor and payment
+    link (a simulation runs outside any campaign)."""
+    return template_context(
+        state.account,
+        balance=state.balance,
+        paid_total=state.paid_total,
+        currency=currency,
+        edition=edition,
+        offer=offer,
+        promise=(state.promise.amount, state.promise.due) if state.promise is not None else None,
+        fees_total=state.fees_total,
+        interest_total=state.interest_total,
+        creditor=EXAMPLE_CONTEXT["creditor"],
+        payment_link_base="https://pay.example",
+        now=now,
+    )
 
 
 def render_preview(

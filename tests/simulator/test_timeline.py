@@ -8,17 +8,20 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
+import pytest
 
+from domain.account import Due
 from domain.frozen import omit_added_defaults
 from domain.policy import blocking_rule
 from domain.strategy import CompiledStrategy
 from simulator.engine import Entry, Run, simulate
 from simulator.report import timeline_rows
 from simulator.scenario import CallDoc, ScenarioDoc, ScriptedResponder, default_account, to_events
-from strategies.compiler import compile_text, content_hash
+from strategies.compiler import compile_file, compile_text, content_hash
 
 SCL = ZoneInfo("America/Santiago")
 START = datetime(2026, 11, 2, 10, tzinfo=SCL)  # a Monday
@@ -281,3 +284,21 @@ steps:
         (blocked,) = rows(run(old, start=start), "blocked")
         assert blocked.detail.startswith("email blocked by holiday: 2026-09-18 is a public holiday in CL: ")
         assert blocking_rule(old.policy, "one-email-a-week") == "one-email-a-week"
+
+
+SHIPPED = sorted(Path("strategies").glob("*.yaml")) + sorted(Path("strategies/examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_template_previews_with_what_the_send_would_render(path: Path) -> None:
+    """The preview renders from the very context the send activity builds
+    (strategies/message_context.py): a variable a template uses (dues, interest...) that the
+    preview's context lacked would read "(not rendered: ...)" here."""
+    strategy = compile_file(str(path), compiled_on=date(2026, 11, 1)).strategy
+    account = default_account(strategy, START.date(), {})
+    dues = [{"due_date": account.due_date, "amount": 100000}, {"due_date": START.date(), "amount": 50000}]
+    account = account.model_copy(update={"dues": tuple(Due.model_validate(d) for d in dues), "phone": "+56912345678"})
+    r = simulate(strategy, account, START.astimezone(UTC), 120, [], ScriptedResponder([]))
+    previews = [f"{e.detail}: {e.preview}" for e in r.timeline if e.kind == "send"]
+    assert previews, f"{path.name}: nothing was sent in 120 days"
+    assert not [p for p in previews if "not rendered" in p]
