@@ -16,11 +16,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.auth import STEERERS, STRATEGISTS, Principal, admits
-from api.deps import NowDep, SessionDep, TemporalDep
+from api.deps import NowDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ProblemError
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas.campaigns import CAMPAIGN_ID_PATTERN, CampaignCreate, LaunchRequest
@@ -33,7 +34,9 @@ from db.repositories import strategies as versions
 from domain.strategy import CompiledStrategy
 from services import campaigns as campaign_service
 from services import strategies as strategy_service
+from services import whatif
 from services.errors import Field, Invalid, ServiceError
+from simulator.report import recovery_svg
 from strategies.compiler import Compiled
 from strategies.limits import MAX_DOCUMENT_BYTES
 
@@ -265,6 +268,8 @@ def _version_page(
     scenario: str = EXAMPLE_SCENARIO,
     simulated: strategy_service.Simulated | None = None,
     scenario_refusal: Refused | None = None,
+    analysis: whatif.WhatIf | None = None,
+    analysis_refusal: Refused | None = None,
 ) -> Response:
     every = list(reversed(versions.list_versions(session, strategy_id=None, after=None, limit=500)[:500]))
     context = {
@@ -279,8 +284,13 @@ def _version_page(
         "sim_fmt": _simulation_formats(request, simulated),
         "scenario_refusal": scenario_refusal,
         "scenario_lines": _lines(scenario, scenario_refusal[2]) if scenario_refusal and scenario_refusal[2] else [],
+        "analysis": analysis,
+        "analysis_chart": _recovery_chart(analysis) if analysis is not None else None,
+        "analysis_refusal": analysis_refusal,
+        "max_whatif_accounts": whatif.MAX_API_ACCOUNTS,
     }
-    status = scenario_refusal[0] if scenario_refusal is not None else 200
+    refusal = scenario_refusal or analysis_refusal
+    status = refusal[0] if refusal is not None else 200
     return render(request, "strategists/version.html", context, current="strategies", status_code=status)
 
 
@@ -326,6 +336,46 @@ def simulate_version(
     except ServiceError as exc:
         return _version_page(request, session, principal, row, scenario=scenario, scenario_refusal=_refusal(exc))
     return _version_page(request, session, principal, row, scenario=scenario, simulated=simulated)
+
+
+@router.post("/strategies/{strategy_hash}/what-if")
+def what_if_version(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Strategist,
+    now: NowDep,
+    strategy_hash: HashPath,
+    accounts: Annotated[int, Form(ge=1, le=whatif.MAX_API_ACCOUNTS)] = 1_000,
+    days: Annotated[int, Form(ge=1, le=730)] = 120,
+    seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 1,
+    compare_with: Annotated[str, Form(pattern=f"({HASH[1:-1]})?")] = "",
+) -> Response:
+    """POST /strategies/{hash}/what-if: many synthetic accounts beside no contact (and beside
+    another version), the recovery curves drawn."""
+    row = strategy_service.version(session, strategy_hash)
+    asked = whatif.Request(
+        accounts=accounts,
+        days=days,
+        seed=seed,
+        start=None,
+        portfolio=None,
+        accounts_csv=None,
+        compare_with=compare_with or None,
+        baseline=True,
+    )
+    try:
+        analysis = whatif.for_version(session, strategy_hash, asked, now, settings.channel_costs)
+    except ServiceError as exc:
+        return _version_page(request, session, principal, row, analysis_refusal=_refusal(exc))
+    return _version_page(request, session, principal, row, analysis=analysis)
+
+
+def _recovery_chart(analysis: whatif.WhatIf) -> Markup:
+    """The arms' recovery curves as an inline SVG (simulator/report.py escapes every label)."""
+    arms = [a for a in (analysis.strategy, analysis.other, analysis.baseline) if a is not None]
+    series = [(arm.label, [(p.day, float(p.share or 0)) for p in arm.overall.recovery_curve]) for arm in arms]
+    return Markup(recovery_svg(series, analysis.days, "recovery"))
 
 
 # ---- campaigns -------------------------------------------------------------------------------------

@@ -186,6 +186,15 @@ class TestStrategist:
         shot(page, "diff")
         page.go_back()
 
+        # Many accounts beside the version it came from, on the same accounts and draws.
+        page.get_by_label("Synthetic accounts").fill("300")
+        page.get_by_label("Beside another version (same accounts and draws)").select_option(calls["hash"])
+        page.get_by_role("button", name="Run the analysis").click()
+        expect(page.locator("#whatif-chart svg polyline")).to_have_count(3)  # this, the other, no contact
+        expect(page.locator("#whatif-arms tbody tr").first).to_contain_text("all accounts")
+        expect(page.locator("#whatif-comparison")).to_contain_text("95% interval")
+        shot(page, "what-if")
+
         page.get_by_role("link", name="Create a campaign").click()
         page.get_by_label("Name", exact=True).fill("Consola nueva")
         page.get_by_label("Id (optional: one is made up)").fill("consola-nueva")
