@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
 from db.models._checks import one_of
+from db.models._money import currency_digits
 
 # retrying: an attempt failed in a way worth trying again (5xx, 408, 429, timeout, no connection);
 # delivered: a 2xx; rejected: another 4xx (never retried); failed: the last attempt failed;
@@ -33,6 +34,7 @@ class CreditorNotification(Base):
     event: Mapped[str] = mapped_column(String(64))
     balance: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    currency_digits: Mapped[int] = currency_digits()  # the exponent `balance` was written with
     url: Mapped[str | None] = mapped_column(String)
     body: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String)

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("event", sa.String(length=64), nullable=False),
         sa.Column("balance", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("currency_digits", sa.SmallInteger(), nullable=False),
         sa.Column("url", sa.String(), nullable=True),
         sa.Column("body", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(), nullable=False),
