@@ -105,7 +105,8 @@ def recovery_svg(series: list[tuple[str, list[tuple[int, float]]]], days: int, t
             "</title></polyline>"
         )
         parts.append(
-            f'<text x="{width - m + 2}" y="{m + 12 * index}" font-size="10" fill="{colour}">{escape(label)}</text>'
+            # The legend inside the plot's top left corner: a label past the right edge is cut off.
+            f'<text x="{m + 6}" y="{m + 12 * (index + 1)}" font-size="10" fill="{colour}">{escape(label)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
