@@ -105,13 +105,18 @@ def plan(settings: Settings, options: UpOptions, data: DataDir) -> Plan:
     )
 
 
+def demo_payments(settings: Settings, the_plan: Plan) -> bool:
+    """Whether the API takes the data folder's `demo` payment provider: with no provider
+    configured, a local database gets it, so a person can pay an account (`collect payment
+    simulate`) as the tour shows; an external database keeps to its configured providers."""
+    return not settings.payment_webhook_secrets and the_plan.local_database
+
+
 def child_environment(settings: Settings, options: UpOptions, data: DataDir, the_plan: Plan) -> dict[str, str]:
     """The COLLECT_* variables every part shares, over this process's environment."""
     ui = [f"http://{host}:{options.ui_port}" for host in ("localhost", "127.0.0.1")]
-    # With no payment provider configured, a local database gets the data folder's `demo`
-    # provider, so a person can pay an account (`collect payment simulate`) as the tour shows.
     payments = {}
-    if not settings.payment_webhook_secrets and the_plan.local_database:
+    if demo_payments(settings, the_plan):
         payments = {"COLLECT_PAYMENT_WEBHOOK_SECRETS": json.dumps(data.payment_secrets())}
     return {
         **os.environ,
@@ -151,7 +156,9 @@ def run(settings: Settings, options: UpOptions, out: Console) -> int:
                 api_url=_api_url(options),
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
-            _ready(options, data, the_plan, keys, report, time.monotonic() - began, out)
+            _ready(
+                options, data, the_plan, keys, report, time.monotonic() - began, out, demo_payments(settings, the_plan)
+            )
             supervisor.watch()
     except Interrupted as stop:
         out.print(f"\n{stop.signal_name}: stopping (again to stop at once)")
@@ -286,6 +293,7 @@ def _ready(
     report: demo.DemoReport | None,
     elapsed: float,
     out: Console,
+    demo_paying: bool,
 ) -> None:
     api = _api_url(options)
     out.print(f"\n[bold green]Ready[/] in {elapsed:.1f} s.\n")
@@ -334,8 +342,12 @@ def _ready(
             )
         out.print(
             f"\nCommand line: collect login --url {api} --key <a key above> (--profile NAME keeps several);\n"
-            f"payments: collect payment simulate ACCOUNT AMOUNT signs as provider `demo` (secret in "
-            f"{data.payments_file}).",
+            + (
+                f"payments: collect payment simulate ACCOUNT AMOUNT signs as provider `demo` (secret in "
+                f"{data.payments_file})."
+                if demo_paying
+                else "payments: the providers in COLLECT_PAYMENT_WEBHOOK_SECRETS (no demo provider here)."
+            ),
             soft_wrap=True,
             markup=False,
         )

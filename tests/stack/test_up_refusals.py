@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from up_process import ROOT, Up, environment
 
+from config import Settings
 from stack.data_dir import DataDir, DataDirBusy, NotADataDir
 from stack.parts import PortTaken, check_ports
+from stack.up import Plan, UpOptions, child_environment, demo_payments
 
 
 def run_up(up: Up, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -105,3 +107,32 @@ class TestDataDir:
         with pytest.raises(NotADataDir, match=r"notes\.txt"):
             DataDir.at(tmp_path).wipe()
         assert (tmp_path / "notes.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("local_database", "configured", "demo"),
+    [(True, {}, True), (False, {}, False), (True, {"khipu": "s"}, False)],
+    ids=["local database", "external database", "configured provider"],
+)
+def test_the_demo_payment_provider_only_where_the_api_takes_it(
+    tmp_path: Path, local_database: bool, configured: dict[str, str], demo: bool
+) -> None:
+    """The ready banner names the data folder's `demo` provider exactly when the API's environment
+    carries it (`demo_payments` decides both): an external database keeps its configured providers,
+    and the banner must not send a person to a payments.json that was never written."""
+    settings = Settings(payment_webhook_secrets=configured)  # type: ignore[arg-type]
+    the_plan = Plan(
+        local_temporal=True,
+        local_database=local_database,
+        database_url="sqlite://",
+        temporal_address="127.0.0.1:7233",
+        demo=False,
+        demo_refused=None,
+    )
+    options = UpOptions(data_dir=tmp_path / "data", strategies=ROOT / "strategies")
+    data = DataDir(options.data_dir)
+    data.create()
+    env = child_environment(settings, options, data, the_plan)
+    assert demo_payments(settings, the_plan) is demo
+    carried = "COLLECT_PAYMENT_WEBHOOK_SECRETS" in env and "demo" in env["COLLECT_PAYMENT_WEBHOOK_SECRETS"]
+    assert carried is demo
