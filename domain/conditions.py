@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import cel
 
 from domain import dues
+from domain.account import AccountSnapshot
 from domain.errors import InterpreterError
 from domain.state import AccountState
 
@@ -97,12 +98,16 @@ def days_past_due(due: date, now: datetime, tz: str) -> int:
 
 
 def account_days_past_due(state: AccountState, now: datetime, edition: int) -> int:
+    """`days_past_due` of the account in `state` as a strategy of `edition` reads it."""
+    return edition_days_past_due(state.account, state.paid_total, now, edition)
+
+
+def edition_days_past_due(account: AccountSnapshot, paid_total: int, now: datetime, edition: int) -> int:
     """`days_past_due` as a strategy of `edition` reads it: from the oldest unpaid due (second
     edition), else from the account's first due date even after that due was paid (the first
-    edition's reading, which running accounts keep)."""
-    a = state.account
-    due = dues.oldest_unpaid_due(a, state.paid_total) if edition >= 2 else a.due_date
-    return days_past_due(due, now, a.timezone)
+    edition's reading, which running accounts keep). `context` computes the same inline."""
+    due = dues.oldest_unpaid_due(account, paid_total) if edition >= 2 else account.due_date
+    return days_past_due(due, now, account.timezone)
 
 
 def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, Any]:

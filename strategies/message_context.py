@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from domain.account import AccountSnapshot
-from domain.conditions import days_past_due
+from domain.conditions import edition_days_past_due
 from domain.dues import due_lines, oldest_unpaid_due
 
 
@@ -44,7 +44,7 @@ def template_context(
             "original_amount": account.original_amount,
             "currency": currency,
             "due_date": account.due_date,
-            "days_past_due": days_past_due(oldest if edition >= 2 else account.due_date, now, account.timezone),
+            "days_past_due": edition_days_past_due(account, paid_total, now, edition),
             "unpaid_dues": sum(1 for line in lines if not line.paid) if balance > 0 else 0,
             "oldest_unpaid_due": oldest,
         },
