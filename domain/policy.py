@@ -245,6 +245,10 @@ class Decision(Frozen):
     for_good: bool = False
 
 
+# Every allowed check answers the same (frozen) decision: one object, not one per check.
+_ALLOWED = Decision(allowed=True)
+
+
 # --------------------------------------------------------------------------------------------
 # Time helpers
 # --------------------------------------------------------------------------------------------
@@ -425,10 +429,36 @@ def _applies(channels: tuple[Channel, ...] | None, channel: Channel) -> bool:
     return channels is None or channel in channels
 
 
+# The windows of each weekday, per tuple of windows: `_in_window` runs on every contact check of
+# every simulated account (a million accounts in a what-if analysis), and a compiled policy's
+# windows never change, so each window's days are scanned once. Keyed by the tuple's id, kept
+# with the tuple itself so an id reused after garbage collection is never mistaken for it.
+_WEEKDAY_WINDOWS: dict[int, tuple[tuple[Window, ...], tuple[tuple[tuple[int, int], ...], ...]]] = {}
+_WEEKDAY_WINDOWS_KEPT = 1024
+
+
+def _windows_by_weekday(windows: tuple[Window, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """(start, end) minutes of the windows open on each weekday index, Monday first."""
+    found = _WEEKDAY_WINDOWS.get(id(windows))
+    if found is not None and found[0] is windows:
+        return found[1]
+    table = tuple(tuple((w.start, w.end) for w in windows if any(d.number == day for d in w.days)) for day in range(7))
+    if len(_WEEKDAY_WINDOWS) >= _WEEKDAY_WINDOWS_KEPT:
+        _WEEKDAY_WINDOWS.clear()
+    _WEEKDAY_WINDOWS[id(windows)] = (windows, table)
+    return table
+
+
 def _in_window(policy: ContactPolicy, wall: datetime) -> bool:
     minute = wall.hour * 60 + wall.minute
-    weekday = wall.weekday()
-    return any(w.start <= minute < w.end and any(d.number == weekday for d in w.days) for w in policy.windows)
+    return any(start <= minute < end for start, end in _windows_by_weekday(policy.windows)[wall.weekday()])
+
+
+@lru_cache(maxsize=16384)
+def _local_date(at: datetime, zone: ZoneInfo) -> date:
+    """The debtor's local date of an instant. Cached: the caps, cooldowns and channel lock ask it
+    of the same ledger entries at every check of an account."""
+    return _wall(at, zone).date()
 
 
 def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> datetime | None:
@@ -436,21 +466,29 @@ def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> d
 
     The allowed instants form intervals in real time; each interval starts either at a window's
     wall-clock start (either occurrence when clocks go back) or at a DST transition that lands
-    inside a window, so those are the only candidates."""
+    inside a window, so those are the only candidates. Days are searched in order and the search
+    ends one day after the first day with an opening: a later day's openings are a whole day
+    later, more than any change of UTC offset; DST transitions are looked for only up to the
+    earliest opening found."""
     today = _wall(at, zone).date()
-    candidates: list[datetime] = []
+    by_weekday = _windows_by_weekday(policy.windows)
+    best: datetime | None = None
+    found_on: date | None = None
     for offset in range(_WINDOW_HORIZON_DAYS + 1):
         day = today + timedelta(days=offset)
-        for w in policy.windows:
-            if not any(d.number == day.weekday() for d in w.days):
-                continue
-            wall = datetime.combine(day, time()) + timedelta(minutes=w.start)
-            candidates.append(_wall_to_utc(wall, zone))
-            candidates.append(wall.replace(tzinfo=zone, fold=1).astimezone(UTC))
-    horizon_end = _day_start(today + timedelta(days=_WINDOW_HORIZON_DAYS + 1), zone)
-    candidates.extend(_offset_transitions(zone, at.astimezone(UTC), horizon_end))
-    valid = [c for c in candidates if c > at and _in_window(policy, _wall(c, zone))]
-    return min(valid) if valid else None
+        if found_on is not None and day > found_on + timedelta(days=1):
+            break
+        for start, _end in by_weekday[day.weekday()]:
+            wall = datetime.combine(day, time()) + timedelta(minutes=start)
+            for candidate in (_wall_to_utc(wall, zone), wall.replace(tzinfo=zone, fold=1).astimezone(UTC)):
+                if candidate > at and (best is None or candidate < best) and _in_window(policy, _wall(candidate, zone)):
+                    best = candidate
+                    found_on = found_on or day
+    horizon_end = best if best is not None else _day_start(today + timedelta(days=_WINDOW_HORIZON_DAYS + 1), zone)
+    for candidate in _offset_transitions(zone, at.astimezone(UTC), horizon_end):
+        if candidate > at and (best is None or candidate < best) and _in_window(policy, _wall(candidate, zone)):
+            best = candidate
+    return best
 
 
 def blocking_rule(policy: ContactPolicy, rule: str) -> str:
@@ -475,11 +513,10 @@ def _blocked(rule: str, reason: str, until: datetime | None) -> Decision:
     )
 
 
-def _check_holiday(policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo) -> Decision | None:
+def _check_holiday(policy: ContactPolicy, channel: Channel, today: date, zone: ZoneInfo) -> Decision | None:
     code = policy.holidays
     if code is None or channel not in policy.window_channels:
         return None
-    today = _wall(at, zone).date()
     calendar = policy.calendar
     if calendar is not None and not calendar.covers(today):
         return Decision(
@@ -513,8 +550,10 @@ def _check_holiday(policy: ContactPolicy, channel: Channel, at: datetime, zone: 
     )
 
 
-def _check_window(policy: ContactPolicy, channel: Channel, at: datetime, tz: str, zone: ZoneInfo) -> Decision | None:
-    if channel not in policy.window_channels or _in_window(policy, _wall(at, zone)):
+def _check_window(
+    policy: ContactPolicy, channel: Channel, at: datetime, wall: datetime, tz: str, zone: ZoneInfo
+) -> Decision | None:
+    if channel not in policy.window_channels or _in_window(policy, wall):
         return None
     # No window at all is reported as "never" here; next_allowed() turns it into an error
     # because it is a broken policy rather than a debtor's choice.
@@ -552,7 +591,7 @@ def _check_cooldowns(
         if channel not in cooldown.channels or not conversations:
             continue
         # Day 1 is the conversation's local day, so the block ends at the start of day days+1.
-        ends = [(_day_start(_wall(r.at, zone).date() + timedelta(days=cooldown.days), zone), r) for r in conversations]
+        ends = [(_day_start(_local_date(r.at, zone) + timedelta(days=cooldown.days), zone), r) for r in conversations]
         until, record = max(ends, key=lambda pair: pair[0])
         if at < until:
             return _blocked(
@@ -565,13 +604,13 @@ def _check_cooldowns(
 
 
 def _check_channel_lock(
-    policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo, past: Sequence[ContactRecord]
+    policy: ContactPolicy, channel: Channel, today: date, zone: ZoneInfo, past: Sequence[ContactRecord]
 ) -> Decision | None:
     rule = policy.channel_lock_after_contact
     if rule is None:
         return None
-    monday = _week_monday(_wall(at, zone).date())
-    this_week = [r for r in past if r.conversation and _week_monday(_wall(r.at, zone).date()) == monday]
+    monday = _week_monday(today)
+    this_week = [r for r in past if r.conversation and _week_monday(_local_date(r.at, zone)) == monday]
     # Every conversation this week locks to its own channel, so one on another channel blocks
     # (the most restrictive reading of "not through several channels in the same week").
     other = [r for r in this_week if r.channel != channel]
@@ -588,9 +627,8 @@ def _check_channel_lock(
 
 
 def _check_caps(
-    policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo, past: Sequence[ContactRecord]
+    policy: ContactPolicy, channel: Channel, at: datetime, today: date, zone: ZoneInfo, past: Sequence[ContactRecord]
 ) -> Decision | None:
-    today = _wall(at, zone).date()
     for cap in policy.caps:
         if not _applies(cap.channels, channel):
             continue
@@ -603,12 +641,12 @@ def _check_caps(
             # Allowed again once enough of the oldest counted attempts have left the window.
             until = counted[len(counted) - cap.max] + length
         elif cap.period == "calendar_day":
-            if sum(1 for r in relevant if _wall(r.at, zone).date() == today) < cap.max:
+            if sum(1 for r in relevant if _local_date(r.at, zone) == today) < cap.max:
                 continue
             until = _day_start(today + timedelta(days=1), zone)
         else:
             monday = _week_monday(today)
-            if sum(1 for r in relevant if _week_monday(_wall(r.at, zone).date()) == monday) < cap.max:
+            if sum(1 for r in relevant if _week_monday(_local_date(r.at, zone)) == monday) < cap.max:
                 continue
             until = _day_start(monday + timedelta(days=7), zone)
         return _blocked(cap.id, f"{_cap_text(cap)} on {_channels_text(cap.channels)} reached", until)
@@ -634,15 +672,17 @@ def check_contact(
     if channel in opted_out:
         return _blocked(OPT_OUT_RULE, f"the debtor opted out of {channel.value}", None)
     past = [r for r in history if r.at <= at]
+    wall = _wall(at, zone)
+    today = wall.date()
     decision = (
-        _check_holiday(policy, channel, at, zone)
-        or _check_window(policy, channel, at, tz, zone)
+        _check_holiday(policy, channel, today, zone)
+        or _check_window(policy, channel, at, wall, tz, zone)
         or _check_min_gaps(policy, channel, at, past)
         or _check_cooldowns(policy, channel, at, zone, past)
-        or _check_channel_lock(policy, channel, at, zone, past)
-        or _check_caps(policy, channel, at, zone, past)
+        or _check_channel_lock(policy, channel, today, zone, past)
+        or _check_caps(policy, channel, at, today, zone, past)
     )
-    return decision or Decision(allowed=True)
+    return decision or _ALLOWED
 
 
 def next_allowed(
