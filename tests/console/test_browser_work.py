@@ -3,7 +3,9 @@
 strategy's limits and sees it on the timeline, is refused beyond them with the workflow's reason,
 and gets the API's 404 for another queue's account; a strategist uploads a strategy with an error
 and sees it at its line, fixes it, simulates, publishes, compares, creates a campaign, imports its
-accounts and launches it, watching the progress bar reach the total."""
+accounts and launches it, watching the progress bar reach the total; a strategist sets a campaign's
+notify URL, is refused a private address beside the field, reads a rotated secret once and removes
+the URL."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_harness import STRATEGY, Seeded, Watch, account_row, new_page, sign_in
+from browser_harness import STRATEGY, Seeded, Watch, account_row, answer, new_page, sign_in
 from playwright.sync_api import Browser, Page, expect
 
 from stack import portfolio
@@ -238,3 +240,54 @@ class TestStrategist:
         page.get_by_role("button", name="Stop campaign").click()
         expect(page.locator("#campaign-status")).to_have_text("stopped")
         expect(page.get_by_role("button", name="Launch")).to_have_count(0)
+
+
+NOTIFY_CAMPAIGN = "consola-aviso"
+HOOK = "https://hooks.andes.example/collect"
+
+
+class TestNotifyForm:
+    def test_sets_the_url_is_refused_a_private_one_rotates_the_secret_and_removes_it(
+        self, page: Page, product: Seeded, shot: Shot
+    ) -> None:
+        with product.api("strategist") as api:
+            [calls] = api.get("/strategies", params={"strategy_id": "api-calls"}).json()["items"]
+            body = {"id": NOTIFY_CAMPAIGN, "name": "Aviso", "strategy_hash": calls["hash"], "creditor_name": "Andes"}
+            answer(api.post("/campaigns", json=body), 201)
+        sign_in(page, product.keys["strategist"])
+        page.goto(f"/console/campaigns/{NOTIFY_CAMPAIGN}")
+        field = page.get_by_label("Where the strategy's notify actions post (http or https)")
+        field.fill(HOOK)
+        page.get_by_role("button", name="Save URL").click()
+
+        # The first URL's secret, on the answer that made it.
+        secret = page.locator("#notify-secret").inner_text()
+        assert len(secret) >= 40
+        expect(page.locator("#notify-secret-note")).to_contain_text("copy it now")
+        shot(page, "notify-secret")
+        page.get_by_role("link", name="Back to the campaign").click()
+        expect(page.locator("#notify-url")).to_have_text(HOOK)
+        expect(page.locator("#notify-secret-state")).to_contain_text("Set · made")
+        assert secret not in page.content()
+
+        field.fill("http://10.1.2.3/hook")  # a private address: the worker must not reach it
+        page.get_by_role("button", name="Save URL").click()
+        expect(page.locator("#notify-url-error")).to_contain_text("That address is not public")
+        expect(field).to_have_value("http://10.1.2.3/hook")  # what was typed stays, to fix
+        expect(page.locator("#notify-url")).to_have_text(HOOK)  # nothing changed
+        shot(page, "notify-refused")
+
+        page.get_by_role("button", name="Rotate secret").click()
+        rotated = page.locator("#notify-secret").inner_text()
+        assert rotated not in ("", secret)
+        page.get_by_role("link", name="Back to the campaign").click()
+        page.reload()
+        assert rotated not in page.content()
+        expect(page.locator("#notify-secret")).to_have_count(0)
+
+        page.get_by_role("button", name="Remove URL").click()
+        expect(page.get_by_role("status")).to_contain_text("Notify URL removed")
+        expect(field).to_have_value("")
+        with product.api("supervisor") as api:
+            config = answer(api.get(f"/campaigns/{NOTIFY_CAMPAIGN}/notify"))
+        assert (config["url"], config["secret_set"], config["secret"]) == (None, True, None)
