@@ -127,4 +127,20 @@ DONE = {
     "campaign_resume": N_("Resume sent: the campaign's accounts continue."),
     "campaign_stop": N_("Stop sent: the campaign's accounts are closed."),
     "campaign_moved": N_("Move sent: launched accounts move to the new version at their next safe point."),
+    "notify_set": N_("Notify URL saved: webhooks go there, signed with the secret already made."),
+    "notify_cleared": N_("Notify URL removed: each notify is now recorded as not sent."),
+}
+# Why a notify URL is refused (services/notify_targets.Reason), beside the URL field.
+NOTIFY_REFUSED = {
+    "format": N_("Enter an http(s) URL such as https://hooks.example.com/collect, with no spaces."),
+    "credentials": N_(
+        "The URL must not carry a user or password (user:password@): receivers check the signature instead."
+    ),
+    "fragment": N_("The URL must not have a #fragment: it is never sent."),
+    "this_machine": N_("That host is this machine: webhooks go to the creditor's public systems."),
+    "not_public": N_(
+        "That address is not public (loopback, private, link-local or reserved): webhooks go to the creditor's "
+        "public systems."
+    ),
+    "unresolved": N_("That host name does not resolve."),
 }

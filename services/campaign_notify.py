@@ -16,7 +16,7 @@ from typing import Any
 
 from db.models import Campaign
 from services.errors import Conflict, Field, Invalid
-from services.notify_targets import TargetRefused, check_url
+from services.notify_targets import Reason, TargetRefused, check_url
 
 SECRET_BYTES = 32
 
@@ -27,6 +27,14 @@ class NotifyConfig:
     secret_set: bool
     secret_rotated_at: datetime | None
     secret: str | None = None  # only in the answer that made it
+
+
+class UrlRefused(Invalid):
+    """A notify URL webhooks may not go to (422); `reason` lets a door word it in its own language."""
+
+    def __init__(self, detail: str, reason: Reason, *, fields: list[Field]) -> None:
+        super().__init__(detail, fields=fields)
+        self.reason = reason
 
 
 def config_of(campaign: Campaign, secret: str | None = None) -> NotifyConfig:
@@ -45,7 +53,7 @@ def set_url(campaign: Campaign, url: str | None, now: datetime, *, allow_private
         try:
             url = check_url(url, allow_private=allow_private)
         except TargetRefused as exc:
-            raise Invalid(f"The notify URL {exc}.", fields=[Field("/body/url", str(exc))]) from None
+            raise UrlRefused(f"The notify URL {exc}.", exc.reason, fields=[Field("/body/url", str(exc))]) from None
     campaign.notify_url = url
     made = None
     if url is not None and campaign.notify_secret is None:

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Literal
 from urllib.parse import urlsplit
 
 MAX_URL_CHARS = 2000
 URL_HELP = "an http(s) URL such as https://hooks.example.com/collect"
 
 
+# Why a URL is refused, as a code each door can word in its own language (the console's catalogs).
+Reason = Literal["format", "credentials", "fragment", "this_machine", "not_public", "unresolved"]
+
+
 class TargetRefused(ValueError):
-    """A notify URL that webhooks may not go to; the message says why."""
+    """A notify URL that webhooks may not go to; the message says why, `reason` names it."""
+
+    def __init__(self, message: str, reason: Reason = "format") -> None:
+        super().__init__(message)
+        self.reason: Reason = reason
 
 
 class TargetUnresolved(TargetRefused):
@@ -37,13 +46,15 @@ def check_url(url: str, *, allow_private: bool) -> str:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise TargetRefused(f"must be {URL_HELP}")
     if parts.username is not None or parts.password is not None:
-        raise TargetRefused("must not carry credentials (user:password@); receivers verify the signature instead")
+        raise TargetRefused(
+            "must not carry credentials (user:password@); receivers verify the signature instead", "credentials"
+        )
     if parts.fragment:
-        raise TargetRefused("must not have a #fragment (it is never sent)")
+        raise TargetRefused("must not have a #fragment (it is never sent)", "fragment")
     host = parts.hostname
     if not allow_private:
         if host == "localhost" or host.endswith(".localhost"):
-            raise TargetRefused(f"{host} is this machine; webhooks go to the creditor's public systems")
+            raise TargetRefused(f"{host} is this machine; webhooks go to the creditor's public systems", "this_machine")
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
@@ -65,7 +76,7 @@ def check_resolved(url: str, *, allow_private: bool) -> None:
     try:
         found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise TargetUnresolved(f"{parts.hostname} does not resolve: {exc}") from None
+        raise TargetUnresolved(f"{parts.hostname} does not resolve: {exc}", "unresolved") from None
     for *_, sockaddr in found:
         _check_address(ipaddress.ip_address(sockaddr[0]))
 
@@ -77,5 +88,6 @@ def _check_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> No
     if not address.is_global or address.is_multicast:
         raise TargetRefused(
             f"{address} is not a public address (loopback, private, link-local or reserved); set "
-            "COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES=true only where the receiver is on a trusted private network"
+            "COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES=true only where the receiver is on a trusted private network",
+            "not_public",
         )

@@ -2,7 +2,9 @@
 uploaded YAML and shows every error beside its line, a simulation of one scripted account as a
 timeline table (of the draft being edited or of a published version), a diff between two versions,
 and publishing; campaigns: create one, import its accounts and read the row report, launch it and
-watch the progress bar fill as workflows start, pause, resume, stop, and move it to a new version.
+watch the progress bar fill as workflows start, pause, resume, stop, and move it to a new version;
+where its `notify` webhooks go (the URL, checked as the API checks it) and a new signing secret,
+shown on the answer that made it and never again.
 
 Every rule is the API's: pages call services/strategies.py and services/campaigns.py as the
 API's routers do, admit the same roles (console/auth.py) and show the same refusals.
@@ -25,6 +27,7 @@ from api.deps import NowDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ProblemError
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas.campaigns import CAMPAIGN_ID_PATTERN, CampaignCreate, LaunchRequest
+from console import labels
 from console.auth import Planner, Steerer, Strategist
 from console.i18n import Formats
 from console.templating import language, render
@@ -32,9 +35,9 @@ from db.models import Campaign, StrategyVersion
 from db.repositories import campaigns as campaign_repo
 from db.repositories import strategies as versions
 from domain.strategy import CompiledStrategy
+from services import campaign_notify, whatif
 from services import campaigns as campaign_service
 from services import strategies as strategy_service
-from services import whatif
 from services.errors import Field, Invalid, ServiceError
 from simulator.report import recovery_svg
 from strategies.compiler import Compiled
@@ -468,6 +471,7 @@ def _campaign_page(
     done: str | None = None,
     report: campaign_service.ImportReport | None = None,
     refusal: Refused | None = None,
+    notify_refused: NotifyRefused | None = None,
 ) -> Response:
     every = list(reversed(versions.list_versions(session, strategy_id=None, after=None, limit=500)[:500]))
     current = versions.by_hash(session, campaign.strategy_hash)
@@ -483,8 +487,12 @@ def _campaign_page(
         "done": done,
         "report": report,
         "refusal": refusal,
+        # Whether a secret exists and when it was made; the secret itself only on the page that made it.
+        "notify": campaign_notify.config_of(campaign),
+        "notify_refused": notify_refused,
+        "notify_reasons": labels.NOTIFY_REFUSED,
     }
-    status = refusal[0] if refusal is not None else 200
+    status = refusal[0] if refusal is not None else 422 if notify_refused is not None else 200
     return render(request, "strategists/campaign.html", context, current="campaigns", status_code=status)
 
 
@@ -601,3 +609,60 @@ def move(
         )
 
     return _command(request, session, principal, campaign_id, "campaign_moved", act)
+
+
+# ---- the creditor's webhook (`notify`) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotifyRefused:
+    """A notify URL the service refused, shown beside the field with what was typed."""
+
+    typed: str
+    reason: str  # services.notify_targets.Reason: the page words it in its language
+    detail: str  # the service's own words, for a reason the catalogs do not know
+
+
+def _secret_page(request: Request, campaign: Campaign, config: campaign_notify.NotifyConfig, made_by: str) -> Response:
+    """The one page that shows a signing secret: the answer to the POST that made it. Nothing
+    stores it where a page could read it back, so this answer is not a redirect (and, as every
+    console page, not cached); sending the form again makes another secret."""
+    context = {"campaign": campaign, "notify": config, "made_by": made_by}
+    return render(request, "strategists/notify_secret.html", context, current="campaigns")
+
+
+@router.post("/campaigns/{campaign_id}/notify")
+def set_notify(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Strategist,
+    now: NowDep,
+    campaign_id: CampaignPath,
+    url: Annotated[str, Form(max_length=2000)] = "",
+    action: Annotated[Literal["save", "clear"], Form()] = "save",
+) -> Response:
+    """PUT /campaigns/{id}/notify: "clear" (or an empty URL) is the API's null. The first URL comes
+    with its signing secret, shown once on the answer."""
+    campaign = campaign_service.get(session, campaign_id)
+    wanted = url.strip() if action == "save" and url.strip() else None
+    try:
+        config = campaign_notify.set_url(campaign, wanted, now, allow_private=settings.notify_allow_private_addresses)
+    except campaign_notify.UrlRefused as exc:
+        session.rollback()
+        campaign = campaign_service.get(session, campaign_id)
+        refused = NotifyRefused(url, exc.reason, exc.detail)
+        return _campaign_page(request, session, principal, campaign, notify_refused=refused)
+    if config.secret is not None:
+        return _secret_page(request, campaign, config, "first_url")
+    done = "notify_set" if wanted is not None else "notify_cleared"
+    return RedirectResponse(f"/console/campaigns/{campaign_id}?done={done}", status_code=303)
+
+
+@router.post("/campaigns/{campaign_id}/notify/secret")
+def rotate_notify_secret(
+    request: Request, session: SessionDep, principal: Strategist, now: NowDep, campaign_id: CampaignPath
+) -> Response:
+    """POST /campaigns/{id}/notify/secret: a new secret, shown this once."""
+    campaign = campaign_service.get(session, campaign_id)
+    return _secret_page(request, campaign, campaign_notify.rotate_secret(campaign, now), "rotation")

@@ -3,7 +3,9 @@
 strategy's limits and sees it on the timeline, is refused beyond them with the workflow's reason,
 and gets the API's 404 for another queue's account; a strategist uploads a strategy with an error
 and sees it at its line, fixes it, simulates, publishes, compares, creates a campaign, imports its
-accounts and launches it, watching the progress bar reach the total."""
+accounts and launches it, watching the progress bar reach the total; a strategist sets a campaign's
+notify URL, is refused a private address beside the field, reads a rotated secret once and removes
+the URL; an agent records an outcome code the strategy declares, offered under its label."""
 
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from browser_harness import STRATEGY, Seeded, Watch, account_row, new_page, sign_in
+from browser_harness import STRATEGY, Seeded, Watch, account_row, answer, new_page, sign_in, until
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
+from db.models import OutcomeRecord
+from db.session import make_engine, make_session_factory
 from stack import portfolio
 
 pytestmark = [pytest.mark.isolated, pytest.mark.timeout(600)]
@@ -238,3 +243,130 @@ class TestStrategist:
         page.get_by_role("button", name="Stop campaign").click()
         expect(page.locator("#campaign-status")).to_have_text("stopped")
         expect(page.get_by_role("button", name="Launch")).to_have_count(0)
+
+
+NOTIFY_CAMPAIGN = "consola-aviso"
+HOOK = "https://hooks.andes.example/collect"
+
+
+class TestNotifyForm:
+    def test_sets_the_url_is_refused_a_private_one_rotates_the_secret_and_removes_it(
+        self, page: Page, product: Seeded, shot: Shot
+    ) -> None:
+        with product.api("strategist") as api:
+            [calls] = api.get("/strategies", params={"strategy_id": "api-calls"}).json()["items"]
+            body = {"id": NOTIFY_CAMPAIGN, "name": "Aviso", "strategy_hash": calls["hash"], "creditor_name": "Andes"}
+            answer(api.post("/campaigns", json=body), 201)
+        sign_in(page, product.keys["strategist"])
+        page.goto(f"/console/campaigns/{NOTIFY_CAMPAIGN}")
+        field = page.get_by_label("Where the strategy's notify actions post (http or https)")
+        field.fill(HOOK)
+        page.get_by_role("button", name="Save URL").click()
+
+        # The first URL's secret, on the answer that made it.
+        secret = page.locator("#notify-secret").inner_text()
+        assert len(secret) >= 40
+        expect(page.locator("#notify-secret-note")).to_contain_text("copy it now")
+        shot(page, "notify-secret")
+        page.get_by_role("link", name="Back to the campaign").click()
+        expect(page.locator("#notify-url")).to_have_text(HOOK)
+        expect(page.locator("#notify-secret-state")).to_contain_text("Set · made")
+        assert secret not in page.content()
+
+        field.fill("http://10.1.2.3/hook")  # a private address: the worker must not reach it
+        page.get_by_role("button", name="Save URL").click()
+        expect(page.locator("#notify-url-error")).to_contain_text("That address is not public")
+        expect(field).to_have_value("http://10.1.2.3/hook")  # what was typed stays, to fix
+        expect(page.locator("#notify-url")).to_have_text(HOOK)  # nothing changed
+        shot(page, "notify-refused")
+
+        page.get_by_role("button", name="Rotate secret").click()
+        rotated = page.locator("#notify-secret").inner_text()
+        assert rotated not in ("", secret)
+        page.get_by_role("link", name="Back to the campaign").click()
+        page.reload()
+        assert rotated not in page.content()
+        expect(page.locator("#notify-secret")).to_have_count(0)
+
+        page.get_by_role("button", name="Remove URL").click()
+        expect(page.get_by_role("status")).to_contain_text("Notify URL removed")
+        expect(field).to_have_value("")
+        with product.api("supervisor") as api:
+            config = answer(api.get(f"/campaigns/{NOTIFY_CAMPAIGN}/notify"))
+        assert (config["url"], config["secret_set"], config["secret"]) == (None, True, None)
+
+
+CUSTOM = STRATEGY.parent / "custom-outcomes.yaml"  # `deceased` (labelled in es and en) closes the account
+CUSTOM_CAMPAIGN = "consola-propios"
+
+
+class TestCustomOutcome:
+    def test_the_agent_picks_the_strategys_own_code_by_its_label(
+        self, browser: Browser, page: Page, product: Seeded, watch: Watch, shot: Shot
+    ) -> None:
+        with product.api("strategist") as api, product.api("supervisor") as supervisor:
+            yaml = {"content": CUSTOM.read_bytes(), "headers": {"Content-Type": "application/yaml"}}
+            published = api.post("/strategies", **yaml)
+            assert published.status_code in (200, 201), published.text
+            body = {
+                "id": CUSTOM_CAMPAIGN,
+                "name": "Propios",
+                "strategy_hash": published.json()["hash"],
+                "creditor_name": "Andes",
+            }
+            answer(api.post("/campaigns", json=body), 201)
+            csv = portfolio.to_csv([account_row(201, 180_000)]).encode()
+            as_csv = {"content": csv, "headers": {"Content-Type": "text/csv"}}
+            answer(api.post(f"/campaigns/{CUSTOM_CAMPAIGN}/accounts", **as_csv))
+            answer(api.post(f"/campaigns/{CUSTOM_CAMPAIGN}/launch", json={}), 202)
+            listed = until(
+                lambda: answer(supervisor.get("/accounts", params={"campaign_id": CUSTOM_CAMPAIGN}))["items"],
+                "the account's row",
+            )
+            account = listed[0]["id"]
+            task = until(lambda: answer(supervisor.get(f"/accounts/{account}"))["tasks"], "the account's call")[0]
+
+        # In Spanish, the strategist's Spanish label.
+        spanish = new_page(browser, product, watch, locale="es-CL")
+        sign_in(spanish, product.keys["agent"])
+        spanish.goto(f"/console/tasks/{task['id']}")
+        expect(spanish.locator("#outcome-code option[value=deceased]")).to_have_text("Deudor fallecido")
+        spanish.context.close()
+
+        sign_in(page, product.keys["agent"])
+        page.goto(f"/console/tasks/{task['id']}")
+        outcome = page.get_by_label("Outcome")
+        expect(outcome.locator("option[value=deceased]")).to_have_text("Debtor deceased")
+        expect(outcome.locator("option[value=third_party_paying]")).to_have_text("Paga un tercero")  # its only label
+        outcome.select_option(label="Debtor deceased")
+        page.get_by_label("Note (optional)").fill("informado por su hija")
+        shot(page, "custom-outcome")
+        page.get_by_role("button", name="Record outcome").click()
+        expect(page).to_have_url(re.compile(rf"/console/work/accounts/{account}\?done=outcome$"))
+        expect(page.locator("#timeline li[data-kind=outcome]")).to_contain_text("deceased")
+
+        engine = make_engine(product.database_url)
+        try:
+            with make_session_factory(engine)() as session:
+                recorded = session.execute(
+                    select(OutcomeRecord.code, OutcomeRecord.right_party_contact, OutcomeRecord.agent).where(
+                        OutcomeRecord.account_id == account
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+        assert [tuple(r) for r in recorded] == [("deceased", False, "ana")]
+        with product.api("supervisor") as supervisor:
+            closed = until(
+                lambda: answer(supervisor.get(f"/accounts/{account}"))["account"]["resolution"] == "written_off",
+                "the account to close as the code routes it",
+            )
+            assert closed
+            # Counted under its own code (no console page shows outcomes per code; the API's report does).
+            until(
+                lambda: (
+                    answer(supervisor.get(f"/kpis/campaigns/{CUSTOM_CAMPAIGN}"))["overall"]["outcomes"]
+                    == {"deceased": 1}
+                ),
+                "the outcome in the campaign's KPIs",
+            )

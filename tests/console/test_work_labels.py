@@ -1,5 +1,6 @@
 """The labels of the agents' and strategists' pages cover every code those pages show: outcomes,
-plan frequencies, launch statuses and the kinds of a simulated timeline's lines."""
+plan frequencies, launch statuses, the kinds of a simulated timeline's lines and the reasons a
+notify URL is refused."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from console import labels
 from db.models.campaigns import LAUNCH_STATUSES
 from domain.strategy import Frequency
 from domain.types import Outcome
+from services.notify_targets import Reason
 from simulator import engine
 
 
@@ -36,3 +38,7 @@ def test_every_kind_of_simulated_line_has_a_label() -> None:
     }
     assert "send" in kinds  # the walk found the calls
     assert kinds - shown() == set()
+
+
+def test_every_reason_a_notify_url_is_refused_has_a_message() -> None:
+    assert set(typing.get_args(Reason)) == set(labels.NOTIFY_REFUSED)
