@@ -8,12 +8,15 @@ is delivered; 408, 429, a 5xx, a timeout, no connection or a name that does not 
 retried by Temporal with backoff (`workflows.options.NOTIFY`); any other answer is rejected and
 never retried. The last attempt records the failure and returns, so the workflow goes on either
 way. Redirects are not followed: they could lead where the URL check would not let a webhook go.
+The post connects to the addresses the check approved, not to whatever the name resolves to a
+moment later (`post_checked`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import ssl
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +60,39 @@ def raw_body(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
+def post_checked(
+    url: str,
+    content: bytes,
+    headers: Mapping[str, str],
+    *,
+    allow_private: bool,
+    timeout: float = TIMEOUT_S,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.Response:
+    """POST to `url`, connected to an address `check_resolved` approved for it and to no other.
+
+    The name is resolved once, by the check; the request then goes to the address itself (tried in
+    the resolver's order when one refuses the connection, as a connection to the name would), with
+    the URL's host in the Host header and, for https, as the TLS server name: the certificate is
+    still verified against the host name, not the address. Letting the client resolve the name
+    again would open the DNS-rebinding window (a public answer to the check, 127.0.0.1 to the
+    connection). No proxy from the environment either (`trust_env=False`): a proxy would resolve
+    the name itself, and a TLS tunnel through it would not keep the server name."""
+    addresses = check_resolved(url, allow_private=allow_private)
+    target = httpx.URL(url)
+    pinned = {**headers, "Host": target.netloc.decode("ascii")}
+    extensions = {"sni_hostname": target.raw_host.decode("ascii")} if target.scheme == "https" else {}
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=verify) as client:
+        for address in addresses[:-1]:
+            try:
+                return client.post(
+                    target.copy_with(host=address), content=content, headers=pinned, extensions=extensions
+                )
+            except httpx.ConnectError:
+                continue  # refused or unreachable: the name's next address
+        return client.post(target.copy_with(host=addresses[-1]), content=content, headers=pinned, extensions=extensions)
+
+
 class NotifyActivities:
     def __init__(
         self, sessions: sessionmaker[Session], clock: Callable[[], datetime], *, allow_private: bool = False
@@ -78,12 +114,6 @@ class NotifyActivities:
             body = dict(row.body)
         if not url or not secret:
             return self._record(input, attempt, "not_configured", error="the campaign has no notify URL")
-        try:
-            check_resolved(url, allow_private=self._allow_private)
-        except TargetUnresolved as exc:
-            return self._retry_or_fail(input, attempt, url, None, None, str(exc))
-        except TargetRefused as exc:
-            return self._record(input, attempt, "refused", url=url, error=f"{url}: {exc}")
         content = raw_body(body)
         stamp = str(int(self._clock().timestamp()))
         headers = {
@@ -94,7 +124,11 @@ class NotifyActivities:
             HMAC_SIGNATURE: hmac_signature(secret, stamp, input.campaign_id, content),
         }
         try:
-            response = httpx.post(url, content=content, headers=headers, timeout=TIMEOUT_S, follow_redirects=False)
+            response = post_checked(url, content, headers, allow_private=self._allow_private)
+        except TargetUnresolved as exc:
+            return self._retry_or_fail(input, attempt, url, None, None, str(exc))
+        except TargetRefused as exc:
+            return self._record(input, attempt, "refused", url=url, error=f"{url}: {exc}")
         except httpx.HTTPError as exc:
             return self._retry_or_fail(input, attempt, url, None, None, f"{type(exc).__name__}: {exc}")
         excerpt = response.text[:EXCERPT_CHARS] or None

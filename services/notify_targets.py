@@ -4,7 +4,10 @@ creditors on the same private network), never a loopback, private, link-local or
 non-public address: the worker must not become a way to reach the machines around it (SSRF).
 
 The URL is checked when it is set (a literal address or `localhost`) and again before each
-delivery, on the addresses its host name resolves to then (a name may point anywhere later).
+delivery, on the addresses its host name resolves to then (a name may point anywhere later). The
+delivery connects to those very addresses (`check_resolved` returns them): resolving the name
+again to connect would let a hostile DNS answer a public address to the check and a private one
+to the connection (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -64,12 +67,12 @@ def check_url(url: str, *, allow_private: bool) -> str:
     return url
 
 
-def check_resolved(url: str, *, allow_private: bool) -> None:
-    """Before a delivery: TargetRefused when the URL's host resolves to an address webhooks may not
-    go to (or does not resolve)."""
+def check_resolved(url: str, *, allow_private: bool) -> tuple[str, ...]:
+    """Before a delivery: the addresses the URL's host resolves to now, in the resolver's order,
+    which the delivery must connect to and to no other; TargetRefused when any is an address
+    webhooks may not go to (or the name does not resolve). Resolved with `allow_private` too, so
+    every delivery connects the same way."""
     check_url(url, allow_private=allow_private)
-    if allow_private:
-        return
     parts = urlsplit(url)
     assert parts.hostname is not None
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -77,8 +80,13 @@ def check_resolved(url: str, *, allow_private: bool) -> None:
         found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise TargetUnresolved(f"{parts.hostname} does not resolve: {exc}", "unresolved") from None
-    for *_, sockaddr in found:
-        _check_address(ipaddress.ip_address(sockaddr[0]))
+    addresses = tuple(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in found))
+    if not addresses:
+        raise TargetUnresolved(f"{parts.hostname} resolves to no address", "unresolved")
+    if not allow_private:
+        for address in addresses:
+            _check_address(ipaddress.ip_address(address))
+    return addresses
 
 
 def _check_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:

@@ -6,8 +6,10 @@ turns updates and signals into domain events, asks the interpreter what to do, r
 as an activity (sends, agent tasks, payment checks, legal referral) and feeds results back as
 events. Every turn, side effects included, is serialized by one lock, so an update, a signal and
 a timer never interleave; an update answers once its event is applied and leaves its turn's side
-effects to the next holder of the lock (see `_handle`). Activities are called by name, so this
-module imports nothing that does I/O and stays cheap to load in the sandbox.
+effects to the next holder of the lock (see `_handle`). Webhooks to the creditor are the one side
+effect that runs outside the lock, one after another in the order turns asked for them (see
+`_notify`). Activities are called by name, so this module imports nothing that does I/O and stays
+cheap to load in the sandbox.
 """
 
 from __future__ import annotations
@@ -74,6 +76,12 @@ EARLY_UPDATE_ANSWER = "update-answers-when-applied"
 # and the contact policy (see `_send_input`).
 SEND_BY_VERSION = "send-names-strategy-version"
 
+# Patch id: a `notify` webhook is delivered outside the turn lock, in the background, one after
+# another in the order the turns asked for them; the run waits for them before it ends or
+# continues as new. Before it, the turn waited for the webhook's whole retry budget (about an hour
+# and a half with the receiver down), and every later event of the account waited with it.
+NOTIFY_APART = "notify-outside-the-turn"
+
 
 @dataclass(frozen=True)
 class _Accepted:
@@ -116,6 +124,9 @@ class DebtorWorkflow:
         self._agent: str | None = input.assigned_agent
         self._attributes: dict[str, str] = {}
         self._closed_at: datetime | None = None
+        # The last webhook to the creditor still being delivered (NOTIFY_APART); each one waits for
+        # the one before it, so this is the tail of the chain and done means all are done.
+        self._notifying: asyncio.Task[None] | None = None
 
     # ---- the run -------------------------------------------------------------------------------
 
@@ -156,7 +167,9 @@ class DebtorWorkflow:
             state = self._live
             if state.closed:
                 break
-            if self._turns_this_run >= input.turns_per_run or workflow.info().is_continue_as_new_suggested():
+            # A run with a webhook still on its way goes on (timers, events) until it is delivered:
+            # a new run would not know of it. (Only runs from NOTIFY_APART on have one here.)
+            if self._continue_due() and not self._notifies_in_flight():
                 await self._quiesce()
                 workflow.continue_as_new(
                     DebtorInput(
@@ -178,7 +191,9 @@ class DebtorWorkflow:
                 continue
             try:
                 timeout = None if wake is None else wake - workflow.now()
-                await workflow.wait_condition(lambda: self._changed or bool(self._deferred), timeout=timeout)
+                await workflow.wait_condition(
+                    lambda: self._changed or bool(self._deferred) or self._may_continue(), timeout=timeout
+                )
             except TimeoutError:
                 await self._tick()
         await self._quiesce()
@@ -222,14 +237,22 @@ class DebtorWorkflow:
                 await self._effects(self._deferred.pop(0))
             yield
 
+    def _continue_due(self) -> bool:
+        return self._turns_this_run >= self._input.turns_per_run or workflow.info().is_continue_as_new_suggested()
+
     async def _quiesce(self) -> None:
-        """Wait until no handler runs and no answered turn waits for its side effects."""
+        """Wait until no handler runs, no answered turn waits for its side effects and no webhook
+        is on its way: the run is about to end or continue as new, and neither may drop one."""
         while True:
             await workflow.wait_condition(workflow.all_handlers_finished)
-            if not self._deferred:
+            if self._deferred:
+                async with self._turn_lock():
+                    pass
+            elif self._notifies_in_flight():
+                # Not taken when none is (runs recorded before NOTIFY_APART replay unchanged).
+                await workflow.wait_condition(lambda: not self._notifies_in_flight())
+            else:
                 return
-            async with self._turn_lock():
-                pass
 
     async def _tick(self) -> None:
         async with self._turn_lock():
@@ -366,7 +389,12 @@ class DebtorWorkflow:
     def idle(self) -> bool:
         """True when the account waits for time or for the outside world: no turn is running and
         no activity is in flight. Tests and tools use it to know the workflow has settled."""
-        return self._state is not None and not self._lock.locked() and not self._deferred
+        return (
+            self._state is not None
+            and not self._lock.locked()
+            and not self._deferred
+            and not self._notifies_in_flight()
+        )
 
     @workflow.query(name="snapshot")
     def snapshot(self) -> Snapshot:
@@ -377,6 +405,7 @@ class DebtorWorkflow:
             idle=self._state is not None
             and not self._lock.locked()
             and not self._deferred
+            and not self._notifies_in_flight()
             and workflow.all_handlers_finished(),
             state=self._state,
             turn=self._turn,
@@ -581,8 +610,16 @@ class DebtorWorkflow:
                 return []  # blocked contacts, fees, approvals, closure: written by record_turn
 
     async def _notify(self, action: act.NotifyCreditor, key: str, now: datetime) -> None:
-        """Tell the creditor's systems (a new action: no history recorded before it holds one).
-        Whatever the receiver answers, the account goes on: the answer is on its timeline."""
+        """Tell the creditor's systems. Whatever the receiver answers, the account goes on: the
+        answer is on its timeline.
+
+        From NOTIFY_APART on, the webhook is only started here: the turn (and the turn lock) does
+        not wait for it, so a receiver that is down and retried for an hour and a half does not
+        hold up the account's payments, outcomes and timers meanwhile. The body is what the turn
+        decided (its balance, its time), whenever it goes out. Webhooks go one after another, in
+        the order turns asked for them, so a receiver never sees `restore_service` before the
+        `suspend_service` it undoes; the run waits for the last before it ends or continues as new
+        (`_quiesce`)."""
         state = self._live
         notify = NotifyInput(
             key=key,
@@ -599,10 +636,28 @@ class DebtorWorkflow:
             at=now,
             max_attempts=options.NOTIFY_ATTEMPTS,
         )
+        if not workflow.patched(NOTIFY_APART):
+            await self._deliver(notify, None)  # as recorded before: inside the turn
+            return
+        self._notifying = asyncio.create_task(self._deliver(notify, self._notifying))
+
+    async def _deliver(self, notify: NotifyInput, previous: asyncio.Task[None] | None) -> None:
+        """One webhook, after the one asked for before it (`previous`, which never raises for a
+        receiver's answer or a lost worker: see below)."""
+        if previous is not None:
+            await previous
         try:
             await workflow.execute_activity("notify_creditor", notify, result_type=NotifyResult, **options.NOTIFY)
         except ActivityError as exc:  # the last attempt timed out (a worker lost mid-call): nothing to wait for
-            workflow.logger.warning("notify %s gave up: %s", action.event, exc)
+            workflow.logger.warning("notify %s gave up: %s", notify.event, exc)
+
+    def _notifies_in_flight(self) -> bool:
+        return self._notifying is not None and not self._notifying.done()
+
+    def _may_continue(self) -> bool:
+        """A run that put off continuing as new for a webhook may now. (Never true in runs without
+        a background webhook, so runs recorded before NOTIFY_APART wake exactly as they did.)"""
+        return self._notifying is not None and self._notifying.done() and self._continue_due()
 
     def _send_input(self, action: act.SendMessage, key: str, now: datetime) -> SendInput:
         """The send's facts. A published version is named by its hash (the activity reads the

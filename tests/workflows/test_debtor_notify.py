@@ -4,44 +4,68 @@ the real activity posting to a webhook receiver this test runs on 127.0.0.1, a r
 The receiver checks what the creditor's developers check (README: "Notifying the creditor's
 systems"): the HMAC signature under the campaign's secret, the idempotency key (the same on
 every attempt), and the body. A 500 is retried and the retry delivers; a 400 is never retried;
-either way the account goes on, and the answer is on the account's timeline.
+either way the account goes on, and the answer is on the account's timeline. A receiver that is
+down does not hold up the account: its payments are applied while the webhook is retried, and the
+run neither ends nor continues as new before the webhook is delivered.
 
-To record the notify journey's history after an intentional, patched change:
+To record the notify journeys' histories after an intentional, patched change:
     COLLECT_RECORD_HISTORIES=1 bin/test tests/workflows/test_debtor_notify.py
+(give the files new names when the change is patched: the ones older code recorded stay and keep
+replaying, as journey-notify.json, recorded with the webhook inside the turn, does.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clock import skip, skip_to
+from journey import result_of
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from test_debtor_history import HISTORIES, replayer
 from test_debtor_journeys import account, journey, next_monday_9
+from workers import TASK_QUEUE
 
+from activities.notify import EVENT_HEADER
 from api.signatures import HMAC_SIGNATURE, HMAC_TIMESTAMP, verify_hmac
 from db.models import Account, Campaign, CreditorNotification
 from db.repositories.timeline import timeline
+from domain import events as ev
+from domain.account import AccountSnapshot
+from domain.state import AccountState
 from domain.strategy import CompiledStrategy
 from domain.types import Resolution
 from strategies.compiler import compile_file
+from workflows.contracts import CampaignInfo, DebtorInput, DebtorResult, debtor_workflow_id
+from workflows.debtor import DebtorWorkflow
 
 STRATEGY = Path(__file__).parent / "strategies" / "notify.yaml"
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECRET = "test-notify-secret-0123456789abcdef"
-NOTIFY_HISTORY = "journey-notify.json"
+# Recorded with webhooks delivered outside the turn (NOTIFY_APART); journey-notify.json is the
+# same journey as recorded before that patch.
+NOTIFY_HISTORY = "journey-notify-outside-the-turn.json"
+DOWN_HISTORY = "notify-receiver-down-payments-go-on.json"
+DOWN = 503
+# How long, in real time, a test waits for something the workflow does at once: far below the
+# webhook's first retry (10 s) plus its second (30 s), which the account waited for before.
+PROMPT_S = 8.0
 
 
 @dataclass
@@ -273,3 +297,151 @@ async def test_without_a_url_the_notification_is_recorded_as_not_sent(
     assert receiver.received == []
     (row,) = notifications(sessions, real.handle.id)
     assert (row.status, row.error) == ("not_configured", "the campaign has no notify URL")
+
+
+# ---- a receiver that is down ----------------------------------------------------------------------
+
+
+async def start_account(
+    env: WorkflowEnvironment,
+    strategy: CompiledStrategy,
+    acct: AccountSnapshot,
+    start: datetime,
+    campaign: str,
+    **extra: Any,
+) -> WorkflowHandle[Any, DebtorResult]:
+    await skip_to(env, start)
+    await env.client.start_workflow(
+        DebtorWorkflow.run,
+        DebtorInput(campaign=CampaignInfo(id=campaign, creditor_name="Acme"), account=acct, strategy=strategy, **extra),
+        id=debtor_workflow_id(campaign, acct.account_id),
+        task_queue=TASK_QUEUE,
+    )
+    return env.client.get_workflow_handle_for(DebtorWorkflow.run, debtor_workflow_id(campaign, acct.account_id))
+
+
+async def soon(check: Callable[[], bool | Awaitable[bool]], what: str, within_s: float = PROMPT_S) -> None:
+    """Wait (in real time, the test server's clock not skipped) until `check()` holds."""
+    deadline = time.monotonic() + within_s
+    while not await _value(check()):
+        assert time.monotonic() < deadline, f"not within {within_s} s: {what}"
+        await asyncio.sleep(0.05)
+
+
+async def _value(result: bool | Awaitable[bool]) -> bool:
+    return await result if inspect.isawaitable(result) else result
+
+
+async def state_of(handle: WorkflowHandle[Any, Any]) -> AccountState:
+    return await handle.query(DebtorWorkflow.account_state)
+
+
+def pay(amount: int, payment_id: str) -> ev.PaymentReceived:
+    return ev.PaymentReceived(payment_id=payment_id, amount=amount, currency="CLP")
+
+
+async def test_payments_are_applied_while_the_receiver_is_down_and_the_run_ends_after_delivering(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    strategy: CompiledStrategy,
+    receiver: Receiver,
+    database_url: str,
+) -> None:
+    """The suspend webhook is retried (503) while two payments arrive: each is on the account at
+    once, not after the webhook's retry budget (it used to hold the turn lock for all of it). The
+    second pays in full: the account closes and asks for the restore webhook, yet the run waits,
+    still running, until the receiver is back; then suspend is delivered, restore after it."""
+    campaign_with_webhook(sessions, "camp-notify-down", strategy, receiver.url)
+    receiver.answers = [DOWN] * 1000
+    start = next_monday_9()
+    handle = await start_account(
+        env, strategy, account(strategy, start, account_id="ACC-N4"), start, "camp-notify-down"
+    )
+    await skip_to(env, start + timedelta(days=2, minutes=1))  # the notify step's turn
+    await soon(lambda: len(receiver.received) >= 1, "the first webhook attempt")
+
+    await handle.signal(DebtorWorkflow.payment_received, pay(50_000, "part"))
+    await soon(lambda: _paid(handle, 50_000), "the payment on the account while the webhook is retried")
+    (row,) = notifications(sessions, handle.id)
+    assert (row.event, row.status) == ("suspend_service", "retrying")
+
+    await handle.signal(DebtorWorkflow.payment_received, pay(100_000, "rest"))
+    await soon(lambda: _paid(handle, 150_000), "the payment in full while the webhook is retried")
+    closed = await state_of(handle)
+    assert closed.closed
+    assert closed.resolution == Resolution.PAID
+    await skip(env, timedelta(minutes=1))  # past the next retry: the receiver is still down
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING  # restore not sent yet
+    assert {r.headers[EVENT_HEADER] for r in receiver.received} == {"suspend_service"}
+
+    receiver.answers = []  # the receiver is back
+    result = await result_of(handle)  # the server skips time through the retries' backoff
+    assert result.resolution == Resolution.PAID
+    events = [r.headers[EVENT_HEADER] for r in receiver.received]
+    tries = events.index("restore_service")
+    assert events == ["suspend_service"] * tries + ["restore_service"]
+    assert tries >= 3
+    rows = notifications(sessions, handle.id)
+    assert [(n.event, n.status, n.attempts, n.response_status) for n in rows] == [
+        ("suspend_service", "delivered", tries, 200),
+        ("restore_service", "delivered", 1, 200),
+    ]
+    # The restore body is what its turn decided: the balance paid off.
+    assert verified(receiver.received[-1], "camp-notify-down")["balance"] == {"amount": 0, "currency": "CLP"}
+
+    history = await handle.fetch_history()
+    await replayer().replay_workflow(history)
+    if os.environ.get("COLLECT_RECORD_HISTORIES") and database_url.startswith("sqlite"):
+        (HISTORIES / DOWN_HISTORY).write_text(history.to_json())
+
+
+async def test_a_run_due_to_continue_as_new_waits_for_the_webhook_and_goes_on_meanwhile(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    strategy: CompiledStrategy,
+    receiver: Receiver,
+) -> None:
+    """Two turns a run: the notify step's turn is the run's last, but a new run would not know of
+    the webhook still being retried, so the run goes on (a payment is applied meanwhile) and
+    continues as new only once the webhook is delivered."""
+    campaign_with_webhook(sessions, "camp-notify-can", strategy, receiver.url)
+    receiver.answers = [DOWN] * 1000
+    start = next_monday_9()
+    acct = account(strategy, start, account_id="ACC-N5")
+    handle = await start_account(env, strategy, acct, start, "camp-notify-can", turns_per_run=2)
+    first_run = (await handle.describe()).run_id
+    await skip_to(env, start + timedelta(days=2, minutes=1))
+    await soon(lambda: len(receiver.received) >= 1, "the first webhook attempt")
+
+    await handle.signal(DebtorWorkflow.payment_received, pay(50_000, "part"))
+    await soon(lambda: _paid(handle, 50_000), "the payment on the account while the webhook is retried")
+    described = await handle.describe()
+    assert (described.run_id, described.status) == (first_run, WorkflowExecutionStatus.RUNNING)
+
+    receiver.answers = []
+    await skip(env, timedelta(hours=2))  # the retries' backoff; then the run continues as new
+
+    async def continued() -> bool:
+        old = env.client.get_workflow_handle(handle.id, run_id=first_run)
+        return (await old.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+
+    await soon(continued, "continue as new once the webhook is delivered")
+    old_history = await env.client.get_workflow_handle(handle.id, run_id=first_run).fetch_history()
+    kinds = [e.WhichOneof("attributes") for e in old_history.events]
+    assert kinds.index("activity_task_completed_event_attributes") < kinds.index(
+        "workflow_execution_continued_as_new_event_attributes"
+    )
+    (row,) = notifications(sessions, handle.id)
+    assert (row.event, row.status) == ("suspend_service", "delivered")
+    carried = await state_of(handle)
+    assert carried.paid_total == 50_000
+
+    await handle.signal(DebtorWorkflow.payment_received, pay(100_000, "rest"))
+    assert (await result_of(handle)).resolution == Resolution.PAID
+    assert [r.headers[EVENT_HEADER] for r in receiver.received][-2:] == ["suspend_service", "restore_service"]
+
+
+async def _paid(handle: WorkflowHandle[Any, Any], amount: int) -> bool:
+    return (await state_of(handle)).paid_total == amount
