@@ -30,6 +30,7 @@ from domain import conditions, dues, interest
 from domain import events as ev
 from domain import strategy as st
 from domain.account import AccountSnapshot
+from domain.copying import assign, copied
 from domain.errors import EventRejected, InterpreterError
 from domain.fees import cap_total, percent_of, requested_fee
 from domain.policy import ContactPolicy, ContactRecord, day_opening, is_business_day, next_allowed, spread_moved
@@ -80,7 +81,7 @@ def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime
     if segment is None:
         raise EventRejected(f"account {account.account_id} matches no segment of {strategy.id}")
     first = segment.variant_starts.get(variant or "", segment.start)
-    run = _Run(strategy, probe.model_copy(update={"segment": segment.name}), now)
+    run = _Run(strategy, copied(probe, segment=segment.name), now)
     run.goto(first)
     run.accrue_interest()
     run.advance()
@@ -100,7 +101,7 @@ def matching_segment(strategy: st.CompiledStrategy, state: AccountState, now: da
 def step(strategy: st.CompiledStrategy, state: AccountState, event: ev.Event, now: datetime) -> Result:
     """Apply one event at `now` and run the account until it waits again."""
     now = as_utc(now)
-    run = _Run(strategy, state.model_copy(), now)
+    run = _Run(strategy, copied(state), now)
     run.accrue_interest()  # on the principal as it stood since the last turn, before this event moves it
     if not isinstance(event, ev.Tick):
         # Whatever fell due before this event happens first (a timer the shell fired late must
@@ -316,18 +317,21 @@ class _Run:
         # A copy with the named counters moved: integers plus integers need no re-validation, and
         # this runs on every contact (a tenth of a simulated account's time when it validated).
         current = self.s.counters
-        self.s.counters = current.model_copy(update={name: getattr(current, name) + n for name, n in inc.items()})
+        assign(self.s, counters=copied(current, **{name: getattr(current, name) + n for name, n in inc.items()}))
 
     def goto(self, name: str) -> None:
         step = self.strategy.steps[name]
-        self.s.step = name
-        self.s.pc = 0
-        self.s.entered = False
-        self.s.approved_pc = None
-        self.s.task_attempt = 0
-        self.s.waiting = None
-        self.s.step_started_at = self.now
-        self.s.stage = step.stage
+        assign(
+            self.s,
+            step=name,
+            pc=0,
+            entered=False,
+            approved_pc=None,
+            task_attempt=0,
+            waiting=None,
+            step_started_at=self.now,
+            stage=step.stage,
+        )
 
     def close(self, resolution: Resolution) -> None:
         if self.s.resolution is not None:
@@ -821,9 +825,8 @@ class _Run:
             self.s.waiting = Waiting(kind="timer", until=target)
 
     def finish_wait(self, target: datetime) -> None:
-        self.s.waiting = None
-        self.s.pc += 1
-        self.s.last_action_at = max(self.s.last_action_at, target)
+        s = self.s
+        assign(s, waiting=None, pc=s.pc + 1, last_action_at=max(s.last_action_at, target))
         self.missed = self.catching_up is not None and self.catching_up <= target
 
     def run_action(self, step: st.Step, action: st.Action) -> None:

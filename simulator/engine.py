@@ -19,6 +19,7 @@ from domain import actions as act
 from domain import events as ev
 from domain import interpreter
 from domain.account import AccountSnapshot
+from domain.copying import copied
 from domain.errors import DomainError, EventRejected
 from domain.policy import blocking_rule
 from domain.state import AccountState
@@ -98,6 +99,8 @@ class Run:
 # Monte Carlo run for minutes, so the run stops and says so.
 MAX_TURNS = 5_000
 
+_TICK = ev.Tick()  # a wake-up carries nothing: one (frozen) event for all of them
+
 
 def simulate(
     strategy: CompiledStrategy,
@@ -148,7 +151,7 @@ def simulate(
         if queue and (wake is None or queue[0][0] <= wake):
             at, _, event = heapq.heappop(queue)
         elif wake is not None:
-            at, event = wake, ev.Tick()
+            at, event = wake, _TICK
         else:
             break
         if at > end:
@@ -188,7 +191,8 @@ def _absorb(
     record: bool,
     strategy: CompiledStrategy,
 ) -> None:
-    """Log what the interpreter asked for and schedule the outside world's answers."""
+    """Log what the interpreter asked for and schedule the outside world's answers. The timeline
+    rows are built only when the run records them (a what-if analysis does not)."""
     assert callable(push)
     state = result.state
     if state.paid_total != run.state.paid_total:
@@ -196,24 +200,12 @@ def _absorb(
     run.state = state
     skipped: dict[str, str] = {}  # step -> the channel it could not use for good, this call
     for action in result.actions:
-        entry: Entry | None = None
-        # The stage of the step that acted: the state's is the one at the end of the call.
-        acted = strategy.steps.get(getattr(action, "step", ""))
-        stage = str(acted.stage) if acted is not None else str(state.stage)
         match action:
             case act.SendMessage():
                 run.contacts.append((now, action.channel))
-                entry = Entry(now, "send", action.step, stage, f"{action.channel} {action.template}", action.channel)
-                if action.step in skipped:
-                    entry = replace(entry, fallback_for=skipped.pop(action.step))
-                if record:
-                    entry = replace(entry, preview=_preview(strategy, state, action, now))
                 for delay, reaction in responder.on_send(state, action, now):
                     push(now + delay, reaction)
             case act.CreateAgentTask():
-                entry = Entry(
-                    now, "task", action.step, stage, f"agent task in {action.queue} (attempt {action.attempt})"
-                )
                 # A task the same call then closed (a payment arrived) is never worked.
                 # Only the task still open at the end of the call is worked (a payment in the same
                 # call may have moved the account on).
@@ -222,53 +214,73 @@ def _absorb(
                 outcome, later = responder.on_task(state, action, now) if is_open else (None, [])
                 if outcome is not None:
                     run.contacts.append((now, "voice"))
-                    push(now, outcome.model_copy(update={"task_seq": action.seq}))
+                    push(now, copied(outcome, task_seq=action.seq))
                 for delay, reaction in later:
                     push(now + delay, reaction)
             case act.CheckPayment():
                 push(now, ev.PaymentsChecked())
-            case act.ContactBlocked():
-                if action.moved_to is None:
-                    skipped[action.step] = str(action.channel)
-                by = blocking_rule(strategy.policy, action.rule)
-                detail = f"{action.channel} blocked by {by}: {action.reason}"
-                entry = Entry(now, "blocked", action.step, stage, detail, action.channel, action.moved_to)
-            case act.ApplyFee():
-                if action.rule:
-                    wording = "fee {} (capped by " + _verbatim(action.rule) + " from {})"
-                    entry = _priced(now, "fee", action.step, stage, wording, action.amount, action.requested)
-                else:
-                    entry = _priced(now, "fee", action.step, stage, "fee {}", action.amount)
-            case act.ChargeInterest():
-                wording = "interest charged {} ({} so far)"
-                entry = _priced(now, "interest", action.step, stage, wording, action.amount, action.total)
-            case act.PromiseSettled():
-                wording = "promise of {} by " + action.due.isoformat() + (" kept" if action.kept else " broken")
-                entry = _priced(now, "promise", action.step, stage, wording, action.amount)
-            case act.TaskExpired():
-                detail = f"agent task expired unworked (attempt {action.attempt})"
-                entry = Entry(now, "expired", action.step, stage, detail)
-            case act.OfferExpired():
-                entry = Entry(now, "expired", action.step, stage, f"{action.offer} offer expired")
             case act.RequestApproval():
-                entry = Entry(
-                    now, "approval", action.step, stage, f"waits for a supervisor's approval ({action.subject})"
-                )
                 delay, approved = responder.on_approval(state, action, now)
                 push(now + delay, ev.ApprovalDecision(approved=approved, by="simulator"))
             case act.ReferToLegal():
                 run.legal_at = now
-                wording = "referred to legal with balance {}"
-                entry = _priced(now, "legal", action.step, "legal", wording, action.balance)
-            case act.NotifyCreditor():
-                # The creditor's systems are not simulated: the row says what they would be told.
-                wording = "notify " + _verbatim(action.event) + " with balance {}"
-                entry = _priced(now, "notify", action.step, stage, wording, action.balance)
             case act.AccountClosed():
                 run.closed_at = now
-                entry = Entry(now, "closed", state.step, state.stage, f"closed: {action.resolution}")
-        if record and entry is not None:
-            run.timeline.append(entry)
+        if record:
+            entry = _entry(strategy, state, action, now, skipped)
+            if entry is not None:
+                run.timeline.append(entry)
+
+
+def _entry(
+    strategy: CompiledStrategy, state: AccountState, action: act.Action, now: datetime, skipped: dict[str, str]
+) -> Entry | None:
+    """The timeline row of one action, if it has one. `skipped` carries, within one call, the
+    channel a step could not use for good to the send that fell back from it."""
+    # The stage of the step that acted: the state's is the one at the end of the call.
+    acted = strategy.steps.get(getattr(action, "step", ""))
+    stage = str(acted.stage) if acted is not None else str(state.stage)
+    match action:
+        case act.SendMessage():
+            entry = Entry(now, "send", action.step, stage, f"{action.channel} {action.template}", action.channel)
+            if action.step in skipped:
+                entry = replace(entry, fallback_for=skipped.pop(action.step))
+            return replace(entry, preview=_preview(strategy, state, action, now))
+        case act.CreateAgentTask():
+            return Entry(now, "task", action.step, stage, f"agent task in {action.queue} (attempt {action.attempt})")
+        case act.ContactBlocked():
+            if action.moved_to is None:
+                skipped[action.step] = str(action.channel)
+            by = blocking_rule(strategy.policy, action.rule)
+            detail = f"{action.channel} blocked by {by}: {action.reason}"
+            return Entry(now, "blocked", action.step, stage, detail, action.channel, action.moved_to)
+        case act.ApplyFee():
+            if action.rule:
+                wording = "fee {} (capped by " + _verbatim(action.rule) + " from {})"
+                return _priced(now, "fee", action.step, stage, wording, action.amount, action.requested)
+            return _priced(now, "fee", action.step, stage, "fee {}", action.amount)
+        case act.ChargeInterest():
+            wording = "interest charged {} ({} so far)"
+            return _priced(now, "interest", action.step, stage, wording, action.amount, action.total)
+        case act.PromiseSettled():
+            wording = "promise of {} by " + action.due.isoformat() + (" kept" if action.kept else " broken")
+            return _priced(now, "promise", action.step, stage, wording, action.amount)
+        case act.TaskExpired():
+            return Entry(now, "expired", action.step, stage, f"agent task expired unworked (attempt {action.attempt})")
+        case act.OfferExpired():
+            return Entry(now, "expired", action.step, stage, f"{action.offer} offer expired")
+        case act.RequestApproval():
+            return Entry(now, "approval", action.step, stage, f"waits for a supervisor's approval ({action.subject})")
+        case act.ReferToLegal():
+            wording = "referred to legal with balance {}"
+            return _priced(now, "legal", action.step, "legal", wording, action.balance)
+        case act.NotifyCreditor():
+            # The creditor's systems are not simulated: the row says what they would be told.
+            wording = "notify " + _verbatim(action.event) + " with balance {}"
+            return _priced(now, "notify", action.step, stage, wording, action.balance)
+        case act.AccountClosed():
+            return Entry(now, "closed", state.step, state.stage, f"closed: {action.resolution}")
+    return None
 
 
 def _preview(strategy: CompiledStrategy, state: AccountState, send: act.SendMessage, now: datetime) -> str:
