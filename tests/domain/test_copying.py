@@ -50,7 +50,8 @@ def test_a_copy_with_changes_is_model_copy_with_update(state: AccountState) -> N
     mine, theirs = copied(state, **changes), state.model_copy(update=changes)
     assert mine == theirs
     assert mine.model_fields_set == theirs.model_fields_set
-    assert state.segment == "all" and state.pc != 3
+    assert state.segment == "all"
+    assert state.pc != 3
 
 
 def test_a_frozen_model_is_copied_without_changing_the_original() -> None:
@@ -58,7 +59,7 @@ def test_a_frozen_model_is_copied_without_changing_the_original() -> None:
     bumped = copied(counters, contacts=counters.contacts + 1)
     assert bumped == counters.model_copy(update={"contacts": counters.contacts + 1})
     assert counters.contacts == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="frozen"):
         bumped.contacts = 5  # still frozen
     tick = ev.AgentOutcome.model_validate({"kind": "agent_outcome", "code": "no_answer"})
     assert copied(tick, task_seq=4) == tick.model_copy(update={"task_seq": 4})
@@ -73,7 +74,8 @@ def test_extra_and_private_values_are_copied_not_shared() -> None:
     model = Loose(a=2, b=3)
     model._note.append(1)
     mine, theirs = copied(model), model.model_copy()
-    assert mine == theirs and mine.model_extra == {"b": 3}
+    assert mine == theirs
+    assert mine.model_extra == {"b": 3}
     assert mine.__pydantic_extra__ is not model.__pydantic_extra__
     assert mine.__pydantic_private__ is not model.__pydantic_private__
 
