@@ -30,7 +30,7 @@ from domain import conditions, dues, interest
 from domain import events as ev
 from domain import strategy as st
 from domain.account import AccountSnapshot
-from domain.copying import assign, copied
+from domain.copying import assign, built, copied
 from domain.errors import EventRejected, InterpreterError
 from domain.fees import cap_total, percent_of, requested_fee
 from domain.policy import ContactPolicy, ContactRecord, day_opening, is_business_day, next_allowed, spread_moved
@@ -371,7 +371,7 @@ class _Run:
     def record_contact(self, channel: Channel, conversation: bool = False) -> None:
         horizon = self.now - timedelta(days=CONTACT_HISTORY_DAYS)
         kept = tuple(c for c in self.s.contacts if c.at >= horizon)
-        self.s.contacts = (*kept, ContactRecord(channel=channel, at=self.now, conversation=conversation))
+        self.s.contacts = (*kept, built(ContactRecord, channel=channel, at=self.now, conversation=conversation))
         self.counters(contacts=1)
 
     def block(self, channel: Channel, rule: str, reason: str, moved_to: datetime | None) -> None:
@@ -417,7 +417,7 @@ class _Run:
         self.block(channel, rule, reason, moment)
         if moment is None:
             return False
-        self.s.waiting = Waiting(kind="policy", until=moment)
+        self.s.waiting = built(Waiting, kind="policy", until=moment)
         return False
 
     # ---- events --------------------------------------------------------------------------------
@@ -822,7 +822,7 @@ class _Run:
         if target <= self.now:
             self.finish_wait(target)
         elif target != w.until:
-            self.s.waiting = Waiting(kind="timer", until=target)
+            self.s.waiting = built(Waiting, kind="timer", until=target)
 
     def finish_wait(self, target: datetime) -> None:
         s = self.s
@@ -864,10 +864,10 @@ class _Run:
                 if target <= self.now:
                     self.finish_wait(target)
                 else:
-                    self.s.waiting = Waiting(kind="timer", until=target)
+                    self.s.waiting = built(Waiting, kind="timer", until=target)
             case st.CheckPaymentAction():
                 self.out.append(act.CheckPayment(seq=self.next_seq(), step=step.name))
-                self.s.waiting = Waiting(kind="payment_check")
+                self.s.waiting = built(Waiting, kind="payment_check")
             case st.EscalateLegalAction():
                 if action.approval and self.s.approved_pc != self.s.pc:
                     self.request_approval("legal")
@@ -1013,7 +1013,7 @@ class _Run:
                 outcomes=tuple(action.outcomes),
             )
         )
-        self.s.waiting = Waiting(kind="agent", until=due, task_seq=seq, attempt=self.s.task_attempt)
+        self.s.waiting = built(Waiting, kind="agent", until=due, task_seq=seq, attempt=self.s.task_attempt)
 
     def agent_task_expired(self) -> None:
         action = self.current_action()
@@ -1030,13 +1030,13 @@ class _Run:
 
     def retry_later(self, action: st.AgentTaskAction) -> None:
         """Another attempt after `retry_after`; the policy still decides when the call may happen."""
-        self.s.waiting = Waiting(kind="policy", until=self.now + timedelta(seconds=action.retry_after_s))
+        self.s.waiting = built(Waiting, kind="policy", until=self.now + timedelta(seconds=action.retry_after_s))
 
     def request_approval(self, subject: str) -> None:
         self.out.append(
             act.RequestApproval(seq=self.next_seq(), step=self.s.step, subject="step" if subject == "step" else "legal")
         )
-        self.s.waiting = Waiting(kind="approval")
+        self.s.waiting = built(Waiting, kind="approval")
 
     def apply_fees(self, step: st.Step) -> None:
         if not step.fees or step.name in self.s.fees_applied:

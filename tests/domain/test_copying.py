@@ -10,10 +10,11 @@ import pytest
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from domain import events as ev
-from domain.copying import assign, copied
+from domain.copying import assign, built, copied
 from domain.interpreter import start
+from domain.policy import ContactPolicy, ContactRecord
 from domain.state import AccountState, Counters, Waiting
-from domain.types import Stage
+from domain.types import Channel, Stage
 from tests.domain.test_interpreter import T0, account, compile_steps
 
 STEPS = """
@@ -89,3 +90,26 @@ def test_assign_is_setattr_on_each_field(state: AccountState) -> None:
     theirs.stage = Stage.LEGAL
     assert mine == theirs
     assert mine.model_fields_set == theirs.model_fields_set
+
+
+@pytest.mark.parametrize(
+    ("cls", "values"),
+    [
+        (Waiting, {"kind": "timer", "until": datetime(2026, 12, 1, 12, tzinfo=UTC)}),
+        (Waiting, {"kind": "agent", "until": datetime(2026, 12, 1, 12, tzinfo=UTC), "task_seq": 3, "attempt": 2}),
+        (Waiting, {"kind": "approval"}),
+        (ContactRecord, {"channel": Channel.SMS, "at": datetime(2026, 12, 1, 12, tzinfo=UTC), "conversation": True}),
+    ],
+)
+def test_built_is_the_validating_constructor(cls: type[BaseModel], values: dict[str, object]) -> None:
+    mine, theirs = built(cls, **values), cls(**values)
+    assert mine == theirs
+    assert mine.model_dump_json() == theirs.model_dump_json()
+    assert repr(mine) == repr(theirs)
+    assert mine.model_fields_set == theirs.model_fields_set
+    assert hash(mine) == hash(theirs)
+
+
+def test_built_refuses_what_pydantic_must_build() -> None:
+    with pytest.raises(TypeError, match="validators"):
+        built(ContactPolicy, name="x")
