@@ -18,6 +18,7 @@ from activities.legal import LegalActivities
 from activities.messaging import MessagingActivities
 from activities.notify import NotifyActivities
 from activities.payments import PaymentActivities
+from activities.strategy_versions import StrategyVersions
 from activities.turns import TurnActivities
 from channels.base import Sender
 from domain.types import Channel
@@ -34,10 +35,11 @@ def build_activities(
     `account_task_queue` where launches start account workflows (default: the worker's queue);
     `notify_private_addresses` lets `notify` webhooks reach loopback and private addresses."""
     campaigns = CampaignActivities(sessions, account_task_queue)
-    turns = TurnActivities(sessions)
+    strategies = StrategyVersions(sessions)  # one cache of published versions per process
+    turns = TurnActivities(sessions, strategies)
     return [
         AccountActivities(sessions).register_account,
-        MessagingActivities(sessions, senders, clock).send_message,
+        MessagingActivities(sessions, senders, clock, strategies).send_message,
         AgentTaskActivities(sessions).create_agent_task,
         PaymentActivities(sessions).check_payments,
         LegalActivities(sessions).refer_to_legal,

@@ -26,9 +26,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.lookups import account_by_workflow, id_by_key
+from activities.strategy_versions import StrategyVersions
 from db.models import (
     Account,
     AccountEvent,
+    AccountVersion,
     AgentTask,
     Approval,
     Communication,
@@ -43,9 +45,10 @@ from db.models import AccountState as AccountStateRow
 from db.repositories import kpi_counters
 from db.session import session_scope
 from domain import actions as act
-from domain.conditions import days_past_due
+from domain.conditions import edition_days_past_due
 from domain.state import AccountState
 from services import task_priority
+from workflows import shared_strategies
 from workflows.contracts import TurnRecord
 
 # Task statuses that still wait for an agent.
@@ -53,8 +56,9 @@ ACTIVE = ("open", "claimed")
 
 
 class TurnActivities:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], strategies: StrategyVersions | None = None) -> None:
         self._sessions = sessions
+        self._strategies = strategies or StrategyVersions(sessions)
 
     @activity.defn(name="record_turn", no_thread_cancel_exception=True)
     def record_turn(self, record: TurnRecord) -> None:
@@ -71,6 +75,7 @@ class TurnActivities:
         # (see `_answered_task`), so it waits for `record_turn`, and so do the expiries, which
         # would otherwise take the task it answered.
         unmatched = before_actions and record.names_no_task
+        edition = self._edition(record.strategy_hash)  # before the transaction: a miss reads on its own
         with session_scope(self._sessions) as session:
             account = account_by_workflow(session, record.workflow_id)
             task_priority.hold_debtor(session, account.debtor_id)
@@ -82,7 +87,7 @@ class TurnActivities:
                 self._tasks(session, record)
             self._promises(session, account, record)
             self._plans(session, account, record)
-            self._project(session, account, record)
+            self._project(session, account, record, edition)
             # Outcomes, settled promises and the balance are what tasks' scores count.
             task_priority.rescore_debtor(session, account.debtor_id)
 
@@ -329,15 +334,31 @@ class TurnActivities:
                 .values(status=status)
             )
 
-    def _project(self, session: Session, account: Account, record: TurnRecord) -> None:
+    def _edition(self, strategy_hash: str) -> int:
+        """The edition of the version that ran the turn, without a read per turn: the process's
+        instance (a workflow of this worker holds it), else the published version (read once per
+        process and hash). A version in neither (a workflow on another worker running a strategy
+        that was never published: tests, demos) reads as the first edition, as it did before."""
+        held = shared_strategies.held_version(strategy_hash)
+        if held is not None:
+            return held.edition
+        try:
+            return self._strategies.get(strategy_hash).edition
+        except LookupError:
+            return 1
+
+    def _project(self, session: Session, account: Account, record: TurnRecord, edition: int) -> None:
         state = record.state
-        values = projection(state, record)
+        values = projection(state, record, edition)
         account.balance = state.balance
         # Locked and read afresh: a duplicate attempt of this turn waits and then sees it applied.
         row = session.get(AccountStateRow, account.id, with_for_update=True, populate_existing=True)
         moving = (row is None or row.version < record.turn) and (row.variant if row else None) != state.variant
         if moving:  # the account's KPI counts follow it to its variant
             kpi_counters.withdraw(session, [account.id])
+        if (row is None or row.version < record.turn) and (row.strategy_hash if row else None) != record.strategy_hash:
+            # The timeline reads each turn's stages in the version that ran it (db/models/account_versions.py).
+            session.add(AccountVersion(account_id=account.id, strategy_hash=record.strategy_hash, since=record.at))
         if row is None:
             session.add(AccountStateRow(account_id=account.id, **values))
         elif row.version < record.turn:
@@ -367,8 +388,9 @@ def _answered_task(session: Session, record: TurnRecord) -> AgentTask | None:
     return before[0] if len(before) == 1 else None
 
 
-def projection(state: AccountState, record: TurnRecord) -> dict[str, object]:
-    """The read-model row of one account after `record`'s turn."""
+def projection(state: AccountState, record: TurnRecord, edition: int = 1) -> dict[str, object]:
+    """The read-model row of one account after `record`'s turn, its days past due as the turn's
+    strategy (of `edition`) counted them."""
     plan = state.plan
     plan_summary = None
     if plan is not None:
@@ -393,7 +415,7 @@ def projection(state: AccountState, record: TurnRecord) -> dict[str, object]:
         "promise_due": state.promise.due if state.promise else None,
         "plan_summary": plan_summary,
         "assigned_agent": record.assigned_agent,
-        "days_past_due": days_past_due(state.account.due_date, record.at, state.account.timezone),
+        "days_past_due": edition_days_past_due(state.account, state.paid_total, record.at, edition),
         "contacts": state.counters.contacts,
         "version": record.turn,
         "updated_at": record.at,

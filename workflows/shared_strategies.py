@@ -45,6 +45,13 @@ def shared(strategy: CompiledStrategy) -> CompiledStrategy:
     return strategy  # same hash, other content: this one stays apart
 
 
+def held_version(hash_: str) -> CompiledStrategy | None:
+    """The process's instance of version `hash_`, if a workflow or activity of it holds one (what
+    every value of one hash shares: its name, edition and steps; not always its holiday dates)."""
+    with _lock:
+        return _by_hash.get(hash_)
+
+
 def held() -> int:
     """How many distinct versions the process holds (for measurements and tests)."""
     with _lock:

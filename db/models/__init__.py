@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from db.models.access import ROLES, ApiKey, IdempotencyRecord, WebhookReceipt
 from db.models.account_events import ACCOUNT_EVENT_KINDS, AccountEvent
+from db.models.account_versions import AccountVersion
 from db.models.accounts import Account
 from db.models.agent_work import AGENT_TASK_STATUSES, AgentNote, AgentTask, OutcomeRecord
 from db.models.campaigns import CAMPAIGN_STATUSES, LAUNCH_STATUSES, Campaign
@@ -43,6 +44,7 @@ __all__ = [
     "Account",
     "AccountEvent",
     "AccountState",
+    "AccountVersion",
     "AgentNote",
     "AgentTask",
     "ApiKey",
