@@ -208,8 +208,7 @@ def _account_context(
         "live_status": live_status,
         "can_steer": auth.admits(principal, auth.STEERERS),
     }
-    # The account's locale: the debtor's, else its strategy's (as its messages are written).
-    locale = debtor.locale or _strategy_locale(session, account.campaign_id)
+    locale = accounts.money_locale(session, account)
     return context, Formats(language(request), money_locale=locale, zone_name=debtor.timezone)
 
 

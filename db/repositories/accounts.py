@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from db.models import Account, AgentNote, AgentTask, Debtor, StrategyVersion
+from db.models import Account, AgentNote, AgentTask, Campaign, Debtor, StrategyVersion
 from db.models import AccountState as AccountStateRow
 from db.repositories.tasks import MAX_ID, Who
 
@@ -169,3 +169,17 @@ def add_note(session: Session, account_id: int, author: str, text: str) -> Agent
 def strategy_version(session: Session, strategy_hash: str) -> StrategyVersion | None:
     """The published strategy version with this hash, or None."""
     return session.scalar(select(StrategyVersion).where(StrategyVersion.hash == strategy_hash))
+
+
+def money_locale(session: Session, account: Account) -> str | None:
+    """The locale an account's money reads in: its debtor's, else its campaign's strategy's (the
+    language its messages are written in). Two indexed reads; only the strategy's `locale` field."""
+    locale = session.scalar(select(Debtor.locale).where(Debtor.id == account.debtor_id))
+    if locale:
+        return locale
+    found = session.scalar(
+        select(StrategyVersion.compiled_json["locale"].as_string())
+        .join(Campaign, Campaign.strategy_hash == StrategyVersion.hash)
+        .where(Campaign.id == account.campaign_id)
+    )
+    return found or None

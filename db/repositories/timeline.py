@@ -9,7 +9,10 @@ the message as sent, and the blocking rule: the strategy's own tightening named 
 `promise` and `promise_settled` (kept or broken), `plan`, `offer_expired`, `payment`, `fee`, `interest`, `note`,
 `approval_requested` and `approval_decided`, `legal_referral`, and `notification` (the strategy's
 `notify`: a webhook to the creditor's systems and the receiver's last answer). Entries a step made carry the
-step and its stage (from the account's strategy version) in their details.
+step and its stage in their details, read in the strategy version that ran the account at the time
+(db/models/account_versions.py: a move to another version leaves earlier entries in the earlier
+version's stages and rules). Money reads as the simulator's timeline shows it: in the account's
+locale, with the digits the amount was written with ("$150.000" in es-CL, "$1,500.00" in en-US).
 Calls an agent made appear once, as their outcome (the communications log also holds them so the
 contact policy counts them). `who` is the person or provider behind the entry, `system` for what
 the strategy did on its own.
@@ -17,16 +20,19 @@ the strategy did on its own.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import (
+    Account,
     AccountEvent,
     AccountState,
+    AccountVersion,
     AgentNote,
     AgentTask,
     Approval,
@@ -42,7 +48,9 @@ from db.models import (
     Promise,
     StrategyVersion,
 )
+from db.repositories.accounts import money_locale
 from domain.policy import ContactPolicy, blocking_rule
+from strategies.amounts import Currency
 from strategies.preview import preview_of
 
 SYSTEM = "system"
@@ -78,13 +86,24 @@ class Entry:
     ref: int = 0  # the source row's id: a stable order among equal times
 
 
-def _money(amount: int, currency: str) -> str:
-    return f"{amount} {currency}"
+# Where neither the debtor nor the strategy names a locale (neither happens for launched accounts).
+FALLBACK_LOCALE = "en-US"
+
+
+@dataclass(frozen=True)
+class _Money:
+    """The account's money as its timeline reads: the simulator's formatter (strategies/amounts.py
+    `Currency.shown`) in the account's locale, each amount with the digits its row recorded."""
+
+    locale: str
+
+    def __call__(self, amount: int, currency: str, digits: int) -> str:
+        return Currency(currency, self.locale, digits).shown(amount)
 
 
 @dataclass(frozen=True)
 class _Version:
-    """What the account's strategy version tells about its entries: the stage of each step and
+    """What one strategy version tells about the entries it made: the stage of each step and
     which blocking rules are the strategy's own."""
 
     stages: dict[str, str] = field(default_factory=dict)
@@ -97,13 +116,7 @@ class _Version:
         return self.stages.get(step or "")
 
 
-def _version(session: Session, account_id: int) -> _Version:
-    """The strategy version the account runs under (its read-model row names it), read once."""
-    compiled = session.scalar(
-        select(StrategyVersion.compiled_json)
-        .join(AccountState, AccountState.strategy_hash == StrategyVersion.hash)
-        .where(AccountState.account_id == account_id)
-    )
+def _read_version(compiled: dict[str, Any] | None) -> _Version:
     if not compiled:
         return _Version()
     stages = {name: str(step.get("stage", "")) for name, step in (compiled.get("steps") or {}).items()}
@@ -111,7 +124,48 @@ def _version(session: Session, account_id: int) -> _Version:
     return _Version(stages=stages, policy=policy)
 
 
-def _communications(session: Session, account_id: int, version: _Version) -> list[Entry]:
+@dataclass(frozen=True)
+class _Versions:
+    """The versions that ran the account, each from the moment of its first turn: `at(t)` is the
+    one that acted at `t` (the first one for anything earlier)."""
+
+    since: tuple[datetime, ...] = ()
+    versions: tuple[_Version, ...] = ()
+
+    def at(self, when: datetime) -> _Version:
+        if not self.versions:
+            return _Version()
+        return self.versions[max(0, bisect_right(self.since, when) - 1)]
+
+
+def _versions(session: Session, account_id: int) -> _Versions:
+    """The account's versions in time order (a handful of rows), then each distinct version read
+    once, in one query. An account whose turns were recorded before versions were (none since)
+    reads all of its entries in the version its read-model row names, as the timeline did then."""
+    spans: list[tuple[datetime, str]] = list(
+        session.execute(
+            select(AccountVersion.since, AccountVersion.strategy_hash)
+            .where(AccountVersion.account_id == account_id)
+            .order_by(AccountVersion.since, AccountVersion.id)
+        ).tuples()
+    )
+    if not spans:
+        current = session.scalar(select(AccountState.strategy_hash).where(AccountState.account_id == account_id))
+        spans = [(datetime.min.replace(tzinfo=UTC), current)] if current is not None else []
+    if not spans:
+        return _Versions()
+    hashes = {h for _, h in spans}
+    found: dict[str, dict[str, Any]] = {
+        h: compiled
+        for h, compiled in session.execute(
+            select(StrategyVersion.hash, StrategyVersion.compiled_json).where(StrategyVersion.hash.in_(hashes))
+        ).tuples()
+    }
+    read = {h: _read_version(found.get(h)) for h in hashes}
+    return _Versions(since=tuple(at for at, _ in spans), versions=tuple(read[h] for _, h in spans))
+
+
+def _communications(session: Session, account_id: int, versions: _Versions) -> list[Entry]:
     out: list[Entry] = []
     rows = session.scalars(
         select(Communication).where(
@@ -119,6 +173,7 @@ def _communications(session: Session, account_id: int, version: _Version) -> lis
         )
     ).all()
     for c in rows:
+        version = versions.at(c.planned_at)  # the turn that planned it
         what = f"{c.channel} {c.template}" if c.template else c.channel
         if c.status == "blocked":
             summary = f"{what} blocked by {version.rule(c.blocked_rule)}: {c.blocked_reason}"
@@ -172,7 +227,7 @@ def _communications(session: Session, account_id: int, version: _Version) -> lis
     return out
 
 
-def _work(session: Session, account_id: int, version: _Version) -> list[Entry]:
+def _work(session: Session, account_id: int, versions: _Versions) -> list[Entry]:
     out: list[Entry] = []
     for t in session.scalars(select(AgentTask).where(AgentTask.account_id == account_id)):
         out.append(
@@ -184,7 +239,7 @@ def _work(session: Session, account_id: int, version: _Version) -> list[Entry]:
                 details={
                     "task_id": t.id,
                     "step": t.step,
-                    "stage": version.stage(t.step),
+                    "stage": versions.at(t.created_at).stage(t.step),
                     "queue": t.queue,
                     "attempt": t.attempt,
                     "status": t.status,
@@ -212,7 +267,7 @@ def _work(session: Session, account_id: int, version: _Version) -> list[Entry]:
     return out
 
 
-def _commitments(session: Session, account_id: int) -> list[Entry]:
+def _commitments(session: Session, account_id: int, money: _Money) -> list[Entry]:
     out: list[Entry] = []
     for p in session.scalars(select(Promise).where(Promise.account_id == account_id)):
         details = {
@@ -226,7 +281,8 @@ def _commitments(session: Session, account_id: int) -> list[Entry]:
                 at=p.made_at,
                 kind="promise",
                 who=p.agent or SYSTEM,
-                summary=f"promise to pay {_money(p.amount, p.currency)} by {p.due_date.isoformat()} ({p.status})",
+                summary=f"promise to pay {money(p.amount, p.currency, p.currency_digits)} by {p.due_date.isoformat()} "
+                f"({p.status})",
                 details=details,
                 ref=p.id,
             )
@@ -237,7 +293,7 @@ def _commitments(session: Session, account_id: int) -> list[Entry]:
                     at=p.settled_at,
                     kind="promise_settled",
                     who=SYSTEM,
-                    summary=f"promise of {_money(p.amount, p.currency)} {p.status}",
+                    summary=f"promise of {money(p.amount, p.currency, p.currency_digits)} {p.status}",
                     details=details,
                     ref=p.id,
                 )
@@ -252,7 +308,8 @@ def _commitments(session: Session, account_id: int) -> list[Entry]:
                 at=plan.agreed_at,
                 kind="plan",
                 who=SYSTEM,
-                summary=f"plan of {plan.installments} {plan.frequency} installments, {_money(total, plan.currency)} "
+                summary=f"plan of {plan.installments} {plan.frequency} installments, "
+                f"{money(total, plan.currency, plan.currency_digits)} "
                 f"({plan.status})",
                 details={
                     "installments": plan.installments,
@@ -270,7 +327,7 @@ def _commitments(session: Session, account_id: int) -> list[Entry]:
     return out
 
 
-def _money_and_steering(session: Session, account_id: int, version: _Version) -> list[Entry]:
+def _money_and_steering(session: Session, account_id: int, versions: _Versions, money: _Money) -> list[Entry]:
     out: list[Entry] = []
     for pay in session.scalars(select(Payment).where(Payment.account_id == account_id)):
         out.append(
@@ -278,7 +335,7 @@ def _money_and_steering(session: Session, account_id: int, version: _Version) ->
                 at=pay.received_at,
                 kind="payment",
                 who=pay.provider,
-                summary=f"payment of {_money(pay.amount, pay.currency)}",
+                summary=f"payment of {money(pay.amount, pay.currency, pay.currency_digits)}",
                 details={
                     "amount": pay.amount,
                     "currency": pay.currency,
@@ -301,25 +358,26 @@ def _money_and_steering(session: Session, account_id: int, version: _Version) ->
                 kind=event.kind,
                 who=SYSTEM,
                 summary=summary,
-                details={**d, "step": event.step, "stage": version.stage(event.step)},
+                details={**d, "step": event.step, "stage": versions.at(event.at).stage(event.step)},
                 ref=event.id,
             )
         )
     for fee in session.scalars(select(Fee).where(Fee.account_id == account_id)):
-        capped = f" (capped by {fee.rule} from {fee.requested})" if fee.rule else ""
+        requested = money(fee.requested, fee.currency, fee.currency_digits)
+        capped = f" (capped by {fee.rule} from {requested})" if fee.rule else ""
         out.append(
             Entry(
                 at=fee.applied_at,
                 kind="fee",
                 who=SYSTEM,
-                summary=f"fee of {_money(fee.amount, fee.currency)} at step {fee.step}{capped}",
+                summary=f"fee of {money(fee.amount, fee.currency, fee.currency_digits)} at step {fee.step}{capped}",
                 details={
                     "amount": fee.amount,
                     "requested": fee.requested,
                     "currency": fee.currency,
                     "rule": fee.rule,
                     "step": fee.step,
-                    "stage": version.stage(fee.step),
+                    "stage": versions.at(fee.applied_at).stage(fee.step),
                 },
                 ref=fee.id,
             )
@@ -331,8 +389,8 @@ def _money_and_steering(session: Session, account_id: int, version: _Version) ->
                 kind="interest",
                 who=SYSTEM,
                 summary=(
-                    f"interest charged {_money(charge.amount, charge.currency)} at step {charge.step} "
-                    f"({_money(charge.total, charge.currency)} so far)"
+                    f"interest charged {money(charge.amount, charge.currency, charge.currency_digits)} at step "
+                    f"{charge.step} ({money(charge.total, charge.currency, charge.currency_digits)} so far)"
                 ),
                 details={
                     "amount": charge.amount,
@@ -374,7 +432,7 @@ def _money_and_steering(session: Session, account_id: int, version: _Version) ->
                 at=r.created_at,
                 kind="legal_referral",
                 who=SYSTEM,
-                summary=f"referred to legal with a balance of {_money(r.balance, r.currency)}",
+                summary=f"referred to legal with a balance of {money(r.balance, r.currency, r.currency_digits)}",
                 details={"referral_id": r.id, "balance": r.balance, "currency": r.currency, "status": r.status},
                 ref=r.id,
             )
@@ -392,7 +450,7 @@ _NOTIFIED = {
 }
 
 
-def _notifications(session: Session, account_id: int, version: _Version) -> list[Entry]:
+def _notifications(session: Session, account_id: int, versions: _Versions) -> list[Entry]:
     out: list[Entry] = []
     for n in session.scalars(select(CreditorNotification).where(CreditorNotification.account_id == account_id)):
         answer = f" (HTTP {n.response_status})" if n.response_status is not None else ""
@@ -407,7 +465,7 @@ def _notifications(session: Session, account_id: int, version: _Version) -> list
                     "notification_id": n.id,
                     "event": n.event,
                     "step": n.step,
-                    "stage": version.stage(n.step),
+                    "stage": versions.at(n.created_at).stage(n.step),
                     "status": n.status,
                     "url": n.url,
                     "attempts": n.attempts,
@@ -427,12 +485,16 @@ def _notifications(session: Session, account_id: int, version: _Version) -> list
 
 def timeline(session: Session, account_id: int) -> list[Entry]:
     """Every entry of the account's history, oldest first."""
-    version = _version(session, account_id)
+    account = session.get(Account, account_id)
+    if account is None:
+        return []
+    versions = _versions(session, account_id)
+    money = _Money(money_locale(session, account) or FALLBACK_LOCALE)
     entries = [
-        *_communications(session, account_id, version),
-        *_work(session, account_id, version),
-        *_commitments(session, account_id),
-        *_money_and_steering(session, account_id, version),
-        *_notifications(session, account_id, version),
+        *_communications(session, account_id, versions),
+        *_work(session, account_id, versions),
+        *_commitments(session, account_id, money),
+        *_money_and_steering(session, account_id, versions, money),
+        *_notifications(session, account_id, versions),
     ]
     return sorted(entries, key=lambda e: (e.at, _RANK[e.kind], e.ref))

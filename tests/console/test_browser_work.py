@@ -64,7 +64,8 @@ class TestAgent:
         expect(page).to_have_url(re.compile(r"/console/work/accounts/\d+\?done=outcome$"))
         expect(page.get_by_role("status")).to_contain_text("Outcome recorded")
         entry = page.locator("#timeline li[data-kind=promise]")
-        expect(entry).to_contain_text(f"promise to pay {balance} CLP by {latest}")  # written before the answer
+        # Written before the answer, its money as the account's locale reads it.
+        expect(entry).to_contain_text(f"promise to pay ${int(balance):,} by {latest}".replace(",", "."))
         expect(page.locator("#timeline li[data-kind=outcome]")).to_contain_text("promise_to_pay")
         expect(page.locator("#live")).to_contain_text(f"${int(balance):,}".replace(",", "."), timeout=WAIT_MS)
         shot(page, "agent-account")

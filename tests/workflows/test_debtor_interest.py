@@ -19,6 +19,7 @@ from db.models import Account, InterestCharge
 from db.repositories import timeline as history
 from simulator.engine import simulate
 from simulator.scenario import ScenarioDoc, ScriptedResponder, to_events
+from strategies.amounts import Currency
 from strategies.compiler import compile_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,10 @@ async def test_interest_charges_are_facts_on_the_timeline_and_match_the_simulato
         account_id = session.scalars(select(Account.id).where(Account.workflow_id == real.handle.id)).one()
         entries = [e for e in history.timeline(session, account_id) if e.kind == "interest"]
     assert [e.details["amount"] for e in entries] == [a for a, _ in expected]
-    assert entries[0].summary.startswith(f"interest charged {expected[0][0]} CLP at step ")
+    # As the simulator shows money: in the account's locale ("$1.234" in es-CL), not "1234 CLP".
+    shown = Currency("CLP", acct.locale or strategy.locale, 0).shown(expected[0][0])
+    assert entries[0].summary.startswith(f"interest charged {shown} at step ")
+    assert shown.startswith("$")
     assert real.state is not None
     assert real.state.interest_total == expected[-1][1]
     # 0.1% a day of the principal, never of the late fee the strategy charged on the way.
