@@ -46,35 +46,44 @@ def assign(model: BaseModel, **values: Any) -> None:
     model.__pydantic_fields_set__.update(values)
 
 
-_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+# Per model: every field in pydantic's order with its default (None for a required field, which
+# `built` must be given), and the required fields' names.
+_TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], tuple[str, ...]]] = {}
 
 
-def _defaults(cls: type[BaseModel]) -> dict[str, Any]:
-    """The fields' plain defaults; a model whose construction needs more (a default factory, a
-    validator, private attributes) is refused, to be built by pydantic."""
-    found = _DEFAULTS.get(cls)
+def _template(cls: type[BaseModel]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A model whose construction needs more than its fields' plain defaults (a default factory,
+    a validator, private attributes) is refused, to be built by pydantic."""
+    found = _TEMPLATES.get(cls)
     if found is None:
         decorators = cls.__pydantic_decorators__
         if cls.__private_attributes__ or decorators.model_validators or decorators.field_validators:
             raise TypeError(f"{cls.__name__} has validators or private attributes: construct it with pydantic")
-        found = {}
-        for name, info in cls.model_fields.items():
+        fields: dict[str, Any] = {}
+        required: list[str] = []
+        for name, info in cls.__pydantic_fields__.items():
             if info.default_factory is not None:
                 raise TypeError(f"{cls.__name__}.{name} has a default factory: construct it with pydantic")
-            if info.default is not PydanticUndefined:
-                found[name] = info.default
-        _DEFAULTS[cls] = found
+            if info.default is PydanticUndefined:
+                required.append(name)
+                fields[name] = None
+            else:
+                fields[name] = info.default
+        found = _TEMPLATES[cls] = (fields, tuple(required))
     return found
 
 
 def built(cls: type[M], **values: Any) -> M:
     """`cls(**values)` without validation, for values already of the fields' types (the
-    interpreter's UTC instants, enums and integers); the fields not given take their defaults (a
-    required one missing is a KeyError)."""
+    interpreter's UTC instants, enums and integers); the fields not given take their defaults."""
+    fields, required = _template(cls)
+    data = fields.copy()
+    data.update(values)  # a key already there keeps its place: the fields stay in pydantic's order
+    if len(data) != len(fields) or any(name not in values for name in required):
+        unknown = sorted(set(values) - set(fields))
+        missing = [name for name in required if name not in values]
+        raise TypeError(f"{cls.__name__}: unknown fields {unknown}, missing {missing}")
     new = cls.__new__(cls)
-    defaults = _defaults(cls)
-    # In the fields' order, as pydantic keeps them (a repr or a dump reads the same).
-    data = {name: values[name] if name in values else defaults[name] for name in cls.__pydantic_fields__}
     _set(new, "__dict__", data)
     _set(new, "__pydantic_fields_set__", set(values))
     _set(new, "__pydantic_extra__", None)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 import holidays as holidays_lib
 from pydantic import AwareDatetime, Field, model_validator
 
+from domain.copying import built
 from domain.frozen import Frozen, added
 from domain.types import Channel, Weekday
 
@@ -356,8 +357,11 @@ def describe_windows(policy: ContactPolicy) -> str:
     )
 
 
+_EVERY_CHANNEL = frozenset(Channel)
+
+
 def _channels_text(channels: tuple[Channel, ...] | None) -> str:
-    if channels is None or set(channels) == set(Channel):
+    if channels is None or set(channels) == _EVERY_CHANNEL:
         return "all channels"
     return "/".join(c.value for c in channels)
 
@@ -398,7 +402,8 @@ def _holiday_name(policy: ContactPolicy, code: str, day: date) -> str | None:
     """The holiday's name (or just "public holiday" from a frozen calendar, which keeps dates
     only), None on a working day and on days a frozen calendar does not cover."""
     if policy.calendar is not None:
-        if not policy.calendar.is_holiday(day):
+        calendar = policy.calendar
+        if day not in _derived("holidays", calendar, lambda: frozenset(calendar.dates)):
             return None
         return policy.calendar.name_of(day) or "public holiday"
     return _holiday_calendar(code, day.year).get(day)  # legacy: no frozen calendar
@@ -429,24 +434,35 @@ def _applies(channels: tuple[Channel, ...] | None, channel: Channel) -> bool:
     return channels is None or channel in channels
 
 
-# The windows of each weekday, per tuple of windows: `_in_window` runs on every contact check of
-# every simulated account (a million accounts in a what-if analysis), and a compiled policy's
-# windows never change, so each window's days are scanned once. Keyed by the tuple's id, kept
-# with the tuple itself so an id reused after garbage collection is never mistaken for it.
-_WEEKDAY_WINDOWS: dict[int, tuple[tuple[Window, ...], tuple[tuple[tuple[int, int], ...], ...]]] = {}
-_WEEKDAY_WINDOWS_KEPT = 1024
+# Tables derived once from a compiled policy's parts, which never change (frozen): the contact
+# checks run at every contact of every simulated account (a million accounts in a what-if
+# analysis). Keyed by the part's id and kept with the part itself, so an id reused after garbage
+# collection is never mistaken for it; cleared when it holds more parts than any process uses.
+_DERIVED: dict[tuple[str, int], tuple[object, object]] = {}
+_DERIVED_KEPT = 4096
+_T = TypeVar("_T")
+
+
+def _derived(kind: str, part: object, build: Callable[[], _T]) -> _T:
+    found = _DERIVED.get((kind, id(part)))
+    if found is not None and found[0] is part:
+        return found[1]  # type: ignore[return-value]
+    value = build()
+    if len(_DERIVED) >= _DERIVED_KEPT:
+        _DERIVED.clear()
+    _DERIVED[(kind, id(part))] = (part, value)
+    return value
 
 
 def _windows_by_weekday(windows: tuple[Window, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
     """(start, end) minutes of the windows open on each weekday index, Monday first."""
-    found = _WEEKDAY_WINDOWS.get(id(windows))
-    if found is not None and found[0] is windows:
-        return found[1]
-    table = tuple(tuple((w.start, w.end) for w in windows if any(d.number == day for d in w.days)) for day in range(7))
-    if len(_WEEKDAY_WINDOWS) >= _WEEKDAY_WINDOWS_KEPT:
-        _WEEKDAY_WINDOWS.clear()
-    _WEEKDAY_WINDOWS[id(windows)] = (windows, table)
-    return table
+    return _derived(
+        "windows",
+        windows,
+        lambda: tuple(
+            tuple((w.start, w.end) for w in windows if any(d.number == day for d in w.days)) for day in range(7)
+        ),
+    )
 
 
 def _in_window(policy: ContactPolicy, wall: datetime) -> bool:
@@ -505,7 +521,8 @@ def blocking_rule(policy: ContactPolicy, rule: str) -> str:
 
 
 def _blocked(rule: str, reason: str, until: datetime | None) -> Decision:
-    return Decision(
+    return built(
+        Decision,
         allowed=False,
         rule=rule,
         reason=reason,
@@ -571,7 +588,9 @@ def _check_min_gaps(
         if not _applies(gap.channels, channel):
             continue
         length = timedelta(minutes=gap.minutes)
-        recent = [r.at for r in past if _applies(gap.channels, r.channel) and at - r.at < length]
+        since = at - length  # within the gap: at - r.at < length
+        channels = gap.channels
+        recent = [r.at for r in past if r.at > since and (channels is None or r.channel in channels)]
         if recent:
             last = max(recent)
             return _blocked(
@@ -632,10 +651,12 @@ def _check_caps(
     for cap in policy.caps:
         if not _applies(cap.channels, channel):
             continue
-        relevant = [r for r in past if _applies(cap.channels, r.channel)]
+        channels = cap.channels
+        relevant = past if channels is None else [r for r in past if r.channel in channels]
         if cap.period == "rolling":
             length = timedelta(days=cap.days)
-            counted = sorted(r.at for r in relevant if at - r.at < length)
+            since = at - length  # within the rolling window: at - r.at < length
+            counted = sorted(r.at for r in relevant if r.at > since)
             if len(counted) < cap.max:
                 continue
             # Allowed again once enough of the oldest counted attempts have left the window.

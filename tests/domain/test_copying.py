@@ -113,3 +113,10 @@ def test_built_is_the_validating_constructor(cls: type[BaseModel], values: dict[
 def test_built_refuses_what_pydantic_must_build() -> None:
     with pytest.raises(TypeError, match="validators"):
         built(ContactPolicy, name="x")
+
+
+def test_built_refuses_unknown_and_missing_fields() -> None:
+    with pytest.raises(TypeError, match=r"unknown fields \['colour'\]"):
+        built(Waiting, kind="timer", colour="red")
+    with pytest.raises(TypeError, match=r"missing \['kind'\]"):
+        built(Waiting, until=datetime(2026, 12, 1, tzinfo=UTC))
