@@ -51,13 +51,18 @@ class AccountSnapshot(Frozen):
 
     def address(self, channel: Channel) -> str | None:
         """The address or number used on `channel`; WhatsApp falls back to the phone number."""
-        return {
-            Channel.EMAIL: self.email,
-            Channel.SMS: self.phone,
-            Channel.VOICE: self.phone,
-            Channel.WHATSAPP: self.whatsapp or self.phone,
-            Channel.LETTER: self.postal_address,
-        }[channel] or None
+        # A chain, not a dict of every channel: the interpreter asks at every contact.
+        if channel == Channel.EMAIL:
+            found = self.email
+        elif channel in (Channel.SMS, Channel.VOICE):
+            found = self.phone
+        elif channel == Channel.WHATSAPP:
+            found = self.whatsapp or self.phone
+        elif channel == Channel.LETTER:
+            found = self.postal_address
+        else:
+            raise KeyError(channel)
+        return found or None
 
     def has_contact_point(self, channel: Channel) -> bool:
         """Whether the account holds an address or number for `channel` at all."""

@@ -789,17 +789,18 @@ class _Run:
 
     def advance(self) -> None:
         self.refresh_wait()
+        s, steps = self.s, self.strategy.steps
         for _ in range(MAX_ACTIONS_PER_CALL):
-            if self.s.resolution is not None or self.s.hold is not None or self.s.waiting is not None:
+            if s.resolution is not None or s.hold is not None or s.waiting is not None:
                 return
-            step = self.current_step()
-            if not self.s.entered:
-                self.s.entered = True
+            step = steps[s.step]
+            if not s.entered:
+                s.entered = True
                 self.apply_fees(step)
-                if step.approval and self.s.approved_pc != -1:
+                if step.approval and s.approved_pc != -1:
                     self.request_approval("step")
                     continue
-            action = self.current_action()
+            action = step.actions[s.pc] if s.pc < len(step.actions) else None  # current_action
             if action is None:
                 if step.next is None:
                     raise InterpreterError(f"step {step.name} ran out of actions with no next step")

@@ -361,9 +361,13 @@ _EVERY_CHANNEL = frozenset(Channel)
 
 
 def _channels_text(channels: tuple[Channel, ...] | None) -> str:
-    if channels is None or set(channels) == _EVERY_CHANNEL:
+    if channels is None:
         return "all channels"
-    return "/".join(c.value for c in channels)
+    return _derived(
+        "channels text",
+        channels,
+        lambda: "all channels" if set(channels) == _EVERY_CHANNEL else "/".join(c.value for c in channels),
+    )
 
 
 def _duration_text(minutes: int) -> str:

@@ -4,7 +4,7 @@ given: it works on a shallow copy and replaces (never edits) nested values."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -124,6 +124,16 @@ class AccountState(BaseModel):
     task_attempt: int = 0
     seq: int = 0
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The interpreter moves the state's fields at every step of a million simulated accounts:
+        # a field is stored as pydantic's own assignment stores it for a model without
+        # `validate_assignment` (asserted below), without its generic dispatch.
+        if name in _STATE_FIELDS:
+            self.__dict__[name] = value
+            self.__pydantic_fields_set__.add(name)
+        else:
+            super().__setattr__(name, value)
+
     @property
     def closed(self) -> bool:
         return self.resolution is not None
@@ -140,3 +150,7 @@ class AccountState(BaseModel):
         if self.offer is not None and self.offer.expires_at is not None:
             times.append(self.offer.expires_at)
         return min(times) if times else None
+
+
+_STATE_FIELDS = frozenset(AccountState.model_fields)
+assert not AccountState.model_config.get("validate_assignment"), "AccountState.__setattr__ stores without validating"

@@ -120,3 +120,15 @@ def test_built_refuses_unknown_and_missing_fields() -> None:
         built(Waiting, kind="timer", colour="red")
     with pytest.raises(TypeError, match=r"missing \['kind'\]"):
         built(Waiting, until=datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_the_states_own_setattr_is_pydantics(state: AccountState) -> None:
+    until = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    mine, theirs = copied(state), copied(state)
+    for name, value in (("pc", 9), ("waiting", Waiting(kind="timer", until=until)), ("hold", "paused")):
+        setattr(mine, name, value)
+        BaseModel.__setattr__(theirs, name, value)
+    assert mine == theirs
+    assert mine.model_fields_set == theirs.model_fields_set
+    with pytest.raises(ValueError, match="no field"):
+        mine.colour = "red"  # type: ignore[attr-defined]
