@@ -660,9 +660,10 @@ def _check_caps(
         if cap.period == "rolling":
             length = timedelta(days=cap.days)
             since = at - length  # within the rolling window: at - r.at < length
-            counted = sorted(r.at for r in relevant if r.at > since)
+            counted = [r.at for r in relevant if r.at > since]
             if len(counted) < cap.max:
                 continue
+            counted.sort()
             # Allowed again once enough of the oldest counted attempts have left the window.
             until = counted[len(counted) - cap.max] + length
         elif cap.period == "calendar_day":
