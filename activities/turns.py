@@ -1,6 +1,6 @@
 """The turn record: after each interpreter turn, one transaction writes what the turn decided
 that is not a channel send (blocked contacts, fees, approval requests and decisions, agent
-outcomes, promises, plans, task status, tasks and offers that expired) and projects the state
+outcomes, promises, plans, task status, tasks and offers that expired, overpayments) and projects the state
 into the supervisors' read model.
 
 Keys make every write idempotent: a retried activity finds its rows and writes nothing twice;
@@ -46,6 +46,7 @@ from db.repositories import kpi_counters
 from db.session import session_scope
 from domain import actions as act
 from domain.conditions import edition_days_past_due
+from domain.money import minor_digits
 from domain.state import AccountState
 from services import task_priority
 from workflows import shared_strategies
@@ -156,9 +157,12 @@ class TurnActivities:
                                 requested_at=record.at,
                             )
                         )
-                case act.TaskExpired() | act.OfferExpired():
+                case act.TaskExpired() | act.OfferExpired() | act.Overpaid():
                     key = f"{wf}:event:{record.turn}:{index}"
                     if id_by_key(session, AccountEvent, key) is None:
+                        details = action.model_dump(mode="json", exclude={"kind", "step"})
+                        if isinstance(action, act.Overpaid):  # amounts keep the exponent they meant
+                            details |= {"currency": currency, "currency_digits": minor_digits(currency)}
                         session.add(
                             AccountEvent(
                                 key=key,
@@ -166,7 +170,7 @@ class TurnActivities:
                                 kind=action.kind,
                                 step=action.step,
                                 at=record.at,
-                                details=action.model_dump(mode="json", exclude={"kind", "step"}),
+                                details=details,
                             )
                         )
                 case _:
@@ -303,7 +307,7 @@ class TurnActivities:
             select(PaymentPlan).where(PaymentPlan.account_id == account.id, PaymentPlan.status == "active")
         ):
             if row.key != key:
-                row.status = "completed" if state.balance == 0 else "broken"
+                row.status = "completed" if state.balance_due == 0 else "broken"
                 today = record.at.astimezone(ZoneInfo(state.account.timezone)).date()
                 for scheduled in row.schedule:  # the turn that ended the plan settled or missed its last due
                     if scheduled.status == "due" and (row.status == "completed" or scheduled.due_date <= today):
@@ -350,7 +354,7 @@ class TurnActivities:
     def _project(self, session: Session, account: Account, record: TurnRecord, edition: int) -> None:
         state = record.state
         values = projection(state, record, edition)
-        account.balance = state.balance
+        account.balance = state.balance_due
         # Locked and read afresh: a duplicate attempt of this turn waits and then sees it applied.
         row = session.get(AccountStateRow, account.id, with_for_update=True, populate_existing=True)
         moving = (row is None or row.version < record.turn) and (row.variant if row else None) != state.variant
@@ -404,8 +408,9 @@ def projection(state: AccountState, record: TurnRecord, edition: int = 1) -> dic
         "segment": state.segment,
         "variant": state.variant,
         "strategy_hash": record.strategy_hash,
-        "balance": state.balance,
+        "balance": state.balance_due,
         "paid_total": state.paid_total,
+        "overpaid": state.refund_due,
         "currency": state.account.currency,
         "hold": state.hold,
         "resolution": state.resolution,

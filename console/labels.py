@@ -63,6 +63,7 @@ KINDS = (
     N_("promise"),
     N_("promise_settled"),
     N_("offer_expired"),
+    N_("overpaid"),
     N_("plan"),
     N_("fee"),
     N_("interest"),

@@ -127,6 +127,17 @@ class OfferExpired(Frozen):
     offer: Literal["plan", "settlement"]
 
 
+class Overpaid(Frozen):
+    """A payment exceeded what the account owed: `amount` of it is the debtor's, a refund or credit
+    the creditor owes (`total`: all the account's overpayments so far, this one included)."""
+
+    kind: Literal["overpaid"] = "overpaid"
+    step: str
+    payment_id: str
+    amount: int
+    total: int
+
+
 class AccountClosed(Frozen):
     kind: Literal["closed"] = "closed"
     resolution: Resolution
@@ -145,6 +156,7 @@ Action = Annotated[
     | PromiseSettled
     | TaskExpired
     | OfferExpired
+    | Overpaid
     | AccountClosed,
     Field(discriminator="kind"),
 ]

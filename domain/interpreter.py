@@ -571,7 +571,7 @@ class _Run:
         if payment.currency != self.s.account.currency:
             raise EventRejected(f"payment in {payment.currency} on an account in {self.s.account.currency}")
         self.s.payment_ids = (*self.s.payment_ids, payment.payment_id)
-        self.s.balance -= payment.amount
+        self.take_payment(payment)
         self.s.paid_total += payment.amount
         self.counters(payments=1)
         if self.s.resolution is not None:
@@ -602,6 +602,30 @@ class _Run:
             return
         if self.s.hold is None and not kept_promise:  # a kept promise already chose its route
             self.route(self.strategy.handlers.partial_payment)
+
+    def take_payment(self, payment: ev.PaymentReceived) -> None:
+        """Take the payment off what the account owes. What exceeds it is never a negative balance:
+        it is the debtor's money (a refund or credit the creditor owes), kept apart and reported."""
+        applied = min(payment.amount, self.owed())
+        self.s.balance -= applied
+        excess = payment.amount - applied
+        if excess:
+            self.s.overpaid += excess
+            self.out.append(
+                act.Overpaid(step=self.s.step, payment_id=payment.payment_id, amount=excess, total=self.s.overpaid)
+            )
+
+    def owed(self) -> int:
+        """What a payment may still pay off (read before `paid_total` counts it): the balance, or,
+        under a settlement offer, what is left of the settlement's amount; nothing once settled."""
+        s = self.s
+        if s.resolution == Resolution.SETTLED:
+            return 0
+        owed = max(s.balance, 0)
+        offer = s.offer
+        if s.resolution is None and offer is not None and offer.amount_due is not None:
+            owed = min(owed, max(offer.amount_due - (s.paid_total - offer.paid_before), 0))
+        return owed
 
     def on_opt_out(self, channel: Channel | None) -> None:
         target = self.strategy.handlers.opt_out_route(channel)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.account import AccountSnapshot
-from domain.frozen import Frozen
+from domain.frozen import Frozen, added
 from domain.policy import ContactRecord
 from domain.strategy import Frequency
 from domain.types import Channel, Resolution, Stage
@@ -100,8 +100,11 @@ class AccountState(BaseModel):
     # contacts that fell due since then do. None when not held (and in states saved before it).
     held_since: datetime | None = None
     resolution: Resolution | None = None
-    balance: int
-    paid_total: int = 0
+    balance: int  # what the debtor owes; a payment never takes it below zero
+    paid_total: int = 0  # every payment received, in full (an overpayment included)
+    # Paid beyond what was owed (the balance, or a settlement's amount): the creditor owes it back
+    # as a refund or a credit. Added after states were carried by running workflows (0 in theirs).
+    overpaid: int = added(0)
     fees_total: int = 0
     # Interest (domain/interest.py). The defaults are a state from before interest existed, or
     # under a strategy without it: nothing accrued, nothing charged, counting not begun.
@@ -137,6 +140,17 @@ class AccountState(BaseModel):
     @property
     def closed(self) -> bool:
         return self.resolution is not None
+
+    @property
+    def balance_due(self) -> int:
+        """The balance as people read it: never below zero."""
+        return max(self.balance, 0)
+
+    @property
+    def refund_due(self) -> int:
+        """What the creditor owes back (a refund or credit): the overpayments, and what a state
+        carried from before they were kept apart holds as a negative balance."""
+        return self.overpaid + max(-self.balance, 0)
 
     def wake_at(self) -> datetime | None:
         """The next moment a timer must wake the interpreter, or None if only events can."""

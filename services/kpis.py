@@ -149,6 +149,14 @@ class VariantKpis(KpiSet):
 
 
 @dataclass(frozen=True)
+class Overpaid:
+    """Accounts paid beyond what they owed, and by how much in all: refunds or credits due."""
+
+    accounts: int
+    amount: int
+
+
+@dataclass(frozen=True)
 class CampaignKpis:
     campaign_id: str
     currency: str | None
@@ -157,6 +165,7 @@ class CampaignKpis:
     as_of: datetime
     overall: KpiSet
     variants: list[VariantKpis]
+    overpaid: Overpaid  # as of each account's last turn, whatever the window
 
 
 @dataclass(frozen=True)
@@ -577,6 +586,7 @@ def campaign_kpis(
         as_of=now,
         overall=kpi_set(overall, s.first, s.days.last, ends, costs),
         variants=variants,
+        overpaid=Overpaid(*facts.overpaid(session, campaign_id, s.currency)) if s.currency else Overpaid(0, 0),
     )
 
 

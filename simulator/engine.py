@@ -33,7 +33,7 @@ class Entry:
 
     at: datetime
     # send | call | task | blocked | fee | interest | approval | legal | notify | closed | event | rejected | error
-    # | promise | expired (a task nobody worked, an offer nobody took)
+    # | promise | expired (a task nobody worked, an offer nobody took) | overpaid (refund or credit due)
     kind: str
     step: str
     stage: str  # the stage of the step that acted (a send before a goto to legal is not "legal")
@@ -269,6 +269,9 @@ def _entry(
             return Entry(now, "expired", action.step, stage, f"agent task expired unworked (attempt {action.attempt})")
         case act.OfferExpired():
             return Entry(now, "expired", action.step, stage, f"{action.offer} offer expired")
+        case act.Overpaid():
+            wording = "overpayment of {}: refund or credit due"
+            return _priced(now, "overpaid", action.step, stage, wording, action.amount)
         case act.RequestApproval():
             return Entry(now, "approval", action.step, stage, f"waits for a supervisor's approval ({action.subject})")
         case act.ReferToLegal():

@@ -23,6 +23,7 @@ STYLE = {
     "legal": "magenta",
     "expired": "yellow",
     "notify": "blue",
+    "overpaid": "yellow",
 }
 
 

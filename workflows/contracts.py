@@ -126,13 +126,16 @@ class AccountView(Frozen):
     open_task_seq: int | None  # the agent task an outcome must answer
     next_action: str | None
     next_action_at: datetime | None
-    balance: int
+    balance: int  # never below zero: what was paid beyond it is `overpaid`
     paid_total: int
     fees_total: int
     currency: str
     hold: str | None
     resolution: str | None
     hold_reason: str | None = None  # set when hold == "error": what failed, for the supervisor
+    # Paid beyond what the account owed: a refund or credit the creditor owes the debtor. (Absent,
+    # so 0, in a view answered by a worker from before it.)
+    overpaid: int = 0
     promise_amount: int | None = None
     promise_due: date | None = None
     plan_installments: int | None = None

@@ -64,6 +64,7 @@ def summary(account: Account, row: AccountStateRow | None, today: date) -> Accou
                 "variant",
                 "strategy_hash",
                 "paid_total",
+                "overpaid",
                 "hold",
                 "resolution",
                 "next_action",
@@ -105,12 +106,15 @@ def list_accounts(
     dpd_bucket: Annotated[
         DpdBucket | None, Query(description="Days past due: current (not late), 1-29, 30-59, 60-89 or 90+.")
     ] = None,
+    overpaid: Annotated[
+        bool, Query(description="Only accounts paid beyond what they owed: a refund or credit is due.")
+    ] = False,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> AccountPage:
-    """Accounts by campaign, stage, segment, variant, agent (the read model's assigned agent) and
-    days-past-due bucket, ordered by id and paginated with `next_cursor`. Agents see only their
-    own accounts."""
+    """Accounts by campaign, stage, segment, variant, agent (the read model's assigned agent),
+    days-past-due bucket and overpayment, ordered by id and paginated with `next_cursor`. Agents
+    see only their own accounts."""
     filters = accounts.AccountFilters(
         campaign_id=campaign_id,
         stage=str(stage) if stage is not None else None,
@@ -118,6 +122,7 @@ def list_accounts(
         variant=variant,
         agent=agent,
         dpd_bucket=dpd_bucket,
+        overpaid=overpaid,
     )
     today = now.date()
     rows = accounts.listing(

@@ -104,6 +104,13 @@ class VariantKpis(KpiSet):
     variant: str | None = Field(description="Champion/challenger variant; null: the workflow has not run yet.")
 
 
+class Overpaid(BaseModel):
+    """Payments beyond what accounts owed: the creditor owes them back as refunds or credits."""
+
+    accounts: int = Field(description="Accounts of the campaign (in `currency`) with an overpayment.")
+    amount: int = Field(description="Their overpayments in all, in minor units of `currency`.")
+
+
 class CampaignKpis(BaseModel):
     campaign_id: str
     currency: str | None = Field(description="All money figures are in this currency; null: no accounts.")
@@ -112,6 +119,10 @@ class CampaignKpis(BaseModel):
     as_of: datetime
     overall: KpiSet
     variants: list[VariantKpis]
+    overpaid: Overpaid = Field(
+        description="As of each account's last turn, whatever the window: refunds or credits due (list them with "
+        "GET /accounts?campaign_id=...&overpaid=true)."
+    )
 
 
 class AgentKpis(BaseModel):

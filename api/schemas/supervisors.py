@@ -37,6 +37,11 @@ class AccountSummary(BaseModel):
     variant: str | None = None
     strategy_hash: str | None = None
     paid_total: int | None = None
+    overpaid: int | None = Field(
+        default=None,
+        description="Minor units of `currency` paid beyond what the account owed: a refund or credit the creditor "
+        "owes the debtor (`balance` is then 0).",
+    )
     hold: str | None = None
     resolution: str | None = None
     next_action: str | None = None

@@ -155,6 +155,7 @@ def account_list(
     variant: TextQuery = "",
     agent: TextQuery = "",
     dpd_bucket: Annotated[str, Query(pattern=f"^({'|'.join(re.escape(b) for b in accounts.DPD_BUCKETS)})?$")] = "",
+    overpaid: Annotated[str, Query(pattern="^(1)?$")] = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """The API's account list (GET /accounts): the same filters, the same keyset pages. A filter
@@ -166,6 +167,7 @@ def account_list(
         variant=variant or None,
         agent=agent or None,
         dpd_bucket=dpd_bucket or None,
+        overpaid=overpaid == "1",
     )
     today = now.date()
     rows = accounts.listing(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -24,6 +24,9 @@ class Approval(Base):
     __table_args__ = (
         CheckConstraint(one_of("subject", APPROVAL_SUBJECTS), name="subject"),
         CheckConstraint(one_of("status", APPROVAL_STATUSES), name="status"),
+        # The supervisors' queue (db/repositories/approvals.py): `status = 'pending' ORDER BY id`,
+        # a page at a time, reads only pending rows in order however many were decided.
+        Index(None, "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -26,6 +26,21 @@ class AccountState(Base):
         Index(None, "campaign_id", "variant", "account_id"),
         Index(None, "stage", "account_id"),
         Index(None, "assigned_agent", "account_id"),
+        # Accounts the creditor owes a refund or credit: few, so partial indexes hold only them, in
+        # page order within a campaign (the list's filter, the KPI's sum) and across campaigns.
+        Index(
+            "ix_account_states_overpaid_campaign",
+            "campaign_id",
+            "account_id",
+            postgresql_where=text("overpaid > 0"),
+            sqlite_where=text("overpaid > 0"),
+        ),
+        Index(
+            "ix_account_states_overpaid",
+            "account_id",
+            postgresql_where=text("overpaid > 0"),
+            sqlite_where=text("overpaid > 0"),
+        ),
     )
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
@@ -38,6 +53,8 @@ class AccountState(Base):
     strategy_hash: Mapped[str] = mapped_column(String(64))
     balance: Mapped[int] = mapped_column(BigInteger)
     paid_total: Mapped[int] = mapped_column(BigInteger)
+    # Paid beyond what was owed (domain.state.AccountState.overpaid): a refund or credit due.
+    overpaid: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     currency: Mapped[str] = mapped_column(String(3))
     hold: Mapped[str | None] = mapped_column(String)
     resolution: Mapped[str | None] = mapped_column(String)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, literal_column, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from db.models import Account, AgentNote, AgentTask, Campaign, Debtor, StrategyVersion
@@ -46,6 +46,7 @@ class AccountFilters:
     variant: str | None = None
     agent: str | None = None
     dpd_bucket: str | None = None
+    overpaid: bool = False  # only accounts paid beyond what they owed (a refund or credit due)
 
 
 def get(session: Session, account_id: int) -> Account | None:
@@ -113,8 +114,8 @@ def listing(
     With a read-model filter the read model drives the page: its (campaign, filter, account id)
     indexes hold each filter's accounts in page order, so a deep page reads no more than a first
     one. Without one, accounts (campaign, id) does."""
-    projected = [
-        (column, value)
+    projected: list[ColumnElement[bool]] = [
+        column == value
         for column, value in (
             (AccountStateRow.stage, filters.stage),
             (AccountStateRow.segment, filters.segment),
@@ -123,12 +124,16 @@ def listing(
         )
         if value is not None
     ]
+    if filters.overpaid:
+        # Written as the partial indexes' own predicate (a constant, not a parameter), so both
+        # databases read only the overpaid accounts' index entries.
+        projected.append(AccountStateRow.overpaid > literal_column("0"))
     # The cursor bounds both tables, so neither side of the join is read from its start.
     after = min(after, MAX_ID) if after is not None else 0
     joined = and_(AccountStateRow.account_id == Account.id, AccountStateRow.account_id > after)
     query = select(Account, AccountStateRow).where(Account.id > after)
     if projected:
-        query = query.join(AccountStateRow, joined).where(*(column == value for column, value in projected))
+        query = query.join(AccountStateRow, joined).where(*projected)
         key: InstrumentedAttribute[int] = AccountStateRow.account_id
     else:
         query = query.outerjoin(AccountStateRow, joined)

@@ -395,3 +395,17 @@ def month_end_transitions(
         Transition(variant, str(b0), str(b1), int(n), int(s0), int(s1))
         for variant, b0, b1, n, s0, s1 in session.execute(query)
     ]
+
+
+def overpaid(session: Session, campaign_id: str, currency: str) -> tuple[int, int]:
+    """(accounts, amount) the campaign's accounts in `currency` were paid beyond what they owed, as
+    of their last turns (the read model): what the creditor owes back as refunds or credits. Read
+    through the partial index on overpaid accounts (the predicate is its own, as a constant)."""
+    count, amount = session.execute(
+        select(func.count(), func.coalesce(func.sum(AccountStateRow.overpaid), 0)).where(
+            AccountStateRow.campaign_id == campaign_id,
+            AccountStateRow.overpaid > literal_column("0"),
+            AccountStateRow.currency == currency,
+        )
+    ).one()
+    return int(count), int(amount)

@@ -6,7 +6,8 @@ Kinds: `communication` (sent, blocked, failed... with channel, template, status,
 the message as sent, and the blocking rule: the strategy's own tightening named as such),
 `message_event` (a provider's delivery report), `task` (a call handed to a queue), `task_expired`
 (nobody worked it before its due time), `outcome` (what the agent recorded, with the agent),
-`promise` and `promise_settled` (kept or broken), `plan`, `offer_expired`, `payment`, `fee`, `interest`, `note`,
+`promise` and `promise_settled` (kept or broken), `plan`, `offer_expired`, `payment`, `overpaid` (a payment
+beyond what was owed: a refund or credit due), `fee`, `interest`, `note`,
 `approval_requested` and `approval_decided`, `legal_referral`, and `notification` (the strategy's
 `notify`: a webhook to the creditor's systems and the receiver's last answer). Entries a step made carry the
 step and its stage in their details, read in the strategy version that ran the account at the time
@@ -65,6 +66,7 @@ _RANK = {
     "fee": 6,
     "task_expired": 6,
     "offer_expired": 6,
+    "overpaid": 4,  # with the payment that made it, before the fees and tasks that follow
     "approval_decided": 7,
     "approval_requested": 8,
     "task": 9,
@@ -350,6 +352,8 @@ def _money_and_steering(session: Session, account_id: int, versions: _Versions, 
         d = event.details
         if event.kind == "task_expired":
             summary = f"call task expired with nobody working it (attempt {d.get('attempt')})"
+        elif event.kind == "overpaid":
+            summary = f"overpayment of {money(d['amount'], d['currency'], d['currency_digits'])}: refund or credit due"
         else:
             summary = f"{d.get('offer')} offer expired"
         out.append(

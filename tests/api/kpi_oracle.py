@@ -34,6 +34,7 @@ from api.schemas.kpis import (
     Cost,
     DayAmount,
     KpiSet,
+    Overpaid,
     PromiseCounts,
     Ratio,
     RollPeriod,
@@ -588,7 +589,17 @@ def campaign_report(
         as_of=now,
         overall=kpi_set(f, span, costs),
         variants=variants,
+        overpaid=_overpaid(session, campaign_id, code),
     ).model_dump(mode="json")
+
+
+def _overpaid(session: Session, campaign_id: str, currency: str | None) -> Overpaid:
+    """Every read-model row of the campaign in `currency`, added up here."""
+    rows = session.scalars(
+        select(AccountStateRow).where(AccountStateRow.campaign_id == campaign_id, AccountStateRow.currency == currency)
+    ).all()
+    owed = [r.overpaid for r in rows if r.overpaid > 0]
+    return Overpaid(accounts=len(owed), amount=sum(owed))
 
 
 def agent_report(

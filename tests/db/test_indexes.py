@@ -34,7 +34,11 @@ EXPECTED: dict[str, dict[str, tuple[list[str], str | None]]] = {
         "ix_account_states_campaign_id_variant_account_id": (["campaign_id", "variant", "account_id"], None),
         "ix_account_states_stage_account_id": (["stage", "account_id"], None),
         "ix_account_states_assigned_agent_account_id": (["assigned_agent", "account_id"], None),
+        "ix_account_states_overpaid_campaign": (["campaign_id", "account_id"], "overpaid>0"),
+        "ix_account_states_overpaid": (["account_id"], "overpaid>0"),
     },
+    # The supervisors' approvals queue: `status = 'pending' ORDER BY id`.
+    "approvals": {"ix_approvals_status_id": (["status", "id"], None)},
     # What a timeline and a debtor's history read by account.
     "outcomes": {"ix_outcomes_account_id": (["account_id"], None)},
     "promises": {"ix_promises_account_id": (["account_id"], None)},

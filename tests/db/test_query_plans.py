@@ -25,7 +25,8 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from db.migrate import upgrade
-from db.repositories import accounts, tasks
+from db.repositories import accounts, approvals, tasks
+from db.repositories import kpis as kpi_facts
 from db.repositories import timeline as history
 from db.session import make_engine, normalize_url
 from services import next_task, task_priority
@@ -203,8 +204,20 @@ class TestLists:
             Filters(campaign_id="bench-a", dpd_bucket="30-59"),
             Filters(stage="hold"),
             Filters(agent="agent7"),
+            Filters(campaign_id="bench-a", overpaid=True),
+            Filters(overpaid=True),
         ],
-        ids=["campaign", "campaign-stage", "campaign-segment", "campaign-variant", "campaign-dpd", "stage", "agent"],
+        ids=[
+            "campaign",
+            "campaign-stage",
+            "campaign-segment",
+            "campaign-variant",
+            "campaign-dpd",
+            "stage",
+            "agent",
+            "campaign-overpaid",
+            "overpaid",
+        ],
     )
     @pytest.mark.parametrize("after", [None, 90_000], ids=["first-page", "deep-page"])
     def test_supervisor_pages(self, portfolio_engine: Engine, filters: accounts.AccountFilters, after: int) -> None:
@@ -223,6 +236,34 @@ class TestLists:
                 lambda s: accounts.listing(s, Filters(), today=TEST_NOW.date(), who=AGENT, after=after, limit=50),
             )
         )
+
+    @pytest.mark.parametrize("overpaid", [True, False], ids=["overpaid", "none-overpaid"])
+    def test_the_overpaid_filter_reads_only_overpaid_accounts(self, portfolio_engine: Engine, overpaid: bool) -> None:
+        """Through its partial index, with or without overpaid accounts to find: a page of them,
+        and the campaign's KPI sum of them, read only their index entries."""
+        with portfolio_engine.begin() as connection:
+            few = "account_id % 1000 = 8" if overpaid else "false"
+            connection.execute(text(f"UPDATE account_states SET overpaid = 500 WHERE {few}"))
+        try:
+
+            def read(session: Session) -> None:
+                overpaid_a = Filters(campaign_id="bench-a", overpaid=True)
+                accounts.listing(session, overpaid_a, today=TEST_NOW.date(), who=None, after=None, limit=50)
+                kpi_facts.overpaid(session, "bench-a", "CLP")
+
+            found = plans(portfolio_engine, read)
+            assert_indexed(found)
+            assert used(found) & {"ix_account_states_overpaid_campaign", "ix_account_states_overpaid"}
+        finally:
+            with portfolio_engine.begin() as connection:
+                connection.execute(text("UPDATE account_states SET overpaid = 0 WHERE overpaid > 0"))
+
+    def test_the_pending_approvals_queue(self, portfolio_engine: Engine) -> None:
+        found = plans(
+            portfolio_engine,
+            lambda s: approvals.listing(s, status="pending", campaign_id=None, after=None, limit=50),
+        )
+        assert_indexed(found)
 
     def test_an_agents_access_to_one_account(self, portfolio_engine: Engine) -> None:
         assert_indexed(plans(portfolio_engine, lambda s: accounts.agent_may_see(s, 4_550, AGENT)))

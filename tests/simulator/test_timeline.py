@@ -178,6 +178,17 @@ steps:
         assert expired.at == START.astimezone(UTC) + timedelta(days=5)
 
 
+class TestOverpayment:
+    def test_a_payment_beyond_the_balance_has_a_row_saying_a_refund_or_credit_is_due(self) -> None:
+        r = run(compiled(SEND), account={"balance": 100_000}, events=[{"day": 2, "payment": 125_000}])
+        (row,) = rows(r, "overpaid")
+        assert row.detail == "overpayment of 25000: refund or credit due"
+        assert (r.state.balance, r.state.overpaid, r.state.resolution) == (0, 25_000, "paid")
+        shown = [(kind, detail) for _, _, _, kind, detail in timeline_rows(r, "America/Santiago")]
+        assert ("overpaid", "overpayment of $25.000: refund or credit due") in shown
+        assert [kind for kind, _ in shown][-2:] == ["overpaid", "closed"]
+
+
 SEND = """
 segments: [{name: all, start: remind}]
 steps:
