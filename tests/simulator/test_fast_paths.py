@@ -1,0 +1,70 @@
+"""The interpreter's fast copies, assignments and constructions (domain/copying.py, the account
+state's own `__setattr__`) change no result: every shipped strategy's what-if analysis, and its
+recorded timelines, are the same with pydantic's own `model_copy`, constructor and `setattr`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+import domain.interpreter
+import domain.policy
+import simulator.engine
+from domain.state import AccountState
+from simulator.engine import simulate
+from simulator.montecarlo import Job, RandomResponder, analyse
+from simulator.portfolio import PortfolioDoc, balance_bounds, draw_account, stream
+from strategies.compiler import compile_file
+
+ROOT = Path(__file__).resolve().parents[2]
+START = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
+SHIPPED = sorted([*ROOT.glob("strategies/*.yaml"), *ROOT.glob("strategies/examples/*.yaml")])
+ACCOUNTS = 120
+
+
+def pydantics_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    def copied(model: Any, **changes: Any) -> Any:
+        return model.model_copy(update=changes)
+
+    def built(cls: Any, **values: Any) -> Any:
+        return cls(**values)
+
+    def assign(model: Any, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(model, name, value)
+
+    for module in (domain.interpreter, domain.policy, simulator.engine):
+        for name, slow in (("copied", copied), ("built", built), ("assign", assign)):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, slow)
+    monkeypatch.setattr(AccountState, "__setattr__", BaseModel.__setattr__)
+
+
+def outcome(path: Path) -> tuple[str, list[str]]:
+    strategy = compile_file(path).strategy
+    job = Job(strategy=strategy, portfolio=PortfolioDoc(), accounts=ACCOUNTS, days=120, start=START, seed=3)
+    analysis = analyse(job)
+    bounds = balance_bounds(job.portfolio, strategy)
+    timelines = []
+    for index in range(12):
+        account = draw_account(job.portfolio, strategy, bounds, index, job.seed, START)
+        responder = RandomResponder(
+            stream(job.seed, index, "calls"),
+            job.portfolio.behaviour,
+            message_rng=stream(job.seed, index, "messages"),
+            responses=job.responses,
+        )
+        run = simulate(strategy, account, START, 120, [], responder)
+        timelines.append(repr(run.timeline) + run.state.model_dump_json())
+    return repr((analysis.strategy, analysis.baseline)), timelines
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_the_fast_paths_give_pydantics_results(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = outcome(path)
+    pydantics_own(monkeypatch)
+    assert outcome(path) == fast
