@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fakes.serving import serving
 
 from activities.notify import post_checked
 from services.notify_targets import TargetRefused
@@ -53,13 +53,8 @@ def serve(tls: ssl.SSLContext | None = None) -> Iterator[Server]:
     if tls is not None:
         tls.sni_callback = lambda sock, name, ctx: state.names.append(name)
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -31,11 +31,12 @@ from typing import Any
 
 import pytest
 from clock import skip, skip_to
+from fakes.serving import serving
 from journey import result_of
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from test_debtor_history import HISTORIES, replayer
@@ -106,13 +107,8 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/collect"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +159,13 @@ def readme_verify() -> Callable[..., dict[str, object]]:
     exec(code, scope)
     verify: Callable[..., dict[str, object]] = scope["verify"]
     return verify
+
+
+async def replay_and_record(history: WorkflowHistory, name: str, database_url: str) -> None:
+    """The history replays on today's code; COLLECT_RECORD_HISTORIES=1 (on SQLite) records it."""
+    await replayer().replay_workflow(history)
+    if os.environ.get("COLLECT_RECORD_HISTORIES") and database_url.startswith("sqlite"):
+        (HISTORIES / name).write_text(history.to_json())
 
 
 def notifications(sessions: sessionmaker[Session], workflow_id: str) -> list[CreditorNotification]:
@@ -250,9 +253,7 @@ async def test_a_500_is_retried_with_the_same_key_and_body_and_a_payment_restore
     ]
 
     history = await real.handle.fetch_history()
-    await replayer().replay_workflow(history)
-    if os.environ.get("COLLECT_RECORD_HISTORIES") and database_url.startswith("sqlite"):
-        (HISTORIES / NOTIFY_HISTORY).write_text(history.to_json())
+    await replay_and_record(history, NOTIFY_HISTORY, database_url)
 
 
 async def test_a_400_is_not_retried_and_the_account_goes_on(
@@ -391,9 +392,7 @@ async def test_payments_are_applied_while_the_receiver_is_down_and_the_run_ends_
     assert verified(receiver.received[-1], "camp-notify-down")["balance"] == {"amount": 0, "currency": "CLP"}
 
     history = await handle.fetch_history()
-    await replayer().replay_workflow(history)
-    if os.environ.get("COLLECT_RECORD_HISTORIES") and database_url.startswith("sqlite"):
-        (HISTORIES / DOWN_HISTORY).write_text(history.to_json())
+    await replay_and_record(history, DOWN_HISTORY, database_url)
 
 
 async def test_a_run_due_to_continue_as_new_waits_for_the_webhook_and_goes_on_meanwhile(
