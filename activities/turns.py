@@ -45,7 +45,7 @@ from db.models import AccountState as AccountStateRow
 from db.repositories import kpi_counters
 from db.session import session_scope
 from domain import actions as act
-from domain.conditions import edition_days_past_due
+from domain.conditions import edition_days_past_due, past_due_since
 from domain.money import minor_digits
 from domain.state import AccountState
 from services import task_priority
@@ -394,7 +394,7 @@ def _answered_task(session: Session, record: TurnRecord) -> AgentTask | None:
 
 def projection(state: AccountState, record: TurnRecord, edition: int = 1) -> dict[str, object]:
     """The read-model row of one account after `record`'s turn, its days past due as the turn's
-    strategy (of `edition`) counted them."""
+    strategy (of `edition`) counted them and the date they count from."""
     plan = state.plan
     plan_summary = None
     if plan is not None:
@@ -421,6 +421,8 @@ def projection(state: AccountState, record: TurnRecord, edition: int = 1) -> dic
         "plan_summary": plan_summary,
         "assigned_agent": record.assigned_agent,
         "days_past_due": edition_days_past_due(state.account, state.paid_total, record.at, edition),
+        # What lists and pages count days past due from until the next turn (services/accounts_view.py).
+        "past_due_since": past_due_since(state.account, state.paid_total, edition),
         "contacts": state.counters.contacts,
         "version": record.turn,
         "updated_at": record.at,

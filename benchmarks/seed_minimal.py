@@ -51,7 +51,7 @@ STATEMENTS = [
        FROM debtors d WHERE d.external_id LIKE 'D-%'""",
     """INSERT INTO account_states (account_id, workflow_id, campaign_id, stage, step, segment, variant, strategy_hash,
                                    balance, paid_total, currency, next_action, next_action_at, assigned_agent,
-                                   days_past_due, contacts, version, updated_at)
+                                   days_past_due, past_due_since, contacts, version, updated_at)
        SELECT a.id, a.workflow_id, a.campaign_id,
               (ARRAY['outreach','outreach','outreach','contact','contact','commitment','payment','legal','hold',
                      'closed'])[1 + a.id % 10],
@@ -59,7 +59,7 @@ STATEMENTS = [
               CASE WHEN a.id % 5 = 0 THEN 'challenger' ELSE 'champion' END, CAST(:hash AS varchar),
               a.balance, (a.id * 13) % 20000, 'CLP', 'send email', now() + interval '1 day',
               CASE WHEN a.id % 3 = 0 THEN 'agente' || (a.id % :agents) END,
-              (date '2026-11-30' - a.due_date), (a.id % 7), 1, now()
+              (date '2026-11-30' - a.due_date), a.due_date, (a.id % 7), 1, now()
        FROM accounts a WHERE a.campaign_id = :campaign""",
     """INSERT INTO agent_tasks (key, account_id, workflow_id, seq, step, queue, attempt, allowed_outcomes, status,
                                 priority, due_at, created_at)

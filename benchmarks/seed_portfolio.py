@@ -233,6 +233,7 @@ class _Portfolio:
             plan_summary=None,
             assigned_agent=rng.choice(agents) if rng.random() < 0.2 else None,
             days_past_due=(now.date() - due).days,
+            past_due_since=due,
             contacts=ledger["contacts"],
             version=ledger["contacts"] + 1,
             updated_at=now,

@@ -102,12 +102,18 @@ def account_days_past_due(state: AccountState, now: datetime, edition: int) -> i
     return edition_days_past_due(state.account, state.paid_total, now, edition)
 
 
+def past_due_since(account: AccountSnapshot, paid_total: int, edition: int) -> date:
+    """The date a strategy of `edition` counts `days_past_due` from: the oldest unpaid due (second
+    edition), else the account's first due date even after that due was paid (the first
+    edition's reading, which running accounts keep). The read model stores it (activities/turns.py)
+    so lists and pages count the days to the debtor's today (services/accounts_view.py)."""
+    return dues.oldest_unpaid_due(account, paid_total) if edition >= 2 else account.due_date
+
+
 def edition_days_past_due(account: AccountSnapshot, paid_total: int, now: datetime, edition: int) -> int:
-    """`days_past_due` as a strategy of `edition` reads it: from the oldest unpaid due (second
-    edition), else from the account's first due date even after that due was paid (the first
-    edition's reading, which running accounts keep). `context` computes the same inline."""
-    due = dues.oldest_unpaid_due(account, paid_total) if edition >= 2 else account.due_date
-    return days_past_due(due, now, account.timezone)
+    """`days_past_due` as a strategy of `edition` reads it: from `past_due_since` to the debtor's
+    today. `context` computes the same inline."""
+    return days_past_due(past_due_since(account, paid_total, edition), now, account.timezone)
 
 
 def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, Any]:

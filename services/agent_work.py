@@ -52,13 +52,18 @@ class Answered:
     account: AccountView
 
 
-def debtor_today(account: Account, now: datetime) -> date:
-    """Today in the debtor's zone (the account's snapshot), where promise dates are counted."""
+def debtor_zone(name: object) -> ZoneInfo:
+    """The zone an account's snapshot names (its `timezone`); UTC when it names none we know."""
     try:
-        zone = ZoneInfo(str(account.snapshot_json.get("timezone") or "UTC"))
+        return ZoneInfo(str(name or "UTC"))
     except (ValueError, ZoneInfoNotFoundError):  # imports validate zones; an old row may not have
-        zone = ZoneInfo("UTC")
-    return now.astimezone(zone).date()
+        return ZoneInfo("UTC")
+
+
+def debtor_today(account: Account, now: datetime) -> date:
+    """Today in the debtor's zone (the account's snapshot), where promise dates and days past due
+    are counted."""
+    return now.astimezone(debtor_zone(account.snapshot_json.get("timezone"))).date()
 
 
 def claim(session: Session, caller: Caller, row: tasks.TaskRow, now: datetime) -> tasks.TaskRow:

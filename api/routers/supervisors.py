@@ -10,7 +10,7 @@ keeps those events in its history only.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -40,7 +40,7 @@ from db.models import Account
 from db.models import AccountState as AccountStateRow
 from db.repositories import accounts, approvals, tasks
 from domain.types import Stage
-from services import steering
+from services import accounts_view, steering
 from services.access import account_for, task_for, who_of
 from workflows.contracts import AccountView
 
@@ -50,9 +50,9 @@ FilterQuery = Annotated[str | None, Query(min_length=1, max_length=200, pattern=
 StageQuery = Annotated[Stage | None, Query(description="outreach, contact, commitment, payment, legal, hold, closed")]
 
 
-def summary(account: Account, row: AccountStateRow | None, today: date) -> AccountSummary:
+def summary(account: Account, row: AccountStateRow | None, now: datetime) -> AccountSummary:
     """A list row: the account's facts and, once it has run, its read-model projection."""
-    days = (today - account.due_date).days
+    days = accounts_view.days_past_due(account, row, now)
     projected = {}
     if row is not None:
         projected = {
@@ -124,11 +124,11 @@ def list_accounts(
         dpd_bucket=dpd_bucket,
         overpaid=overpaid,
     )
-    today = now.date()
+    today = accounts_view.debtors_today(now)
     rows = accounts.listing(
         session, filters, today=today, who=who_of(principal), after=decode_cursor(cursor), limit=limit
     )
-    return page_of(AccountPage, [summary(a, r, today) for a, r in rows], [a.id for a, _ in rows], limit)
+    return page_of(AccountPage, [summary(a, r, now) for a, r in rows], [a.id for a, _ in rows], limit)
 
 
 @router.get("/accounts/{account_id}", summary="One account in full")
@@ -144,7 +144,7 @@ def get_account(
     debtor = accounts.debtor(session, account.debtor_id)
     open_tasks = tasks.active_for_account(session, account.id)
     return AccountDetail(
-        account=summary(account, accounts.state(session, account.id), now.date()),
+        account=summary(account, accounts.state(session, account.id), now),
         debtor=DebtorPublic(
             id=debtor.id,
             external_id=debtor.external_id,

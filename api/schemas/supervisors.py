@@ -28,7 +28,11 @@ class AccountSummary(BaseModel):
     balance: int
     original_amount: int
     due_date: date
-    days_past_due: int = Field(description="From the due date to today (UTC).")
+    days_past_due: int = Field(
+        description="Days from the due date the account's strategy counts from (the oldest unpaid due "
+        "for a second-edition strategy, else `due_date`; `due_date` until the account's first turn) "
+        "to today in the debtor's time zone."
+    )
     dpd_bucket: DpdBucket
     launched_at: datetime | None
     stage: str | None = None

@@ -39,6 +39,7 @@ from domain.money import to_major, to_minor
 from domain.strategy import Frequency
 from domain.terms import first_day_after
 from domain.types import CUSTOM_OUTCOME_PATTERN, MAX_OUTCOME_CHARS, Outcome, OutcomeCode
+from services import accounts_view
 from services import agent_work as work
 from services import next_task as queue_service
 from services.access import account_for, task_for, who_of
@@ -227,7 +228,7 @@ def _page(
         {
             "task": task,
             "open_tasks": tasks.active_for_account(session, account.id),
-            "days_past_due": (now.date() - account.due_date).days,
+            "days_past_due": accounts_view.days_past_due(account, context["row"], now),
             "timeline": history.timeline(session, account.id),
             "limits": limits,
             "earliest": first_day_after(today),

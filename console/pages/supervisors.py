@@ -33,7 +33,7 @@ from db.repositories import strategies as strategy_versions
 from db.repositories import timeline as history
 from domain.money import minor_digits
 from domain.types import Stage
-from services import kpis, steering
+from services import accounts_view, kpis, steering
 from services.access import account_for, task_for, who_of
 
 router = APIRouter()
@@ -169,9 +169,13 @@ def account_list(
         dpd_bucket=dpd_bucket or None,
         overpaid=overpaid == "1",
     )
-    today = now.date()
     rows = accounts.listing(
-        session, filters, today=today, who=who_of(principal), after=decode_cursor(cursor), limit=PAGE
+        session,
+        filters,
+        today=accounts_view.debtors_today(now),
+        who=who_of(principal),
+        after=decode_cursor(cursor),
+        limit=PAGE,
     )
     more = len(rows) > PAGE
     rows = rows[:PAGE]
@@ -180,7 +184,8 @@ def account_list(
     fallback = _locales(session, {a.campaign_id for a, _ in rows})
     context = {
         "rows": [
-            (a, r, (today - a.due_date).days, a.snapshot_json.get("locale") or fallback[a.campaign_id]) for a, r in rows
+            (a, r, accounts_view.days_past_due(a, r, now), a.snapshot_json.get("locale") or fallback[a.campaign_id])
+            for a, r in rows
         ],
         "filters": filters,
         "query": query,
@@ -228,7 +233,7 @@ def account_page(
     account = context["account"]
     context.update(
         {
-            "days_past_due": (now.date() - account.due_date).days,
+            "days_past_due": accounts_view.days_past_due(account, context["row"], now),
             "timeline": history.timeline(session, account.id),
             "tasks": tasks.active_for_account(session, account.id),
             "versions": _versions_for(session, account.currency) if context["can_steer"] else [],

@@ -24,6 +24,8 @@ class AccountState(Base):
         Index(None, "campaign_id", "stage", "account_id"),
         Index(None, "campaign_id", "segment", "account_id"),
         Index(None, "campaign_id", "variant", "account_id"),
+        # The days-past-due bucket is a range of `past_due_since` (services/accounts_view.py).
+        Index(None, "campaign_id", "past_due_since", "account_id"),
         Index(None, "stage", "account_id"),
         Index(None, "assigned_agent", "account_id"),
         # Accounts the creditor owes a refund or credit: few, so partial indexes hold only them, in
@@ -64,7 +66,12 @@ class AccountState(Base):
     promise_due: Mapped[date | None]
     plan_summary: Mapped[str | None] = mapped_column(String)
     assigned_agent: Mapped[str | None] = mapped_column(String)
+    # As of the last turn, as its strategy counted them (domain/conditions.edition_days_past_due).
     days_past_due: Mapped[int]
+    # The date those days count from (domain/conditions.past_due_since): lists and pages count
+    # from it to the debtor's today. Null in rows written before it existed, which read the
+    # account's due date instead (migrations 0016 filled them so).
+    past_due_since: Mapped[date | None]
     contacts: Mapped[int]
     version: Mapped[int]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

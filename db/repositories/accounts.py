@@ -3,9 +3,9 @@ joined with the account rows, never by asking workflows), one account's facts, a
 an agent may see.
 
 Days-past-due buckets follow the industry's 30-day buckets (research/commercial-and-compliance.md
-§1.4, roll rates): current, 1-29, 30-59, 60-89, 90+. Days past due are counted from the account's
-due date to today (UTC), so a list is right even for accounts parked on a long wait; the read
-model's own figure is as of the account's last turn.
+§1.4, roll rates): current, 1-29, 30-59, 60-89, 90+. Days past due count from the read model's
+`past_due_since` (else the account's due date) to the debtor's today, as
+services/accounts_view.py counts them for every door; the bucket filter asks the same in SQL.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, literal_column, or_, select
+from sqlalchemy import ColumnElement, Date, and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from db.models import Account, AgentNote, AgentTask, Campaign, Debtor, StrategyVersion
@@ -36,6 +36,17 @@ def dpd_bucket(days_past_due: int) -> str:
         if (low is None or days_past_due >= low) and (high is None or days_past_due <= high):
             return name
     raise AssertionError("the buckets cover every integer")
+
+
+@dataclass(frozen=True)
+class DebtorDates:
+    """Today in the debtors' zones at one instant (services/accounts_view.debtors_today): `utc`,
+    except a day later in the zones of `ahead` and a day earlier in those of `behind` (no zone is
+    a whole day from UTC)."""
+
+    utc: date
+    ahead: tuple[str, ...] = ()
+    behind: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,48 @@ def agent_may_see(session: Session, account_id: int, who: Who) -> bool:
     return found is not None
 
 
+def _late_by(low: int | None, high: int | None, today: DebtorDates) -> list[ColumnElement[bool]]:
+    """Accounts between `low` and `high` days past due (None: unbounded), counted as
+    services/accounts_view.days_past_due counts them: from the read model's `past_due_since`, else
+    the account's due date, to today in the debtor's zone.
+
+    Each bound is first a range of dates that holds it in every zone, written so that the
+    (campaign_id, past_due_since, account_id) index can serve it; then exactly, by the date of
+    the account's zone (a row whose date is well inside the range never needs its zone)."""
+    since = func.coalesce(AccountStateRow.past_due_since, Account.due_date)
+    zone = Account.snapshot_json["timezone"].as_string()
+
+    def day(offset: int) -> ColumnElement[date]:
+        return literal(today.utc + timedelta(days=offset), Date)
+
+    def debtors_today_less(days: int) -> ColumnElement[date]:
+        shifted = [(names, offset) for names, offset in ((today.ahead, 1), (today.behind, -1)) if names]
+        if not shifted:
+            return day(-days)
+        return case(*((zone.in_(names), day(offset - days)) for names, offset in shifted), else_=day(-days))
+
+    def coarse(holds: ColumnElement[bool], on_due_date: ColumnElement[bool]) -> ColumnElement[bool]:
+        # COALESCE(past_due_since, due_date) as an OR, so the read model's index can serve it.
+        return or_(holds, and_(AccountStateRow.past_due_since.is_(None), on_due_date))
+
+    clauses = []
+    if low is not None:  # late by at least `low` days <=> counting since on or before today - low
+        latest = today.utc + timedelta(days=1 - low)
+        clauses += [
+            coarse(AccountStateRow.past_due_since <= latest, Account.due_date <= latest),
+            since <= debtors_today_less(low),
+        ]
+    if high is not None:
+        earliest = today.utc - timedelta(days=1 + high)
+        clauses += [
+            coarse(AccountStateRow.past_due_since >= earliest, Account.due_date >= earliest),
+            since >= debtors_today_less(high),
+        ]
+    return clauses
+
+
 def listing(
-    session: Session, filters: AccountFilters, *, today: date, who: Who | None, after: int | None, limit: int
+    session: Session, filters: AccountFilters, *, today: DebtorDates, who: Who | None, after: int | None, limit: int
 ) -> list[tuple[Account, AccountStateRow | None]]:
     """Accounts matching `filters` by id, `limit + 1` of them (see api.pagination); an agent (`who`)
     sees only their own. Filters on the read model leave out accounts that have not started.
@@ -143,12 +194,7 @@ def listing(
         if projected:  # the read model's copy of the campaign leads its indexes
             query = query.where(AccountStateRow.campaign_id == filters.campaign_id)
     if filters.dpd_bucket is not None:
-        low, high = DPD_BUCKETS[filters.dpd_bucket]
-        # Late by at least `low` days <=> due on or before today - low.
-        if low is not None:
-            query = query.where(Account.due_date <= today - timedelta(days=low))
-        if high is not None:
-            query = query.where(Account.due_date >= today - timedelta(days=high))
+        query = query.where(*_late_by(*DPD_BUCKETS[filters.dpd_bucket], today))
     if who is not None:
         query = query.where(_agent_sees(who))
     rows = session.execute(query.order_by(key).limit(limit + 1)).all()

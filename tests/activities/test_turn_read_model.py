@@ -5,7 +5,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from live_account import open_account, publish, snapshot, strategy, turn
@@ -39,9 +39,9 @@ templates:
 DUES = {"dues": [{"due_date": "2026-11-01", "amount": 100_000}, {"due_date": "2026-12-01", "amount": 100_000}]}
 
 
-@pytest.mark.parametrize(("edition", "days"), [(2, 1), (1, 31)])
+@pytest.mark.parametrize(("edition", "days", "since"), [(2, 1, date(2026, 12, 1)), (1, 31, date(2026, 11, 1))])
 def test_days_past_due_as_the_versions_edition_counts_them(
-    sessions: sessionmaker[Session], edition: int, days: int
+    sessions: sessionmaker[Session], edition: int, days: int, since: date
 ) -> None:
     version = strategy(STRATEGY, edition=edition)
     publish(sessions, version)
@@ -52,3 +52,4 @@ def test_days_past_due_as_the_versions_edition_counts_them(
         row = session.get(AccountStateRow, account_id)
         assert row is not None
         assert row.days_past_due == days
+        assert row.past_due_since == since  # what lists count from until the next turn

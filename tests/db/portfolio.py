@@ -55,14 +55,15 @@ _STATEMENTS = (
        FROM generate_series(1, :n) AS i""",
     """INSERT INTO account_states (account_id, workflow_id, campaign_id, stage, step, segment, variant,
                                    strategy_hash, balance, paid_total, currency, assigned_agent,
-                                   days_past_due, contacts, version, updated_at)
+                                   days_past_due, past_due_since, contacts, version, updated_at)
        SELECT a.id, a.workflow_id, a.campaign_id,
               (ARRAY['outreach', 'contact', 'commitment', 'payment', 'legal', 'hold', 'closed'])[1 + a.id % 7],
               'step' || a.id % 5, (ARRAY['early', 'late', 'vip'])[1 + a.id % 3],
               CASE WHEN a.id % 5 = 0 THEN 'challenger' END, repeat('b', 64),
               a.balance - (a.id % 10) * 1000, (a.id % 10) * 1000, 'CLP',
               CASE WHEN a.id % 50 = 0 THEN 'agent' || a.id % 30 END,
-              (a.id * 37) % 200, a.id % 9, 1 + a.id % 40, :now
+              (a.id * 37) % 200, CASE WHEN a.id % 4 = 0 THEN a.due_date + 30 ELSE a.due_date END,
+              a.id % 9, 1 + a.id % 40, :now
        FROM accounts a""",
     # History: one finished task per account, then an open one for every 25th account.
     """INSERT INTO agent_tasks (key, account_id, workflow_id, seq, step, queue, attempt, allowed_outcomes,

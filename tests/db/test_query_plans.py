@@ -29,7 +29,7 @@ from db.repositories import accounts, approvals, tasks
 from db.repositories import kpis as kpi_facts
 from db.repositories import timeline as history
 from db.session import make_engine, normalize_url
-from services import next_task, task_priority
+from services import accounts_view, next_task, task_priority
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -52,6 +52,7 @@ LARGE = {
 MOST_ROWS_READ = 2_000
 LATER = TEST_NOW - timedelta(days=30)  # nothing is urgent yet: the score band answers
 AGENT = tasks.Who("agent3", ("calls",))
+TODAY = accounts_view.debtors_today(TEST_NOW)
 Filters = accounts.AccountFilters
 
 
@@ -224,7 +225,7 @@ class TestLists:
         assert_indexed(
             plans(
                 portfolio_engine,
-                lambda s: accounts.listing(s, filters, today=TEST_NOW.date(), who=None, after=after, limit=50),
+                lambda s: accounts.listing(s, filters, today=TODAY, who=None, after=after, limit=50),
             )
         )
 
@@ -233,7 +234,7 @@ class TestLists:
         assert_indexed(
             plans(
                 portfolio_engine,
-                lambda s: accounts.listing(s, Filters(), today=TEST_NOW.date(), who=AGENT, after=after, limit=50),
+                lambda s: accounts.listing(s, Filters(), today=TODAY, who=AGENT, after=after, limit=50),
             )
         )
 
