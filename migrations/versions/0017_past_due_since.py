@@ -8,8 +8,8 @@ reading. Whether their strategy is of the second edition (counting from the olde
 and what was paid of which due is not in the database; their next turn writes the date as their
 strategy counts it.
 
-Revision ID: 0016_past_due_since
-Revises: 0015_account_versions
+Revision ID: 0017_past_due_since
+Revises: 0016_overpayments
 Create Date: 2026-12-01 14:00:00
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_past_due_since"
-down_revision: str | None = "0015_account_versions"
+revision: str = "0017_past_due_since"
+down_revision: str | None = "0016_overpayments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
