@@ -411,6 +411,8 @@ def projection(state: AccountState, record: TurnRecord, edition: int = 1) -> dic
         "balance": state.balance_due,
         "paid_total": state.paid_total,
         "overpaid": state.refund_due,
+        "fees_total": state.fees_total,
+        "interest_total": state.interest_total,
         "currency": state.account.currency,
         "hold": state.hold,
         "resolution": state.resolution,

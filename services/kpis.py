@@ -157,6 +157,15 @@ class Overpaid:
 
 
 @dataclass(frozen=True)
+class Charged:
+    """What the campaign added to its accounts' debts: fees and interest charged so far."""
+
+    fees: int
+    interest: int
+    interest_accounts: int  # accounts charged any interest
+
+
+@dataclass(frozen=True)
 class CampaignKpis:
     campaign_id: str
     currency: str | None
@@ -166,6 +175,7 @@ class CampaignKpis:
     overall: KpiSet
     variants: list[VariantKpis]
     overpaid: Overpaid  # as of each account's last turn, whatever the window
+    charged: Charged  # as of each account's last turn, whatever the window
 
 
 @dataclass(frozen=True)
@@ -587,6 +597,7 @@ def campaign_kpis(
         overall=kpi_set(overall, s.first, s.days.last, ends, costs),
         variants=variants,
         overpaid=Overpaid(*facts.overpaid(session, campaign_id, s.currency)) if s.currency else Overpaid(0, 0),
+        charged=Charged(*facts.charged(session, campaign_id, s.currency)) if s.currency else Charged(0, 0, 0),
     )
 
 

@@ -122,6 +122,9 @@ class _Writer:
                     strategy_hash="h" * 64,
                     balance=account.balance,
                     paid_total=0,
+                    # Charged totals from the account's own figures (no draw: the dataset stays as it was).
+                    fees_total=placed // 50 if account.id % 3 else 0,
+                    interest_total=placed // 100 if account.id % 2 else 0,
                     currency=currency,
                     days_past_due=30,
                     contacts=0,

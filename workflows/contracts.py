@@ -136,6 +136,7 @@ class AccountView(Frozen):
     # Paid beyond what the account owed: a refund or credit the creditor owes the debtor. (Absent,
     # so 0, in a view answered by a worker from before it.)
     overpaid: int = 0
+    interest_total: int = 0  # charged so far (domain/interest.py); 0 from a worker older than it
     promise_amount: int | None = None
     promise_due: date | None = None
     plan_installments: int | None = None

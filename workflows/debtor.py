@@ -759,6 +759,7 @@ class DebtorWorkflow:
             overpaid=state.refund_due,
             paid_total=state.paid_total,
             fees_total=state.fees_total,
+            interest_total=state.interest_total,
             currency=state.account.currency,
             hold=state.hold,
             hold_reason=state.hold_reason,

@@ -65,6 +65,8 @@ def summary(account: Account, row: AccountStateRow | None, now: datetime) -> Acc
                 "strategy_hash",
                 "paid_total",
                 "overpaid",
+                "fees_total",
+                "interest_total",
                 "hold",
                 "resolution",
                 "next_action",

@@ -111,6 +111,14 @@ class Overpaid(BaseModel):
     amount: int = Field(description="Their overpayments in all, in minor units of `currency`.")
 
 
+class Charged(BaseModel):
+    """What the campaign added to its accounts' debts (part of their balances)."""
+
+    fees: int = Field(description="Fees charged so far, in minor units of `currency`.")
+    interest: int = Field(description="Interest charged so far, in minor units of `currency`.")
+    interest_accounts: int = Field(description="Accounts of the campaign (in `currency`) charged any interest.")
+
+
 class CampaignKpis(BaseModel):
     campaign_id: str
     currency: str | None = Field(description="All money figures are in this currency; null: no accounts.")
@@ -122,6 +130,9 @@ class CampaignKpis(BaseModel):
     overpaid: Overpaid = Field(
         description="As of each account's last turn, whatever the window: refunds or credits due (list them with "
         "GET /accounts?campaign_id=...&overpaid=true)."
+    )
+    charged: Charged = Field(
+        description="As of each account's last turn, whatever the window: the fees and interest the campaign charged."
     )
 
 

@@ -46,6 +46,13 @@ class AccountSummary(BaseModel):
         description="Minor units of `currency` paid beyond what the account owed: a refund or credit the creditor "
         "owes the debtor (`balance` is then 0).",
     )
+    fees_total: int | None = Field(
+        default=None, description="Minor units of `currency`: the fees the campaign charged so far (in `balance`)."
+    )
+    interest_total: int | None = Field(
+        default=None,
+        description="Minor units of `currency`: the interest the campaign charged so far (in `balance`).",
+    )
     hold: str | None = None
     resolution: str | None = None
     next_action: str | None = None

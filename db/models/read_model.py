@@ -57,6 +57,10 @@ class AccountState(Base):
     paid_total: Mapped[int] = mapped_column(BigInteger)
     # Paid beyond what was owed (domain.state.AccountState.overpaid): a refund or credit due.
     overpaid: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # Fees and interest the campaign charged so far (domain.state.AccountState.fees_total and
+    # interest_total): part of `balance`, shown apart so people see what the debt grew by.
+    fees_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    interest_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     currency: Mapped[str] = mapped_column(String(3))
     hold: Mapped[str | None] = mapped_column(String)
     resolution: Mapped[str | None] = mapped_column(String)

@@ -409,3 +409,17 @@ def overpaid(session: Session, campaign_id: str, currency: str) -> tuple[int, in
         )
     ).one()
     return int(count), int(amount)
+
+
+def charged(session: Session, campaign_id: str, currency: str) -> tuple[int, int, int]:
+    """(fees, interest, accounts charged interest) of the campaign's accounts in `currency`, as of
+    their last turns (the read model): what the campaign added to the debts. One aggregate query."""
+    charged_interest = case((AccountStateRow.interest_total > literal_column("0"), 1))
+    fees, interest, accounts = session.execute(
+        select(
+            func.coalesce(func.sum(AccountStateRow.fees_total), 0),
+            func.coalesce(func.sum(AccountStateRow.interest_total), 0),
+            func.count(charged_interest),
+        ).where(AccountStateRow.campaign_id == campaign_id, AccountStateRow.currency == currency)
+    ).one()
+    return int(fees), int(interest), int(accounts)

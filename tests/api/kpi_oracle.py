@@ -30,6 +30,7 @@ from api.schemas.kpis import (
     CampaignAgentKpis,
     CampaignKpis,
     ChannelCost,
+    Charged,
     CollectedPerDay,
     Cost,
     DayAmount,
@@ -590,6 +591,7 @@ def campaign_report(
         overall=kpi_set(f, span, costs),
         variants=variants,
         overpaid=_overpaid(session, campaign_id, code),
+        charged=_charged(session, campaign_id, code),
     ).model_dump(mode="json")
 
 
@@ -600,6 +602,18 @@ def _overpaid(session: Session, campaign_id: str, currency: str | None) -> Overp
     ).all()
     owed = [r.overpaid for r in rows if r.overpaid > 0]
     return Overpaid(accounts=len(owed), amount=sum(owed))
+
+
+def _charged(session: Session, campaign_id: str, currency: str | None) -> Charged:
+    """Every read-model row of the campaign in `currency`, added up here."""
+    rows = session.scalars(
+        select(AccountStateRow).where(AccountStateRow.campaign_id == campaign_id, AccountStateRow.currency == currency)
+    ).all()
+    return Charged(
+        fees=sum(r.fees_total for r in rows),
+        interest=sum(r.interest_total for r in rows),
+        interest_accounts=sum(1 for r in rows if r.interest_total > 0),
+    )
 
 
 def agent_report(
