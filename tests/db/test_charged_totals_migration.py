@@ -1,4 +1,4 @@
-"""Revision 0017 gives the read model each account's fees and interest charged so far; rows
+"""Revision 0018 gives the read model each account's fees and interest charged so far; rows
 projected before it take the sums of their account's fee and interest facts, on SQLite and
 PostgreSQL (an account with none reads 0), and the downgrade drops them again."""
 
@@ -13,12 +13,12 @@ from db.migrate import downgrade, upgrade
 from db.models import AccountState as AccountStateRow
 from db.session import make_engine
 
-BEFORE = "0016_overpayments"
+BEFORE = "0017_past_due_since"
 AT = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
 def _write_before(url: str) -> None:
-    """Three projected accounts as revision 0016 holds them: with fees and interest, with a fee
+    """Three projected accounts as revision 0017 holds them: with fees and interest, with a fee
     only, with neither."""
     engine = make_engine(url)
     try:

@@ -5,8 +5,8 @@ the campaign's KPIs show them without asking the workflows.
 Rows projected before this revision take the sums of their account's fee and interest facts (the
 rows the turns wrote); the next turn of each account writes the interpreter's own figures over them.
 
-Revision ID: 0017_charged_totals
-Revises: 0016_overpayments
+Revision ID: 0018_charged_totals
+Revises: 0017_past_due_since
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_charged_totals"
-down_revision: str | None = "0016_overpayments"
+revision: str = "0018_charged_totals"
+down_revision: str | None = "0017_past_due_since"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
