@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from clock import pinned_server
-from databases import fresh_database
+from databases import POSTGRES_ENV, dump_schema, fresh_database, restore_schema
 from fakes.providers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures for every test package)
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
@@ -33,10 +35,42 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file upgraded to the latest Alembic revision, once per test process."""
+    path = tmp_path_factory.mktemp("migrated") / "head.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_script(tmp_path_factory: pytest.TempPathFactory) -> str | None:
+    """SQL recreating a PostgreSQL schema upgraded to the latest Alembic revision (pg_dump of one
+    upgraded once per process); None without TEST_DATABASE_URL or pg_dump."""
+    if not os.environ.get(POSTGRES_ENV):
+        return None
+    with fresh_database("postgresql", tmp_path_factory.mktemp("migrated")) as url:
+        upgrade(url)
+        return dump_schema(url)
+
+
 @pytest.fixture
-def migrated_url(database_url: str) -> str:
-    """`database_url` upgraded to the latest Alembic revision."""
-    upgrade(database_url)
+def migrated_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """`database_url` upgraded to the latest Alembic revision. The upgrade runs once per test
+    process and each test gets a copy of its result (it cost a second or two per test): on SQLite
+    the upgraded file (all of a SQLite database is in it, Alembic's engine being closed), on
+    PostgreSQL the upgraded schema as pg_dump recreates it (tables, constraints, indexes,
+    sequences and rows); without pg_dump, each schema is upgraded."""
+    if database_url.startswith("sqlite:///"):
+        target = Path(database_url.removeprefix("sqlite:///"))
+        assert not target.exists(), f"{target} is not a fresh database"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), target)
+        return database_url
+    script = request.getfixturevalue("migrated_postgres_script")
+    if script is None:
+        upgrade(database_url)
+    else:
+        restore_schema(database_url, script)
     return database_url
 
 

@@ -55,7 +55,10 @@ def stack(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield running, key
 
 
+# Both tests share one stack, and the log check reads what the fuzzer made the worker write: one process runs
+# them in this order (bin/test's isolated run is `-n 2 --dist loadgroup`).
 @pytest.mark.isolated
+@pytest.mark.xdist_group("fuzz")
 @pytest.mark.timeout(900)  # spawns its own servers or runs a months-long journey; slow under load
 def test_no_operation_answers_500_or_breaks_its_schema(stack: tuple[LiveStack, str]) -> None:
     running, key = stack
@@ -85,6 +88,7 @@ def test_no_operation_answers_500_or_breaks_its_schema(stack: tuple[LiveStack, s
 
 
 @pytest.mark.isolated
+@pytest.mark.xdist_group("fuzz")
 def test_every_line_the_worker_logged_is_one_json_object(stack: tuple[LiveStack, str]) -> None:
     """Operators feed the worker's stderr to a log pipeline: a plain-text line (Temporal's core,
     a Python warning) would break its parsing. Runs after the fuzzer, so the log has content."""

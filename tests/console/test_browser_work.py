@@ -23,7 +23,8 @@ from db.models import OutcomeRecord
 from db.session import make_engine, make_session_factory
 from stack import portfolio
 
-pytestmark = [pytest.mark.isolated, pytest.mark.timeout(600)]
+# One process runs the whole module (bin/test's isolated run is `-n 2 --dist loadgroup`): its stacks start once.
+pytestmark = [pytest.mark.isolated, pytest.mark.xdist_group("browser_work"), pytest.mark.timeout(600)]
 Shot = Callable[[Page, str], Path]
 WAIT_MS = 20_000  # how long to wait for a workflow to take an update, or a launch to finish
 

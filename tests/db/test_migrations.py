@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -28,6 +29,14 @@ def table_names(url: str) -> set[str]:
         return set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """Upgraded by Alembic here, not copied from a database it upgraded once (tests/conftest.py):
+    these tests are about what the revisions themselves produce."""
+    upgrade(database_url)
+    return database_url
 
 
 class TestMigrations:
