@@ -24,6 +24,7 @@ from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
 from domain.zone_rules import use_pinned_zone_rules, zone_rules_version
 from reconciler import PaymentReconciler
+from services.secrets_at_rest import SecretBox
 from workflows import search_attributes
 from workflows.campaign import CampaignWorkflow
 from workflows.connect import connect
@@ -68,6 +69,7 @@ def build_worker(
             build_senders(settings),
             account_task_queue=settings.temporal_account_task_queue,
             notify_private_addresses=settings.notify_allow_private_addresses,
+            secrets=SecretBox.from_settings(settings),
         ),
         activity_executor=executor,
         max_cached_workflows=settings.worker_max_cached_workflows,

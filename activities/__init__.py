@@ -22,6 +22,7 @@ from activities.strategy_versions import StrategyVersions
 from activities.turns import TurnActivities
 from channels.base import Sender
 from domain.types import Channel
+from services.secrets_at_rest import SecretBox
 
 
 def build_activities(
@@ -30,8 +31,12 @@ def build_activities(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     account_task_queue: str | None = None,
     notify_private_addresses: bool = False,
+    *,
+    secrets: SecretBox,
 ) -> list[Callable[..., Any]]:
-    """`clock` is the wall clock sends are checked against (tests pass the Temporal test server's);
+    """`secrets` opens the campaigns' sealed webhook secrets (the payload keys, as the worker's
+    client has them); `clock` is the wall clock sends are checked against (tests pass the Temporal
+    test server's);
     `account_task_queue` where launches start account workflows (default: the worker's queue);
     `notify_private_addresses` lets `notify` webhooks reach loopback and private addresses."""
     campaigns = CampaignActivities(sessions, account_task_queue)
@@ -43,7 +48,7 @@ def build_activities(
         AgentTaskActivities(sessions).create_agent_task,
         PaymentActivities(sessions).check_payments,
         LegalActivities(sessions).refer_to_legal,
-        NotifyActivities(sessions, clock, allow_private=notify_private_addresses).notify_creditor,
+        NotifyActivities(sessions, clock, secrets, allow_private=notify_private_addresses).notify_creditor,
         turns.record_turn,
         turns.record_update,
         campaigns.launch_accounts,

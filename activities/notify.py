@@ -1,6 +1,7 @@
 """Webhooks to the creditor's systems (the strategy's `notify` action): a JSON body signed like the
 payment webhooks the product receives (`domain.signing.hmac_signature`: HMAC-SHA256 of
-`"<timestamp>.<campaign id>.<raw body>"` under the campaign's secret), posted to the campaign's
+`"<timestamp>.<campaign id>.<raw body>"` under the campaign's secret, opened from its sealed form
+at each attempt), posted to the campaign's
 notify URL with the workflow's idempotency key.
 
 Each attempt writes its answer on the notification's row (the account's timeline reads it). A 2xx
@@ -30,7 +31,9 @@ from activities.lookups import account_by_workflow
 from db.models import Campaign, CreditorNotification
 from db.session import session_scope
 from domain.signing import HMAC_SIGNATURE, HMAC_TIMESTAMP, hmac_signature
+from services import campaign_notify
 from services.notify_targets import TargetRefused, TargetUnresolved, check_resolved
+from services.secrets_at_rest import SealedSecretError, SecretBox
 from workflows.contracts import NotifyInput, NotifyResult
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -95,10 +98,16 @@ def post_checked(
 
 class NotifyActivities:
     def __init__(
-        self, sessions: sessionmaker[Session], clock: Callable[[], datetime], *, allow_private: bool = False
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        secrets: SecretBox,
+        *,
+        allow_private: bool = False,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._secrets = secrets
         self._allow_private = allow_private
 
     @activity.defn(name="notify_creditor", no_thread_cancel_exception=True)
@@ -110,8 +119,18 @@ class NotifyActivities:
                 return NotifyResult(status=row.status, response_status=row.response_status)
             campaign = session.get(Campaign, input.campaign_id)
             url = campaign.notify_url if campaign is not None else None
-            secret = campaign.notify_secret if campaign is not None else None
+            secret: str | None = None
+            unopened: str | None = None
+            try:
+                secret = campaign_notify.signing_secret(campaign, self._secrets) if campaign is not None else None
+            except SealedSecretError as exc:
+                # This worker lacks the key the secret was sealed with (e.g. a rotation reached the
+                # API first): retried with backoff, as another worker or a restart with the key may
+                # send it; the last attempt records the failure, naming the key id.
+                unopened = f"the campaign's signing secret does not open: {exc}"
             body = dict(row.body)
+        if unopened is not None and url:
+            return self._retry_or_fail(input, attempt, url, None, None, unopened)
         if not url or not secret:
             return self._record(input, attempt, "not_configured", error="the campaign has no notify URL")
         content = raw_body(body)

@@ -1,6 +1,6 @@
 """Request dependencies as `Annotated` aliases: the database session (the request is the unit of
-work: committed when the endpoint returns, rolled back when it raises), Temporal, settings, and
-one caller type per set of admitted roles, and the time (`NowDep`)."""
+work: committed when the endpoint returns, rolled back when it raises), Temporal, settings, the box
+for secrets at rest, and one caller type per set of admitted roles, and the time (`NowDep`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from api.auth import AGENTS, PLANNERS, STEERERS, STRATEGISTS, WORKERS, Principal
 from api.request_session import SessionDep as SessionDep  # re-exported: routers take every dependency from here
 from api.temporal import TemporalGateway
 from config import Settings
+from services.secrets_at_rest import SecretBox
 
 
 def _temporal(request: Request) -> TemporalGateway:
@@ -40,7 +41,17 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+def _secrets(request: Request) -> SecretBox:
+    """The box for secrets at rest, made on first use (the payload keys, or the development key that
+    the API's Temporal client uses too): an app that never touches one creates no key file."""
+    box: SecretBox | None = getattr(request.app.state, "secrets", None)
+    if box is None:
+        box = request.app.state.secrets = SecretBox.from_settings(_settings(request))
+    return box
+
+
 TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]
+SecretsDep = Annotated[SecretBox, Depends(_secrets)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(_now)]
 

@@ -1,6 +1,6 @@
 """Commands for whoever runs the product, on its own machine (they read the configured database
-directly, not the API): migrate the database, issue and revoke API keys, serve the API and print
-its OpenAPI description."""
+directly, not the API): migrate the database and seal its secrets, issue and revoke API keys,
+serve the API and print its OpenAPI description."""
 
 from __future__ import annotations
 
@@ -49,6 +49,34 @@ def db_upgrade() -> None:
         out.print(f"{where}: already at {after}, nothing to do")
     else:
         out.print(f"{where}: migrated from {before or 'an empty database'} to {after}")
+
+
+@db_app.command(name="seal-secrets")
+def db_seal_secrets() -> None:
+    """Seal the campaigns' webhook signing secrets under the current payload key
+    (COLLECT_PAYLOAD_KEY_ID): those stored in clear by earlier versions, and those sealed under an
+    older key, so that key can then be removed from COLLECT_PAYLOAD_KEYS. The secrets themselves do
+    not change. Safe to run again; run it after `collect db upgrade` and after changing the current key.
+
+    Example: collect db seal-secrets
+    """
+    from db.session import session_scope
+    from services.campaign_notify import seal_secrets
+    from services.secrets_at_rest import SealedSecretError, SecretBox
+
+    settings = get_settings()
+    box = SecretBox.from_settings(settings)
+    try:
+        with session_scope(_sessions()) as session:
+            report = seal_secrets(session, box)
+    except SealedSecretError as exc:
+        err.print(f"error: nothing sealed: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    out.print(
+        f"notify secrets under key {box.current_key_id}: {report.sealed} sealed (were in clear), "
+        f"{report.resealed} sealed again (were under an older key), {report.current} already sealed",
+        markup=False,
+    )
 
 
 @keys_app.command(name="create")

@@ -5,7 +5,7 @@ On this machine:
   collect up [--reset], logs [PART]                   cli/up.py           the whole product here, with a demo
   collect demo portfolio > accounts.csv               cli/demo.py         synthetic accounts for an import
   collect strategy validate | simulate | schema      cli/strategies.py   offline
-  collect db upgrade, api-key create | list | revoke, api serve | openapi    cli/admin.py
+  collect db upgrade | seal-secrets, api-key create | list | revoke, api serve | openapi    cli/admin.py
 Over the HTTP API (`collect login` first, or COLLECT_API_URL and COLLECT_API_KEY):
   collect login, whoami                               cli/login.py
   collect strategy publish | list | diff              cli/strategies.py   strategists

@@ -1,6 +1,7 @@
 """A campaign's webhook to the creditor's systems, for every door (API, CLI): where the strategy's
 `notify` actions post (the notify URL, checked by services/notify_targets.py) and the secret they
-are signed with (made here, shown once when made or rotated).
+are signed with (made here, shown once when made or rotated, and stored sealed: see
+services/secrets_at_rest.py; `signing_secret` opens it for the webhook activity).
 
 A campaign whose strategy version uses `notify` cannot launch, nor move to such a version, without
 a notify URL: the accounts would tell the creditor's systems nothing. If the URL is removed later,
@@ -9,14 +10,18 @@ each `notify` is recorded as not sent ("not configured") on the account's timeli
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from secrets import token_urlsafe
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from db.models import Campaign
 from services.errors import Conflict, Field, Invalid
 from services.notify_targets import Reason, TargetRefused, check_url
+from services.secrets_at_rest import SecretBox, is_sealed
 
 SECRET_BYTES = 32
 
@@ -46,7 +51,9 @@ def config_of(campaign: Campaign, secret: str | None = None) -> NotifyConfig:
     )
 
 
-def set_url(campaign: Campaign, url: str | None, now: datetime, *, allow_private: bool) -> NotifyConfig:
+def set_url(
+    campaign: Campaign, url: str | None, now: datetime, *, allow_private: bool, secrets: SecretBox
+) -> NotifyConfig:
     """Point the campaign's `notify` webhooks at `url` (None: nowhere). The first URL comes with a
     new secret, returned this once; later URLs keep the secret."""
     if url is not None:
@@ -57,20 +64,67 @@ def set_url(campaign: Campaign, url: str | None, now: datetime, *, allow_private
     campaign.notify_url = url
     made = None
     if url is not None and campaign.notify_secret is None:
-        made = _new_secret(campaign, now)
+        made = _new_secret(campaign, now, secrets)
     return config_of(campaign, made)
 
 
-def rotate_secret(campaign: Campaign, now: datetime) -> NotifyConfig:
+def rotate_secret(campaign: Campaign, now: datetime, secrets: SecretBox) -> NotifyConfig:
     """A new signing secret, returned this once; the old one signs nothing from now on."""
-    return config_of(campaign, _new_secret(campaign, now))
+    return config_of(campaign, _new_secret(campaign, now, secrets))
 
 
-def _new_secret(campaign: Campaign, now: datetime) -> str:
-    secret = secrets.token_urlsafe(SECRET_BYTES)
-    campaign.notify_secret = secret
+def _new_secret(campaign: Campaign, now: datetime, box: SecretBox) -> str:
+    secret = token_urlsafe(SECRET_BYTES)
+    campaign.notify_secret = sealed_secret(campaign.id, secret, box)
     campaign.notify_secret_rotated_at = now
     return secret
+
+
+def _context(campaign_id: str) -> str:
+    # The campaign's id is sealed in: a secret copied to another campaign's row does not open there.
+    return f"campaigns.notify_secret:{campaign_id}"
+
+
+def sealed_secret(campaign_id: str, secret: str, secrets: SecretBox) -> str:
+    """`secret` as campaign `campaign_id`'s `notify_secret` column keeps it."""
+    return secrets.seal(secret, _context(campaign_id))
+
+
+def signing_secret(campaign: Campaign, secrets: SecretBox) -> str | None:
+    """The secret the campaign's webhooks are signed with (None: none made yet). A secret stored in
+    clear before sealing still signs. SealedSecretError when these keys cannot open it."""
+    if campaign.notify_secret is None:
+        return None
+    return secrets.open(campaign.notify_secret, _context(campaign.id))
+
+
+@dataclass(frozen=True)
+class SealReport:
+    sealed: int  # were in clear
+    resealed: int  # were sealed under an older key
+    current: int  # already sealed under the current key
+
+
+def seal_secrets(session: Session, secrets: SecretBox) -> SealReport:
+    """Seal every campaign's notify secret under the current payload key: those stored in clear
+    (before sealing) and those sealed under an older key, so that key can be retired. The secret
+    itself does not change (the creditor's systems keep verifying with it), nor its rotation time.
+    Idempotent; a secret that does not open raises SealedSecretError and nothing is written."""
+    sealed = resealed = current = 0
+    rows = session.scalars(select(Campaign).where(Campaign.notify_secret.is_not(None)).order_by(Campaign.id))
+    for campaign in rows:
+        stored = campaign.notify_secret
+        assert stored is not None
+        if not secrets.needs_sealing(stored):
+            current += 1
+            continue
+        if is_sealed(stored):
+            resealed += 1
+        else:
+            sealed += 1
+        campaign.notify_secret = sealed_secret(campaign.id, secrets.open(stored, _context(campaign.id)), secrets)
+    session.flush()
+    return SealReport(sealed=sealed, resealed=resealed, current=current)
 
 
 def notify_steps(compiled: dict[str, Any]) -> list[str]:

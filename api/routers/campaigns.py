@@ -16,6 +16,7 @@ from api.deps import (
     IdempotencyKeyHeader,
     NowDep,
     Planner,
+    SecretsDep,
     SessionDep,
     SettingsDep,
     Strategist,
@@ -282,12 +283,15 @@ def set_notify(
     campaign_id: CampaignPath,
     body: NotifySettings,
     now: NowDep,
+    secrets: SecretsDep,
 ) -> NotifyPublic:
     """The first URL comes with a new signing secret, in this answer only; later URLs keep it.
     422 for a URL that is not http(s), carries credentials, or names a loopback or private address
     (unless `COLLECT_NOTIFY_ALLOW_PRIVATE_ADDRESSES`)."""
     campaign = service.get(session, campaign_id)
-    config = campaign_notify.set_url(campaign, body.url, now, allow_private=settings.notify_allow_private_addresses)
+    config = campaign_notify.set_url(
+        campaign, body.url, now, allow_private=settings.notify_allow_private_addresses, secrets=secrets
+    )
     return NotifyPublic(**asdict(config))
 
 
@@ -297,9 +301,10 @@ def rotate_notify_secret(
     session: SessionDep,
     campaign_id: CampaignPath,
     now: NowDep,
+    secrets: SecretsDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> NotifyPublic:
     """A new secret, in this answer only: webhooks are signed with it from now on (a retry of a
     webhook sent before is signed with the new one too)."""
-    config = campaign_notify.rotate_secret(service.get(session, campaign_id), now)
+    config = campaign_notify.rotate_secret(service.get(session, campaign_id), now, secrets)
     return NotifyPublic(**asdict(config))

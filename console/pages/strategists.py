@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.auth import STEERERS, STRATEGISTS, Principal, admits
-from api.deps import NowDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import NowDep, SecretsDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ProblemError
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas.campaigns import CAMPAIGN_ID_PATTERN, CampaignCreate, LaunchRequest
@@ -638,6 +638,7 @@ def set_notify(
     settings: SettingsDep,
     principal: Strategist,
     now: NowDep,
+    secrets: SecretsDep,
     campaign_id: CampaignPath,
     url: Annotated[str, Form(max_length=2000)] = "",
     action: Annotated[Literal["save", "clear"], Form()] = "save",
@@ -647,7 +648,9 @@ def set_notify(
     campaign = campaign_service.get(session, campaign_id)
     wanted = url.strip() if action == "save" and url.strip() else None
     try:
-        config = campaign_notify.set_url(campaign, wanted, now, allow_private=settings.notify_allow_private_addresses)
+        config = campaign_notify.set_url(
+            campaign, wanted, now, allow_private=settings.notify_allow_private_addresses, secrets=secrets
+        )
     except campaign_notify.UrlRefused as exc:
         session.rollback()
         campaign = campaign_service.get(session, campaign_id)
@@ -661,8 +664,13 @@ def set_notify(
 
 @router.post("/campaigns/{campaign_id}/notify/secret")
 def rotate_notify_secret(
-    request: Request, session: SessionDep, principal: Strategist, now: NowDep, campaign_id: CampaignPath
+    request: Request,
+    session: SessionDep,
+    principal: Strategist,
+    now: NowDep,
+    secrets: SecretsDep,
+    campaign_id: CampaignPath,
 ) -> Response:
     """POST /campaigns/{id}/notify/secret: a new secret, shown this once."""
     campaign = campaign_service.get(session, campaign_id)
-    return _secret_page(request, campaign, campaign_notify.rotate_secret(campaign, now), "rotation")
+    return _secret_page(request, campaign, campaign_notify.rotate_secret(campaign, now, secrets), "rotation")

@@ -42,8 +42,9 @@ class Campaign(Base):
     # Why the launch stopped before every account started (status `failed`): shown on the campaign.
     launch_error: Mapped[str | None] = mapped_column(String)
     # Where the strategy's `notify` actions post (services/notify_targets.py checks it), and the
-    # HMAC secret they are signed with. The secret is made here, shown once when made or rotated,
-    # and kept in clear because signing needs it (like the payment secrets in the environment).
+    # HMAC secret they are signed with. Signing needs the secret itself, so it cannot be hashed: it
+    # is kept sealed with the payload keys (`sealed:v1:<key id>:...`, services/secrets_at_rest.py);
+    # a value without that prefix was stored in clear before sealing and still signs.
     notify_url: Mapped[str | None] = mapped_column(String)
     notify_secret: Mapped[str | None] = mapped_column(String)
     notify_secret_rotated_at: Mapped[datetime | None]

@@ -14,9 +14,12 @@ import pytest
 from api_harness import Api, api_settings
 from clock import async_server_clock
 from test_campaigns import chilean, import_csv, new_campaign, problem
+from workers import PAYLOAD_KEY_ID, secret_box
 
 from api.app import create_app
 from db.models import Campaign
+from services import campaign_notify
+from services.secrets_at_rest import PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTIFY_TEXT = (ROOT / "tests" / "workflows" / "strategies" / "notify.yaml").read_text(encoding="utf-8")
@@ -72,7 +75,11 @@ class TestNotifySettings:
         with api.sessions() as session:
             row = session.get(Campaign, "cl-2026-11")
             assert row is not None
-            assert row.notify_secret == rotated.json()["secret"]
+            # Stored sealed with the payload keys, bound to the campaign: not the secret, nor holding it.
+            assert row.notify_secret is not None
+            assert row.notify_secret.startswith(f"{PREFIX}{PAYLOAD_KEY_ID}:")
+            assert rotated.json()["secret"] not in row.notify_secret
+            assert campaign_notify.signing_secret(row, secret_box()) == rotated.json()["secret"]
 
         cleared = (await put_url(api, "cl-2026-11", None)).json()
         assert (cleared["url"], cleared["secret_set"]) == (None, True)

@@ -16,12 +16,15 @@ import httpx
 import pytest
 from clock import TEST_NOW
 from sqlalchemy.orm import Session, sessionmaker
+from workers import payload_settings, secret_box
 
 from api.app import create_app
 from api.auth import issue_key
 from config import Settings
 from console.i18n import LANG_COOKIE
 from db.models import Campaign
+from services import campaign_notify
+from services.secrets_at_rest import PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGY = (ROOT / "tests" / "api" / "strategies" / "calls.yaml").read_bytes()
@@ -70,16 +73,26 @@ def text_of(page: httpx.Response, element_id: str) -> str:
 
 
 def stored(sessions: sessionmaker[Session]) -> tuple[str | None, str | None, datetime | None]:
+    """The campaign's URL, signing secret (opened: the column holds it sealed) and rotation time."""
     with sessions() as session:
         row = session.get(Campaign, CAMPAIGN)
         assert row is not None
-        return row.notify_url, row.notify_secret, row.notify_secret_rotated_at
+        secret = campaign_notify.signing_secret(row, secret_box())
+        if secret is not None:
+            assert row.notify_secret is not None
+            assert row.notify_secret.startswith(PREFIX)
+            assert secret not in row.notify_secret
+        return row.notify_url, secret, row.notify_secret_rotated_at
 
 
 @pytest.fixture
 async def people(sessions: sessionmaker[Session], tmp_path: Path) -> AsyncIterator[dict[str, Console]]:
     """A strategist's and a supervisor's console on one app, with a draft campaign to configure."""
-    settings = Settings(database_url="sqlite://", console_secret="notify-page-tests-secret-0123456789abcdef")  # type: ignore[arg-type]
+    settings = Settings(
+        database_url="sqlite://",
+        console_secret="notify-page-tests-secret-0123456789abcdef",  # type: ignore[arg-type]
+        **payload_settings(),  # type: ignore[arg-type]
+    )
     app = create_app(settings, sessions=sessions, clock=fixed_clock())
     with sessions() as session:
         keys = {who: issue_key(session, subject, role, []).key for who, (subject, role) in PEOPLE.items()}

@@ -15,6 +15,7 @@ import inspect
 from clock import TEST_NOW
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
+from workers import secret_box
 
 from activities import build_activities
 
@@ -22,7 +23,7 @@ from activities import build_activities
 def test_every_thread_activity_runs_to_completion() -> None:
     sessions: sessionmaker[Session] = sessionmaker()  # never used: only the definitions are read
     threaded = []
-    for function in build_activities(sessions, {}, clock=lambda: TEST_NOW):
+    for function in build_activities(sessions, {}, clock=lambda: TEST_NOW, secrets=secret_box()):
         definition = activity._Definition.from_callable(function)
         assert definition is not None, function
         if inspect.iscoroutinefunction(function):

@@ -41,7 +41,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from test_debtor_history import HISTORIES, replayer
 from test_debtor_journeys import account, journey, next_monday_9
-from workers import TASK_QUEUE
+from workers import TASK_QUEUE, secret_box
 
 from activities.notify import EVENT_HEADER
 from api.signatures import HMAC_SIGNATURE, HMAC_TIMESTAMP, verify_hmac
@@ -52,7 +52,11 @@ from domain.account import AccountSnapshot
 from domain.state import AccountState
 from domain.strategy import CompiledStrategy
 from domain.types import Resolution
+from services.campaign_notify import sealed_secret
+from services.secrets_at_rest import SecretBox
 from strategies.compiler import compile_file
+from workflows import options
+from workflows.codec import EncryptionCodec
 from workflows.contracts import CampaignInfo, DebtorInput, DebtorResult, debtor_workflow_id
 from workflows.debtor import DebtorWorkflow
 
@@ -117,9 +121,16 @@ def strategy() -> CompiledStrategy:
 
 
 def campaign_with_webhook(
-    sessions: sessionmaker[Session], campaign_id: str, strategy: CompiledStrategy, url: str
+    sessions: sessionmaker[Session],
+    campaign_id: str,
+    strategy: CompiledStrategy,
+    url: str,
+    stored_secret: str | None = None,
 ) -> None:
-    """The campaign row as the API leaves it after `PUT /campaigns/{id}/notify` (register_account keeps it)."""
+    """The campaign row as the API leaves it after `PUT /campaigns/{id}/notify` (register_account
+    keeps it): SECRET sealed with the test keys, unless `stored_secret` says what the column holds."""
+    if stored_secret is None:
+        stored_secret = sealed_secret(campaign_id, SECRET, secret_box())
     with sessions() as session:
         session.add(
             Campaign(
@@ -129,7 +140,7 @@ def campaign_with_webhook(
                 creditor_name="Acme",
                 status="running",
                 notify_url=url,
-                notify_secret=SECRET,
+                notify_secret=stored_secret,
             )
         )
         session.commit()
@@ -274,6 +285,51 @@ async def test_a_400_is_not_retried_and_the_account_goes_on(
     (row,) = notifications(sessions, real.handle.id)
     assert (row.status, row.attempts, row.response_status, row.error) == ("rejected", 1, 400, "HTTP 400")
     assert row.response_excerpt == '{"ok": false}'
+
+
+async def test_a_secret_stored_in_clear_before_sealing_still_signs(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    strategy: CompiledStrategy,
+    receiver: Receiver,
+) -> None:
+    campaign_with_webhook(sessions, "camp-notify-clear", strategy, receiver.url, stored_secret=SECRET)
+    start = next_monday_9()
+    acct = account(strategy, start, account_id="ACC-N7")
+    real, _ = await journey(env, strategy, acct, start, {"days": 14}, campaign="camp-notify-clear")
+
+    (request,) = receiver.received
+    assert verified(request, "camp-notify-clear")["event"] == "suspend_service"
+    (row,) = notifications(sessions, real.handle.id)
+    assert row.status == "delivered"
+
+
+async def test_a_secret_sealed_under_a_key_the_worker_lacks_fails_naming_the_key(
+    env: WorkflowEnvironment,
+    worker: Worker,
+    sessions: sessionmaker[Session],
+    strategy: CompiledStrategy,
+    receiver: Receiver,
+) -> None:
+    """E.g. a rotation that reached the API before this worker: each attempt is retried (a worker
+    with the key could send it), the last one records the failure, and the account goes on."""
+    elsewhere = SecretBox(EncryptionCodec({"2027-01": os.urandom(32)}, "2027-01"))
+    stored = sealed_secret("camp-notify-nokey", SECRET, elsewhere)
+    campaign_with_webhook(sessions, "camp-notify-nokey", strategy, receiver.url, stored_secret=stored)
+    start = next_monday_9()
+    acct = account(strategy, start, account_id="ACC-N8")
+    handle = await start_account(env, strategy, acct, start, "camp-notify-nokey")
+    await skip(env, timedelta(days=15))  # through the retries' backoff, to the write-off
+    result = await result_of(handle)
+
+    assert result.resolution == Resolution.WRITTEN_OFF
+    assert receiver.received == []
+    (row,) = notifications(sessions, handle.id)
+    assert (row.status, row.attempts) == ("failed", options.NOTIFY_ATTEMPTS)
+    assert row.error is not None
+    assert "key id '2027-01', which is not configured" in row.error
+    assert SECRET not in row.error
 
 
 async def test_without_a_url_the_notification_is_recorded_as_not_sent(

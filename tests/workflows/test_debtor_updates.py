@@ -27,7 +27,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowU
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from test_debtor_journeys import account, next_monday_9
-from workers import TASK_QUEUE, settle
+from workers import TASK_QUEUE, secret_box, settle
 
 from activities import build_activities
 from activities.agent_tasks import AgentTaskActivities
@@ -119,7 +119,7 @@ def gated_activities(sessions: sessionmaker[Session], gate: Gate, clock: Callabl
         gate.passed("record_update", record.key, lambda: turns.record_update(record))
 
     replaced = {"send_message", "create_agent_task", "refer_to_legal", "record_turn", "record_update"}
-    rest = [a for a in build_activities(sessions, {}, clock=clock) if a.__name__ not in replaced]
+    rest = [a for a in build_activities(sessions, {}, clock=clock, secrets=secret_box()) if a.__name__ not in replaced]
     return [*rest, send_message, create_agent_task, refer_to_legal, record_turn, record_update]
 
 
@@ -341,7 +341,7 @@ async def test_a_move_sent_before_the_first_turn_waits_for_it_instead_of_being_r
         task_queue=TASK_QUEUE,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        activities=build_activities(sessions, {}, clock=server_clock(env)),
+        activities=build_activities(sessions, {}, clock=server_clock(env), secrets=secret_box()),
         activity_executor=ThreadPoolExecutor(max_workers=4),
     ):
         view = await asyncio.wait_for(move, ANSWER_WITHIN_S)

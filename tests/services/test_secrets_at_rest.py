@@ -1,0 +1,221 @@
+"""Campaign webhook secrets are sealed at rest with the payload keys: the column never holds the
+secret, a sealed value opens only on its own campaign and while its key is configured, a secret
+stored in clear before sealing still signs, and `collect db seal-secrets` seals those (and those
+under an older key) without changing the secret. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import Result
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+from workers import PAYLOAD_KEY_ID, PAYLOAD_KEYS, secret_box
+
+from cli.main import app
+from config import get_settings
+from db.models import Campaign
+from services import campaign_notify
+from services.secrets_at_rest import PREFIX, SealedSecretError, SecretBox
+from workflows.codec import EncryptionCodec
+
+WHEN = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+OLD, NEW = os.urandom(32), os.urandom(32)
+CLEAR = "legacy-clear-secret-0123456789abcdefghij"
+
+
+def box(keys: dict[str, bytes], current: str) -> SecretBox:
+    return SecretBox(EncryptionCodec(keys, current))
+
+
+def add_campaign(sessions: sessionmaker[Session], campaign_id: str, stored: str | None) -> None:
+    with sessions() as session:
+        session.add(
+            Campaign(
+                id=campaign_id,
+                name=campaign_id,
+                strategy_hash="0" * 64,
+                creditor_name="Acme",
+                notify_url="https://hooks.example.com/collect",
+                notify_secret=stored,
+                notify_secret_rotated_at=WHEN if stored is not None else None,
+            )
+        )
+        session.commit()
+
+
+def stored_secret(sessions: sessionmaker[Session], campaign_id: str) -> str | None:
+    with sessions() as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        return campaign.notify_secret
+
+
+def opened(sessions: sessionmaker[Session], campaign_id: str, secrets: SecretBox) -> str | None:
+    with sessions() as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        return campaign_notify.signing_secret(campaign, secrets)
+
+
+class TestTheBox:
+    def test_a_sealed_value_names_its_key_and_holds_no_trace_of_the_secret(self) -> None:
+        secrets = box({"k1": OLD}, "k1")
+        sealed = secrets.seal(CLEAR, "campaigns.notify_secret:c1")
+        assert sealed.startswith(f"{PREFIX}k1:")
+        assert CLEAR not in sealed
+        assert CLEAR.encode() not in base64.b64decode(sealed.rsplit(":", 1)[1])
+        assert sealed != secrets.seal(CLEAR, "campaigns.notify_secret:c1")  # a fresh nonce each time
+        assert secrets.open(sealed, "campaigns.notify_secret:c1") == CLEAR
+
+    def test_another_owner_or_an_altered_value_does_not_open(self) -> None:
+        secrets = box({"k1": OLD}, "k1")
+        sealed = secrets.seal(CLEAR, "campaigns.notify_secret:c1")
+        with pytest.raises(SealedSecretError, match="key id 'k1' does not open"):
+            secrets.open(sealed, "campaigns.notify_secret:c2")
+        head, data = sealed.rsplit(":", 1)
+        raw = bytearray(base64.b64decode(data))
+        raw[-1] ^= 1
+        with pytest.raises(SealedSecretError, match="does not open"):
+            secrets.open(f"{head}:{base64.b64encode(bytes(raw)).decode()}", "campaigns.notify_secret:c1")
+        with pytest.raises(SealedSecretError, match="not valid base64"):
+            secrets.open(f"{head}:%%%", "campaigns.notify_secret:c1")
+
+    def test_a_value_in_clear_reads_as_it_is(self) -> None:
+        secrets = box({"k1": OLD}, "k1")
+        assert secrets.open(CLEAR, "campaigns.notify_secret:c1") == CLEAR
+        assert secrets.needs_sealing(CLEAR)
+
+    def test_rotation_opens_under_any_listed_key_and_names_a_missing_one(self) -> None:
+        sealed_old = box({"k1": OLD}, "k1").seal(CLEAR, "x:c1")
+        both = box({"k1": OLD, "k2": NEW}, "k2")
+        assert both.open(sealed_old, "x:c1") == CLEAR
+        assert both.needs_sealing(sealed_old)
+        sealed_new = both.seal(CLEAR, "x:c1")
+        assert sealed_new.startswith(f"{PREFIX}k2:")
+        assert not both.needs_sealing(sealed_new)
+        only_new = box({"k2": NEW}, "k2")
+        assert only_new.open(sealed_new, "x:c1") == CLEAR
+        with pytest.raises(SealedSecretError, match=r"key id 'k1', which is not configured \(configured: k2\)"):
+            only_new.open(sealed_old, "x:c1")
+        # Another key under the same id: refused, not mistaken for the secret.
+        with pytest.raises(SealedSecretError, match="key id 'k1' does not open"):
+            box({"k1": NEW}, "k1").open(sealed_old, "x:c1")
+
+
+class TestCampaignSecrets:
+    def test_made_and_rotated_secrets_are_stored_sealed(self, sessions: sessionmaker[Session]) -> None:
+        add_campaign(sessions, "c-made", None)
+        secrets = secret_box()
+        with sessions() as session:
+            campaign = session.get(Campaign, "c-made")
+            assert campaign is not None
+            made = campaign_notify.set_url(
+                campaign, "https://hooks.example.com/a", WHEN, allow_private=False, secrets=secrets
+            ).secret
+            session.commit()
+        assert made is not None
+        stored = stored_secret(sessions, "c-made")
+        assert stored is not None
+        assert stored.startswith(f"{PREFIX}{PAYLOAD_KEY_ID}:")
+        assert made not in stored
+        assert opened(sessions, "c-made", secrets) == made
+
+        with sessions() as session:
+            campaign = session.get(Campaign, "c-made")
+            assert campaign is not None
+            rotated = campaign_notify.rotate_secret(campaign, WHEN, secrets).secret
+            session.commit()
+        assert rotated is not None
+        assert rotated != made
+        stored = stored_secret(sessions, "c-made")
+        assert stored is not None
+        assert rotated not in stored
+        assert opened(sessions, "c-made", secrets) == rotated
+
+    def test_a_sealed_secret_copied_to_another_campaign_does_not_open(self, sessions: sessionmaker[Session]) -> None:
+        secrets = secret_box()
+        add_campaign(sessions, "c-own", campaign_notify.sealed_secret("c-own", CLEAR, secrets))
+        add_campaign(sessions, "c-copy", stored_secret(sessions, "c-own"))
+        assert opened(sessions, "c-own", secrets) == CLEAR
+        with pytest.raises(SealedSecretError, match=r"campaigns\.notify_secret:c-copy"):
+            opened(sessions, "c-copy", secrets)
+
+    def test_seal_secrets_seals_clear_and_old_key_secrets_once_keeping_each_secret(
+        self, sessions: sessionmaker[Session]
+    ) -> None:
+        old = box({"k1": OLD}, "k1")
+        current = box({"k1": OLD, "k2": NEW}, "k2")
+        add_campaign(sessions, "c-clear", CLEAR)
+        add_campaign(sessions, "c-old", campaign_notify.sealed_secret("c-old", "old-key-secret", old))
+        add_campaign(sessions, "c-new", campaign_notify.sealed_secret("c-new", "new-key-secret", current))
+        add_campaign(sessions, "c-none", None)
+        before_new = stored_secret(sessions, "c-new")
+
+        with sessions() as session:
+            report = campaign_notify.seal_secrets(session, current)
+            session.commit()
+        assert report == campaign_notify.SealReport(sealed=1, resealed=1, current=1)
+        for campaign_id in ("c-clear", "c-old", "c-new"):
+            stored = stored_secret(sessions, campaign_id)
+            assert stored is not None
+            assert stored.startswith(f"{PREFIX}k2:")
+        assert CLEAR not in (stored_secret(sessions, "c-clear") or "")
+        assert stored_secret(sessions, "c-new") == before_new  # already current: untouched
+        assert stored_secret(sessions, "c-none") is None
+        # The old key can go now: every secret opens with the new one alone, unchanged.
+        only_new = box({"k2": NEW}, "k2")
+        assert opened(sessions, "c-clear", only_new) == CLEAR
+        assert opened(sessions, "c-old", only_new) == "old-key-secret"
+        assert opened(sessions, "c-new", only_new) == "new-key-secret"
+        with sessions() as session:
+            assert campaign_notify.seal_secrets(session, only_new) == campaign_notify.SealReport(0, 0, 3)
+            campaign = session.get(Campaign, "c-old")
+            assert campaign is not None
+            assert campaign.notify_secret_rotated_at is not None
+
+    def test_seal_secrets_writes_nothing_when_a_key_is_missing(self, sessions: sessionmaker[Session]) -> None:
+        add_campaign(sessions, "c-a-clear", CLEAR)
+        add_campaign(sessions, "c-b-lost", campaign_notify.sealed_secret("c-b-lost", "s", box({"gone": OLD}, "gone")))
+        with sessions() as session, pytest.raises(SealedSecretError, match="key id 'gone'"):
+            campaign_notify.seal_secrets(session, box({"k2": NEW}, "k2"))
+        assert stored_secret(sessions, "c-a-clear") == CLEAR
+
+
+class TestCommand:
+    runner = CliRunner()
+
+    def seal(self, migrated_url: str, monkeypatch: pytest.MonkeyPatch, keys: dict[str, str], current: str) -> Result:
+        monkeypatch.setenv("COLLECT_DATABASE_URL", migrated_url)
+        monkeypatch.setenv("COLLECT_PAYLOAD_KEYS", json.dumps(keys))
+        monkeypatch.setenv("COLLECT_PAYLOAD_KEY_ID", current)
+        get_settings.cache_clear()
+        try:
+            return self.runner.invoke(app, ["db", "seal-secrets"])
+        finally:
+            get_settings.cache_clear()
+
+    def test_collect_db_seal_secrets_is_idempotent_and_names_a_missing_key(
+        self, sessions: sessionmaker[Session], migrated_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        add_campaign(sessions, "c-cli", CLEAR)
+        first = self.seal(migrated_url, monkeypatch, PAYLOAD_KEYS, PAYLOAD_KEY_ID)
+        assert first.exit_code == 0, first.output
+        assert f"under key {PAYLOAD_KEY_ID}: 1 sealed" in first.output
+        stored = stored_secret(sessions, "c-cli")
+        assert stored is not None
+        assert CLEAR not in stored
+        assert opened(sessions, "c-cli", secret_box()) == CLEAR
+        again = self.seal(migrated_url, monkeypatch, PAYLOAD_KEYS, PAYLOAD_KEY_ID)
+        assert "0 sealed (were in clear), 0 sealed again (were under an older key), 1 already sealed" in (again.output)
+        assert stored_secret(sessions, "c-cli") == stored
+
+        other = {"k9": base64.b64encode(NEW).decode()}
+        refused = self.seal(migrated_url, monkeypatch, other, "k9")
+        assert refused.exit_code == 1
+        assert f"key id {PAYLOAD_KEY_ID!r}, which is not configured" in refused.output
+        assert stored_secret(sessions, "c-cli") == stored
