@@ -23,6 +23,30 @@ from strategies.compiler import compile_text, content_hash
 from workflows.contracts import TurnRecord, debtor_workflow_id
 
 
+def one_email(strategy_id: str, stage: str = "contact", wait: str | None = "10d") -> str:
+    """A strategy's YAML that sends one email (then waits `wait`, if given) and ends: an account
+    with a turn or two to record."""
+    waits = f"      - wait: {wait}\n" if wait else ""
+    return f"""
+id: {strategy_id}
+name: {strategy_id}
+locale: es-CL
+currency: CLP
+timezone: America/Santiago
+policy: {{preset: NONE}}
+segments: [{{name: all, start: aviso}}]
+steps:
+  aviso:
+    stage: {stage}
+    do:
+      - send: {{channel: email, template: aviso}}
+{waits}      - end: written_off
+templates:
+  aviso:
+    es-CL: {{subject: Aviso, body: Hola}}
+"""
+
+
 def strategy(text: str, **changes: Any) -> CompiledStrategy:
     """`text` compiled, with `changes` (an older edition, say) and the content hash they give."""
     compiled = compile_text(text).strategy.model_copy(update=changes)

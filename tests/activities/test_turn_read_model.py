@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from live_account import open_account, publish, snapshot, strategy, turn
+from live_account import one_email, open_account, publish, snapshot, strategy, turn
 from sqlalchemy.orm import Session, sessionmaker
 
 from activities.turns import TurnActivities
@@ -16,25 +16,7 @@ from db.models import AccountState as AccountStateRow
 from db.session import session_scope
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # December 2 in Santiago
-STRATEGY = """
-id: read-model
-name: Read model
-locale: es-CL
-currency: CLP
-timezone: America/Santiago
-policy: {preset: NONE}
-segments: [{name: all, start: aviso}]
-steps:
-  aviso:
-    stage: outreach
-    do:
-      - send: {channel: email, template: aviso}
-      - wait: 10d
-      - end: written_off
-templates:
-  aviso:
-    es-CL: {subject: Aviso, body: Hola}
-"""
+STRATEGY = one_email("read-model", stage="outreach")
 # Two monthly invoices; the November one was paid during the campaign.
 DUES = {"dues": [{"due_date": "2026-11-01", "amount": 100_000}, {"due_date": "2026-12-01", "amount": 100_000}]}
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from live_account import open_account, publish, snapshot, strategy, turn
+from live_account import one_email, open_account, publish, snapshot, strategy, turn
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,25 +25,7 @@ from api.auth import issue_key
 from config import Settings
 from db.repositories.accounts import DPD_BUCKETS
 
-STRATEGY = """
-id: dpd-views
-name: Days past due
-locale: es-CL
-currency: CLP
-timezone: America/Santiago
-policy: {preset: NONE}
-segments: [{name: all, start: aviso}]
-steps:
-  aviso:
-    stage: contact
-    do:
-      - send: {channel: email, template: aviso}
-      - wait: 10d
-      - end: written_off
-templates:
-  aviso:
-    es-CL: {subject: Aviso, body: Hola}
-"""
+STRATEGY = one_email("dpd-views")
 # Two monthly dues; the November one was paid during the campaign.
 DUES = {"dues": [{"due_date": "2026-11-01", "amount": 100_000}, {"due_date": "2026-12-01", "amount": 100_000}]}
 TURN_AT = datetime(2026, 12, 1, 15, tzinfo=UTC)

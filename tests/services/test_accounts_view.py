@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from live_account import open_account, publish, snapshot, strategy
+from live_account import one_email, open_account, publish, snapshot, strategy
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,24 +45,7 @@ NOWS = [datetime(2026, 12, 2, h, tzinfo=UTC) for h in range(24)] + [
 # Days before DAY the dates lie: on either side of every bucket's bounds.
 SHIFTS = sorted({edge + d for edge in (0, 1, 29, 30, 59, 60, 89, 90) for d in (-2, -1, 0, 1, 2)})
 CAMPAIGN = "c-buckets"
-STRATEGY = """
-id: buckets
-name: Buckets
-locale: es-CL
-currency: CLP
-timezone: America/Santiago
-policy: {preset: NONE}
-segments: [{name: all, start: aviso}]
-steps:
-  aviso:
-    stage: contact
-    do:
-      - send: {channel: email, template: aviso}
-      - end: written_off
-templates:
-  aviso:
-    es-CL: {subject: Aviso, body: Hola}
-"""
+STRATEGY = one_email("buckets", wait=None)
 
 
 def seed(sessions: sessionmaker[Session]) -> None:
