@@ -130,6 +130,30 @@ def child_environment(settings: Settings, options: UpOptions, data: DataDir, the
     }
 
 
+def seal_clear_secrets(settings: Settings, out: Console) -> None:
+    """Seal the webhook signing secrets an earlier version stored in clear (or under a retired
+    key), under the key every part of this stack uses, as `collect db seal-secrets` does. A key
+    that is missing is reported, not fatal: the secrets keep working, and the command can run once
+    the key is configured."""
+    from services.campaign_notify import seal_secrets
+    from services.secrets_at_rest import SealedSecretError, SecretBox
+    from workflows.converter import PayloadKeysMissing
+
+    engine = make_engine(settings.database_url)
+    try:
+        box = SecretBox.from_settings(settings)
+        with make_session_factory(engine).begin() as session:
+            report = seal_secrets(session, box)
+    except (SealedSecretError, PayloadKeysMissing) as exc:
+        out.print(f"Secrets   not sealed: {escape(str(exc))}; run collect db seal-secrets once the key is configured")
+        return
+    finally:
+        engine.dispose()
+    if report.sealed or report.resealed:
+        count = report.sealed + report.resealed
+        out.print(f"Secrets   {count} webhook signing secrets sealed under key {box.current_key_id}", highlight=False)
+
+
 def run(settings: Settings, options: UpOptions, out: Console) -> int:
     """Start, report, watch, stop; the exit code: 0 after a requested stop, 1 when a part failed."""
     began = time.monotonic()
@@ -149,6 +173,7 @@ def run(settings: Settings, options: UpOptions, out: Console) -> int:
     try:
         with data.locked():
             _start(settings, options, data, the_plan, supervisor, probe, out)
+            seal_clear_secrets(child_settings, out)
             keys = _keys(data, the_plan, out)
             report = _demo(options, data, the_plan, keys, supervisor, out)
             data.update_state(

@@ -12,15 +12,17 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import Result
+from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 from workers import PAYLOAD_KEY_ID, PAYLOAD_KEYS, secret_box
 
 from cli.main import app
-from config import get_settings
+from config import Settings, get_settings
 from db.models import Campaign
 from services import campaign_notify
 from services.secrets_at_rest import PREFIX, SealedSecretError, SecretBox
+from stack.up import seal_clear_secrets
 from workflows.codec import EncryptionCodec
 
 WHEN = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -219,3 +221,40 @@ class TestCommand:
         assert refused.exit_code == 1
         assert f"key id {PAYLOAD_KEY_ID!r}, which is not configured" in refused.output
         assert stored_secret(sessions, "c-cli") == stored
+
+
+class TestCollectUp:
+    """`collect up` seals what an earlier version left in clear, under the stack's own key, and
+    reports a key it lacks instead of failing to start."""
+
+    def test_up_seals_secrets_left_in_clear_once(self, sessions: sessionmaker[Session], migrated_url: str) -> None:
+        add_campaign(sessions, "c-up", CLEAR)
+        settings = Settings(database_url=migrated_url, payload_keys=PAYLOAD_KEYS, payload_key_id=PAYLOAD_KEY_ID)
+        said = Console(record=True, width=200)
+        seal_clear_secrets(settings, said)
+        assert f"1 webhook signing secrets sealed under key {PAYLOAD_KEY_ID}" in said.export_text()
+        stored = stored_secret(sessions, "c-up")
+        assert stored is not None
+        assert CLEAR not in stored
+        assert opened(sessions, "c-up", secret_box()) == CLEAR
+        quiet = Console(record=True, width=200)
+        seal_clear_secrets(settings, quiet)
+        assert quiet.export_text() == ""
+        assert stored_secret(sessions, "c-up") == stored
+
+    def test_up_reports_a_missing_key_and_writes_nothing(
+        self, sessions: sessionmaker[Session], migrated_url: str
+    ) -> None:
+        add_campaign(sessions, "c-up-old", CLEAR)
+        with sessions.begin() as session:
+            campaign = session.get(Campaign, "c-up-old")
+            assert campaign is not None
+            campaign.notify_secret = campaign_notify.sealed_secret("c-up-old", CLEAR, secret_box())
+        sealed = stored_secret(sessions, "c-up-old")
+        other = {"k9": base64.b64encode(NEW).decode()}
+        said = Console(record=True, width=300)
+        seal_clear_secrets(Settings(database_url=migrated_url, payload_keys=other, payload_key_id="k9"), said)
+        text = said.export_text()
+        assert f"not sealed: campaigns.notify_secret:c-up-old sealed with key id {PAYLOAD_KEY_ID!r}" in text
+        assert "run collect db seal-secrets once the key is configured" in text
+        assert stored_secret(sessions, "c-up-old") == sealed
