@@ -48,11 +48,17 @@ async def test_an_account_too_big_to_start_fails_the_launch_with_its_reason(api:
     assert "bytes, more than the 2,097,152 Temporal accepts" in error, error
     assert "CL-00001" in error or "CL-00002" in error
 
-    # Not retried: the batch ran once, and the campaign's workflow itself did not fail.
+    # Not retried: the batch ran once, and the campaign's workflow itself did not fail. The activity
+    # records the failure on the campaign before it raises, so the history may not hold the
+    # failure yet when the campaign already reads failed: wait until it does.
     handle = api.env.client.get_workflow_handle(campaign_workflow_id("too-big"))
-    failures = [
-        e async for e in handle.fetch_history_events() if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
-    ]
+
+    async def failed_tasks() -> list[Any]:
+        return [
+            e async for e in handle.fetch_history_events() if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
+        ]
+
+    failures = await eventually(failed_tasks, "the activity's failure in the history")
     assert len(failures) == 1
     assert failures[0].activity_task_failed_event_attributes.retry_state == 2  # RETRY_STATE_NON_RETRYABLE_FAILURE
     assert (await handle.describe()).status in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
