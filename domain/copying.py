@@ -1,10 +1,10 @@
-"""Copies, bulk assignments and constructions of the interpreter's pydantic models, on its hot path.
+"""Copies and constructions of the interpreter's pydantic models, on its hot path.
 
 A what-if analysis runs a million accounts through the interpreter, which copies the account
-state at every turn, moves several of its fields at every step and makes a wait or a ledger entry
-at most steps. Pydantic's `model_copy`, `__setattr__` and validating constructor are generic
-(about 5, 1 and 3 microseconds); these do the same for the interpreter's own, already valid values
-in a third of the time. They keep pydantic's bookkeeping (the fields
+state at every turn and makes a wait or a ledger entry at most steps. Pydantic's `model_copy` and
+validating constructor are generic (about 5 and 3 microseconds); these do the same for the
+interpreter's own, already valid values in a third of the time. (The account state's fields are
+set through its own `__setattr__`, domain/state.py.) They keep pydantic's bookkeeping (the fields
 set, extra and private values), so a copy is equal to, dumps like and behaves like `model_copy`'s
 (tests/domain/test_copying.py checks that against the installed pydantic)."""
 
@@ -37,13 +37,6 @@ def copied(model: M, **changes: Any) -> M:
     private = model.__pydantic_private__
     _set(new, "__pydantic_private__", None if private is None else private.copy())
     return new
-
-
-def assign(model: BaseModel, **values: Any) -> None:
-    """Set several fields of a mutable model at once, as `setattr` on each would for a model
-    without `validate_assignment` (the account state): no validation, the fields marked set."""
-    model.__dict__.update(values)
-    model.__pydantic_fields_set__.update(values)
 
 
 # Per model: every field in pydantic's order with its default (None for a required field, which

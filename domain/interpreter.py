@@ -30,7 +30,7 @@ from domain import conditions, dues, interest
 from domain import events as ev
 from domain import strategy as st
 from domain.account import AccountSnapshot
-from domain.copying import assign, built, copied
+from domain.copying import built, copied
 from domain.errors import EventRejected, InterpreterError
 from domain.fees import cap_total, percent_of, requested_fee
 from domain.policy import ContactPolicy, ContactRecord, day_opening, is_business_day, next_allowed, spread_moved
@@ -317,21 +317,18 @@ class _Run:
         # A copy with the named counters moved: integers plus integers need no re-validation, and
         # this runs on every contact (a tenth of a simulated account's time when it validated).
         current = self.s.counters
-        assign(self.s, counters=copied(current, **{name: getattr(current, name) + n for name, n in inc.items()}))
+        self.s.counters = copied(current, **{name: getattr(current, name) + n for name, n in inc.items()})
 
     def goto(self, name: str) -> None:
         step = self.strategy.steps[name]
-        assign(
-            self.s,
-            step=name,
-            pc=0,
-            entered=False,
-            approved_pc=None,
-            task_attempt=0,
-            waiting=None,
-            step_started_at=self.now,
-            stage=step.stage,
-        )
+        self.s.step = name
+        self.s.pc = 0
+        self.s.entered = False
+        self.s.approved_pc = None
+        self.s.task_attempt = 0
+        self.s.waiting = None
+        self.s.step_started_at = self.now
+        self.s.stage = step.stage
 
     def close(self, resolution: Resolution) -> None:
         if self.s.resolution is not None:
@@ -813,18 +810,17 @@ class _Run:
 
     def advance(self) -> None:
         self.refresh_wait()
-        s, steps = self.s, self.strategy.steps
         for _ in range(MAX_ACTIONS_PER_CALL):
-            if s.resolution is not None or s.hold is not None or s.waiting is not None:
+            if self.s.resolution is not None or self.s.hold is not None or self.s.waiting is not None:
                 return
-            step = steps[s.step]
-            if not s.entered:
-                s.entered = True
+            step = self.current_step()
+            if not self.s.entered:
+                self.s.entered = True
                 self.apply_fees(step)
-                if step.approval and s.approved_pc != -1:
+                if step.approval and self.s.approved_pc != -1:
                     self.request_approval("step")
                     continue
-            action = step.actions[s.pc] if s.pc < len(step.actions) else None  # current_action
+            action = self.current_action()
             if action is None:
                 if step.next is None:
                     raise InterpreterError(f"step {step.name} ran out of actions with no next step")
@@ -850,8 +846,9 @@ class _Run:
             self.s.waiting = built(Waiting, kind="timer", until=target)
 
     def finish_wait(self, target: datetime) -> None:
-        s = self.s
-        assign(s, waiting=None, pc=s.pc + 1, last_action_at=max(s.last_action_at, target))
+        self.s.waiting = None
+        self.s.pc += 1
+        self.s.last_action_at = max(self.s.last_action_at, target)
         self.missed = self.catching_up is not None and self.catching_up <= target
 
     def run_action(self, step: st.Step, action: st.Action) -> None:

@@ -361,13 +361,9 @@ _EVERY_CHANNEL = frozenset(Channel)
 
 
 def _channels_text(channels: tuple[Channel, ...] | None) -> str:
-    if channels is None:
+    if channels is None or set(channels) == _EVERY_CHANNEL:
         return "all channels"
-    return _derived(
-        "channels text",
-        channels,
-        lambda: "all channels" if set(channels) == _EVERY_CHANNEL else "/".join(c.value for c in channels),
-    )
+    return "/".join(c.value for c in channels)
 
 
 def _duration_text(minutes: int) -> str:
@@ -406,8 +402,7 @@ def _holiday_name(policy: ContactPolicy, code: str, day: date) -> str | None:
     """The holiday's name (or just "public holiday" from a frozen calendar, which keeps dates
     only), None on a working day and on days a frozen calendar does not cover."""
     if policy.calendar is not None:
-        calendar = policy.calendar
-        if day not in _derived("holidays", calendar, lambda: frozenset(calendar.dates)):
+        if not policy.calendar.is_holiday(day):
             return None
         return policy.calendar.name_of(day) or "public holiday"
     return _holiday_calendar(code, day.year).get(day)  # legacy: no frozen calendar

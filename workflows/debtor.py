@@ -402,11 +402,7 @@ class DebtorWorkflow:
         Tests' drivers read this between moves (with the server's history length unchanged around
         it) instead of asking `idle` and then `account_state`. Read-only: no history change."""
         return Snapshot(
-            idle=self._state is not None
-            and not self._lock.locked()
-            and not self._deferred
-            and not self._notifies_in_flight()
-            and workflow.all_handlers_finished(),
+            idle=self.idle() and workflow.all_handlers_finished(),
             state=self._state,
             turn=self._turn,
         )

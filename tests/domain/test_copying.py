@@ -1,6 +1,7 @@
-"""The interpreter's fast copies and assignments behave as pydantic's own, on the installed
-pydantic: a copy equals `model_copy`'s, dumps the same, marks the same fields set, shares nothing
-mutable with its original, and an assignment is what `setattr` on each field does."""
+"""The interpreter's fast copies, constructions and the account state's assignment behave as
+pydantic's own, on the installed pydantic: a copy equals `model_copy`'s, dumps the same, marks the
+same fields set and shares nothing mutable with its original; a construction equals the
+validating constructor's; an assignment is what pydantic's `setattr` does."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import pytest
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from domain import events as ev
-from domain.copying import assign, built, copied
+from domain.copying import built, copied
 from domain.interpreter import start
 from domain.policy import ContactPolicy, ContactRecord
 from domain.state import AccountState, Counters, Waiting
-from domain.types import Channel, Stage
+from domain.types import Channel
 from tests.domain.test_interpreter import T0, account, compile_steps
 
 STEPS = """
@@ -79,17 +80,6 @@ def test_extra_and_private_values_are_copied_not_shared() -> None:
     assert mine.model_extra == {"b": 3}
     assert mine.__pydantic_extra__ is not model.__pydantic_extra__
     assert mine.__pydantic_private__ is not model.__pydantic_private__
-
-
-def test_assign_is_setattr_on_each_field(state: AccountState) -> None:
-    until = datetime(2026, 12, 1, 12, tzinfo=UTC)
-    mine, theirs = copied(state), state.model_copy()
-    assign(mine, pc=5, waiting=Waiting(kind="timer", until=until), stage=Stage.LEGAL)
-    theirs.pc = 5
-    theirs.waiting = Waiting(kind="timer", until=until)
-    theirs.stage = Stage.LEGAL
-    assert mine == theirs
-    assert mine.model_fields_set == theirs.model_fields_set
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""The interpreter's fast copies, assignments and constructions (domain/copying.py, the account
-state's own `__setattr__`) change no result: every shipped strategy's what-if analysis, and its
+"""The interpreter's fast copies and constructions (domain/copying.py) and the account
+state's own `__setattr__` change no result: every shipped strategy's what-if analysis, and its
 recorded timelines, are the same with pydantic's own `model_copy`, constructor and `setattr`."""
 
 from __future__ import annotations
@@ -33,12 +33,8 @@ def pydantics_own(monkeypatch: pytest.MonkeyPatch) -> None:
     def built(cls: Any, **values: Any) -> Any:
         return cls(**values)
 
-    def assign(model: Any, **values: Any) -> None:
-        for name, value in values.items():
-            setattr(model, name, value)
-
     for module in (domain.interpreter, domain.policy, simulator.engine):
-        for name, slow in (("copied", copied), ("built", built), ("assign", assign)):
+        for name, slow in (("copied", copied), ("built", built)):
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, slow)
     monkeypatch.setattr(AccountState, "__setattr__", BaseModel.__setattr__)
