@@ -7,6 +7,7 @@ Money variables are integers in the currency's minor units (see `domain.account`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -116,44 +117,98 @@ def edition_days_past_due(account: AccountSnapshot, paid_total: int, now: dateti
     return days_past_due(past_due_since(account, paid_total, edition), now, account.timezone)
 
 
+class _Facts:
+    """What the variables of one account at one instant read, each derived at most once: a
+    condition reads only the variables it names (`Conditions`), and the debtor's today and the
+    oldest unpaid due are shared by several of them."""
+
+    __slots__ = ("_oldest_days", "_today", "edition", "now", "state")
+
+    def __init__(self, state: AccountState, now: datetime, edition: int) -> None:
+        self.state, self.now, self.edition = state, now, edition
+        self._today: date | None = None
+        self._oldest_days: int | None = None
+
+    @property
+    def today(self) -> date:
+        if self._today is None:
+            self._today = self.now.astimezone(ZoneInfo(self.state.account.timezone)).date()
+        return self._today
+
+    @property
+    def oldest_days(self) -> int:
+        if self._oldest_days is None:
+            s = self.state
+            self._oldest_days = (self.today - dues.oldest_unpaid_due(s.account, s.paid_total)).days
+        return self._oldest_days
+
+    def usable(self, channel: str) -> bool:
+        """Neither opted out of nor failed for good."""
+        return channel not in self.state.opted_out and channel not in self.state.invalid
+
+
+# How each variable of VARIABLES is read (the same names, checked below). The addresses
+# AccountSnapshot.address gives are read inline.
+_READERS: dict[str, Callable[[_Facts], Any]] = {
+    "balance": lambda f: f.state.balance,
+    "original_amount": lambda f: f.state.account.original_amount,
+    "paid_total": lambda f: f.state.paid_total,
+    "interest_total": lambda f: f.state.interest_total,
+    "fees_total": lambda f: f.state.fees_total,
+    "currency": lambda f: f.state.account.currency,
+    "days_past_due": lambda f: (f.today - f.state.account.due_date).days if f.edition < 2 else f.oldest_days,
+    "unpaid_dues": lambda f: dues.unpaid_dues(f.state.account, f.state.paid_total, f.state.balance),
+    "oldest_unpaid_due_days": lambda f: f.oldest_days,
+    "country": lambda f: f.state.account.country,
+    "tags": lambda f: list(f.state.account.tags),
+    "risk_score": lambda f: float(f.state.account.risk_score),
+    "payments": lambda f: f.state.account.payments_count + f.state.counters.payments,
+    "promises_kept": lambda f: f.state.account.promises_kept + f.state.counters.promises_kept,
+    "promises_broken": lambda f: f.state.account.promises_broken + f.state.counters.promises_broken,
+    "contacts": lambda f: f.state.counters.contacts,
+    "right_party_contacts": lambda f: f.state.counters.right_party_contacts,
+    "opened": lambda f: f.state.counters.opened,
+    "clicked": lambda f: f.state.counters.clicked,
+    "has_email": lambda f: bool(f.state.account.email) and f.usable("email"),
+    "has_phone": lambda f: bool(f.state.account.phone) and f.usable("sms"),
+    "has_sms": lambda f: bool(f.state.account.phone) and f.usable("sms"),
+    "has_whatsapp": lambda f: bool(f.state.account.whatsapp or f.state.account.phone) and f.usable("whatsapp"),
+    "has_voice": lambda f: bool(f.state.account.phone) and f.usable("voice"),
+    "has_letter": lambda f: bool(f.state.account.postal_address) and f.usable("letter"),
+    "opted_out": lambda f: [str(ch) for ch in f.state.opted_out],
+    "segment": lambda f: f.state.segment,
+    "variant": lambda f: f.state.variant or "",
+}
+assert _READERS.keys() == VARIABLES.keys(), "every variable is read, and only those"
+
+
 def context(state: AccountState, now: datetime, edition: int = 1) -> dict[str, Any]:
-    a = state.account
-    c = state.counters
-    usable = [ch for ch in ("email", "sms") if ch not in state.opted_out and ch not in state.invalid]
-    today = now.astimezone(ZoneInfo(a.timezone)).date()
-    oldest_days = (today - dues.oldest_unpaid_due(a, state.paid_total)).days
-    gone = (*state.opted_out, *state.invalid)  # channels that can no longer carry a contact
-    return {
-        "balance": state.balance,
-        "original_amount": a.original_amount,
-        "paid_total": state.paid_total,
-        "interest_total": state.interest_total,
-        "fees_total": state.fees_total,
-        "currency": a.currency,
-        "days_past_due": (today - a.due_date).days if edition < 2 else oldest_days,
-        "unpaid_dues": dues.unpaid_dues(a, state.paid_total, state.balance),
-        "oldest_unpaid_due_days": oldest_days,
-        "country": a.country,
-        "tags": list(a.tags),
-        "risk_score": float(a.risk_score),
-        "payments": a.payments_count + c.payments,
-        "promises_kept": a.promises_kept + c.promises_kept,
-        "promises_broken": a.promises_broken + c.promises_broken,
-        "contacts": c.contacts,
-        "right_party_contacts": c.right_party_contacts,
-        "opened": c.opened,
-        "clicked": c.clicked,
-        "has_email": bool(a.email) and "email" in usable,
-        "has_phone": bool(a.phone) and "sms" in usable,
-        # The addresses AccountSnapshot.address gives, read inline: this runs at every condition.
-        "has_sms": bool(a.phone) and "sms" not in gone,
-        "has_whatsapp": bool(a.whatsapp or a.phone) and "whatsapp" not in gone,
-        "has_voice": bool(a.phone) and "voice" not in gone,
-        "has_letter": bool(a.postal_address) and "letter" not in gone,
-        "opted_out": [str(ch) for ch in state.opted_out],
-        "segment": state.segment,
-        "variant": state.variant or "",
-    }
+    """Every variable of the account at `now`, as a strategy of `edition` reads them."""
+    facts = _Facts(state, now, edition)
+    return {name: read(facts) for name, read in _READERS.items()}
+
+
+@lru_cache(maxsize=1024)
+def _variables_of(expression: str) -> tuple[str, ...]:
+    """The variables `expression` names (see `_named`)."""
+    return tuple(name for name in _READERS if name in _named(expression))
+
+
+class Conditions:
+    """Conditions evaluated on one account at one instant, each reading only the variables it names
+    (what `evaluate` on the whole `context` gives, without deriving the rest: a segment condition
+    on `balance` runs for every account a what-if analysis places)."""
+
+    def __init__(self, state: AccountState, now: datetime, edition: int) -> None:
+        self._facts = _Facts(state, now, edition)
+        self._read: dict[str, Any] = {}
+
+    def holds(self, expression: str) -> bool:
+        read = self._read
+        for name in _variables_of(expression):
+            if name not in read:
+                read[name] = _READERS[name](self._facts)
+        return evaluate(expression, read)
 
 
 def evaluate(expression: str, ctx: dict[str, Any]) -> bool:

@@ -40,13 +40,15 @@ def copied(model: M, **changes: Any) -> M:
 
 
 # Per model: every field in pydantic's order with its default (None for a required field, which
-# `built` must be given), and the required fields' names.
-_TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], tuple[str, ...]]] = {}
+# `built` must be given, and for a field with a default factory), the required fields' names, and
+# the default factories (field name, factory taking no argument).
+_Template = tuple[dict[str, Any], frozenset[str], tuple[tuple[str, Any], ...]]
+_TEMPLATES: dict[type[BaseModel], _Template] = {}
 
 
-def _template(cls: type[BaseModel]) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """A model whose construction needs more than its fields' plain defaults (a default factory,
-    a validator, private attributes) is refused, to be built by pydantic."""
+def _template(cls: type[BaseModel]) -> _Template:
+    """A model whose construction needs more than its fields' defaults (a validator, private
+    attributes, a default factory that reads the other fields) is refused, to be built by pydantic."""
     found = _TEMPLATES.get(cls)
     if found is None:
         decorators = cls.__pydantic_decorators__
@@ -54,28 +56,34 @@ def _template(cls: type[BaseModel]) -> tuple[dict[str, Any], tuple[str, ...]]:
             raise TypeError(f"{cls.__name__} has validators or private attributes: construct it with pydantic")
         fields: dict[str, Any] = {}
         required: list[str] = []
+        factories: list[tuple[str, Any]] = []
         for name, info in cls.__pydantic_fields__.items():
+            fields[name] = None
             if info.default_factory is not None:
-                raise TypeError(f"{cls.__name__}.{name} has a default factory: construct it with pydantic")
-            if info.default is PydanticUndefined:
+                if info.default_factory_takes_validated_data:
+                    raise TypeError(f"{cls.__name__}.{name}'s default factory reads data: construct it with pydantic")
+                factories.append((name, info.default_factory))
+            elif info.default is PydanticUndefined:
                 required.append(name)
-                fields[name] = None
             else:
                 fields[name] = info.default
-        found = _TEMPLATES[cls] = (fields, tuple(required))
+        found = _TEMPLATES[cls] = (fields, frozenset(required), tuple(factories))
     return found
 
 
 def built(cls: type[M], **values: Any) -> M:
     """`cls(**values)` without validation, for values already of the fields' types (the
     interpreter's UTC instants, enums and integers); the fields not given take their defaults."""
-    fields, required = _template(cls)
+    fields, required, factories = _TEMPLATES.get(cls) or _template(cls)
     data = fields.copy()
     data.update(values)  # a key already there keeps its place: the fields stay in pydantic's order
-    if len(data) != len(fields) or any(name not in values for name in required):
+    if len(data) != len(fields) or not required <= values.keys():
         unknown = sorted(set(values) - set(fields))
-        missing = [name for name in required if name not in values]
+        missing = [name for name in fields if name in required and name not in values]
         raise TypeError(f"{cls.__name__}: unknown fields {unknown}, missing {missing}")
+    for name, factory in factories:
+        if name not in values:
+            data[name] = factory()
     new = cls.__new__(cls)
     _set(new, "__dict__", data)
     _set(new, "__pydantic_fields_set__", set(values))

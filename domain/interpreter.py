@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from domain import actions as act
@@ -53,10 +54,10 @@ MAX_ACTIONS_PER_CALL = 500
 MAX_REASON = 500  # characters of an error kept as the hold reason
 MAX_LOOKAHEAD_STEPS = 20  # steps `catch_up: latest` looks through for a later missed contact
 NOT_A_CONVERSATION = {Outcome.NO_ANSWER, Outcome.WRONG_PARTY}
+_CONTACT_HISTORY = timedelta(days=CONTACT_HISTORY_DAYS)
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     state: AccountState
     actions: tuple[act.Action, ...]
 
@@ -67,6 +68,8 @@ def as_utc(now: datetime) -> datetime:
     end, 169 hours), so a caller handing in the debtor's local time (the simulator from a local
     start) would otherwise move every wait and retry by the DST shift, unlike the workflow, whose
     `workflow.now()` is UTC. Local-time rules convert explicitly (policy, `wait_target`)."""
+    if now.tzinfo is UTC:
+        return now  # the workflow's clock and the simulator's: already as counted
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be a timezone-aware datetime, got naive {now.isoformat()}")
     return now.astimezone(UTC)
@@ -91,9 +94,9 @@ def start(strategy: st.CompiledStrategy, account: AccountSnapshot, now: datetime
 def matching_segment(strategy: st.CompiledStrategy, state: AccountState, now: datetime) -> st.Segment | None:
     """The first segment whose condition holds on the account's facts at `now`: strategists order
     segments most severe first (Kill Bill's overdue states), so the first match is the level."""
-    ctx = conditions.context(state, now, strategy.edition)
+    on = conditions.Conditions(state, now, strategy.edition)
     for segment in strategy.segments:
-        if segment.when is None or conditions.evaluate(segment.when, ctx):
+        if segment.when is None or on.holds(segment.when):
             return segment
     return None
 
@@ -216,8 +219,10 @@ def choose_variant(strategy: st.CompiledStrategy, account_id: str) -> str | None
     raise AssertionError("unreachable: weights cover the whole range")
 
 
+@lru_cache(maxsize=4096)
 def local_midnight(day: date, tz: str) -> datetime:
-    """Start of `day` in the debtor's zone, as an aware UTC datetime."""
+    """Start of `day` in the debtor's zone, as an aware UTC datetime. (Cached: every wait anchored
+    on a date asks it again at each of the account's turns.)"""
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
 
 
@@ -234,6 +239,12 @@ def add_months(day: date, months: int) -> date | None:
     if not date.min.year <= year <= date.max.year:
         return None
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@lru_cache(maxsize=256)
+def _seconds(n: int) -> timedelta:
+    """A wait's length (a strategy has a handful: each is made once, not at every turn)."""
+    return timedelta(seconds=n)
 
 
 def add_local_months(moment: datetime, months: int, tz: str) -> datetime:
@@ -310,25 +321,28 @@ class _Run:
         return self.strategy.steps[self.s.step]
 
     def current_action(self) -> st.Action | None:
-        actions = self.current_step().actions
-        return actions[self.s.pc] if self.s.pc < len(actions) else None
+        actions = self.strategy.steps[self.s.step].actions
+        pc = self.s.pc
+        return actions[pc] if pc < len(actions) else None
 
     def counters(self, **inc: int) -> None:
         # A copy with the named counters moved: integers plus integers need no re-validation, and
         # this runs on every contact (a tenth of a simulated account's time when it validated).
         current = self.s.counters
-        self.s.counters = copied(current, **{name: getattr(current, name) + n for name, n in inc.items()})
+        values = current.__dict__
+        self.s.counters = copied(current, **{name: values[name] + n for name, n in inc.items()})
 
     def goto(self, name: str) -> None:
-        step = self.strategy.steps[name]
-        self.s.step = name
-        self.s.pc = 0
-        self.s.entered = False
-        self.s.approved_pc = None
-        self.s.task_attempt = 0
-        self.s.waiting = None
-        self.s.step_started_at = self.now
-        self.s.stage = step.stage
+        self.s.set_fields(
+            step=name,
+            pc=0,
+            entered=False,
+            approved_pc=None,
+            task_attempt=0,
+            waiting=None,
+            step_started_at=self.now,
+            stage=self.strategy.steps[name].stage,
+        )
 
     def close(self, resolution: Resolution) -> None:
         if self.s.resolution is not None:
@@ -365,19 +379,22 @@ class _Run:
         self.goto(first)
         return True
 
-    def record_contact(self, channel: Channel, conversation: bool = False) -> None:
-        horizon = self.now - timedelta(days=CONTACT_HISTORY_DAYS)
-        kept = tuple(c for c in self.s.contacts if c.at >= horizon)
+    def record_contact(self, channel: Channel, conversation: bool = False, **counted: int) -> None:
+        """The contact in the ledger, counted with `counted`, the other counters it moves."""
+        kept = self.s.contacts
+        horizon = self.now - _CONTACT_HISTORY
+        if kept and kept[0].at < horizon:  # the ledger is in time order: the oldest comes first
+            kept = tuple(c for c in kept if c.at >= horizon)
         self.s.contacts = (*kept, built(ContactRecord, channel=channel, at=self.now, conversation=conversation))
-        self.counters(contacts=1)
+        self.counters(contacts=1, **counted)
 
     def block(self, channel: Channel, rule: str, reason: str, moved_to: datetime | None) -> None:
-        entry = BlockedContact(
-            at=self.now, step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to
+        entry = built(
+            BlockedContact, at=self.now, step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to
         )
         self.s.blocked = (*self.s.blocked, entry)[-BLOCKED_KEPT:]
         self.out.append(
-            act.ContactBlocked(step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to)
+            built(act.ContactBlocked, step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to)
         )
 
     def unusable(self, channel: Channel) -> tuple[str, str] | None:
@@ -550,8 +567,9 @@ class _Run:
             self.plan_rules()
             self.register_plan(event.plan)
         conversation = self.strategy.is_conversation(event.code)
-        self.record_contact(Channel.VOICE, conversation=conversation)
-        self.counters(agent_attempts=1, right_party_contacts=int(conversation))
+        self.record_contact(
+            Channel.VOICE, conversation=conversation, agent_attempts=1, right_party_contacts=int(conversation)
+        )
         self.s.last_action_at = self.now
         if event.code == Outcome.NO_ANSWER and self.s.task_attempt < action.attempts:
             self.retry_later(action)
@@ -846,9 +864,8 @@ class _Run:
             self.s.waiting = built(Waiting, kind="timer", until=target)
 
     def finish_wait(self, target: datetime) -> None:
-        self.s.waiting = None
-        self.s.pc += 1
-        self.s.last_action_at = max(self.s.last_action_at, target)
+        s = self.s
+        s.set_fields(waiting=None, pc=s.pc + 1, last_action_at=max(s.last_action_at, target))
         self.missed = self.catching_up is not None and self.catching_up <= target
 
     def run_action(self, step: st.Step, action: st.Action) -> None:
@@ -907,9 +924,9 @@ class _Run:
                 self.s.last_action_at = self.now
                 self.s.pc += 1
             case st.BranchAction():
-                ctx = conditions.context(self.s, self.now, self.strategy.edition)
+                on = conditions.Conditions(self.s, self.now, self.strategy.edition)
                 for case in action.cases:
-                    if conditions.evaluate(case.when, ctx):
+                    if on.holds(case.when):
                         self.goto(case.goto)
                         return
                 if action.otherwise is not None:
@@ -957,7 +974,8 @@ class _Run:
                 self.s.pc += 1
             return False
         self.out.append(
-            act.SendMessage(
+            built(
+                act.SendMessage,
                 seq=self.next_seq(),
                 step=self.s.step,
                 channel=chosen,
@@ -1026,7 +1044,8 @@ class _Run:
         seq = self.next_seq()
         due = self.now + timedelta(seconds=action.due_within_s)
         self.out.append(
-            act.CreateAgentTask(
+            built(
+                act.CreateAgentTask,
                 seq=seq,
                 step=self.s.step,
                 queue=action.queue,
@@ -1126,7 +1145,7 @@ class _Run:
             base = local_midnight(day, self.tz)
         if action.months:
             base = add_local_months(base, action.months, self.tz)
-        target = base + timedelta(seconds=action.seconds)
+        target = base + _seconds(action.seconds)
         if action.until_weekday is None and action.until_minute is None:
             return target
         zone = ZoneInfo(self.tz)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
@@ -429,10 +430,6 @@ def day_opening(policy: ContactPolicy, day: date) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _applies(channels: tuple[Channel, ...] | None, channel: Channel) -> bool:
-    return channels is None or channel in channels
-
-
 # Tables derived once from a compiled policy's parts, which never change (frozen): the contact
 # checks run at every contact of every simulated account (a million accounts in a what-if
 # analysis). Keyed by the part's id and kept with the part itself, so an id reused after garbage
@@ -440,40 +437,92 @@ def _applies(channels: tuple[Channel, ...] | None, channel: Channel) -> bool:
 _DERIVED: dict[tuple[str, int], tuple[object, object]] = {}
 _DERIVED_KEPT = 4096
 _T = TypeVar("_T")
+_P = TypeVar("_P")
 
 
-def _derived(kind: str, part: object, build: Callable[[], _T]) -> _T:
-    found = _DERIVED.get((kind, id(part)))
+def _derived(part: _P, build: Callable[[_P], _T]) -> _T:
+    """`build(part)`, built once per part."""
+    key = (build.__name__, id(part))
+    found = _DERIVED.get(key)
     if found is not None and found[0] is part:
         return found[1]  # type: ignore[return-value]
-    value = build()
+    value = build(part)
     if len(_DERIVED) >= _DERIVED_KEPT:
         _DERIVED.clear()
-    _DERIVED[(kind, id(part))] = (part, value)
+    _DERIVED[key] = (part, value)
     return value
 
 
 def _windows_by_weekday(windows: tuple[Window, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
     """(start, end) minutes of the windows open on each weekday index, Monday first."""
-    return _derived(
-        "windows",
-        windows,
-        lambda: tuple(
-            tuple((w.start, w.end) for w in windows if any(d.number == day for d in w.days)) for day in range(7)
-        ),
-    )
+    return _derived(windows, _weekday_windows)
+
+
+def _weekday_windows(windows: tuple[Window, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    return tuple(tuple((w.start, w.end) for w in windows if any(d.number == day for d in w.days)) for day in range(7))
 
 
 def _in_window(policy: ContactPolicy, wall: datetime) -> bool:
+    return _in_windows(_windows_by_weekday(policy.windows), wall)
+
+
+def _in_windows(by_weekday: tuple[tuple[tuple[int, int], ...], ...], wall: datetime) -> bool:
     minute = wall.hour * 60 + wall.minute
-    return any(start <= minute < end for start, end in _windows_by_weekday(policy.windows)[wall.weekday()])
+    return any(start <= minute < end for start, end in by_weekday[wall.weekday()])
+
+
+@dataclass(frozen=True, slots=True)
+class _ChannelRules:
+    """The rules of one policy that can block one channel, with what each check derives from
+    them, built once per compiled policy (`_rules_for`): a check visits only the rules that apply
+    to its channel, in the order `check_contact` states."""
+
+    holidays: bool  # the holiday rule applies: the policy names a country and the windows govern the channel
+    windowed: bool  # the contact hours govern the channel
+    by_weekday: tuple[tuple[tuple[int, int], ...], ...]  # `_windows_by_weekday`
+    windows_text: str  # `describe_windows`, for the reason of a block
+    gaps: tuple[tuple[MinGap, timedelta], ...]  # each gap on the channel, with its length
+    cooldowns: tuple[Cooldown, ...]
+    lock: str | None  # the weekly channel lock's rule id
+    caps: tuple[tuple[Cap, frozenset[Channel] | None], ...]  # each cap on the channel, with the channels it counts
+
+
+def _rules_for(policy: ContactPolicy) -> Mapping[Channel, _ChannelRules]:
+    return _derived(policy, _channel_rules)
+
+
+def _channel_rules(policy: ContactPolicy) -> Mapping[Channel, _ChannelRules]:
+    by_weekday = _windows_by_weekday(policy.windows)
+    text = describe_windows(policy)
+    rules = {}
+    for channel in Channel:
+        windowed = channel in policy.window_channels
+        rules[channel] = _ChannelRules(
+            holidays=policy.holidays is not None and windowed,
+            windowed=windowed,
+            by_weekday=by_weekday,
+            windows_text=text,
+            gaps=tuple(
+                (gap, timedelta(minutes=gap.minutes))
+                for gap in policy.min_gaps
+                if gap.channels is None or channel in gap.channels
+            ),
+            cooldowns=tuple(c for c in policy.cooldowns if channel in c.channels),
+            lock=policy.channel_lock_after_contact,
+            caps=tuple(
+                (cap, None if cap.channels is None else frozenset(cap.channels))
+                for cap in policy.caps
+                if cap.channels is None or channel in cap.channels
+            ),
+        )
+    return MappingProxyType(rules)
 
 
 @lru_cache(maxsize=16384)
 def _local_date(at: datetime, zone: ZoneInfo) -> date:
     """The debtor's local date of an instant. Cached: the caps, cooldowns and channel lock ask it
     of the same ledger entries at every check of an account."""
-    return _wall(at, zone).date()
+    return at.astimezone(zone).date()
 
 
 def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> datetime | None:
@@ -485,7 +534,7 @@ def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> d
     ends one day after the first day with an opening: a later day's openings are a whole day
     later, more than any change of UTC offset; DST transitions are looked for only up to the
     earliest opening found."""
-    today = _wall(at, zone).date()
+    today = at.astimezone(zone).date()
     by_weekday = _windows_by_weekday(policy.windows)
     best: datetime | None = None
     found_on: date | None = None
@@ -496,12 +545,16 @@ def _next_window_start(policy: ContactPolicy, at: datetime, zone: ZoneInfo) -> d
         for start, _end in by_weekday[day.weekday()]:
             wall = datetime.combine(day, time()) + timedelta(minutes=start)
             for candidate in (_wall_to_utc(wall, zone), wall.replace(tzinfo=zone, fold=1).astimezone(UTC)):
-                if candidate > at and (best is None or candidate < best) and _in_window(policy, _wall(candidate, zone)):
+                if (
+                    candidate > at
+                    and (best is None or candidate < best)
+                    and _in_window(policy, candidate.astimezone(zone))
+                ):
                     best = candidate
                     found_on = found_on or day
     horizon_end = best if best is not None else _day_start(today + timedelta(days=_WINDOW_HORIZON_DAYS + 1), zone)
     for candidate in _offset_transitions(zone, at.astimezone(UTC), horizon_end):
-        if candidate > at and (best is None or candidate < best) and _in_window(policy, _wall(candidate, zone)):
+        if candidate > at and (best is None or candidate < best) and _in_window(policy, candidate.astimezone(zone)):
             best = candidate
     return best
 
@@ -531,8 +584,7 @@ def _blocked(rule: str, reason: str, until: datetime | None) -> Decision:
 
 def _check_holiday(policy: ContactPolicy, channel: Channel, today: date, zone: ZoneInfo) -> Decision | None:
     code = policy.holidays
-    if code is None or channel not in policy.window_channels:
-        return None
+    assert code is not None, "checked only where the holiday rule applies (_ChannelRules.holidays)"
     calendar = policy.calendar
     if calendar is not None and not calendar.covers(today):
         return Decision(
@@ -567,26 +619,21 @@ def _check_holiday(policy: ContactPolicy, channel: Channel, today: date, zone: Z
 
 
 def _check_window(
-    policy: ContactPolicy, channel: Channel, at: datetime, wall: datetime, tz: str, zone: ZoneInfo
+    policy: ContactPolicy, rules: _ChannelRules, at: datetime, wall: datetime, tz: str, zone: ZoneInfo
 ) -> Decision | None:
-    if channel not in policy.window_channels or _in_window(policy, wall):
+    if _in_windows(rules.by_weekday, wall):
         return None
     # No window at all is reported as "never" here; next_allowed() turns it into an error
     # because it is a broken policy rather than a debtor's choice.
     return _blocked(
         policy.window_rule,
-        f"outside {policy.window_rule} hours ({describe_windows(policy)} {tz})",
+        f"outside {policy.window_rule} hours ({rules.windows_text} {tz})",
         _next_window_start(policy, at, zone),
     )
 
 
-def _check_min_gaps(
-    policy: ContactPolicy, channel: Channel, at: datetime, past: Sequence[ContactRecord]
-) -> Decision | None:
-    for gap in policy.min_gaps:
-        if not _applies(gap.channels, channel):
-            continue
-        length = timedelta(minutes=gap.minutes)
+def _check_min_gaps(rules: _ChannelRules, at: datetime, past: Sequence[ContactRecord]) -> Decision | None:
+    for gap, length in rules.gaps:
         since = at - length  # within the gap: at - r.at < length
         channels = gap.channels
         recent = [r.at for r in past if r.at > since and (channels is None or r.channel in channels)]
@@ -602,12 +649,12 @@ def _check_min_gaps(
 
 
 def _check_cooldowns(
-    policy: ContactPolicy, channel: Channel, at: datetime, zone: ZoneInfo, past: Sequence[ContactRecord]
+    rules: _ChannelRules, channel: Channel, at: datetime, zone: ZoneInfo, past: Sequence[ContactRecord]
 ) -> Decision | None:
     conversations = [r for r in past if r.conversation]
-    for cooldown in policy.cooldowns:
-        if channel not in cooldown.channels or not conversations:
-            continue
+    if not conversations:
+        return None
+    for cooldown in rules.cooldowns:
         # Day 1 is the conversation's local day, so the block ends at the start of day days+1.
         ends = [(_day_start(_local_date(r.at, zone) + timedelta(days=cooldown.days), zone), r) for r in conversations]
         until, record = max(ends, key=lambda pair: pair[0])
@@ -622,11 +669,8 @@ def _check_cooldowns(
 
 
 def _check_channel_lock(
-    policy: ContactPolicy, channel: Channel, today: date, zone: ZoneInfo, past: Sequence[ContactRecord]
+    rule: str, channel: Channel, today: date, zone: ZoneInfo, past: Sequence[ContactRecord]
 ) -> Decision | None:
-    rule = policy.channel_lock_after_contact
-    if rule is None:
-        return None
     monday = _week_monday(today)
     this_week = [r for r in past if r.conversation and _week_monday(_local_date(r.at, zone)) == monday]
     # Every conversation this week locks to its own channel, so one on another channel blocks
@@ -645,12 +689,9 @@ def _check_channel_lock(
 
 
 def _check_caps(
-    policy: ContactPolicy, channel: Channel, at: datetime, today: date, zone: ZoneInfo, past: Sequence[ContactRecord]
+    rules: _ChannelRules, at: datetime, today: date, zone: ZoneInfo, past: Sequence[ContactRecord]
 ) -> Decision | None:
-    for cap in policy.caps:
-        if not _applies(cap.channels, channel):
-            continue
-        channels = cap.channels
+    for cap, channels in rules.caps:
         relevant = past if channels is None else [r for r in past if r.channel in channels]
         if cap.period == "rolling":
             length = timedelta(days=cap.days)
@@ -692,16 +733,17 @@ def check_contact(
     at = at.astimezone(UTC)
     if channel in opted_out:
         return _blocked(OPT_OUT_RULE, f"the debtor opted out of {channel.value}", None)
+    rules = _rules_for(policy)[channel]
     past = [r for r in history if r.at <= at]
-    wall = _wall(at, zone)
+    wall = at.astimezone(zone)  # read for its local fields only: the same as the naive wall time's
     today = wall.date()
     decision = (
-        _check_holiday(policy, channel, today, zone)
-        or _check_window(policy, channel, at, wall, tz, zone)
-        or _check_min_gaps(policy, channel, at, past)
-        or _check_cooldowns(policy, channel, at, zone, past)
-        or _check_channel_lock(policy, channel, today, zone, past)
-        or _check_caps(policy, channel, at, today, zone, past)
+        (_check_holiday(policy, channel, today, zone) if rules.holidays else None)
+        or (_check_window(policy, rules, at, wall, tz, zone) if rules.windowed else None)
+        or (_check_min_gaps(rules, at, past) if rules.gaps else None)
+        or (_check_cooldowns(rules, channel, at, zone, past) if rules.cooldowns else None)
+        or (_check_channel_lock(rules.lock, channel, today, zone, past) if rules.lock is not None else None)
+        or (_check_caps(rules, at, today, zone, past) if rules.caps else None)
     )
     return decision or _ALLOWED
 

@@ -137,6 +137,14 @@ class AccountState(BaseModel):
         else:
             super().__setattr__(name, value)
 
+    def set_fields(self, **values: Any) -> None:
+        """Set several fields at once, stored as `__setattr__` stores each (the interpreter moves
+        eight of them at every change of step)."""
+        if not values.keys() <= _STATE_FIELDS:
+            raise AttributeError(f"AccountState has no fields {sorted(values.keys() - _STATE_FIELDS)}")
+        self.__dict__.update(values)
+        self.__pydantic_fields_set__.update(values)
+
     @property
     def closed(self) -> bool:
         return self.resolution is not None
@@ -154,9 +162,12 @@ class AccountState(BaseModel):
 
     def wake_at(self) -> datetime | None:
         """The next moment a timer must wake the interpreter, or None if only events can."""
-        if self.closed or self.hold:
+        if self.resolution is not None or self.hold:
             return None
-        times = [t for t in (self.waiting.until if self.waiting else None,) if t is not None]
+        waiting = self.waiting
+        if self.promise is None and self.plan is None and self.offer is None:
+            return waiting.until if waiting is not None else None  # the usual turn: only a wait
+        times = [t for t in (waiting.until if waiting else None,) if t is not None]
         if self.promise is not None:
             times.append(self.promise.deadline)
         if self.plan is not None:

@@ -28,6 +28,9 @@ from simulator.engine import simulate
 from simulator.portfolio import Behaviour, PortfolioDoc, balance_bounds, draw_account, stream
 from strategies.amounts import Currency
 
+# The outcomes that carry nothing but their code: one (frozen) event each, not one per call.
+_PLAIN = {code: ev.AgentOutcome(code=code) for code in Outcome}
+
 
 class RandomResponder:
     """Plays debtors, agents and supervisors by chance. Calls and messages draw from separate
@@ -71,13 +74,13 @@ class RandomResponder:
         self, state: AccountState, task: act.CreateAgentTask, now: datetime
     ) -> tuple[ev.AgentOutcome | None, list[tuple[timedelta, ev.Event]]]:
         r = self.rng.random()
-        allowed = set(task.outcomes)
-        today = now.astimezone(ZoneInfo(state.account.timezone)).date()
+        allowed = task.outcomes
         if r < self.b.wrong_party and Outcome.WRONG_PARTY in allowed:
-            return ev.AgentOutcome(code=Outcome.WRONG_PARTY), []
+            return _PLAIN[Outcome.WRONG_PARTY], []
         if r >= self.b.answer + self.b.wrong_party:
-            return ev.AgentOutcome(code=Outcome.NO_ANSWER), []
+            return _PLAIN[Outcome.NO_ANSWER], []
         r = self.rng.random()
+        today = now.astimezone(ZoneInfo(state.account.timezone)).date()
         if r < self.b.promise and Outcome.PROMISE_TO_PAY in allowed:
             days = self.rng.randint(2, 10)
             outcome = ev.AgentOutcome(
@@ -103,11 +106,11 @@ class RandomResponder:
             return ev.AgentOutcome(code=Outcome.PAYMENT_PLAN, plan=terms), later
         r -= self.b.plan
         if r < self.b.dispute and Outcome.DISPUTE in allowed:
-            return ev.AgentOutcome(code=Outcome.DISPUTE), [(timedelta(days=10), ev.DisputeResolved(upheld=False))]
+            return _PLAIN[Outcome.DISPUTE], [(timedelta(days=10), ev.DisputeResolved(upheld=False))]
         for code in (Outcome.RIGHT_PARTY_CONTACT, Outcome.REFUSAL, Outcome.CALLBACK_REQUESTED):
             if code in allowed:
-                return ev.AgentOutcome(code=code), []
-        return ev.AgentOutcome(code=Outcome.NO_ANSWER), []
+                return _PLAIN[code], []
+        return _PLAIN[Outcome.NO_ANSWER], []
 
     def on_send(self, state: AccountState, send: act.SendMessage, now: datetime) -> list[tuple[timedelta, ev.Event]]:
         channel = str(send.channel)

@@ -1,6 +1,7 @@
 """The interpreter's fast copies and constructions (domain/copying.py) and the account
-state's own `__setattr__` change no result: every shipped strategy's what-if analysis, and its
-recorded timelines, are the same with pydantic's own `model_copy`, constructor and `setattr`."""
+state's own `__setattr__` and `set_fields` change no result: every shipped strategy's what-if
+analysis, its recorded timelines and every action the interpreter asked for are the same with
+pydantic's own `model_copy`, validating constructor and `setattr`."""
 
 from __future__ import annotations
 
@@ -39,9 +40,26 @@ def pydantics_own(monkeypatch: pytest.MonkeyPatch) -> None:
                 monkeypatch.setattr(module, name, slow)
     monkeypatch.setattr(AccountState, "__setattr__", BaseModel.__setattr__)
 
+    def set_fields(self: AccountState, **values: Any) -> None:
+        for name, value in values.items():
+            BaseModel.__setattr__(self, name, value)
 
-def outcome(path: Path) -> tuple[str, list[str]]:
+    monkeypatch.setattr(AccountState, "set_fields", set_fields)
+
+
+def outcome(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str], list[str]]:
+    """The analysis, the timelines and, in order, every action asked for (its values and JSON)."""
     strategy = compile_file(path).strategy
+    asked: list[str] = []
+    for name in ("start", "step"):
+        original = getattr(domain.interpreter, name)
+
+        def recorded(*args: Any, _original: Any = original) -> Any:
+            result = _original(*args)
+            asked.extend(f"{action!r} {action.model_dump_json()}" for action in result.actions)
+            return result
+
+        monkeypatch.setattr(domain.interpreter, name, recorded)
     job = Job(strategy=strategy, portfolio=PortfolioDoc(), accounts=ACCOUNTS, days=120, start=START, seed=3)
     analysis = analyse(job)
     bounds = balance_bounds(job.portfolio, strategy)
@@ -56,11 +74,17 @@ def outcome(path: Path) -> tuple[str, list[str]]:
         )
         run = simulate(strategy, account, START, 120, [], responder)
         timelines.append(repr(run.timeline) + run.state.model_dump_json())
-    return repr((analysis.strategy, analysis.baseline)), timelines
+    monkeypatch.undo()
+    return repr((analysis.strategy, analysis.baseline)), timelines, asked
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_the_fast_paths_give_pydantics_results(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fast = outcome(path)
-    pydantics_own(monkeypatch)
-    assert outcome(path) == fast
+    fast = outcome(path, monkeypatch)
+    assert fast[2], "the interpreter was asked for actions"
+    slow = pytest.MonkeyPatch()
+    try:
+        pydantics_own(slow)
+        assert outcome(path, monkeypatch) == fast
+    finally:
+        slow.undo()

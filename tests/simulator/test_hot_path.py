@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from domain import conditions, interpreter
+from domain.types import Channel
 from simulator.portfolio import PortfolioDoc, balance_bounds, draw_account
 from strategies.compiler import compile_file
 
@@ -48,10 +49,30 @@ def test_a_condition_on_the_variables_it_names_equals_it_on_the_whole_context(pa
         account = draw_account(doc, strategy, bounds, index, 3, START)
         state = interpreter.start(strategy, account, START).state
         for days in (0, 45):
-            ctx = conditions.context(state, START + timedelta(days=days))
+            now = START + timedelta(days=days)
+            ctx = conditions.context(state, now, strategy.edition)
+            on = conditions.Conditions(state, now, strategy.edition)  # reads each named variable alone
             for expression in written:
                 whole = conditions.compiled(expression).execute(ctx)
                 assert conditions.evaluate(expression, ctx) == whole, expression
+                assert on.holds(expression) == whole, expression
+
+
+def test_each_variable_read_alone_is_the_whole_contexts() -> None:
+    """`Conditions` reads a variable through the same reader `context` uses: on a state with every
+    kind of fact set (dues, opt-outs, failures, counters), each variable alone equals the whole."""
+    strategy = compile_file(str(ROOT / "strategies/b2b-invoice-reminders.yaml")).strategy
+    doc = PortfolioDoc.model_validate({"channels": {"email": 0.5, "sms": 0.5}})
+    account = draw_account(doc, strategy, balance_bounds(doc, strategy), 1, 3, START)
+    state = interpreter.start(strategy, account, START).state
+    state = state.model_copy(update={"opted_out": (Channel.SMS,), "invalid": (Channel.EMAIL,), "paid_total": 5})
+    for edition in (1, 2):
+        now = START + timedelta(days=40)
+        whole = conditions.context(state, now, edition)
+        on = conditions.Conditions(state, now, edition)
+        for name in conditions.VARIABLES:
+            on.holds(f"{name} == {name}")
+        assert on._read == whole
 
 
 def test_a_name_inside_a_string_or_a_longer_name_only_adds_variables() -> None:
