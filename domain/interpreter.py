@@ -31,7 +31,7 @@ from domain import conditions, dues, interest
 from domain import events as ev
 from domain import strategy as st
 from domain.account import AccountSnapshot
-from domain.copying import built, copied
+from domain.copying import copied
 from domain.errors import EventRejected, InterpreterError
 from domain.fees import cap_total, percent_of, requested_fee
 from domain.policy import ContactPolicy, ContactRecord, day_opening, is_business_day, next_allowed, spread_moved
@@ -385,16 +385,16 @@ class _Run:
         horizon = self.now - _CONTACT_HISTORY
         if kept and kept[0].at < horizon:  # the ledger is in time order: the oldest comes first
             kept = tuple(c for c in kept if c.at >= horizon)
-        self.s.contacts = (*kept, built(ContactRecord, channel=channel, at=self.now, conversation=conversation))
+        self.s.contacts = (*kept, ContactRecord(channel=channel, at=self.now, conversation=conversation))
         self.counters(contacts=1, **counted)
 
     def block(self, channel: Channel, rule: str, reason: str, moved_to: datetime | None) -> None:
-        entry = built(
-            BlockedContact, at=self.now, step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to
+        entry = BlockedContact(
+            at=self.now, step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to
         )
         self.s.blocked = (*self.s.blocked, entry)[-BLOCKED_KEPT:]
         self.out.append(
-            built(act.ContactBlocked, step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to)
+            act.ContactBlocked(step=self.s.step, channel=channel, rule=rule, reason=reason, moved_to=moved_to)
         )
 
     def unusable(self, channel: Channel) -> tuple[str, str] | None:
@@ -431,7 +431,7 @@ class _Run:
         self.block(channel, rule, reason, moment)
         if moment is None:
             return False
-        self.s.waiting = built(Waiting, kind="policy", until=moment)
+        self.s.waiting = Waiting(kind="policy", until=moment)
         return False
 
     # ---- events --------------------------------------------------------------------------------
@@ -861,7 +861,7 @@ class _Run:
         if target <= self.now:
             self.finish_wait(target)
         elif target != w.until:
-            self.s.waiting = built(Waiting, kind="timer", until=target)
+            self.s.waiting = Waiting(kind="timer", until=target)
 
     def finish_wait(self, target: datetime) -> None:
         s = self.s
@@ -903,10 +903,10 @@ class _Run:
                 if target <= self.now:
                     self.finish_wait(target)
                 else:
-                    self.s.waiting = built(Waiting, kind="timer", until=target)
+                    self.s.waiting = Waiting(kind="timer", until=target)
             case st.CheckPaymentAction():
                 self.out.append(act.CheckPayment(seq=self.next_seq(), step=step.name))
-                self.s.waiting = built(Waiting, kind="payment_check")
+                self.s.waiting = Waiting(kind="payment_check")
             case st.EscalateLegalAction():
                 if action.approval and self.s.approved_pc != self.s.pc:
                     self.request_approval("legal")
@@ -974,8 +974,7 @@ class _Run:
                 self.s.pc += 1
             return False
         self.out.append(
-            built(
-                act.SendMessage,
+            act.SendMessage(
                 seq=self.next_seq(),
                 step=self.s.step,
                 channel=chosen,
@@ -1044,8 +1043,7 @@ class _Run:
         seq = self.next_seq()
         due = self.now + timedelta(seconds=action.due_within_s)
         self.out.append(
-            built(
-                act.CreateAgentTask,
+            act.CreateAgentTask(
                 seq=seq,
                 step=self.s.step,
                 queue=action.queue,
@@ -1054,7 +1052,7 @@ class _Run:
                 outcomes=tuple(action.outcomes),
             )
         )
-        self.s.waiting = built(Waiting, kind="agent", until=due, task_seq=seq, attempt=self.s.task_attempt)
+        self.s.waiting = Waiting(kind="agent", until=due, task_seq=seq, attempt=self.s.task_attempt)
 
     def agent_task_expired(self) -> None:
         action = self.current_action()
@@ -1071,13 +1069,13 @@ class _Run:
 
     def retry_later(self, action: st.AgentTaskAction) -> None:
         """Another attempt after `retry_after`; the policy still decides when the call may happen."""
-        self.s.waiting = built(Waiting, kind="policy", until=self.now + timedelta(seconds=action.retry_after_s))
+        self.s.waiting = Waiting(kind="policy", until=self.now + timedelta(seconds=action.retry_after_s))
 
     def request_approval(self, subject: str) -> None:
         self.out.append(
             act.RequestApproval(seq=self.next_seq(), step=self.s.step, subject="step" if subject == "step" else "legal")
         )
-        self.s.waiting = built(Waiting, kind="approval")
+        self.s.waiting = Waiting(kind="approval")
 
     def apply_fees(self, step: st.Step) -> None:
         if not step.fees or step.name in self.s.fees_applied:

@@ -41,7 +41,6 @@ from zoneinfo import ZoneInfo
 import holidays as holidays_lib
 from pydantic import AwareDatetime, Field, model_validator
 
-from domain.copying import built
 from domain.frozen import Frozen, added
 from domain.types import Channel, Weekday
 
@@ -257,6 +256,8 @@ _ALLOWED = Decision(allowed=True)
 
 
 def _require_aware(at: datetime, what: str = "at") -> None:
+    if at.tzinfo is UTC:
+        return  # the interpreter's instants: aware by construction
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{what} must be a timezone-aware datetime, got naive {at.isoformat()}")
 
@@ -573,8 +574,7 @@ def blocking_rule(policy: ContactPolicy, rule: str) -> str:
 
 
 def _blocked(rule: str, reason: str, until: datetime | None) -> Decision:
-    return built(
-        Decision,
+    return Decision(
         allowed=False,
         rule=rule,
         reason=reason,

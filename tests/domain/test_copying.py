@@ -1,7 +1,7 @@
-"""The interpreter's fast copies, constructions and the account state's assignment behave as
-pydantic's own, on the installed pydantic: a copy equals `model_copy`'s, dumps the same, marks the
-same fields set and shares nothing mutable with its original; a construction equals the
-validating constructor's; an assignment is what pydantic's `setattr` does."""
+"""The interpreter's fast copies and the account state's assignments behave as pydantic's own, on
+the installed pydantic: a copy equals `model_copy`'s, dumps the same, marks the same fields set
+and shares nothing mutable with its original; an assignment, one field or several at once, is
+what pydantic's `setattr` does."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from domain import events as ev
-from domain.copying import built, copied
+from domain.copying import copied
 from domain.interpreter import start
-from domain.policy import ContactPolicy, ContactRecord
 from domain.state import AccountState, Counters, Waiting
-from domain.types import Channel
 from tests.domain.test_interpreter import T0, account, compile_steps
 
 STEPS = """
@@ -82,36 +80,6 @@ def test_extra_and_private_values_are_copied_not_shared() -> None:
     assert mine.__pydantic_private__ is not model.__pydantic_private__
 
 
-@pytest.mark.parametrize(
-    ("cls", "values"),
-    [
-        (Waiting, {"kind": "timer", "until": datetime(2026, 12, 1, 12, tzinfo=UTC)}),
-        (Waiting, {"kind": "agent", "until": datetime(2026, 12, 1, 12, tzinfo=UTC), "task_seq": 3, "attempt": 2}),
-        (Waiting, {"kind": "approval"}),
-        (ContactRecord, {"channel": Channel.SMS, "at": datetime(2026, 12, 1, 12, tzinfo=UTC), "conversation": True}),
-    ],
-)
-def test_built_is_the_validating_constructor(cls: type[BaseModel], values: dict[str, object]) -> None:
-    mine, theirs = built(cls, **values), cls(**values)
-    assert mine == theirs
-    assert mine.model_dump_json() == theirs.model_dump_json()
-    assert repr(mine) == repr(theirs)
-    assert mine.model_fields_set == theirs.model_fields_set
-    assert hash(mine) == hash(theirs)
-
-
-def test_built_refuses_what_pydantic_must_build() -> None:
-    with pytest.raises(TypeError, match="validators"):
-        built(ContactPolicy, name="x")
-
-
-def test_built_refuses_unknown_and_missing_fields() -> None:
-    with pytest.raises(TypeError, match=r"unknown fields \['colour'\]"):
-        built(Waiting, kind="timer", colour="red")
-    with pytest.raises(TypeError, match=r"missing \['kind'\]"):
-        built(Waiting, until=datetime(2026, 12, 1, tzinfo=UTC))
-
-
 def test_the_states_own_setattr_is_pydantics(state: AccountState) -> None:
     until = datetime(2026, 12, 1, 12, tzinfo=UTC)
     mine, theirs = copied(state), copied(state)
@@ -122,3 +90,18 @@ def test_the_states_own_setattr_is_pydantics(state: AccountState) -> None:
     assert mine.model_fields_set == theirs.model_fields_set
     with pytest.raises(ValueError, match="no field"):
         mine.colour = "red"  # type: ignore[attr-defined]
+
+
+def test_setting_several_fields_at_once_is_pydantics_setattr_of_each(state: AccountState) -> None:
+    until = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    values = {"pc": 0, "step": "second", "waiting": Waiting(kind="timer", until=until), "entered": False}
+    mine, theirs = copied(state), copied(state)
+    mine.set_fields(**values)
+    for name, value in values.items():
+        BaseModel.__setattr__(theirs, name, value)
+    assert mine == theirs
+    assert mine.model_fields_set == theirs.model_fields_set
+    assert state.step != "second"  # the copies share nothing with the original
+    with pytest.raises(AttributeError, match="colour"):
+        mine.set_fields(pc=1, colour="red")
+    assert mine.pc == 0  # refused whole: nothing was set

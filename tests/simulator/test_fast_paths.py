@@ -1,7 +1,7 @@
-"""The interpreter's fast copies and constructions (domain/copying.py) and the account
-state's own `__setattr__` and `set_fields` change no result: every shipped strategy's what-if
-analysis, its recorded timelines and every action the interpreter asked for are the same with
-pydantic's own `model_copy`, validating constructor and `setattr`."""
+"""The interpreter's fast copies (domain/copying.py) and the account state's own `__setattr__`
+and `set_fields` change no result: every shipped strategy's what-if analysis, its recorded
+timelines and every action the interpreter asked for are the same with pydantic's own
+`model_copy` and `setattr`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 from pydantic import BaseModel
 
 import domain.interpreter
-import domain.policy
 import simulator.engine
 from domain.state import AccountState
 from simulator.engine import simulate
@@ -31,13 +30,8 @@ def pydantics_own(monkeypatch: pytest.MonkeyPatch) -> None:
     def copied(model: Any, **changes: Any) -> Any:
         return model.model_copy(update=changes)
 
-    def built(cls: Any, **values: Any) -> Any:
-        return cls(**values)
-
-    for module in (domain.interpreter, domain.policy, simulator.engine):
-        for name, slow in (("copied", copied), ("built", built)):
-            if hasattr(module, name):
-                monkeypatch.setattr(module, name, slow)
+    for module in (domain.interpreter, simulator.engine):
+        monkeypatch.setattr(module, "copied", copied)
     monkeypatch.setattr(AccountState, "__setattr__", BaseModel.__setattr__)
 
     def set_fields(self: AccountState, **values: Any) -> None:
