@@ -405,6 +405,9 @@ def _print_what_if(report: WhatIf) -> None:
     for arm in arms:
         shares = ", ".join(f"{k} {v / max(arm.overall.accounts, 1):.1%}" for k, v in arm.overall.resolutions.items())
         out.print(f"{arm.label} resolutions: {shares}", markup=False)
+        if arm.overall.outcomes:
+            calls = ", ".join(f"{k} {v:,}" for k, v in arm.overall.outcomes.items())
+            out.print(f"{arm.label} calls by outcome: {calls}", markup=False)
     s = report.strategy.overall
     out.print(
         f"recovery rate: {_share(s.recovery_rate)} (collected {s.collected.shown} of {s.placed.shown} placed)",

@@ -25,7 +25,7 @@ from domain.strategy import CompiledStrategy
 from services import kpis, strategies
 from services.errors import Field, Invalid
 from simulator.montecarlo import NO_VARIANT, Analysis, Arm, Group, Job, Paired, Summary, analyse
-from simulator.portfolio import PortfolioDoc, PortfolioError, balance_bounds
+from simulator.portfolio import PortfolioDoc, PortfolioError, balance_bounds, check_outcomes
 from simulator.scenario import parse_start
 from strategies.amounts import Currency
 from strategies.loader import StrategyInvalid, parse, translate
@@ -102,6 +102,10 @@ def check(job: Job, max_accounts: int) -> None:
             balance_bounds(job.portfolio, strategy)
         except PortfolioError as exc:
             fields.append(Field(f"/portfolio/{exc.where.replace('.', '/')}", exc.message))
+    try:  # a code either arm allows: comparing a strategy with a new route against one without it
+        check_outcomes(job.portfolio, (s for s in (job.strategy, job.other) if s is not None))
+    except PortfolioError as exc:
+        fields.append(Field(f"/portfolio/{exc.where.replace('.', '/')}", exc.message))
     if job.other is not None and job.other.currency != job.strategy.currency:
         fields.append(Field("/compare_with", f"in {job.other.currency}; the strategy is in {job.strategy.currency}"))
     if fields:
@@ -152,6 +156,7 @@ class Figures:
     legal_share: str | None
     blocked: int
     resolutions: dict[str, int]
+    outcomes: dict[str, int]  # agent calls by the outcome recorded, built-in and the strategy's own
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,7 @@ def report(analysis: Analysis, channel_costs: Mapping[str, int]) -> WhatIf:
             legal_share=kpis.ratio(g.reached_legal, g.accounts).value,
             blocked=g.blocked,
             resolutions=dict(sorted(g.resolutions.items())),
+            outcomes=dict(sorted(g.outcomes.items())),
         )
 
     def arm(label: str, a: Arm, strategy: CompiledStrategy | None) -> ArmReport:

@@ -25,7 +25,7 @@ from domain.state import AccountState
 from domain.strategy import CompiledStrategy
 from domain.types import Channel, Outcome, Resolution
 from simulator.engine import simulate
-from simulator.portfolio import Behaviour, PortfolioDoc, balance_bounds, draw_account, stream
+from simulator.portfolio import Behaviour, PortfolioDoc, balance_bounds, check_outcomes, draw_account, stream
 from strategies.amounts import Currency
 
 # The outcomes that carry nothing but their code: one (frozen) event each, not one per call.
@@ -52,6 +52,7 @@ class RandomResponder:
         # What this account cost and got: messages sent per channel, calls an agent worked.
         self.messages: dict[str, int] = {}
         self.calls = 0
+        self.outcomes: dict[str, int] = {}  # calls worked, by the outcome the agent recorded
         self._paid = 0
 
     def _payment(self, state: AccountState, amount: int) -> ev.PaymentReceived:
@@ -68,6 +69,7 @@ class RandomResponder:
         outcome, later = self._call(state, task, now)
         if outcome is not None:
             self.calls += 1
+            self.outcomes[outcome.code] = self.outcomes.get(outcome.code, 0) + 1
         return outcome, later
 
     def _call(
@@ -107,6 +109,14 @@ class RandomResponder:
         r -= self.b.plan
         if r < self.b.dispute and Outcome.DISPUTE in allowed:
             return _PLAIN[Outcome.DISPUTE], [(timedelta(days=10), ev.DisputeResolved(upheld=False))]
+        # The strategy's own codes take their shares of the same draw, after the built-in ones: no
+        # draw of their own, so a portfolio that gives them none draws exactly as before they existed.
+        # Each takes only its own share (not what a disallowed built-in one left, as those do).
+        r -= self.b.dispute
+        for code, chance in self.b.outcomes.items():
+            if 0 <= r < chance and code in allowed:
+                return ev.AgentOutcome(code=code), []
+            r -= chance
         for code in (Outcome.RIGHT_PARTY_CONTACT, Outcome.REFUSAL, Outcome.CALLBACK_REQUESTED):
             if code in allowed:
                 return _PLAIN[code], []
@@ -218,6 +228,7 @@ class Account:
     collected_by: dict[int, int]  # checkpoint day -> paid total by then
     messages: dict[str, int]
     calls: int
+    outcomes: dict[str, int]  # calls by the outcome recorded
     contacts: int
     blocked: int
     legal: bool
@@ -244,6 +255,7 @@ class Group:
     blocked: int = 0
     reached_legal: int = 0
     resolutions: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)  # calls by the outcome recorded
 
     def add(self, a: Account) -> None:
         self.accounts += 1
@@ -256,6 +268,7 @@ class Group:
         self.blocked += a.blocked
         self.reached_legal += a.legal
         _add_counts(self.resolutions, {a.resolution: 1})
+        _add_counts(self.outcomes, a.outcomes)
 
     def merge(self, other: Group) -> None:
         self.accounts += other.accounts
@@ -268,6 +281,7 @@ class Group:
         self.blocked += other.blocked
         self.reached_legal += other.reached_legal
         _add_counts(self.resolutions, other.resolutions)
+        _add_counts(self.outcomes, other.outcomes)
 
 
 def _add_counts(into: dict[Any, int], counts: Mapping[Any, int]) -> None:
@@ -432,6 +446,7 @@ def _run_account(
         collected_by=by,
         messages=responder.messages,
         calls=responder.calls,
+        outcomes=responder.outcomes,
         contacts=len(run.contacts),
         blocked=len(state.blocked),
         legal=run.legal_at is not None,
@@ -452,6 +467,7 @@ def _baseline(account: AccountSnapshot, job: Job, cure: tuple[timedelta, int] | 
         collected_by={d: collected if paid_on is not None and paid_on <= d else 0 for d in job.checkpoints},
         messages={},
         calls=0,
+        outcomes={},
         contacts=0,
         blocked=0,
         legal=False,
@@ -523,7 +539,9 @@ def _worker_shard(bounds: tuple[int, int]) -> ShardSums:
 
 def analyse(job: Job, processes: int = 1) -> Analysis:
     """Every arm of `job` over its accounts, on `processes` worker processes (1: in this one).
-    Shards are merged in their order, so the result does not depend on `processes`."""
+    Shards are merged in their order, so the result does not depend on `processes`. PortfolioError
+    when the portfolio gives a chance to an outcome code no agent task allows."""
+    check_outcomes(job.portfolio, (s for s in (job.strategy, job.other) if s is not None))
     size = job.size
     shards = [(lo, min(lo + SHARD, size)) for lo in range(0, size, SHARD)]
     result = Analysis(job)

@@ -9,7 +9,8 @@ endpoint's `portfolio`):
     days_past_due: {min: 1, max: 60}
     channels: {email: 0.9, sms: 0.95, whatsapp: 0.0, letter: 1.0}   # share of accounts reachable
     responses: {email: 0.03, sms: 0.03, whatsapp: 0.05}              # a message makes them pay
-    behaviour: {answer: 0.3, promise: 0.4, keep: 0.65, self_cure: 0.05}
+    behaviour: {answer: 0.3, promise: 0.4, keep: 0.65, self_cure: 0.05,
+                outcomes: {deceased: 0.01}}  # the strategy's own outcome codes, as promise
 
 Every part is optional; what is left out takes the defaults below. Each account draws from its own
 random streams keyed by (seed, account index), so two strategies run on the same seed see the same
@@ -20,15 +21,16 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from domain.account import AccountSnapshot
-from domain.strategy import CompiledStrategy
-from domain.types import Channel
+from domain.strategy import AgentTaskAction, CompiledStrategy
+from domain.types import CUSTOM_OUTCOME_PATTERN, MAX_OUTCOME_CHARS, Channel, Outcome
 from strategies import amounts
 
 
@@ -38,6 +40,13 @@ class _Doc(BaseModel):
 
 def _chance(default: float, meaning: str) -> float:
     return Field(default=default, ge=0.0, le=1.0, description=meaning)
+
+
+OutcomeKey = Annotated[str, StringConstraints(pattern=CUSTOM_OUTCOME_PATTERN, max_length=MAX_OUTCOME_CHARS)]
+Chance = Annotated[float, Field(ge=0.0, le=1.0)]
+_BUILT_IN = frozenset(o.value for o in Outcome)
+# More codes than any strategy declares; a bound so that a request cannot carry thousands.
+MAX_CUSTOM_OUTCOMES = 50
 
 
 class Behaviour(_Doc):
@@ -57,16 +66,35 @@ class Behaviour(_Doc):
     # Debtors who pay in full during the run with no contact at all (forgot, paid on payday): the
     # self-cure baseline is made of these alone, and they pay on the same day under any strategy.
     self_cure: float = _chance(0.05, "the debtor pays in full during the run without being contacted")
+    # The strategy's own outcome codes (`outcomes:` of the strategy, e.g. deceased): the chance an
+    # answered call ends in each, beside promise, plan and dispute, where the open task allows it.
+    # None given: the debtor draws exactly as before custom codes could be drawn.
+    outcomes: dict[OutcomeKey, Chance] = Field(
+        default_factory=dict,
+        max_length=MAX_CUSTOM_OUTCOMES,
+        description="a right-party contact ends in this outcome code of the strategy's own (when the task allows it)",
+    )
+
+    @field_validator("outcomes")
+    @classmethod
+    def _own_codes(cls, outcomes: dict[str, float]) -> dict[str, float]:
+        built_in = sorted(code for code in outcomes if code in _BUILT_IN)
+        if built_in:
+            raise ValueError(
+                f"{', '.join(built_in)}: built-in outcome; its chance is set by answer, wrong_party, promise, plan "
+                "and dispute (outcomes: takes the strategy's own codes)"
+            )
+        # In code order, whatever the file's: the same chances draw the same outcomes.
+        return dict(sorted(outcomes.items()))
 
     @model_validator(mode="after")
     def _call_chances(self) -> Behaviour:
         if self.answer + self.wrong_party > 1:
             raise ValueError(f"answer + wrong_party is {self.answer + self.wrong_party:g}; at most 1")
-        if self.promise + self.plan + self.dispute > 1:
-            raise ValueError(
-                f"promise + plan + dispute is {self.promise + self.plan + self.dispute:g}; at most 1 "
-                "(they share one right-party contact)"
-            )
+        shared = self.promise + self.plan + self.dispute + sum(self.outcomes.values())
+        if shared > 1:
+            named = "promise + plan + dispute" + (" + outcomes" if self.outcomes else "")
+            raise ValueError(f"{named} is {shared:g}; at most 1 (they share one right-party contact)")
         return self
 
 
@@ -127,6 +155,27 @@ class PortfolioError(ValueError):
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+
+
+def check_outcomes(doc: PortfolioDoc, strategies: Iterable[CompiledStrategy]) -> None:
+    """PortfolioError when the portfolio gives a chance to an outcome code no agent task of
+    `strategies` allows (a typo, or a code of another strategy): it would never be drawn."""
+    allowed = {
+        code
+        for strategy in strategies
+        for step in strategy.steps.values()
+        for action in step.actions
+        if isinstance(action, AgentTaskAction)
+        for code in action.outcomes
+    }
+    for code in doc.behaviour.outcomes:
+        if code not in allowed:
+            own = sorted(c for c in allowed if c not in _BUILT_IN)
+            raise PortfolioError(
+                f"behaviour.outcomes.{code}",
+                f"no agent task of the strategy allows outcome {code!r}; "
+                f"its own codes on agent tasks: {', '.join(own) or 'none'}",
+            )
 
 
 def balance_bounds(doc: PortfolioDoc, strategy: CompiledStrategy) -> tuple[int, int]:

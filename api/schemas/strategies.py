@@ -216,6 +216,10 @@ class WhatIfFigures(BaseModel):
     legal_share: str | None
     blocked: int = Field(description="Contacts the contact policy moved or blocked.")
     resolutions: dict[str, int]
+    outcomes: dict[str, int] = Field(
+        description="Agent calls by the outcome recorded: built-in codes and the strategy's own "
+        "(drawn with the chances of the portfolio's behaviour.outcomes)."
+    )
 
 
 class WhatIfSpread(BaseModel):

@@ -349,6 +349,7 @@ class TestWhatIf:
         assert overall["placed"]["shown"].startswith("$")
         assert {f["name"] for f in body["strategy"]["by_segment"]} == {"alto_monto", "general"}
         assert sum(f["accounts"] for f in body["strategy"]["by_variant"]) == 60
+        assert sum(overall["outcomes"].values()) == overall["calls"]  # calls by outcome code
         assert body["baseline"]["overall"]["cost"]["minor"] == 0
         assert body["other"]["hash"] == other["hash"]
         assert "paired" in body["comparison"]["method"]
@@ -384,6 +385,8 @@ class TestWhatIf:
             "/body/portfolio/chanels": {"portfolio": {"chanels": {}}},
             "/body/compare_with": {"compare_with": "nope"},
             "/portfolio/balance/min": {"portfolio": {"balance": {"min": "10.5"}}},  # CLP has no decimals
+            # A code of the strategy's own that no agent task of this one allows.
+            "/portfolio/behaviour/outcomes/deceased": {"portfolio": {"behaviour": {"outcomes": {"deceased": 0.1}}}},
             "/start": {"start": "tomorrow"},
         }
         for pointer, asked in refused.items():

@@ -65,6 +65,25 @@ def test_a_portfolio_balance_not_in_the_strategys_currency_is_refused_naming_it(
     assert "portfolio/balance/max: '10.50 USD' is in USD, but the strategy's currency is CLP" in result.stderr
 
 
+def test_custom_outcome_chances_draw_the_strategys_own_codes(tmp_path: Path) -> None:
+    from tests.simulator.test_custom_outcomes import STRATEGY
+
+    strategy = tmp_path / "unit.yaml"
+    strategy.write_text(STRATEGY, encoding="utf-8")
+    portfolio = tmp_path / "portfolio.yaml"
+    portfolio.write_text("behaviour: {answer: 1.0, wrong_party: 0, outcomes: {deceased: 0.4}}\n", encoding="utf-8")
+    args = ["strategy", "simulate", str(strategy), "--accounts", "40", "--days", "30", "--start", START]
+    result = runner.invoke(app, [*args, "--portfolio", str(portfolio)])
+    assert result.exit_code == 0, result.output
+    assert "calls by outcome: deceased " in result.stdout
+    portfolio.write_text("behaviour: {outcomes: {deceasd: 0.1}}\n", encoding="utf-8")
+    refused = runner.invoke(app, [*args, "--portfolio", str(portfolio)])
+    assert refused.exit_code == 1
+    assert "portfolio/behaviour/outcomes/deceasd: no agent task of the strategy allows outcome 'deceasd'" in (
+        refused.stderr
+    )
+
+
 def test_the_accounts_of_an_import_file(tmp_path: Path) -> None:
     csv = tmp_path / "accounts.csv"
     csv.write_text(
