@@ -24,10 +24,12 @@ from config import Settings, get_settings
 from db.session import make_engine, make_session_factory
 from domain.zone_rules import use_pinned_zone_rules, zone_rules_version
 from reconciler import PaymentReconciler
+from services import campaign_notify
 from services.secrets_at_rest import SecretBox
 from workflows import search_attributes
 from workflows.campaign import CampaignWorkflow
 from workflows.connect import connect
+from workflows.converter import current_key_id
 from workflows.debtor import DebtorWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -76,15 +78,24 @@ def build_worker(
     )
 
 
-async def run(settings: Settings) -> None:
+async def start(settings: Settings) -> tuple[Client, sessionmaker[Session]]:
+    """Before the worker runs: Temporal connected (search attributes registered), the database's
+    session factory, and a warning for webhook secrets left to seal (the worker signs with them)."""
     client = await connect(settings)
     if settings.temporal_api_key is None:  # Temporal Cloud manages search attributes in its UI
         await search_attributes.ensure_registered(client, settings.temporal_namespace)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    # After connecting: the client's converter made the development key, if one is used.
+    await asyncio.to_thread(campaign_notify.warn_unsealed, sessions, current_key_id(settings), log)
+    return client, sessions
+
+
+async def run(settings: Settings) -> None:
+    client, sessions = await start(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    sessions = make_session_factory(make_engine(settings.database_url))
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(client, settings, executor, sessions)
         log.info(

@@ -8,6 +8,8 @@ from the environment. Tests pass their own session factory and Temporal client.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
@@ -32,7 +34,11 @@ from config import Settings, get_settings
 from console import app as console
 from db.session import make_engine, make_session_factory
 from domain.zone_rules import use_pinned_zone_rules
+from services import campaign_notify
 from workflows.connect import connect
+from workflows.converter import current_key_id
+
+log = logging.getLogger("collect.api")
 
 DESCRIPTION = """
 Collection campaigns run as durable workflows, one per account.
@@ -70,6 +76,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if client is None:
             app.state.temporal = TemporalGateway(await connect(settings), settings.temporal_task_queue)
+        # After connecting: the client's converter made the development key, if one is used.
+        await asyncio.to_thread(campaign_notify.warn_unsealed, sessions, current_key_id(settings), log)
         yield
 
     app = FastAPI(

@@ -10,18 +10,20 @@ each `notify` is recorded as not sent ("not configured") on the account's timeli
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from secrets import token_urlsafe
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Campaign
+from db.repositories import campaigns
 from services.errors import Conflict, Field, Invalid
 from services.notify_targets import Reason, TargetRefused, check_url
-from services.secrets_at_rest import SecretBox, is_sealed
+from services.secrets_at_rest import PREFIX, SecretBox, is_sealed
 
 SECRET_BYTES = 32
 
@@ -125,6 +127,46 @@ def seal_secrets(session: Session, secrets: SecretBox) -> SealReport:
         campaign.notify_secret = sealed_secret(campaign.id, secrets.open(stored, _context(campaign.id)), secrets)
     session.flush()
     return SealReport(sealed=sealed, resealed=resealed, current=current)
+
+
+@dataclass(frozen=True)
+class ToSeal:
+    clear: int  # stored in clear (before sealing)
+    other_key: int  # sealed under a key other than the current one
+
+    @property
+    def count(self) -> int:
+        return self.clear + self.other_key
+
+
+def secrets_to_seal(session: Session, current_key_id: str | None) -> ToSeal:
+    """How many notify secrets `seal_secrets` would seal (`current_key_id` None: only those in clear
+    are counted), counted in the database: no secret is read."""
+    current = f"{PREFIX}{current_key_id}:" if current_key_id is not None else None
+    return ToSeal(*campaigns.notify_secrets_to_seal(session, PREFIX, current))
+
+
+def warn_unsealed(sessions: sessionmaker[Session], current_key_id: str | None, log: logging.Logger) -> None:
+    """At the start of a process that signs webhooks or stores secrets (the API, the worker): one
+    warning when notify secrets are still in clear or under another key, naming the command that
+    seals them, for deployments that do not start with `collect up` (which seals them itself).
+    Never raises: a process starts whatever this finds, or fails to find."""
+    try:
+        with sessions() as session:
+            found = secrets_to_seal(session, current_key_id)
+    except Exception as exc:  # a database not reachable or not migrated yet: the start goes on
+        log.warning("could not count the webhook signing secrets left to seal: %s", exc)
+        return
+    if not found.count:
+        return
+    log.warning(
+        "%d campaign webhook signing secrets are not sealed under the current payload key %s "
+        "(%d stored in clear, %d sealed under another key): run `collect db seal-secrets`",
+        found.count,
+        current_key_id or "(none yet)",
+        found.clear,
+        found.other_key,
+    )
 
 
 def notify_steps(compiled: dict[str, Any]) -> list[str]:

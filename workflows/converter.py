@@ -54,6 +54,20 @@ def payload_codec(settings: Settings) -> EncryptionCodec:
     return EncryptionCodec({key_id: key}, key_id)
 
 
+def current_key_id(settings: Settings) -> str | None:
+    """The id `payload_codec` seals under, without making a development key: None when none is
+    configured and no development key exists yet (or none may be made here)."""
+    if settings.payload_keys:
+        return settings.payload_key_id
+    path = Path(settings.payload_dev_key_path)
+    if settings.temporal_is_production_like or not path.exists():
+        return None
+    try:
+        return development_key(path)[0]
+    except (PayloadKeysMissing, ValueError, OSError):  # a damaged file: payload_codec will say so
+        return None
+
+
 def development_key(path: Path) -> tuple[str, bytes]:
     """The key in `path`, created (readable by the owner only) if missing. Several processes may
     start at once: the key is written to a private file and linked into place, so every process

@@ -43,6 +43,17 @@ class AccountState(Base):
             postgresql_where=text("overpaid > 0"),
             sqlite_where=text("overpaid > 0"),
         ),
+        # The charged KPI's sums (db/repositories/kpis.py `charged`), answered from the index alone
+        # (an index-only scan): only accounts charged something, the totals among the columns.
+        Index(
+            "ix_account_states_charged",
+            "campaign_id",
+            "currency",
+            "fees_total",
+            "interest_total",
+            postgresql_where=text("fees_total > 0 OR interest_total > 0"),
+            sqlite_where=text("fees_total > 0 OR interest_total > 0"),
+        ),
     )
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)

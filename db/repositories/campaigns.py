@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, and_, case, false, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from db.base import utcnow
@@ -103,6 +103,25 @@ def create(session: Session, campaign: Campaign) -> bool:
     session.add(campaign)
     session.flush()
     return True
+
+
+def notify_secrets_to_seal(session: Session, sealed_prefix: str, current_prefix: str | None) -> tuple[int, int]:
+    """(in clear, sealed under another key): the campaigns' notify secrets that do not start with
+    `sealed_prefix`, and those that do but not with `current_prefix` (None: not counted). One
+    aggregate over the campaigns table (one row per campaign, so no index: it reads no account),
+    comparing prefixes with substr, which is exact on both databases (SQLite's LIKE ignores case,
+    and a `_` in a key id would be a wildcard)."""
+    stored = Campaign.notify_secret
+
+    def starts(prefix: str) -> ColumnElement[bool]:
+        return func.substr(stored, 1, len(prefix)) == prefix
+
+    sealed = starts(sealed_prefix)
+    other_key = and_(sealed, ~starts(current_prefix)) if current_prefix is not None else false()
+    clear, other = session.execute(
+        select(func.count(case((~sealed, 1))), func.count(case((other_key, 1)))).where(stored.is_not(None))
+    ).one()
+    return int(clear), int(other)
 
 
 def list_campaigns(session: Session, *, status: str | None, offset: int, limit: int) -> list[Campaign]:

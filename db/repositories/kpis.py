@@ -413,13 +413,20 @@ def overpaid(session: Session, campaign_id: str, currency: str) -> tuple[int, in
 
 def charged(session: Session, campaign_id: str, currency: str) -> tuple[int, int, int]:
     """(fees, interest, accounts charged interest) of the campaign's accounts in `currency`, as of
-    their last turns (the read model): what the campaign added to the debts. One aggregate query."""
-    charged_interest = case((AccountStateRow.interest_total > literal_column("0"), 1))
+    their last turns (the read model): what the campaign added to the debts. One aggregate query,
+    over the accounts charged anything only (the others add nothing: the totals only grow from 0),
+    answered from the partial index that holds the totals (its predicate as a constant, as there)."""
+    zero: ColumnElement[int] = literal_column("0")
+    charged_interest = case((AccountStateRow.interest_total > zero, 1))
     fees, interest, accounts = session.execute(
         select(
             func.coalesce(func.sum(AccountStateRow.fees_total), 0),
             func.coalesce(func.sum(AccountStateRow.interest_total), 0),
             func.count(charged_interest),
-        ).where(AccountStateRow.campaign_id == campaign_id, AccountStateRow.currency == currency)
+        ).where(
+            AccountStateRow.campaign_id == campaign_id,
+            AccountStateRow.currency == currency,
+            or_(AccountStateRow.fees_total > zero, AccountStateRow.interest_total > zero),
+        )
     ).one()
     return int(fees), int(interest), int(accounts)

@@ -1,11 +1,14 @@
 """The webhook post connects to the address the SSRF check approved, never to a second answer of
 the DNS (rebinding), and still speaks to the host name: Host header, TLS server name and the
 certificate checked against the name. A fake resolver stands in for the DNS (socket.getaddrinfo,
-the one call both the check and a connection by name make); connections and servers are real."""
+the one call both the check and a connection by name make); connections and servers are real and
+local: nothing here connects beyond this machine (`Connections` sends a connection to the public
+address to a local server standing in for it)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import socket
 import ssl
 from collections.abc import Iterator
@@ -25,7 +28,7 @@ from fakes.serving import serving
 from activities.notify import post_checked
 from services.notify_targets import TargetRefused
 
-PUBLIC = "8.8.8.8"  # passes the check; nothing of ours listens there
+PUBLIC = "8.8.8.8"  # passes the check; never connected to (Connections stands a local server in for it)
 BODY = b'{"event":"suspend_service"}'
 
 
@@ -62,6 +65,12 @@ def receiver() -> Iterator[Server]:
     yield from serve()
 
 
+@pytest.fixture
+def public() -> Iterator[Server]:
+    """A local server standing in for the public address (Connections sends it there)."""
+    yield from serve()
+
+
 class FakeDNS:
     """Answers the given names (each call takes the next answer, the last repeats); every other
     name or literal address goes to the real resolver. Records what was asked."""
@@ -84,17 +93,47 @@ class FakeDNS:
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
+class Connections:
+    """socket.create_connection (how httpx opens every connection) recorded: a connection to an
+    address of `standins` goes to the local port given instead, to a loopback address or a name as
+    asked (a name through the fake resolver), and to any other address is refused, so nothing
+    leaves this machine."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, standins: dict[str, int]) -> None:
+        self.asked: list[tuple[str, int]] = []
+        real = socket.create_connection
+
+        def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+            host, port = address
+            self.asked.append((host, port))
+            if host in standins:
+                return real(("127.0.0.1", standins[host]), *args, **kwargs)
+            try:
+                literal = ipaddress.ip_address(host)
+            except ValueError:
+                return real(address, *args, **kwargs)  # a name: resolved by the fake DNS
+            if not literal.is_loopback:
+                raise ConnectionRefusedError(f"{host}: this test connects to nothing beyond this machine")
+            return real(address, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
 def test_a_second_dns_answer_never_takes_the_webhook_to_a_private_address(
-    receiver: Server, monkeypatch: pytest.MonkeyPatch
+    receiver: Server, public: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The check is answered a public address, a later lookup 127.0.0.1 (where the receiver
-    stands in for an internal service): the post goes to the public address or nowhere."""
+    """The check is answered a public address, a later lookup 127.0.0.1 (where `receiver` stands
+    in for an internal service): the post goes to the public address (a local server standing in
+    for it), never to the second answer. Connecting to the name instead would ask the resolver
+    again and reach `receiver`."""
     dns = FakeDNS(monkeypatch, {"hooks.rebind.test": [[PUBLIC], ["127.0.0.1"]]})
-    url = f"http://hooks.rebind.test:{receiver.port}/hooks"
-    with pytest.raises(httpx.TransportError):  # nothing answers on the public address here
-        post_checked(url, BODY, {}, allow_private=False, timeout=1.0)
+    connections = Connections(monkeypatch, {PUBLIC: public.port})
+    response = post_checked(f"http://hooks.rebind.test:{receiver.port}/hooks", BODY, {}, allow_private=False)
+    assert response.status_code == 200
+    assert connections.asked == [(PUBLIC, receiver.port)]  # the address the check approved
+    assert public.hosts == [f"hooks.rebind.test:{receiver.port}"]  # still addressed by name
     assert receiver.hosts == []
-    assert dns.asked == ["hooks.rebind.test", PUBLIC]  # resolved once; then connected to what was checked
+    assert dns.asked.count("hooks.rebind.test") == 1  # resolved once, by the check
 
 
 def test_a_private_first_answer_is_refused(receiver: Server, monkeypatch: pytest.MonkeyPatch) -> None:

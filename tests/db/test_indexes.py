@@ -36,6 +36,11 @@ EXPECTED: dict[str, dict[str, tuple[list[str], str | None]]] = {
         "ix_account_states_assigned_agent_account_id": (["assigned_agent", "account_id"], None),
         "ix_account_states_overpaid_campaign": (["campaign_id", "account_id"], "overpaid>0"),
         "ix_account_states_overpaid": (["account_id"], "overpaid>0"),
+        # The charged KPI's sums, read from the index alone.
+        "ix_account_states_charged": (
+            ["campaign_id", "currency", "fees_total", "interest_total"],
+            "fees_total>0orinterest_total>0",
+        ),
     },
     # The supervisors' approvals queue: `status = 'pending' ORDER BY id`.
     "approvals": {"ix_approvals_status_id": (["status", "id"], None)},

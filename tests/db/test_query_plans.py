@@ -152,6 +152,12 @@ def assert_indexed(found: list[Plan]) -> None:
         assert plan.rows_read <= MOST_ROWS_READ, (plan.rows_read, plan.scans, plan.statement)
 
 
+def vacuum(engine: Engine) -> None:
+    """VACUUM ANALYZE the read model (outside a transaction, as VACUUM must run)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE account_states"))
+
+
 def used(found: list[Plan]) -> set[str]:
     return set().union(*(p.indexes for p in found))
 
@@ -258,6 +264,33 @@ class TestLists:
         finally:
             with portfolio_engine.begin() as connection:
                 connection.execute(text("UPDATE account_states SET overpaid = 0 WHERE overpaid > 0"))
+
+    @pytest.mark.parametrize("charged", ["account_id % 1000 = 8", "account_id % 3 = 0"], ids=["few", "a-third"])
+    def test_the_charged_kpi_reads_only_its_index(self, portfolio_engine: Engine, charged: str) -> None:
+        """The campaign's fees and interest are summed from the partial index alone (an index-only
+        scan, the visibility map kept by VACUUM as autovacuum keeps it): only the entries of the
+        accounts charged anything, never the read-model rows."""
+        with portfolio_engine.begin() as connection:
+            connection.execute(
+                text(
+                    f"UPDATE account_states SET interest_total = 700, fees_total = account_id % 2 * 300 WHERE {charged}"
+                )
+            )
+            expected = connection.scalar(
+                text(f"SELECT count(*) FROM account_states WHERE campaign_id = 'bench-a' AND {charged}")
+            )
+        vacuum(portfolio_engine)
+        try:
+            (plan,) = plans(portfolio_engine, lambda session: kpi_facts.charged(session, "bench-a", "CLP"))
+            assert [(s.node, s.index, s.rows) for s in plan.scans] == [
+                ("Index Only Scan", "ix_account_states_charged", expected)
+            ]
+        finally:
+            with portfolio_engine.begin() as connection:
+                connection.execute(
+                    text(f"UPDATE account_states SET interest_total = 0, fees_total = 0 WHERE {charged}")
+                )
+            vacuum(portfolio_engine)
 
     def test_the_pending_approvals_queue(self, portfolio_engine: Engine) -> None:
         found = plans(

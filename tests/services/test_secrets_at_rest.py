@@ -1,22 +1,28 @@
 """Campaign webhook secrets are sealed at rest with the payload keys: the column never holds the
 secret, a sealed value opens only on its own campaign and while its key is configured, a secret
 stored in clear before sealing still signs, and `collect db seal-secrets` seals those (and those
-under an older key) without changing the secret. On SQLite and PostgreSQL."""
+under an older key) without changing the secret; the API and the worker warn at start while any
+are left. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from click.testing import Result
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
 from typer.testing import CliRunner
 from workers import PAYLOAD_KEY_ID, PAYLOAD_KEYS, secret_box
 
+import worker
+from api.app import create_app
 from cli.main import app
 from config import Settings, get_settings
 from db.models import Campaign
@@ -258,3 +264,111 @@ class TestCollectUp:
         assert f"not sealed: campaigns.notify_secret:c-up-old sealed with key id {PAYLOAD_KEY_ID!r}" in text
         assert "run collect db seal-secrets once the key is configured" in text
         assert stored_secret(sessions, "c-up-old") == sealed
+
+
+class TestStartWarning:
+    """The API and the worker, started on their own (not by `collect up`), warn once about notify
+    secrets left in clear or under another key, naming the command that seals them; counted in the
+    database; the start goes on whatever it finds."""
+
+    def settings(self, url: str) -> Settings:
+        return Settings(database_url=url, payload_keys=PAYLOAD_KEYS, payload_key_id=PAYLOAD_KEY_ID)
+
+    def add_mixed(self, sessions: sessionmaker[Session]) -> None:
+        add_campaign(sessions, "c-s-clear", CLEAR)
+        add_campaign(sessions, "c-s-old", campaign_notify.sealed_secret("c-s-old", "s", box({"k-old": OLD}, "k-old")))
+        add_campaign(sessions, "c-s-current", campaign_notify.sealed_secret("c-s-current", "s", secret_box()))
+        add_campaign(sessions, "c-s-none", None)
+
+    async def api_started(self, sessions: sessionmaker[Session], url: str) -> None:
+        # A client of our own: the lifespan connects to no Temporal.
+        app = create_app(self.settings(url), sessions=sessions, client=cast(Client, object()))
+        async with app.router.lifespan_context(app):
+            pass
+
+    async def worker_started(self, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        async def connect(settings: Settings) -> object:
+            return object()
+
+        async def ensure_registered(client: object, namespace: str) -> None:
+            pass
+
+        monkeypatch.setattr(worker, "connect", connect)
+        monkeypatch.setattr(worker.search_attributes, "ensure_registered", ensure_registered)
+        _, started = await worker.start(self.settings(url))
+        started.kw["bind"].dispose()
+
+    def warnings(self, caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == logger and r.levelno == logging.WARNING]
+
+    async def test_the_api_warns_until_the_secrets_are_sealed(
+        self, sessions: sessionmaker[Session], migrated_url: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        self.add_mixed(sessions)
+        with caplog.at_level(logging.WARNING):
+            await self.api_started(sessions, migrated_url)
+        assert self.warnings(caplog, "collect.api") == [
+            f"2 campaign webhook signing secrets are not sealed under the current payload key {PAYLOAD_KEY_ID} "
+            "(1 stored in clear, 1 sealed under another key): run `collect db seal-secrets`"
+        ]
+        with sessions.begin() as session:
+            keys = {"k-old": OLD, PAYLOAD_KEY_ID: base64.b64decode(PAYLOAD_KEYS[PAYLOAD_KEY_ID])}
+            campaign_notify.seal_secrets(session, box(keys, PAYLOAD_KEY_ID))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            await self.api_started(sessions, migrated_url)
+        assert caplog.records == []
+
+    async def test_the_worker_warns_until_the_secrets_are_sealed(
+        self,
+        sessions: sessionmaker[Session],
+        migrated_url: str,
+        caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        add_campaign(sessions, "c-w-clear", CLEAR)
+        add_campaign(sessions, "c-w-current", campaign_notify.sealed_secret("c-w-current", "s", secret_box()))
+        with caplog.at_level(logging.WARNING):
+            await self.worker_started(migrated_url, monkeypatch)
+        assert self.warnings(caplog, "collect.worker") == [
+            f"1 campaign webhook signing secrets are not sealed under the current payload key {PAYLOAD_KEY_ID} "
+            "(1 stored in clear, 0 sealed under another key): run `collect db seal-secrets`"
+        ]
+        with sessions.begin() as session:
+            campaign_notify.seal_secrets(session, secret_box())
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            await self.worker_started(migrated_url, monkeypatch)
+        assert caplog.records == []
+
+    async def test_no_warning_without_secrets(
+        self,
+        sessions: sessionmaker[Session],
+        migrated_url: str,
+        caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        add_campaign(sessions, "c-n-none", None)
+        with caplog.at_level(logging.WARNING):
+            await self.api_started(sessions, migrated_url)
+            await self.worker_started(migrated_url, monkeypatch)
+        assert caplog.records == []
+
+    async def test_a_database_it_cannot_read_does_not_stop_the_start(
+        self, database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Not migrated yet: no campaigns table. The start goes on, saying it could not count."""
+        with caplog.at_level(logging.WARNING):
+            await self.worker_started(database_url, monkeypatch)
+        (said,) = self.warnings(caplog, "collect.worker")
+        assert said.startswith("could not count the webhook signing secrets left to seal")
+
+    def test_key_ids_are_compared_exactly(self, sessions: sessionmaker[Session]) -> None:
+        """Not with LIKE: `_` in a key id is no wildcard, and case counts (SQLite's LIKE ignores it)."""
+        add_campaign(sessions, "c-x-1", campaign_notify.sealed_secret("c-x-1", "s", box({"kx1": OLD}, "kx1")))
+        add_campaign(sessions, "c-x-2", campaign_notify.sealed_secret("c-x-2", "s", box({"K_1": OLD}, "K_1")))
+        add_campaign(sessions, "c-x-3", campaign_notify.sealed_secret("c-x-3", "s", box({"k_1": OLD}, "k_1")))
+        add_campaign(sessions, "c-x-4", "SEALED:V1:k_1:not-sealed-but-looks-it")
+        with sessions() as session:
+            assert campaign_notify.secrets_to_seal(session, "k_1") == campaign_notify.ToSeal(clear=1, other_key=2)
+            assert campaign_notify.secrets_to_seal(session, None) == campaign_notify.ToSeal(clear=1, other_key=0)
