@@ -200,6 +200,9 @@ class TestStrategist:
         expect(page.locator("#whatif-chart svg polyline")).to_have_count(3)  # this, the other, no contact
         expect(page.locator("#whatif-arms tbody tr").first).to_contain_text("all accounts")
         expect(page.locator("#whatif-comparison")).to_contain_text("95% interval")
+        # Both versions' agent calls, by the outcome the simulated agents recorded, in words.
+        outcomes = page.locator("#whatif-outcomes tbody tr")
+        expect(outcomes.filter(has_text="no answer")).to_have_count(2)
         shot(page, "what-if")
 
         page.get_by_role("link", name="Create a campaign").click()
