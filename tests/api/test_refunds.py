@@ -1,0 +1,113 @@
+"""Recording a refund or credit of an overpayment through the API (real app, real workflow, real
+database, on SQLite and PostgreSQL): the account paid beyond what it owed closes paid, a supervisor
+records a refund of part of it and a credit of the rest, and its `overpaid` goes down to 0 in the
+read model, the overpaid list and the timeline; a repeated reference counts once; refused refunds
+(too much, nothing owed back, another currency, a bad amount, no such account) change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts_fixture import CALLS, ended, start_accounts
+from api_harness import Api
+from sqlalchemy import select
+from test_overpaid_accounts import pay
+
+from db.models import AccountEvent
+from db.models import AccountState as AccountStateRow
+
+
+def overpaid_of(api: Api, account_id: int) -> int:
+    with api.sessions() as session:
+        row = session.get(AccountStateRow, account_id)
+        assert row is not None
+        return row.overpaid
+
+
+async def refund(api: Api, account_id: int, **body: Any) -> Any:
+    body = {"amount": 10_000, "currency": "CLP", "reference": "bank-1", **body}
+    return await api.http.post(f"/accounts/{account_id}/refunds", json=body, headers=api.as_("supervisor"))
+
+
+async def test_refunds_bring_a_closed_paid_accounts_overpayment_to_zero(api: Api) -> None:
+    (over,) = await start_accounts(api, CALLS, 1, balances=[100_000], campaign_id="camp-refund")
+    await pay(api, over.id, 125_000, "over-1")
+    await ended(api, over.workflow_id)
+    assert overpaid_of(api, over.id) == 25_000
+
+    first = await refund(api, over.id)
+    assert first.status_code == 201, first.text
+    assert first.json() == {
+        "account_id": over.id,
+        "amount": 10_000,
+        "currency": "CLP",
+        "kind": "refund",
+        "reference": "bank-1",
+        "overpaid": 15_000,
+        "created": True,
+    }
+    again = await refund(api, over.id)
+    assert (again.status_code, again.json()["created"], again.json()["overpaid"]) == (200, False, 15_000)
+    assert overpaid_of(api, over.id) == 15_000
+
+    other_facts = await refund(api, over.id, amount=5_000)
+    assert other_facts.status_code == 409, other_facts.text
+    assert "already recorded" in other_facts.json()["detail"]
+
+    too_much = await refund(api, over.id, amount=15_001, reference="bank-2")
+    assert too_much.status_code == 422, too_much.text
+    assert "more than the 15000 owed back" in too_much.json()["detail"]
+    assert overpaid_of(api, over.id) == 15_000
+
+    credit = await refund(api, over.id, amount=15_000, reference="credit-1", kind="credit")
+    assert credit.status_code == 201, credit.text
+    assert credit.json()["overpaid"] == 0
+    assert overpaid_of(api, over.id) == 0
+
+    nothing = await refund(api, over.id, amount=1, reference="bank-3")
+    assert nothing.status_code == 409, nothing.text
+    assert "nothing is owed back" in nothing.json()["detail"]
+
+    listed = await api.http.get(
+        "/accounts", params={"campaign_id": "camp-refund", "overpaid": "true"}, headers=api.as_("supervisor")
+    )
+    assert listed.json()["items"] == []
+    detail = (await api.http.get(f"/accounts/{over.id}", headers=api.as_("supervisor"))).json()
+    assert detail["account"]["overpaid"] == 0
+    # `who`: the supervisor who recorded it (the harness's supervisor key belongs to marta).
+    summaries = [(e["kind"], e["who"], e["summary"]) for e in detail["timeline"] if e["kind"] == "refund"]
+    assert sorted(summaries) == [
+        ("refund", "marta", "credit of $15.000 recorded (ref credit-1)"),
+        ("refund", "marta", "refund of $10.000 recorded (ref bank-1)"),
+    ]
+    with api.sessions() as session:
+        assert len(session.scalars(select(AccountEvent).where(AccountEvent.kind == "refund")).all()) == 2
+
+
+async def test_refused_refunds_change_nothing(api: Api) -> None:
+    (over,) = await start_accounts(api, CALLS, 1, balances=[100_000], campaign_id="camp-refused")
+    await pay(api, over.id, 103_000, "over-2")
+    await ended(api, over.workflow_id)
+    for body, status in (
+        ({"amount": 0}, 422),
+        ({"amount": -5}, 422),
+        ({"amount": "10"}, 422),
+        ({"amount": 1.5}, 422),
+        ({"currency": "USD", "amount": 1_000}, 422),
+        ({"amount": 1_000, "reference": ""}, 422),
+        ({"amount": 1_000, "kind": "cash"}, 422),
+        ({"amount": 3_001}, 422),
+    ):
+        response = await refund(api, over.id, **body)
+        assert response.status_code == status, (body, response.text)
+    missing = await refund(api, 999_999, amount=1_000)
+    assert missing.status_code == 404, missing.text
+    agent = await api.http.post(
+        f"/accounts/{over.id}/refunds",
+        json={"amount": 1_000, "currency": "CLP", "reference": "x"},
+        headers=api.as_("agent"),
+    )
+    assert agent.status_code == 403
+    assert overpaid_of(api, over.id) == 3_000
+    with api.sessions() as session:
+        assert session.scalars(select(AccountEvent).where(AccountEvent.kind == "refund")).all() == []
