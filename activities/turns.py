@@ -1,7 +1,7 @@
 """The turn record: after each interpreter turn, one transaction writes what the turn decided
 that is not a channel send (blocked contacts, fees, approval requests and decisions, agent
-outcomes, promises, plans, task status, tasks and offers that expired, overpayments and their refunds) and projects the state
-into the supervisors' read model.
+outcomes, promises, plans, task status, tasks and offers that expired, overpayments and their
+refunds) and projects the state into the supervisors' read model.
 
 Keys make every write idempotent: a retried activity finds its rows and writes nothing twice;
 the read model only moves forward (`version` is the turn number). What a turn writes is every

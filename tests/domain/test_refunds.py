@@ -7,6 +7,7 @@ that balance raised toward 0 once `overpaid` is used up."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 from test_interpreter import CADENCE, T0, account, compile_steps
@@ -22,8 +23,8 @@ from domain.types import Resolution
 LATER = T0 + timedelta(days=2)
 
 
-def refund(amount: int, reference: str = "r-1", method: str = "refund") -> ev.RefundRecorded:
-    return ev.RefundRecorded(amount=amount, reference=reference, method=method, by="sup")  # type: ignore[arg-type]
+def refund(amount: int, reference: str = "r-1", method: Literal["refund", "credit"] = "refund") -> ev.RefundRecorded:
+    return ev.RefundRecorded(amount=amount, reference=reference, method=method, by="sup")
 
 
 def refunds(result: Result) -> list[act.RefundRecorded]:
