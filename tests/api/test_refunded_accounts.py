@@ -6,13 +6,15 @@ read model, the overpaid list and the timeline; a repeated reference counts once
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from accounts_fixture import CALLS, ended, start_accounts
 from api_harness import Api
 from sqlalchemy import select
-from test_overpaid_accounts import pay
+from test_overpaid_accounts import CSRF, console_of, pay
 
+from console.i18n import LANG_COOKIE
 from db.models import AccountEvent
 from db.models import AccountState as AccountStateRow
 
@@ -111,3 +113,34 @@ async def test_refused_refunds_change_nothing(api: Api) -> None:
     assert overpaid_of(api, over.id) == 3_000
     with api.sessions() as session:
         assert session.scalars(select(AccountEvent).where(AccountEvent.kind == "refund")).all() == []
+
+
+async def test_the_supervisors_console_records_a_refund(api: Api) -> None:
+    (over,) = await start_accounts(api, CALLS, 1, balances=[100_000], campaign_id="camp-console-refund")
+    await pay(api, over.id, 112_000, "over-3")
+    await ended(api, over.workflow_id)
+    supervisor = await console_of(api, "supervisor")
+    try:
+        page = await supervisor.get(f"/console/accounts/{over.id}")
+        assert page.status_code == 200, page.text
+        assert 'id="refund-form"' in page.text
+        assert "The creditor owes $12.000 back" in html.unescape(page.text)
+        token = CSRF.search(page.text)
+        assert token is not None
+        form = {"csrf_token": token.group(1), "amount": "12001", "reference": "TRX-9", "kind": "credit"}
+        refused = await supervisor.post(f"/console/accounts/{over.id}/refund", data=form)
+        assert refused.status_code == 422, refused.text
+        assert overpaid_of(api, over.id) == 12_000
+        done = await supervisor.post(f"/console/accounts/{over.id}/refund", data={**form, "amount": "12000"})
+        assert done.status_code == 303, done.text
+        assert done.headers["location"] == f"/console/accounts/{over.id}?done=refunded"
+        assert overpaid_of(api, over.id) == 0
+        after = await supervisor.get(done.headers["location"])
+        assert 'id="refund-form"' not in after.text
+        assert "Refund recorded" in after.text
+        assert "credit of $12.000 recorded (ref TRX-9)" in html.unescape(after.text)
+        supervisor.cookies.set(LANG_COOKIE, "es")
+        spanish = await supervisor.get(f"/console/accounts/{over.id}?done=refunded")
+        assert "Devolución registrada" in html.unescape(spanish.text)
+    finally:
+        await supervisor.aclose()
