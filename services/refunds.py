@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.temporal import TemporalGateway, update_account
@@ -98,5 +99,8 @@ def record_refund(
         "currency": currency,
         "currency_digits": minor_digits(currency),
     }
-    ledger.add_event(session, account_id, row.step, now, reference, details)
+    try:
+        ledger.add_event(session, account_id, row.step, now, reference, details)
+    except IntegrityError:  # the same reference, recorded by a request that ran alongside this one
+        raise Conflict(f"Reference {reference} was recorded on account {account_id} meanwhile.") from None
     return Refunded(account_id, amount, currency, method, reference, remaining, created=True)

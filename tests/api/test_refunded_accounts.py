@@ -74,6 +74,8 @@ async def test_refunds_bring_a_closed_paid_accounts_overpayment_to_zero(api: Api
         "/accounts", params={"campaign_id": "camp-refund", "overpaid": "true"}, headers=api.as_("supervisor")
     )
     assert listed.json()["items"] == []
+    kpis = await api.http.get("/kpis/campaigns/camp-refund?currency=CLP", headers=api.as_("supervisor"))
+    assert kpis.json()["overpaid"] == {"accounts": 0, "amount": 0}
     detail = (await api.http.get(f"/accounts/{over.id}", headers=api.as_("supervisor"))).json()
     assert detail["account"]["overpaid"] == 0
     # `who`: the supervisor who recorded it (the harness's supervisor key belongs to marta).
