@@ -7,9 +7,10 @@ read model, the overpaid list and the timeline; a repeated reference counts once
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
-from accounts_fixture import CALLS, ended, start_accounts
+from accounts_fixture import CALLS, ended, settle, start_accounts
 from api_harness import Api
 from sqlalchemy import select
 from test_overpaid_accounts import CSRF, console_of, pay
@@ -146,3 +147,37 @@ async def test_the_supervisors_console_records_a_refund(api: Api) -> None:
         assert "Devolución registrada" in html.unescape(spanish.text)
     finally:
         await supervisor.aclose()
+
+
+async def test_a_running_account_takes_the_refund_through_its_workflow(api: Api, tmp_path: Path) -> None:
+    """An account whose strategy thanks the debtor and waits before closing paid stays open after an
+    overpayment: the refund goes to its workflow (`record_refund`), whose turn writes the read model."""
+    text = CALLS.read_text(encoding="utf-8")
+    text = text.replace("id: api-calls", "id: api-calls-thanks").replace(
+        "on:\n  dispute: llamada\n", "on:\n  dispute: llamada\n  payment_in_full: gracias\n"
+    )
+    text = text.replace(
+        "steps:\n", "steps:\n  gracias:\n    stage: payment\n    do:\n      - wait: 30d\n      - end: paid\n", 1
+    )
+    strategy = tmp_path / "thanks.yaml"
+    strategy.write_text(text, encoding="utf-8")
+    (over,) = await start_accounts(api, strategy, 1, balances=[100_000], campaign_id="camp-running-refund")
+    await pay(api, over.id, 108_000, "over-4")
+    await settle(api, over.workflow_id)
+    with api.sessions() as session:
+        row = session.get(AccountStateRow, over.id)
+        assert row is not None
+        assert (row.overpaid, row.resolution, row.step) == (8_000, None, "gracias")
+
+    too_much = await refund(api, over.id, amount=8_001)
+    assert too_much.status_code == 422, too_much.text
+    done = await refund(api, over.id, amount=3_000)
+    assert done.status_code == 201, done.text
+    assert done.json()["overpaid"] == 5_000
+    assert overpaid_of(api, over.id) == 5_000
+    again = await refund(api, over.id, amount=3_000)
+    assert (again.status_code, again.json()["overpaid"]) == (200, 5_000)
+    live = (await api.http.get(f"/accounts/{over.id}", headers=api.as_("supervisor"))).json()
+    assert (live["live_status"], live["live"]["overpaid"]) == ("running", 5_000)
+    (entry,) = [e for e in live["timeline"] if e["kind"] == "refund"]
+    assert entry["summary"] == "refund of $3.000 recorded (ref bank-1)"
