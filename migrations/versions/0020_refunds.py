@@ -2,8 +2,8 @@
 events gain the `refund` kind (written by the turn record, or by the API for an account whose
 workflow has finished; `account_states.overpaid` goes down by its amount).
 
-Revision ID: 0019_refunds
-Revises: 0018_charged_totals
+Revision ID: 0020_refunds
+Revises: 0019_charged_index
 Create Date: 2026-12-01 13:00:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019_refunds"
-down_revision: str | None = "0018_charged_totals"
+revision: str = "0020_refunds"
+down_revision: str | None = "0019_charged_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
