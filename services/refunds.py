@@ -20,12 +20,14 @@ from sqlalchemy.orm import Session
 
 from api.temporal import TemporalGateway, update_account
 from db.models import Account
+from db.models import AccountState as AccountStateRow
 from db.repositories import accounts
 from db.repositories import refunds as ledger
 from domain import events as ev
 from domain.money import minor_digits
 from domain.refunds import refusal
 from services.errors import Conflict, Field, Invalid
+from workflows.contracts import AccountView
 
 Method = Literal["refund", "credit"]
 
@@ -104,3 +106,11 @@ def record_refund(
     except IntegrityError:  # the same reference, recorded by a request that ran alongside this one
         raise Conflict(f"Reference {reference} was recorded on account {account_id} meanwhile.") from None
     return Refunded(account_id, amount, currency, method, reference, remaining, created=True)
+
+
+def with_refunds(view: AccountView | None, row: AccountStateRow | None) -> AccountView | None:
+    """A finished workflow's final state (`live` on a closed account's page) as refunds recorded
+    since it ended leave it: they are in the read model only, so its `overpaid` is the one shown."""
+    if view is None or view.resolution is None or row is None or row.overpaid == view.overpaid:
+        return view
+    return view.model_copy(update={"overpaid": row.overpaid})

@@ -148,8 +148,10 @@ def get_account(
     account = account_for(session, principal, account_id)
     debtor = accounts.debtor(session, account.debtor_id)
     open_tasks = tasks.active_for_account(session, account.id)
+    row = accounts.state(session, account.id)
+    live = refunds.with_refunds(live, row)
     return AccountDetail(
-        account=summary(account, accounts.state(session, account.id), now),
+        account=summary(account, row, now),
         debtor=DebtorPublic(
             id=debtor.id,
             external_id=debtor.external_id,

@@ -209,11 +209,12 @@ def _account_context(
     session.rollback()  # read the facts as of after the query, not as of before it
     account = account_for(session, principal, account_id)
     debtor = accounts.debtor(session, account.debtor_id)
+    row = accounts.state(session, account.id)
     context = {
         "account": account,
-        "row": accounts.state(session, account.id),
+        "row": row,
         "debtor": debtor,
-        "live": live,
+        "live": refunds.with_refunds(live, row),
         "live_status": live_status,
         "can_steer": auth.admits(principal, auth.STEERERS),
     }

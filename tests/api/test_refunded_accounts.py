@@ -13,7 +13,7 @@ from typing import Any
 from accounts_fixture import CALLS, ended, settle, start_accounts
 from api_harness import Api
 from sqlalchemy import select
-from test_overpaid_accounts import CSRF, console_of, pay
+from test_overpaid_accounts import CSRF, console_of, pay, text_of
 
 from console.i18n import LANG_COOKIE
 from db.models import AccountEvent
@@ -79,6 +79,8 @@ async def test_refunds_bring_a_closed_paid_accounts_overpayment_to_zero(api: Api
     assert kpis.json()["overpaid"] == {"accounts": 0, "amount": 0}
     detail = (await api.http.get(f"/accounts/{over.id}", headers=api.as_("supervisor"))).json()
     assert detail["account"]["overpaid"] == 0
+    # The finished workflow's final state still says 25,000; the page shows what is owed back now.
+    assert (detail["live_status"], detail["live"]["overpaid"]) == ("closed", 0)
     # `who`: the supervisor who recorded it (the harness's supervisor key belongs to marta).
     summaries = [(e["kind"], e["who"], e["summary"]) for e in detail["timeline"] if e["kind"] == "refund"]
     assert sorted(summaries) == [
@@ -141,6 +143,7 @@ async def test_the_supervisors_console_records_a_refund(api: Api) -> None:
         after = await supervisor.get(done.headers["location"])
         assert 'id="refund-form"' not in after.text
         assert "Refund recorded" in after.text
+        assert text_of(after, "facts-balance") == text_of(after, "live-balance") == "$0"
         assert "credit of $12.000 recorded (ref TRX-9)" in html.unescape(after.text)
         supervisor.cookies.set(LANG_COOKIE, "es")
         spanish = await supervisor.get(f"/console/accounts/{over.id}?done=refunded")
