@@ -1,7 +1,7 @@
 """The turn record: after each interpreter turn, one transaction writes what the turn decided
 that is not a channel send (blocked contacts, fees, approval requests and decisions, agent
-outcomes, promises, plans, task status, tasks and offers that expired, overpayments) and projects the state
-into the supervisors' read model.
+outcomes, promises, plans, task status, tasks and offers that expired, overpayments and their
+refunds) and projects the state into the supervisors' read model.
 
 Keys make every write idempotent: a retried activity finds its rows and writes nothing twice;
 the read model only moves forward (`version` is the turn number). What a turn writes is every
@@ -157,11 +157,13 @@ class TurnActivities:
                                 requested_at=record.at,
                             )
                         )
-                case act.TaskExpired() | act.OfferExpired() | act.Overpaid():
+                case act.TaskExpired() | act.OfferExpired() | act.Overpaid() | act.RefundRecorded():
                     key = f"{wf}:event:{record.turn}:{index}"
                     if id_by_key(session, AccountEvent, key) is None:
                         details = action.model_dump(mode="json", exclude={"kind", "step"})
-                        if isinstance(action, act.Overpaid):  # amounts keep the exponent they meant
+                        if isinstance(action, act.RefundRecorded):  # who recorded it: the event's
+                            details["by"] = str(record.event.get("by") or "")
+                        if isinstance(action, act.Overpaid | act.RefundRecorded):  # amounts keep their exponent
                             details |= {"currency": currency, "currency_digits": minor_digits(currency)}
                         session.add(
                             AccountEvent(

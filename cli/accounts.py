@@ -1,6 +1,6 @@
 """`collect account` (also `collect accounts`): the list with the API's filters and keyset paging,
-one account in full (facts, debtor, live state, open tasks, timeline), its timeline alone, and the
-supervisors' steering: pause, resume, close."""
+one account in full (facts, debtor, live state, open tasks, timeline), its timeline alone, the
+supervisors' steering: pause, resume, close, and recording a refund or credit of an overpayment."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import typer
 
 from cli import render
 from cli.agents import live_facts
-from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, answer
+from cli.money import BadAmount, currency_of, to_minor_units
+from cli.options import CursorOpt, JsonOpt, LimitOpt, ProfileOpt, answer, connected, usage
 
-app = typer.Typer(help="Accounts: list, show, timeline, pause, resume, close.", no_args_is_help=True)
+app = typer.Typer(help="Accounts: list, show, timeline, pause, resume, close, refund.", no_args_is_help=True)
 
 AccountArg = Annotated[int, typer.Argument(help="the account's id (as lists show it)", show_default=False, min=1)]
 ReasonOpt = Annotated[str, typer.Option(help="why (kept as a note on the account)")]
@@ -175,3 +176,43 @@ def close(
     Example: collect account close 42 --reason "deuda vendida"
     """
     _steer(account, "close", reason, as_json, profile)
+
+
+@app.command()
+def refund(
+    account: AccountArg,
+    amount: Annotated[
+        str, typer.Option(help="major units, e.g. 25000 or '15.50 USD'; at most what is owed back", show_default=False)
+    ],
+    reference: Annotated[
+        str,
+        typer.Option(help="the bank's or provider's reference (recording it again counts once)", show_default=False),
+    ],
+    credit: Annotated[bool, typer.Option("--credit", help="credited to another debt, not paid back")] = False,
+    as_json: JsonOpt = False,
+    profile: ProfileOpt = None,
+) -> None:
+    """Record that the creditor refunded (or credited) what the account was paid beyond what it
+    owed (supervisors): its overpayment goes down by the amount.
+
+    Example: collect account refund 42 --amount 25000 --reference TRX-8812
+    """
+    with connected(profile, as_json=as_json) as api:
+        currency = currency_of(amount) or api.get(f"/accounts/{account}")["account"]["currency"]
+        try:
+            minor = to_minor_units(amount, currency)
+        except BadAmount as exc:
+            raise usage(str(exc)) from None
+        body = {"amount": minor, "currency": currency, "kind": "credit" if credit else "refund", "reference": reference}
+        done = api.post(f"/accounts/{account}/refunds", body)
+    if as_json:
+        render.print_json(done)
+        return
+    what = "credit" if credit else "refund"
+    if not done["created"]:
+        render.say(f"{what} {reference} was already recorded on account {account}: nothing changed")
+        return
+    render.say(
+        f"{what} of {render.money(minor, currency)} recorded on account {account} (ref {reference}); "
+        f"{render.money(done['overpaid'], currency)} still owed back"
+    )

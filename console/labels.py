@@ -64,6 +64,7 @@ KINDS = (
     N_("promise_settled"),
     N_("offer_expired"),
     N_("overpaid"),
+    N_("refund"),
     N_("plan"),
     N_("fee"),
     N_("interest"),
@@ -112,6 +113,7 @@ DONE = {
     "approved": N_("Approved."),
     "rejected": N_("Rejected."),
     "reassigned": N_("Task reassigned."),
+    "refunded": N_("Refund recorded: what is owed back went down by its amount."),
     # The agents' workspace.
     "claimed": N_("The task is yours."),
     "nothing": N_("No open task is waiting in your queues."),

@@ -138,6 +138,18 @@ class Overpaid(Frozen):
     total: int
 
 
+class RefundRecorded(Frozen):
+    """A refund or credit of an overpayment was recorded: `amount` given back by `method`,
+    `remaining` still owed back after it (domain.state.AccountState.refund_due)."""
+
+    kind: Literal["refund"] = "refund"
+    step: str
+    amount: int
+    method: Literal["refund", "credit"]
+    reference: str
+    remaining: int
+
+
 class AccountClosed(Frozen):
     kind: Literal["closed"] = "closed"
     resolution: Resolution
@@ -157,6 +169,7 @@ Action = Annotated[
     | TaskExpired
     | OfferExpired
     | Overpaid
+    | RefundRecorded
     | AccountClosed,
     Field(discriminator="kind"),
 ]

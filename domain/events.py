@@ -134,6 +134,22 @@ class ApprovalDecision(Frozen):
     by: str = ""
 
 
+REFERENCE_MAX = 120  # characters of a refund's bank or provider reference
+
+
+class RefundRecorded(Frozen):
+    """The creditor gave back `amount` of what the debtor paid beyond what was owed, as money
+    (`refund`) or as credit on another debt (`credit`). `reference` (the bank's or provider's)
+    identifies it: recording the same reference twice counts it once. Taken on closed accounts
+    too: an account that was paid in full is exactly the one that is owed money back."""
+
+    kind: Literal["refund"] = "refund"
+    amount: int = Field(gt=0)
+    method: Literal["refund", "credit"] = "refund"
+    reference: str = Field(min_length=1, max_length=REFERENCE_MAX)
+    by: str = ""
+
+
 Event = Annotated[
     Tick
     | AgentOutcome
@@ -150,6 +166,7 @@ Event = Annotated[
     | Pause
     | Resume
     | Close
-    | ApprovalDecision,
+    | ApprovalDecision
+    | RefundRecorded,
     Field(discriminator="kind"),
 ]

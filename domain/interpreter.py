@@ -27,7 +27,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from domain import actions as act
-from domain import conditions, dues, interest
+from domain import conditions, dues, interest, refunds
 from domain import events as ev
 from domain import strategy as st
 from domain.account import AccountSnapshot
@@ -437,7 +437,7 @@ class _Run:
     # ---- events --------------------------------------------------------------------------------
 
     def apply(self, event: ev.Event) -> None:
-        if self.s.resolution is not None and not isinstance(event, ev.PaymentReceived | ev.Tick):
+        if self.s.resolution is not None and not isinstance(event, ev.PaymentReceived | ev.Tick | ev.RefundRecorded):
             raise EventRejected(f"account is closed ({self.s.resolution})")
         match event:
             case ev.Tick():
@@ -504,6 +504,8 @@ class _Run:
                 self.close(Resolution.CLOSED_BY_SUPERVISOR)
             case ev.ApprovalDecision():
                 self.on_approval(event)
+            case ev.RefundRecorded():
+                self.on_refund(event)
 
     def release(self) -> None:
         """The hold ends: under a catch_up other than `all`, the contacts whose time fell while
@@ -629,6 +631,31 @@ class _Run:
             self.out.append(
                 act.Overpaid(step=self.s.step, payment_id=payment.payment_id, amount=excess, total=self.s.overpaid)
             )
+
+    def on_refund(self, refund: ev.RefundRecorded) -> None:
+        """The creditor gave back some of what the debtor paid beyond what was owed. It comes off
+        `overpaid` first, then off what a state from before overpayments were kept apart holds as
+        a negative balance (raised toward 0, never above): `refund_due` goes down by the amount.
+        Nothing else moves (no route, no contact): the debt itself is untouched."""
+        if refund.reference in self.s.refund_refs:
+            return  # the same bank or provider reference twice counts once
+        problem = refunds.refusal(self.s.refund_due, refund.amount, refund.method)
+        if problem is not None:
+            raise EventRejected(problem)
+        from_overpaid = min(refund.amount, self.s.overpaid)
+        self.s.overpaid -= from_overpaid
+        self.s.balance += refund.amount - from_overpaid  # a legacy negative balance, toward 0
+        self.s.refunded += refund.amount
+        self.s.refund_refs = (*self.s.refund_refs, refund.reference)
+        self.out.append(
+            act.RefundRecorded(
+                step=self.s.step,
+                amount=refund.amount,
+                method=refund.method,
+                reference=refund.reference,
+                remaining=self.s.refund_due,
+            )
+        )
 
     def owed(self) -> int:
         """What a payment may still pay off (read before `paid_total` counts it): the balance, or,

@@ -105,6 +105,10 @@ class AccountState(BaseModel):
     # Paid beyond what was owed (the balance, or a settlement's amount): the creditor owes it back
     # as a refund or a credit. Added after states were carried by running workflows (0 in theirs).
     overpaid: int = added(0)
+    # Refunds and credits of overpayments the creditor recorded (RefundRecorded): their total and
+    # references (a reference recorded again counts once). Added later, like `overpaid`.
+    refunded: int = added(0)
+    refund_refs: tuple[str, ...] = added(())
     fees_total: int = 0
     # Interest (domain/interest.py). The defaults are a state from before interest existed, or
     # under a strategy without it: nothing accrued, nothing charged, counting not begun.

@@ -34,6 +34,7 @@ class Entry:
     at: datetime
     # send | call | task | blocked | fee | interest | approval | legal | notify | closed | event | rejected | error
     # | promise | expired (a task nobody worked, an offer nobody took) | overpaid (refund or credit due)
+    # | refund (a refund or credit of an overpayment recorded)
     kind: str
     step: str
     stage: str  # the stage of the step that acted (a send before a goto to legal is not "legal")
@@ -272,6 +273,9 @@ def _entry(
         case act.Overpaid():
             wording = "overpayment of {}: refund or credit due"
             return _priced(now, "overpaid", action.step, stage, wording, action.amount)
+        case act.RefundRecorded():
+            wording = f"{action.method} of {{}} recorded (ref {_verbatim(action.reference)}), {{}} still owed back"
+            return _priced(now, "refund", action.step, stage, wording, action.amount, action.remaining)
         case act.RequestApproval():
             return Entry(now, "approval", action.step, stage, f"waits for a supervisor's approval ({action.subject})")
         case act.ReferToLegal():

@@ -24,6 +24,7 @@ STYLE = {
     "expired": "yellow",
     "notify": "blue",
     "overpaid": "yellow",
+    "refund": "yellow",
 }
 
 

@@ -312,6 +312,16 @@ class DebtorWorkflow:
     def _check_decision(self, decision: ev.ApprovalDecision) -> None:
         self._dry_run(decision)
 
+    @workflow.update(name="record_refund")
+    async def record_refund(self, refund: ev.RefundRecorded) -> AccountView:
+        """A supervisor recorded a refund or credit of an overpayment. (A new handler: histories
+        recorded before it never carry it, so they replay unchanged and need no patch.)"""
+        return await self._handle(refund)
+
+    @record_refund.validator
+    def _check_refund(self, refund: ev.RefundRecorded) -> None:
+        self._dry_run(refund)
+
     @workflow.update(name="change_strategy")
     async def change_strategy(self, change: ChangeStrategy) -> AccountView:
         await workflow.wait_condition(lambda: self._state is not None)

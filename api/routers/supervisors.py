@@ -1,6 +1,7 @@
 """The supervisors' endpoints: account lists (from the database's read model, never by asking
 every workflow), one account in full (with its workflow's live state), and steering: pause,
-resume, close, reassign tasks, decide approvals, move accounts to another strategy version.
+resume, close, reassign tasks, decide approvals, move accounts to another strategy version, and
+record a refund or credit of what an account was paid beyond what it owed.
 
 Agents may read the list and an account's page, limited to their own accounts (see
 api/routers/agents.py for what "their own" means); steering is for supervisors and admins.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, status
 
 from api.deps import AgentOrSupervisor, IdempotencyKeyHeader, NowDep, SessionDep, Supervisor, TemporalDep
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
@@ -31,6 +32,8 @@ from api.schemas.supervisors import (
     DebtorPublic,
     DpdBucket,
     ReassignIn,
+    RefundIn,
+    RefundRecorded,
     SteeringAccepted,
     SteeringIn,
     StrategyMoveIn,
@@ -40,7 +43,7 @@ from db.models import Account
 from db.models import AccountState as AccountStateRow
 from db.repositories import accounts, approvals, tasks
 from domain.types import Stage
-from services import accounts_view, steering
+from services import accounts_view, refunds, steering
 from services.access import account_for, task_for, who_of
 from workflows.contracts import AccountView
 
@@ -145,8 +148,10 @@ def get_account(
     account = account_for(session, principal, account_id)
     debtor = accounts.debtor(session, account.debtor_id)
     open_tasks = tasks.active_for_account(session, account.id)
+    row = accounts.state(session, account.id)
+    live = refunds.with_refunds(live, row)
     return AccountDetail(
-        account=summary(account, accounts.state(session, account.id), now),
+        account=summary(account, row, now),
         debtor=DebtorPublic(
             id=debtor.id,
             external_id=debtor.external_id,
@@ -225,6 +230,52 @@ def close_account(
     already closed."""
     account = account_for(session, principal, account_id)
     return _accepted(steering.close(session, temporal, account, principal.subject, body.reason))
+
+
+@router.post(
+    "/accounts/{account_id}/refunds",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a refund or credit of an overpayment (idempotent by reference)",
+    responses={200: {"model": RefundRecorded, "description": "Already recorded: nothing changed."}},
+)
+def record_refund(
+    account_id: AccountId,
+    body: RefundIn,
+    response: Response,
+    session: SessionDep,
+    temporal: TemporalDep,
+    principal: Supervisor,
+    now: NowDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RefundRecorded:
+    """The creditor gave back `amount` of what the debtor paid beyond what the account owed: the
+    account's `overpaid` goes down by it (open or closed account). 201 the first time, 200 when
+    the reference was already recorded with the same facts; 404 no such account, 409 nothing is
+    owed back (or the reference was recorded with other facts), 422 more than is owed back or
+    another currency."""
+    account = account_for(session, principal, account_id)
+    done = refunds.record_refund(
+        session,
+        temporal,
+        account,
+        principal.subject,
+        amount=body.amount,
+        currency=body.currency,
+        method=body.kind,
+        reference=body.reference,
+        now=now,
+    )
+    if not done.created:
+        response.status_code = status.HTTP_200_OK
+    return RefundRecorded(
+        account_id=done.account_id,
+        amount=done.amount,
+        currency=done.currency,
+        kind=done.method,
+        reference=done.reference,
+        overpaid=done.remaining,
+        created=done.created,
+    )
 
 
 @router.post("/tasks/{task_id}/reassign", summary="Reassign a task")

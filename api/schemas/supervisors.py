@@ -1,5 +1,6 @@
 """Request and response bodies of the supervisors' endpoints: account lists and details, steering
-(pause, resume, close), task reassignment, approval decisions and strategy moves."""
+(pause, resume, close), task reassignment, approval decisions, strategy moves and refunds of
+overpayments."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.pagination import Page
 from api.schemas.agents import NOTE_MAX, Request, TaskPublic, Text, TimelineEntry
+from domain.events import REFERENCE_MAX
 from workflows.contracts import AccountView
 
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
@@ -112,6 +114,36 @@ class SteeringAccepted(BaseModel):
     workflow_id: str
     action: Literal["pause", "resume", "close"]
     note_id: int = Field(description="The note recording who did it and why, shown in the timeline.")
+
+
+class RefundIn(Request):
+    """A refund (money back) or credit (to another debt) of what the debtor paid beyond what was
+    owed. Recording the same `reference` again with the same facts is harmless."""
+
+    amount: Annotated[int, Field(gt=0, le=10**15, description="Minor units of `currency`; at most `overpaid`.")]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="Must be the account's currency.")]
+    kind: Literal["refund", "credit"] = "refund"
+    reference: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=REFERENCE_MAX,
+            pattern=r"^[^\x00-\x1f]+$",
+            description="The bank's or provider's reference of the refund or credit; it identifies it.",
+        ),
+    ]
+
+
+class RefundRecorded(BaseModel):
+    """The refund or credit as recorded and what the creditor still owes back after it."""
+
+    account_id: int
+    amount: int
+    currency: str
+    kind: Literal["refund", "credit"]
+    reference: str
+    overpaid: int = Field(description="Minor units still owed back to the debtor after this refund.")
+    created: bool = Field(description="False when the reference was already recorded: nothing changed.")
 
 
 class ReassignIn(Request):

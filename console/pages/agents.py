@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -28,6 +28,7 @@ from api.errors import ProblemError
 from api.pagination import decode_cursor, encode_cursor
 from api.routers.agents import AccountId, TaskId
 from api.temporal import TemporalGateway
+from console.amounts import minor_of
 from console.auth import Worker
 from console.pages.supervisors import _account_context, _locales
 from console.templating import language, render
@@ -35,7 +36,7 @@ from db.models import Account
 from db.repositories import tasks
 from db.repositories import timeline as history
 from domain import events as ev
-from domain.money import to_major, to_minor
+from domain.money import to_major
 from domain.strategy import Frequency
 from domain.terms import first_day_after
 from domain.types import CUSTOM_OUTCOME_PATTERN, MAX_OUTCOME_CHARS, Outcome, OutcomeCode
@@ -77,20 +78,6 @@ class Refusal:
 # ---- reading a form --------------------------------------------------------------------------------
 
 
-def _minor(text: str, currency: str, pointer: str) -> int:
-    """An amount typed in major units ("150000", "1500.50") as exact minor units."""
-    try:
-        amount = Decimal(text.strip())
-        minor = to_minor(amount, currency)
-    except (InvalidOperation, ValueError):
-        raise Invalid(
-            f"{text!r} is not an amount in {currency}.", fields=[Field(pointer, "an amount like 1500")]
-        ) from None
-    if minor <= 0:
-        raise Invalid("Amounts are more than zero.", fields=[Field(pointer, "more than zero")])
-    return minor
-
-
 def _day(text: str, pointer: str) -> date:
     try:
         return date.fromisoformat(text.strip())
@@ -112,14 +99,14 @@ def _frequency(text: str) -> Frequency:
 
 
 def _promise(amount: str, due: str, currency: str, base: str) -> work.Priced[ev.PromiseTerms]:
-    terms = ev.PromiseTerms(amount=_minor(amount, currency, f"{base}/amount"), due=_day(due, f"{base}/due"))
+    terms = ev.PromiseTerms(amount=minor_of(amount, currency, f"{base}/amount"), due=_day(due, f"{base}/due"))
     return work.Priced(terms, currency)
 
 
 def _plan(
     installments: str, down_payment: str, frequency: str, first_due: str, currency: str, base: str
 ) -> work.Priced[ev.PlanTerms]:
-    down = _minor(down_payment, currency, f"{base}/down_payment") if down_payment.strip() not in ("", "0") else 0
+    down = minor_of(down_payment, currency, f"{base}/down_payment") if down_payment.strip() not in ("", "0") else 0
     terms = ev.PlanTerms(
         installments=_count(installments, f"{base}/installments"),
         down_payment=down,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,6 +23,7 @@ from api import auth
 from api.deps import NowDep, SessionDep, SettingsDep, TemporalDep
 from api.pagination import decode_cursor, encode_cursor
 from api.routers.agents import AccountId, TaskId
+from console.amounts import minor_of
 from console.auth import Planner, Steerer, Worker
 from console.i18n import Formats
 from console.pages.session import safe_next
@@ -31,9 +32,10 @@ from db.models import Campaign
 from db.repositories import accounts, approvals, campaigns, tasks
 from db.repositories import strategies as strategy_versions
 from db.repositories import timeline as history
-from domain.money import minor_digits
+from domain.events import REFERENCE_MAX
+from domain.money import minor_digits, to_major
 from domain.types import Stage
-from services import accounts_view, kpis, steering
+from services import accounts_view, kpis, refunds, steering
 from services.access import account_for, task_for, who_of
 
 router = APIRouter()
@@ -207,11 +209,12 @@ def _account_context(
     session.rollback()  # read the facts as of after the query, not as of before it
     account = account_for(session, principal, account_id)
     debtor = accounts.debtor(session, account.debtor_id)
+    row = accounts.state(session, account.id)
     context = {
         "account": account,
-        "row": accounts.state(session, account.id),
+        "row": row,
         "debtor": debtor,
-        "live": live,
+        "live": refunds.with_refunds(live, row),
         "live_status": live_status,
         "can_steer": auth.admits(principal, auth.STEERERS),
     }
@@ -237,6 +240,9 @@ def account_page(
             "timeline": history.timeline(session, account.id),
             "tasks": tasks.active_for_account(session, account.id),
             "versions": _versions_for(session, account.currency) if context["can_steer"] else [],
+            "amount_step": str(to_major(1, account.currency)),
+            "refund_max": to_major(context["row"].overpaid, account.currency) if context["row"] else 0,
+            "reference_max": REFERENCE_MAX,
             "done": done,
         }
     )
@@ -291,6 +297,34 @@ def close(
     account = account_for(session, principal, account_id)
     steering.close(session, temporal, account, principal.subject, reason.strip())
     return _back_to_account(account_id, "closed")
+
+
+@router.post("/accounts/{account_id}/refund")
+def record_refund(
+    account_id: AccountId,
+    session: SessionDep,
+    temporal: TemporalDep,
+    principal: Steerer,
+    now: NowDep,
+    amount: Annotated[str, Form(max_length=40)],
+    reference: Annotated[str, Form(min_length=1, max_length=REFERENCE_MAX, pattern=r"^[^\x00-\x1f]+$")],
+    kind: Annotated[Literal["refund", "credit"], Form()] = "refund",
+) -> Response:
+    """A refund or credit of the account's overpayment, its amount typed in major units."""
+    account = account_for(session, principal, account_id)
+    minor = minor_of(amount, account.currency, "/body/amount")
+    refunds.record_refund(
+        session,
+        temporal,
+        account,
+        principal.subject,
+        amount=minor,
+        currency=account.currency,
+        method=kind,
+        reference=reference.strip(),
+        now=now,
+    )
+    return _back_to_account(account_id, "refunded")
 
 
 @router.post("/accounts/{account_id}/strategy")

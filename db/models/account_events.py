@@ -1,7 +1,8 @@
 """What the strategy's interpreter reported about an account that no other fact holds: an agent
 task that expired with nobody working it, an offer whose time ran out, a payment beyond what was
-owed (a refund or credit due). The turn record writes
-them from its informational actions (domain/actions.py); the account timeline reads them."""
+owed (a refund or credit due), a refund or credit of it recorded. The turn record writes
+them from its informational actions (domain/actions.py); a refund on an account whose workflow
+has finished is written by services/refunds.py instead. The account timeline reads them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.base import Base
 from db.models._checks import one_of
 
-ACCOUNT_EVENT_KINDS = ("task_expired", "offer_expired", "overpaid")
+ACCOUNT_EVENT_KINDS = ("task_expired", "offer_expired", "overpaid", "refund")
 
 
 class AccountEvent(Base):

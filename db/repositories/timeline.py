@@ -7,7 +7,8 @@ the message as sent, and the blocking rule: the strategy's own tightening named 
 `message_event` (a provider's delivery report), `task` (a call handed to a queue), `task_expired`
 (nobody worked it before its due time), `outcome` (what the agent recorded, with the agent),
 `promise` and `promise_settled` (kept or broken), `plan`, `offer_expired`, `payment`, `overpaid` (a payment
-beyond what was owed: a refund or credit due), `fee`, `interest`, `note`,
+beyond what was owed: a refund or credit due), `refund` (a refund or credit of it, by the supervisor who
+recorded it), `fee`, `interest`, `note`,
 `approval_requested` and `approval_decided`, `legal_referral`, and `notification` (the strategy's
 `notify`: a webhook to the creditor's systems and the receiver's last answer). Entries a step made carry the
 step and its stage in their details, read in the strategy version that ran the account at the time
@@ -67,6 +68,7 @@ _RANK = {
     "task_expired": 6,
     "offer_expired": 6,
     "overpaid": 4,  # with the payment that made it, before the fees and tasks that follow
+    "refund": 4,
     "approval_decided": 7,
     "approval_requested": 8,
     "task": 9,
@@ -354,13 +356,16 @@ def _money_and_steering(session: Session, account_id: int, versions: _Versions, 
             summary = f"call task expired with nobody working it (attempt {d.get('attempt')})"
         elif event.kind == "overpaid":
             summary = f"overpayment of {money(d['amount'], d['currency'], d['currency_digits'])}: refund or credit due"
+        elif event.kind == "refund":
+            amount = money(d["amount"], d["currency"], d["currency_digits"])
+            summary = f"{d['method']} of {amount} recorded (ref {d['reference']})"
         else:
             summary = f"{d.get('offer')} offer expired"
         out.append(
             Entry(
                 at=event.at,
                 kind=event.kind,
-                who=SYSTEM,
+                who=str(d.get("by") or SYSTEM) if event.kind == "refund" else SYSTEM,
                 summary=summary,
                 details={**d, "step": event.step, "stage": versions.at(event.at).stage(event.step)},
                 ref=event.id,

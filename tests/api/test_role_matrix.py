@@ -50,6 +50,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/approvals"): {V},
     ("POST", "/accounts/{account_id}/approvals/decision"): {V},
     ("POST", "/accounts/{account_id}/strategy"): {V},
+    ("POST", "/accounts/{account_id}/refunds"): {V},
     ("GET", "/kpis/campaigns/{campaign_id}"): {S, V},
     ("GET", "/kpis/campaigns/{campaign_id}/agents"): {S, V},
     ("POST", "/payments"): {V},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.pages.agents import _minor
+from console.amounts import minor_of
 from console.pages.strategists import _lines
 from services.errors import Field, Invalid
 
@@ -22,12 +22,12 @@ class TestAmounts:
         ],
     )
     def test_major_units_become_minor_units(self, typed: str, currency: str, minor: int) -> None:
-        assert _minor(typed, currency, "/body/amount") == minor
+        assert minor_of(typed, currency, "/body/amount") == minor
 
     @pytest.mark.parametrize(("typed", "currency"), [("1500.5", "CLP"), ("0", "CLP"), ("-5", "USD"), ("mucho", "CLP")])
     def test_what_is_not_an_amount_of_the_currency_is_refused_with_its_field(self, typed: str, currency: str) -> None:
         with pytest.raises(Invalid) as refused:
-            _minor(typed, currency, "/body/amount")
+            minor_of(typed, currency, "/body/amount")
         assert [f.pointer for f in refused.value.fields] == ["/body/amount"]
 
 
