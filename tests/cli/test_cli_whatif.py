@@ -66,7 +66,7 @@ def test_a_portfolio_balance_not_in_the_strategys_currency_is_refused_naming_it(
 
 
 def test_custom_outcome_chances_draw_the_strategys_own_codes(tmp_path: Path) -> None:
-    from tests.simulator.test_custom_outcomes import STRATEGY
+    from tests.simulator.test_whatif_outcomes import STRATEGY
 
     strategy = tmp_path / "unit.yaml"
     strategy.write_text(STRATEGY, encoding="utf-8")
