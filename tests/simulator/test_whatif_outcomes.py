@@ -17,24 +17,14 @@ from simulator.engine import simulate
 from simulator.montecarlo import Job, RandomResponder, analyse
 from simulator.portfolio import PortfolioDoc, PortfolioError, balance_bounds, draw_account, stream
 from strategies.compiler import compile_file, compile_text
+from tests.domain.test_custom_outcomes import HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
 
-STRATEGY = """
-id: unit
-name: Unit
-locale: es-CL
-currency: CLP
-timezone: America/Santiago
-policy:
-  preset: CL
-queues: [calls]
-templates:
-  t:
-    es-CL:
-      body: "Hola {{ debtor.first_name }}"
-outcomes:
+STRATEGY = (
+    HEADER
+    + """outcomes:
   - code: deceased
     label: {es-CL: Deudor fallecido}
     right_party_contact: false
@@ -68,6 +58,7 @@ steps:
     do:
       - end: written_off
 """
+)
 
 # Every call reaches the debtor and nothing else happens by chance: the custom code's route shows.
 CERTAIN: dict[str, Any] = {
