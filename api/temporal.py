@@ -57,6 +57,21 @@ class TemporalGateway:
         view: AccountView = self.run(lambda: handle.execute_update(name, payload, result_type=AccountView))
         return view
 
+    def update_if_running(self, workflow_id: str, name: str, payload: BaseModel) -> AccountView | None:
+        """`update`, or None when the workflow is not running (it finished: a closed account)."""
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def call() -> AccountView | None:
+            try:
+                view: AccountView = await handle.execute_update(name, payload, result_type=AccountView)
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    return None
+                raise
+            return view
+
+        return self.run(call)
+
     def signal(self, workflow_id: str, name: str, payload: BaseModel) -> None:
         handle = self.client.get_workflow_handle(workflow_id)
         self.run(lambda: handle.signal(name, payload))
@@ -141,3 +156,11 @@ def update_account(
     """Run `update` on the account's workflow outside any database transaction (see `fresh`)."""
     fresh(session)
     return temporal.update(workflow_id, update, payload)
+
+
+def update_account_if_running(
+    session: Session, temporal: TemporalGateway, workflow_id: str, update: str, payload: BaseModel
+) -> AccountView | None:
+    """`update_account`, or None when the account's workflow has finished."""
+    fresh(session)
+    return temporal.update_if_running(workflow_id, update, payload)

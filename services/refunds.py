@@ -2,11 +2,12 @@
 credited it (to another debt), for every door (API, CLI). The account's `overpaid` goes down by
 the amount; a reference already recorded on the account counts once (the answer says so).
 
-Where the account's state lives decides the path. A running account's workflow takes the event
+Where the account's state lives decides the path. A running workflow takes the event
 (`record_refund`, an update: the interpreter checks it against its own state and its turn writes
-the timeline event and the read model). An account whose workflow has finished (paid in full and
-closed: the usual case) has no one left to write its read model, so the refund is written here,
-under the same rule (domain/refunds.py) checked against the read model's `overpaid`.
+the timeline event and the read model), closed account or not. An account whose workflow has
+finished (paid in full and closed: the usual case) has no one left to write its read model, so the
+refund is written here, under the same rule (domain/refunds.py) checked against the read model's
+`overpaid`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.temporal import TemporalGateway, update_account
+from api.temporal import TemporalGateway, update_account_if_running
 from db.models import Account
 from db.models import AccountState as AccountStateRow
 from db.repositories import accounts
@@ -85,8 +86,10 @@ def record_refund(
         raise Invalid(f"Account {account_id}: {problem}.", fields=[Field("/body/amount", f"at most {due}")])
     assert row is not None  # something is owed back: the account has run
     event = ev.RefundRecorded(amount=amount, method=method, reference=reference, by=by)
-    if row.resolution is None:
-        view = update_account(session, temporal, workflow_id, "record_refund", event)
+    # Whenever the workflow still runs (an open account, or a closed one still finishing), it takes
+    # the refund: a later turn of its own would otherwise write its `overpaid` over the read model's.
+    view = update_account_if_running(session, temporal, workflow_id, "record_refund", event)
+    if view is not None:
         return Refunded(account_id, amount, currency, method, reference, view.overpaid, created=True)
     # The workflow has finished: nothing else will move this account's read model.
     if not ledger.take_from_overpaid(session, account_id, amount):
