@@ -433,8 +433,9 @@ def day_opening(policy: ContactPolicy, day: date) -> int:
 
 # Tables derived once from a compiled policy's parts, which never change (frozen): the contact
 # checks run at every contact of every simulated account (a million accounts in a what-if
-# analysis). Keyed by the part's id and kept with the part itself, so an id reused after garbage
-# collection is never mistaken for it; cleared when it holds more parts than any process uses.
+# analysis). Keyed by what is derived (the builder's name) and the part's id, and kept with the
+# part itself, so an id reused after garbage collection is never mistaken for it; cleared when it
+# holds more parts than any process uses.
 _DERIVED: dict[tuple[str, int], tuple[object, object]] = {}
 _DERIVED_KEPT = 4096
 _T = TypeVar("_T")
