@@ -80,6 +80,9 @@ class TestSupervisor:
         page.get_by_role("link", name=DEMO_NAME).click()
 
         funnel = page.locator("#funnel")
+        # `all()` reads the rows as they are, without waiting: wait until the campaign's page shows them
+        # (right after the click the URL may have changed while the page has not loaded yet).
+        expect(funnel.locator("tr[data-stage=not_launched]")).to_be_visible()
         counts = {
             row.get_attribute("data-stage"): int(row.locator("td.num").inner_text())
             for row in funnel.locator("tr").all()
